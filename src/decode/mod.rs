@@ -1,0 +1,1 @@
+//! Raw tensor bytes to numbers, for every dtype glassbox reads.

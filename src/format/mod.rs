@@ -1,0 +1,8 @@
+//! Weight-file formats: bytes in, tables out, no I/O.
+//!
+//! Each parser takes the bytes of one file (or of one index document) and returns what it declares,
+//! validated before anything else uses it. Opening files and attaching paths happens in
+//! [`crate::model`].
+
+pub mod index;
+pub mod safetensors;

@@ -1,0 +1,38 @@
+//! The `glassbox` binary: parse arguments, call the library, map errors to exit codes.
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap exits 2 on usage errors and 0 for --help/--version.
+        Err(e) => e.exit(),
+    };
+    match cli::run(cli) {
+        Ok(out) => write_stdout(out.as_bytes()),
+        Err(e) => {
+            // One line: the library's messages already name the file and the fault.
+            let message = format!("{e:#}").replace('\n', " ");
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes the data; a closed pipe (`glassbox … | head`) ends quietly.
+fn write_stdout(bytes: &[u8]) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: writing output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Finding the weight files behind a path, mapping them and building the tensor table.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::{Document, Format, Model, OpenNote, TensorInfo, WeightFile};
+use crate::error::{Error, FormatError, Result};
+use crate::format::index::{ShardIndex, parse_index};
+use crate::format::safetensors::parse_header;
+
+/// Side documents glassbox records, by file name.
+const DOCUMENTS: &[(&str, &str)] = &[
+    ("config.json", "config"),
+    ("generation_config.json", "generation_config"),
+    ("tokenizer.json", "tokenizer"),
+    ("tokenizer_config.json", "tokenizer_config"),
+    ("special_tokens_map.json", "special_tokens_map"),
+    ("README.md", "model_card"),
+    ("USE_POLICY.md", "use_policy"),
+    ("NOTICE", "notice"),
+];
+
+/// Largest `config.json` or index glassbox reads (real ones are a few KiB).
+const MAX_JSON_DOCUMENT: u64 = 64 << 20;
+
+/// Opens a model: a `.safetensors` file, a `*.safetensors.index.json`, or a folder holding either.
+/// Reads headers only.
+pub fn open(path: impl AsRef<Path>) -> Result<Model> {
+    let path = path.as_ref();
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound(path.to_owned()),
+        _ => io(path, e),
+    })?;
+    let (folder, mut model) = if meta.is_dir() {
+        (path.to_owned(), open_folder(path)?)
+    } else if meta.is_file() {
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let name = file_name(path);
+        let model = if name.ends_with(".index.json") {
+            open_index(path, &folder)?
+        } else if name.ends_with(".gguf") {
+            return Err(Error::Unsupported {
+                path: path.to_owned(),
+                what: "GGUF".into(),
+            });
+        } else {
+            let file = open_safetensors(path)?;
+            assemble(vec![file])
+        };
+        (folder, model)
+    } else {
+        return Err(Error::NotRegular(path.to_owned()));
+    };
+    model.path = path.to_owned();
+    find_documents(&folder, &mut model);
+    Ok(model)
+}
+
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn open_folder(folder: &Path) -> Result<Model> {
+    let mut safetensors = Vec::new();
+    let mut indexes = Vec::new();
+    let mut gguf = Vec::new();
+    for entry in std::fs::read_dir(folder).map_err(|e| io(folder, e))? {
+        let entry = entry.map_err(|e| io(folder, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.path().is_file();
+        if !is_file || name.starts_with('.') {
+            continue;
+        }
+        if name.ends_with(".safetensors.index.json") {
+            indexes.push(entry.path());
+        } else if name.ends_with(".safetensors") {
+            safetensors.push(entry.path());
+        } else if name.ends_with(".gguf") {
+            gguf.push(entry.path());
+        }
+    }
+    indexes.sort();
+    safetensors.sort_by(|a, b| super::sort::natural_cmp(&file_name(a), &file_name(b)));
+
+    // Prefer the transformers index; other indexes (diffusers, adapters) only when alone.
+    let index = indexes
+        .iter()
+        .find(|p| file_name(p) == "model.safetensors.index.json")
+        .or(if indexes.len() == 1 {
+            indexes.first()
+        } else {
+            None
+        });
+    if let Some(index) = index {
+        return open_index(index, folder);
+    }
+    if safetensors.is_empty() {
+        if !gguf.is_empty() {
+            return Err(Error::Unsupported {
+                path: folder.to_owned(),
+                what: "GGUF".into(),
+            });
+        }
+        return Err(Error::NoWeights(folder.to_owned()));
+    }
+    let files = safetensors
+        .iter()
+        .map(|p| open_safetensors(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut model = assemble(files);
+    let mut first_file: HashMap<&str, usize> = HashMap::new();
+    for t in &model.tensors {
+        if let Some(&other) = first_file.get(t.name.as_str()) {
+            return Err(Error::NameCollision {
+                folder: folder.to_owned(),
+                tensor: t.name.clone(),
+                first: model.files[other].name.clone(),
+                second: model.files[t.file].name.clone(),
+            });
+        }
+        first_file.insert(&t.name, t.file);
+    }
+    model.path = folder.to_owned();
+    Ok(model)
+}
+
+fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
+    let text = read_text(index_path, MAX_JSON_DOCUMENT)?;
+    let index_error = |source| Error::Index {
+        path: index_path.to_owned(),
+        source,
+    };
+    let index: ShardIndex = parse_index(&text).map_err(index_error)?;
+    let shards = index.shards();
+    let mut files = Vec::with_capacity(shards.len());
+    for shard in &shards {
+        let shard_path = folder.join(shard);
+        if !shard_path.is_file() {
+            return Err(index_error(crate::error::IndexError::MissingShard {
+                shard: (*shard).to_owned(),
+            }));
+        }
+        files.push(open_safetensors(&shard_path)?);
+    }
+
+    let mut notes = Vec::new();
+    let mut model = assemble(files);
+    // Which shard holds each tensor (the first, if several do).
+    let mut holder: HashMap<&str, usize> = HashMap::new();
+    for t in &model.tensors {
+        holder.entry(t.name.as_str()).or_insert(t.file);
+    }
+    for (tensor, shard) in &index.weight_map {
+        let named = model.files.iter().position(|f| &f.name == shard);
+        let holds = named.is_some_and(|i| {
+            model
+                .tensors
+                .iter()
+                .any(|t| t.file == i && &t.name == tensor)
+        });
+        if !holds {
+            return Err(index_error(crate::error::IndexError::WrongShard {
+                tensor: tensor.clone(),
+                shard: shard.clone(),
+                found_in: holder
+                    .get(tensor.as_str())
+                    .map(|&i| model.files[i].name.clone()),
+            }));
+        }
+    }
+    // Tensors the map does not name, or names in another shard: keep the mapped copy.
+    let mut keep = Vec::with_capacity(model.tensors.len());
+    for t in std::mem::take(&mut model.tensors) {
+        match index.weight_map.get(&t.name) {
+            Some(shard) if *shard == model.files[t.file].name => keep.push(t),
+            Some(shard) => notes.push(OpenNote {
+                code: "index_duplicate_tensor",
+                message: format!(
+                    "tensor `{}` is also in `{}`; the index names `{shard}`, whose copy is used",
+                    t.name, model.files[t.file].name
+                ),
+            }),
+            None => {
+                notes.push(OpenNote {
+                    code: "index_extra_tensor",
+                    message: format!(
+                        "tensor `{}` in `{}` is not in the index",
+                        t.name, model.files[t.file].name
+                    ),
+                });
+                keep.push(t);
+            }
+        }
+    }
+    model.tensors = keep;
+    if let Some(declared) = index.total_size {
+        let actual = model.tensor_bytes_total();
+        if declared != actual {
+            notes.push(OpenNote {
+                code: "index_total_size",
+                message: format!(
+                    "index declares total_size {declared} but the tensors hold {actual} bytes"
+                ),
+            });
+        }
+    }
+    // Weight files in the folder that the index leaves out (for example a consolidated copy).
+    if let Ok(entries) = std::fs::read_dir(folder) {
+        let mut unlisted: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".safetensors") && !shards.contains(&n.as_str()))
+            .collect();
+        unlisted.sort();
+        for name in unlisted {
+            notes.push(OpenNote {
+                code: "unindexed_file",
+                message: format!("`{name}` is in the folder but not in the index; it was not read"),
+            });
+        }
+    }
+    model.notes.extend(notes);
+    Ok(model)
+}
+
+fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
+    let mut model = Model {
+        path: PathBuf::new(),
+        format: Format::Safetensors,
+        files: Vec::new(),
+        tensors: Vec::new(),
+        documents: Vec::new(),
+        config: None,
+        notes: Vec::new(),
+    };
+    for (i, (file, tensors)) in files.into_iter().enumerate() {
+        for &(start, end) in &file.gaps {
+            model.notes.push(OpenNote {
+                code: "gap",
+                message: format!(
+                    "{}: bytes [{start}, {end}) between tensors are not used by any tensor",
+                    file.name
+                ),
+            });
+        }
+        if file.trailing_bytes > 0 {
+            model.notes.push(OpenNote {
+                code: "trailing_bytes",
+                message: format!(
+                    "{}: {} bytes after the last tensor are not used by any tensor",
+                    file.name, file.trailing_bytes
+                ),
+            });
+        }
+        model
+            .tensors
+            .extend(tensors.into_iter().map(|t| TensorInfo { file: i, ..t }));
+        model.files.push(file);
+    }
+    model
+}
+
+/// Maps a safetensors file and validates its header; returns the file and its tensors (with
+/// `file` set to 0, renumbered by [`assemble`]).
+fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
+    let file = File::open(path).map_err(|e| io(path, e))?;
+    let len = file.metadata().map_err(|e| io(path, e))?.len();
+    let format_error = |source| Error::Format {
+        path: path.to_owned(),
+        source,
+    };
+    if len < 8 {
+        return Err(format_error(FormatError::TooShort { len }));
+    }
+    // SAFETY: the map is read-only and private to this process. glassbox never writes through it.
+    // The one hazard is another process truncating or rewriting the file while it is mapped, which
+    // can fault (SIGBUS) or change bytes already validated; every reader of model files that maps
+    // them (safetensors, numpy's memmap, llama.cpp) accepts the same trade for speed, and glassbox
+    // re-validates nothing after open. Mapping is what lets models larger than memory be read.
+    let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| io(path, e))?;
+    let header = parse_header(&map, len).map_err(format_error)?;
+    let data_start = header.data_start();
+    let name = file_name(path);
+    let tensors = header
+        .tensors
+        .into_iter()
+        .map(|t| TensorInfo {
+            name: t.name,
+            dtype: t.dtype,
+            shape: t.shape,
+            file: 0,
+            offset: data_start + t.start,
+            bytes: t.end - t.start,
+        })
+        .collect();
+    let file = WeightFile {
+        path: path.to_owned(),
+        name,
+        len,
+        header_bytes: data_start,
+        metadata: header.metadata,
+        gaps: header
+            .layout
+            .gaps
+            .iter()
+            .map(|&(a, b)| (data_start + a, data_start + b))
+            .collect(),
+        trailing_bytes: header.layout.trailing_bytes,
+        map,
+    };
+    Ok((file, tensors))
+}
+
+fn read_text(path: &Path, cap: u64) -> Result<String> {
+    use std::io::Read;
+    let file = File::open(path).map_err(|e| io(path, e))?;
+    let mut text = String::new();
+    file.take(cap)
+        .read_to_string(&mut text)
+        .map_err(|e| io(path, e))?;
+    Ok(text)
+}
+
+/// Records the side documents in `folder` and parses `config.json`. Problems with them are notes,
+/// never errors: the weights are still readable.
+fn find_documents(folder: &Path, model: &mut Model) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    let mut found: BTreeMap<String, (&'static str, PathBuf, u64)> = BTreeMap::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let kind = DOCUMENTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, k)| k)
+            .or_else(|| {
+                let upper = name.to_ascii_uppercase();
+                (upper.starts_with("LICENSE") || upper.starts_with("LICENCE")).then_some("license")
+            });
+        if let Some(kind) = kind {
+            found.insert(name, (kind, entry.path(), meta.len()));
+        }
+    }
+    model.documents = found
+        .into_values()
+        .map(|(kind, path, bytes)| Document { kind, path, bytes })
+        .collect();
+    model.documents.sort_by_key(|d| {
+        let rank = DOCUMENTS
+            .iter()
+            .position(|&(_, k)| k == d.kind)
+            .unwrap_or(DOCUMENTS.len());
+        (rank, d.path.clone())
+    });
+
+    let Some(config) = model.document("config") else {
+        return;
+    };
+    let path = config.path.clone();
+    let parsed = if config.bytes > MAX_JSON_DOCUMENT {
+        Err(format!("it is larger than {MAX_JSON_DOCUMENT} bytes"))
+    } else {
+        read_text(&path, MAX_JSON_DOCUMENT)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+            .and_then(|v| {
+                if v.is_object() {
+                    Ok(v)
+                } else {
+                    Err("it is not a JSON object".into())
+                }
+            })
+    };
+    match parsed {
+        Ok(v) => model.config = Some(v),
+        Err(why) => model.notes.push(OpenNote {
+            code: "config_invalid",
+            message: format!("config.json could not be read: {why}"),
+        }),
+    }
+}

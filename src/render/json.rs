@@ -1,0 +1,103 @@
+//! The JSON documents (`--format json`), schema version 1. docs/json.md describes every key.
+
+use serde::Serialize;
+
+use crate::model::{Document, Model, OpenNote, TensorInfo};
+
+/// Bumped only when a key changes meaning or disappears; new keys may be added at any time.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The `model` object every document carries.
+#[derive(Debug, Serialize)]
+pub struct ModelJson<'a> {
+    pub path: String,
+    pub format: &'static str,
+    pub files: Vec<FileJson<'a>>,
+    pub tensor_count: usize,
+    pub parameter_count: u64,
+    pub bytes: u64,
+    pub parameters_by_dtype: std::collections::BTreeMap<&'static str, u64>,
+    pub documents: &'a [Document],
+    pub notes: &'a [OpenNote],
+}
+
+/// One weight file.
+#[derive(Debug, Serialize)]
+pub struct FileJson<'a> {
+    pub path: String,
+    pub name: &'a str,
+    pub bytes: u64,
+    pub header_bytes: u64,
+    pub metadata: &'a std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> ModelJson<'a> {
+    pub fn new(model: &'a Model) -> Self {
+        ModelJson {
+            path: model.path.display().to_string(),
+            format: model.format.name(),
+            files: model
+                .files
+                .iter()
+                .map(|f| FileJson {
+                    path: f.path.display().to_string(),
+                    name: &f.name,
+                    bytes: f.len,
+                    header_bytes: f.header_bytes,
+                    metadata: &f.metadata,
+                })
+                .collect(),
+            tensor_count: model.tensors.len(),
+            parameter_count: model.parameter_count(),
+            bytes: model.tensor_bytes_total(),
+            parameters_by_dtype: model
+                .parameters_by_dtype()
+                .into_iter()
+                .map(|(d, n)| (d.name(), n))
+                .collect(),
+            documents: &model.documents,
+            notes: &model.notes,
+        }
+    }
+}
+
+/// One tensor object.
+#[derive(Debug, Serialize)]
+pub struct TensorJson<'a> {
+    pub name: &'a str,
+    pub dtype: &'static str,
+    pub shape: &'a [u64],
+    pub parameters: u64,
+    pub bytes: u64,
+    pub file: &'a str,
+    pub offset: u64,
+}
+
+impl<'a> TensorJson<'a> {
+    pub fn new(model: &'a Model, t: &'a TensorInfo) -> Self {
+        TensorJson {
+            name: &t.name,
+            dtype: t.dtype.name(),
+            shape: &t.shape,
+            parameters: t.parameters(),
+            bytes: t.bytes,
+            file: &model.files[t.file].name,
+            offset: t.offset,
+        }
+    }
+}
+
+/// The `glassbox tensors --format json` document.
+#[derive(Debug, Serialize)]
+pub struct TensorsDocument<'a> {
+    pub schema_version: u32,
+    pub model: ModelJson<'a>,
+    pub tensors: Vec<TensorJson<'a>>,
+}
+
+/// Serialises with a trailing newline. Non-finite floats must already be `None` (→ `null`).
+pub fn to_string<T: Serialize>(doc: &T) -> String {
+    let mut s = serde_json::to_string_pretty(doc).expect("JSON documents serialise");
+    s.push('\n');
+    s
+}

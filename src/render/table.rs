@@ -1,0 +1,194 @@
+//! Plain-text and markdown tables, and human units.
+
+/// Column alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// A table of strings with a header row.
+#[derive(Debug, Clone)]
+pub struct Table {
+    header: Vec<(String, Align)>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(header: &[(&str, Align)]) -> Self {
+        Table {
+            header: header.iter().map(|&(h, a)| (h.to_owned(), a)).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        debug_assert_eq!(row.len(), self.header.len());
+        self.rows.push(row);
+    }
+
+    fn widths(&self) -> Vec<usize> {
+        let mut widths: Vec<usize> = self.header.iter().map(|(h, _)| width(h)).collect();
+        for row in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(width(cell));
+            }
+        }
+        widths
+    }
+
+    /// Columns separated by two spaces, no trailing spaces.
+    pub fn render_text(&self, out: &mut String) {
+        let widths = self.widths();
+        let header: Vec<String> = self.header.iter().map(|(h, _)| h.clone()).collect();
+        for row in std::iter::once(&header).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                pad(&mut line, cell, widths[i], self.header[i].1);
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+
+    /// A GitHub-flavoured markdown table.
+    pub fn render_markdown(&self, out: &mut String) {
+        let escape = |s: &str| s.replace('|', "\\|");
+        out.push('|');
+        for (h, _) in &self.header {
+            out.push_str(&format!(" {} |", escape(h)));
+        }
+        out.push_str("\n|");
+        for (_, a) in &self.header {
+            out.push_str(match a {
+                Align::Left => "---|",
+                Align::Right => "---:|",
+            });
+        }
+        out.push('\n');
+        for row in &self.rows {
+            out.push('|');
+            for cell in row {
+                out.push_str(&format!(" {} |", escape(cell)));
+            }
+            out.push('\n');
+        }
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn pad(line: &mut String, cell: &str, width: usize, align: Align) {
+    let fill = width.saturating_sub(self::width(cell));
+    if align == Align::Right {
+        line.extend(std::iter::repeat_n(' ', fill));
+    }
+    line.push_str(cell);
+    if align == Align::Left {
+        line.extend(std::iter::repeat_n(' ', fill));
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes in binary units: `512 B`, `1.5 KiB`, `3.21 GiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{} {}", three_digits(value), UNITS[unit])
+}
+
+/// A count in decimal units as model sizes are quoted: `950`, `12.3K`, `1.24B`.
+pub fn human_count(n: u64) -> String {
+    const UNITS: [&str; 5] = ["", "K", "M", "B", "T"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        return n.to_string();
+    }
+    format!("{}{}", three_digits(value), UNITS[unit])
+}
+
+/// Three significant digits, without a trailing `.0`.
+fn three_digits(v: f64) -> String {
+    let s = if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+/// A shape as `[4096, 11008]`.
+pub fn shape(dims: &[u64]) -> String {
+    let inner: Vec<String> = dims.iter().map(u64::to_string).collect();
+    format!("[{}]", inner.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(16 << 30), "16 GiB");
+        assert_eq!(human_count(950), "950");
+        assert_eq!(human_count(12_345), "12.3K");
+        assert_eq!(human_count(6_738_415_616), "6.74B");
+        assert_eq!(shape(&[]), "[]");
+        assert_eq!(shape(&[3, 4]), "[3, 4]");
+    }
+
+    #[test]
+    fn text_and_markdown() {
+        let mut t = Table::new(&[("name", Align::Left), ("n", Align::Right)]);
+        t.push(vec!["a|b".into(), "1".into()]);
+        t.push(vec!["ccc".into(), "100".into()]);
+        let mut s = String::new();
+        t.render_text(&mut s);
+        assert_eq!(s, "name    n\na|b     1\nccc   100\n");
+        let mut m = String::new();
+        t.render_markdown(&mut m);
+        assert_eq!(m, "| name | n |\n|---|---:|\n| a\\|b | 1 |\n| ccc | 100 |\n");
+    }
+}

@@ -1,0 +1,1 @@
+//! Parameter statistics: mergeable accumulators, the parallel engine and health findings.
