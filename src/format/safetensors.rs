@@ -281,15 +281,14 @@ fn parse_entries(text: &str) -> Result<Vec<(String, serde_json::Value)>, FormatE
         }
     }
 
-    // Decide "not JSON" versus "JSON but not an object" first, so each gets its own error.
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| FormatError::HeaderJson {
-            message: e.to_string(),
-        })?;
-    if !value.is_object() {
+    let json_error = |e: serde_json::Error| FormatError::HeaderJson {
+        message: e.to_string(),
+    };
+    if !text.trim_start().starts_with('{') {
+        // Tell "JSON but not an object" from "not JSON" so each gets its own error.
+        serde_json::from_str::<serde_json::Value>(text).map_err(json_error)?;
         return Err(FormatError::HeaderNotObject);
     }
-    drop(value);
     serde_json::from_str::<Entries>(text)
         .map(|e| e.0)
         .map_err(|e| FormatError::HeaderJson {

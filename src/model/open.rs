@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::{Document, Format, Model, OpenNote, TensorInfo, WeightFile};
 use crate::error::{Error, FormatError, Result};
 use crate::format::index::{ShardIndex, parse_index};
@@ -117,7 +119,7 @@ fn open_folder(folder: &Path) -> Result<Model> {
         return Err(Error::NoWeights(folder.to_owned()));
     }
     let files = safetensors
-        .iter()
+        .par_iter()
         .map(|p| open_safetensors(p))
         .collect::<Result<Vec<_>>>()?;
     let mut model = assemble(files);
@@ -145,33 +147,30 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
     };
     let index: ShardIndex = parse_index(&text).map_err(index_error)?;
     let shards = index.shards();
-    let mut files = Vec::with_capacity(shards.len());
     for shard in &shards {
-        let shard_path = folder.join(shard);
-        if !shard_path.is_file() {
+        if !folder.join(shard).is_file() {
             return Err(index_error(crate::error::IndexError::MissingShard {
                 shard: (*shard).to_owned(),
             }));
         }
-        files.push(open_safetensors(&shard_path)?);
     }
+    // Headers of many shards parse in parallel; errors keep shard order.
+    let files = shards
+        .par_iter()
+        .map(|shard| open_safetensors(&folder.join(shard)))
+        .collect::<Result<Vec<_>>>()?;
 
     let mut notes = Vec::new();
     let mut model = assemble(files);
-    // Which shard holds each tensor (the first, if several do).
+    // Which shard holds each tensor (the first, if several do), and every (shard, tensor) pair.
     let mut holder: HashMap<&str, usize> = HashMap::new();
+    let mut pairs: std::collections::HashSet<(&str, &str)> = Default::default();
     for t in &model.tensors {
         holder.entry(t.name.as_str()).or_insert(t.file);
+        pairs.insert((model.files[t.file].name.as_str(), t.name.as_str()));
     }
     for (tensor, shard) in &index.weight_map {
-        let named = model.files.iter().position(|f| &f.name == shard);
-        let holds = named.is_some_and(|i| {
-            model
-                .tensors
-                .iter()
-                .any(|t| t.file == i && &t.name == tensor)
-        });
-        if !holds {
+        if !pairs.contains(&(shard.as_str(), tensor.as_str())) {
             return Err(index_error(crate::error::IndexError::WrongShard {
                 tensor: tensor.clone(),
                 shard: shard.clone(),
