@@ -29,14 +29,14 @@ pub enum Error {
     Format {
         path: PathBuf,
         #[source]
-        source: FormatError,
+        source: Box<FormatError>,
     },
     /// The shard index is invalid or disagrees with the shards.
     #[error("{}: {source}", path.display())]
     Index {
         path: PathBuf,
         #[source]
-        source: IndexError,
+        source: Box<IndexError>,
     },
     /// Two weight files in a folder without an index hold a tensor of the same name.
     #[error("{}: tensor `{tensor}` is in both `{first}` and `{second}` and there is no index to say which model they belong to", folder.display())]
@@ -84,8 +84,14 @@ pub enum FormatError {
         shape: Vec<u64>,
     },
     #[error("tensor `{tensor}` data offsets [{start}, {end}) are reversed")]
-    OffsetsReversed { tensor: String, start: u64, end: u64 },
-    #[error("tensor `{tensor}` is {dtype} {shape:?}, which needs {expected} bytes, but its data range [{start}, {end}) holds {actual}")]
+    OffsetsReversed {
+        tensor: String,
+        start: u64,
+        end: u64,
+    },
+    #[error(
+        "tensor `{tensor}` is {dtype} {shape:?}, which needs {expected} bytes, but its data range [{start}, {end}) holds {actual}"
+    )]
     ShapeMismatch {
         tensor: String,
         dtype: String,
@@ -102,7 +108,9 @@ pub enum FormatError {
         end: u64,
         len: u64,
     },
-    #[error("tensor `{tensor}` data [{start}, {end}) overlaps tensor `{other}` [{other_start}, {other_end})")]
+    #[error(
+        "tensor `{tensor}` data [{start}, {end}) overlaps tensor `{other}` [{other_start}, {other_end})"
+    )]
     Overlap {
         tensor: String,
         start: u64,

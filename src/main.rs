@@ -16,8 +16,9 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(out) => write_stdout(out.as_bytes()),
         Err(e) => {
-            // One line: the library's messages already name the file and the fault.
-            let message = format!("{e:#}").replace('\n', " ");
+            // One line: the library's messages already name the file and the fault (and include
+            // their source), so the chain is not repeated.
+            let message = e.to_string().replace('\n', " ");
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(2)
         }

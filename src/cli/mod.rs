@@ -86,7 +86,9 @@ pub enum ColorArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The tensor table: name, dtype, shape, parameters, size and file of every tensor.
-    #[command(after_help = "Examples:\n  glassbox tensors ./model --sort size\n  glassbox tensors model.safetensors --filter '*.mlp.*' --format markdown")]
+    #[command(
+        after_help = "Examples:\n  glassbox tensors ./model --sort size\n  glassbox tensors model.safetensors --filter '*.mlp.*' --format markdown"
+    )]
     Tensors(TensorsArgs),
 }
 

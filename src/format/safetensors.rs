@@ -147,12 +147,10 @@ fn parse_tensor(
         .ok_or_else(|| invalid("missing `dtype`"))?
         .as_str()
         .ok_or_else(|| invalid("`dtype` is not a string"))?;
-    let dtype: DType = dtype_name
-        .parse()
-        .map_err(|_| FormatError::UnknownDType {
-            tensor: name.clone(),
-            dtype: dtype_name.to_owned(),
-        })?;
+    let dtype: DType = dtype_name.parse().map_err(|_| FormatError::UnknownDType {
+        tensor: name.clone(),
+        dtype: dtype_name.to_owned(),
+    })?;
     let shape = entry
         .get("shape")
         .ok_or_else(|| invalid("missing `shape`"))?
@@ -380,12 +378,24 @@ mod tests {
         for (entry, needle) in [
             (r#"3"#, "not a JSON object"),
             (r#"{"shape":[1],"data_offsets":[0,1]}"#, "missing `dtype`"),
-            (r#"{"dtype":1,"shape":[1],"data_offsets":[0,1]}"#, "`dtype` is not"),
+            (
+                r#"{"dtype":1,"shape":[1],"data_offsets":[0,1]}"#,
+                "`dtype` is not",
+            ),
             (r#"{"dtype":"U8","data_offsets":[0,1]}"#, "missing `shape`"),
-            (r#"{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}"#, "non-negative"),
+            (
+                r#"{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}"#,
+                "non-negative",
+            ),
             (r#"{"dtype":"U8","shape":[1]}"#, "missing `data_offsets`"),
-            (r#"{"dtype":"U8","shape":[1],"data_offsets":[0]}"#, "exactly two"),
-            (r#"{"dtype":"U8","shape":[1],"data_offsets":[0,"1"]}"#, "non-negative integers"),
+            (
+                r#"{"dtype":"U8","shape":[1],"data_offsets":[0]}"#,
+                "exactly two",
+            ),
+            (
+                r#"{"dtype":"U8","shape":[1],"data_offsets":[0,"1"]}"#,
+                "non-negative integers",
+            ),
         ] {
             let err = parse(&format!(r#"{{"t":{entry}}}"#), 1).unwrap_err();
             assert!(
@@ -398,7 +408,10 @@ mod tests {
     #[test]
     fn dtype_shape_and_offset_errors() {
         assert_eq!(
-            parse(r#"{"t":{"dtype":"F17","shape":[1],"data_offsets":[0,1]}}"#, 1),
+            parse(
+                r#"{"t":{"dtype":"F17","shape":[1],"data_offsets":[0,1]}}"#,
+                1
+            ),
             Err(FormatError::UnknownDType {
                 tensor: "t".into(),
                 dtype: "F17".into()
@@ -419,15 +432,24 @@ mod tests {
             Err(FormatError::ShapeOverflow { .. })
         ));
         assert!(matches!(
-            parse(r#"{"t":{"dtype":"F4","shape":[3],"data_offsets":[0,1]}}"#, 1),
+            parse(
+                r#"{"t":{"dtype":"F4","shape":[3],"data_offsets":[0,1]}}"#,
+                1
+            ),
             Err(FormatError::PartialBlock { .. })
         ));
         assert!(matches!(
-            parse(r#"{"t":{"dtype":"U8","shape":[1],"data_offsets":[2,1]}}"#, 2),
+            parse(
+                r#"{"t":{"dtype":"U8","shape":[1],"data_offsets":[2,1]}}"#,
+                2
+            ),
             Err(FormatError::OffsetsReversed { .. })
         ));
         assert!(matches!(
-            parse(r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, 8),
+            parse(
+                r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#,
+                8
+            ),
             Err(FormatError::ShapeMismatch {
                 expected: 8,
                 actual: 4,
@@ -435,7 +457,10 @@ mod tests {
             })
         ));
         assert_eq!(
-            parse(r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, 8),
+            parse(
+                r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                8
+            ),
             Err(FormatError::DataPastEnd {
                 tensor: "t".into(),
                 start: 4,

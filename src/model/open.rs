@@ -143,7 +143,7 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
     let text = read_text(index_path, MAX_JSON_DOCUMENT)?;
     let index_error = |source| Error::Index {
         path: index_path.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let index: ShardIndex = parse_index(&text).map_err(index_error)?;
     let shards = index.shards();
@@ -176,7 +176,8 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
                 shard: shard.clone(),
                 found_in: holder
                     .get(tensor.as_str())
-                    .map(|&i| model.files[i].name.clone()),
+                    .map(|&i| model.files[i].name.clone())
+                    .or_else(|| find_in_unindexed(folder, &shards, tensor)),
             }));
         }
     }
@@ -235,6 +236,21 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
     Ok(model)
 }
 
+/// Looks for `tensor` in the folder's safetensors files that the index does not list (only to make
+/// an error message precise).
+fn find_in_unindexed(folder: &Path, shards: &[&str], tensor: &str) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".safetensors") && !shards.contains(&n.as_str()))
+        .collect();
+    names.sort();
+    names.into_iter().find(|n| {
+        open_safetensors(&folder.join(n)).is_ok_and(|(_, ts)| ts.iter().any(|t| t.name == tensor))
+    })
+}
+
 fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
     let mut model = Model {
         path: PathBuf::new(),
@@ -279,7 +295,7 @@ fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
     let len = file.metadata().map_err(|e| io(path, e))?.len();
     let format_error = |source| Error::Format {
         path: path.to_owned(),
-        source,
+        source: Box::new(source),
     };
     if len < 8 {
         return Err(format_error(FormatError::TooShort { len }));

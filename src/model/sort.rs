@@ -53,7 +53,11 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
                 let (na, nb) = (trim_zeros(&a[..da]), trim_zeros(&b[..db]));
                 // Longer digit strings (without leading zeros) are larger numbers; equal lengths
                 // compare bytewise. No parsing, so any length works.
-                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb)).then(da.cmp(&db));
+                let ord = na
+                    .len()
+                    .cmp(&nb.len())
+                    .then_with(|| na.cmp(nb))
+                    .then(da.cmp(&db));
                 if ord != Ordering::Equal {
                     return ord;
                 }

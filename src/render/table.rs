@@ -189,6 +189,9 @@ mod tests {
         assert_eq!(s, "name    n\na|b     1\nccc   100\n");
         let mut m = String::new();
         t.render_markdown(&mut m);
-        assert_eq!(m, "| name | n |\n|---|---:|\n| a\\|b | 1 |\n| ccc | 100 |\n");
+        assert_eq!(
+            m,
+            "| name | n |\n|---|---:|\n| a\\|b | 1 |\n| ccc | 100 |\n"
+        );
     }
 }

@@ -81,7 +81,11 @@ fn footer(model: &Model, tensors: &[&TensorInfo], markdown: bool, out: &mut Stri
         ));
     }
     if !model.notes.is_empty() {
-        out.push_str(if markdown { "\n**Notes**\n\n" } else { "\nnotes:\n" });
+        out.push_str(if markdown {
+            "\n**Notes**\n\n"
+        } else {
+            "\nnotes:\n"
+        });
         for note in &model.notes {
             out.push_str(&format!("- {}: {}\n", note.code, note.message));
         }

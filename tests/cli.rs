@@ -1,0 +1,449 @@
+//! The `glassbox` binary on the committed fixtures: exit codes, stdout and stderr together, and
+//! the JSON output deserialised into strict structs and compared with the generator's numpy values.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn glassbox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run glassbox")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+// ---- strict mirrors of the JSON contract (docs/json.md) ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TensorsDoc {
+    schema_version: u32,
+    model: ModelObj,
+    tensors: Vec<TensorObj>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelObj {
+    path: String,
+    format: String,
+    files: Vec<FileObj>,
+    tensor_count: usize,
+    parameter_count: u64,
+    bytes: u64,
+    parameters_by_dtype: BTreeMap<String, u64>,
+    documents: Vec<DocumentObj>,
+    notes: Vec<NoteObj>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileObj {
+    path: String,
+    name: String,
+    bytes: u64,
+    header_bytes: u64,
+    metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentObj {
+    kind: String,
+    path: String,
+    bytes: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteObj {
+    code: String,
+    message: String,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct TensorObj {
+    name: String,
+    dtype: String,
+    shape: Vec<u64>,
+    parameters: u64,
+    bytes: u64,
+    file: String,
+    offset: u64,
+}
+
+/// The generator's `expected.json` (numpy + safetensors, independent of the Rust code).
+#[derive(Debug, Deserialize)]
+struct Expected {
+    format: String,
+    files: Vec<String>,
+    tensor_count: usize,
+    parameter_count: u64,
+    bytes: u64,
+    parameters_by_dtype: BTreeMap<String, u64>,
+    tensors: Vec<TensorObj>,
+}
+
+fn tensors_json(path: &Path) -> TensorsDoc {
+    let out = glassbox(&["tensors", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    serde_json::from_slice(&out.stdout).expect("strict JSON document")
+}
+
+fn check_against_expected(path: &Path, expected: &Expected) {
+    let doc = tensors_json(path);
+    assert_eq!(doc.schema_version, 1);
+    let m = &doc.model;
+    assert_eq!(m.path, path.to_str().unwrap());
+    assert_eq!(m.format, expected.format);
+    let names: Vec<&str> = m.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, expected.files, "{}", path.display());
+    for f in &m.files {
+        assert_eq!(f.bytes, std::fs::metadata(&f.path).unwrap().len());
+        assert!(f.header_bytes >= 8 && f.header_bytes <= f.bytes);
+    }
+    assert_eq!(m.tensor_count, expected.tensor_count);
+    assert_eq!(m.parameter_count, expected.parameter_count);
+    assert_eq!(m.bytes, expected.bytes);
+    assert_eq!(m.parameters_by_dtype, expected.parameters_by_dtype);
+    let mut got: Vec<&TensorObj> = doc.tensors.iter().collect();
+    let mut want: Vec<&TensorObj> = expected.tensors.iter().collect();
+    got.sort_by(|a, b| a.name.cmp(&b.name));
+    want.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(got, want, "{}", path.display());
+}
+
+fn load_expected(path: &Path) -> Expected {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_model_fixture_matches_numpy() {
+    for name in [
+        "llama-tiny",
+        "llama-tiny-sharded",
+        "gpt2-tiny",
+        "bert-tiny",
+        "mixtral-tiny",
+        "stats-edge",
+    ] {
+        let dir = fixtures().join(name);
+        check_against_expected(&dir, &load_expected(&dir.join("expected.json")));
+    }
+}
+
+#[test]
+fn sharded_model_opens_from_folder_or_index_and_equals_the_single_file() {
+    let dir = fixtures().join("llama-tiny-sharded");
+    let expected = load_expected(&dir.join("expected.json"));
+    assert_eq!(expected.files.len(), 3);
+    check_against_expected(&dir.join("model.safetensors.index.json"), &expected);
+    let single = tensors_json(&fixtures().join("llama-tiny"));
+    let sharded = tensors_json(&dir);
+    assert_eq!(single.model.parameter_count, sharded.model.parameter_count);
+    let shape = |d: &TensorsDoc| -> Vec<(String, Vec<u64>, String)> {
+        d.tensors
+            .iter()
+            .map(|t| (t.name.clone(), t.shape.clone(), t.dtype.clone()))
+            .collect()
+    };
+    assert_eq!(shape(&single), shape(&sharded));
+}
+
+#[test]
+fn every_dtype_file_matches_numpy() {
+    let dir = fixtures().join("dtypes");
+    let all: BTreeMap<String, Expected> =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    assert!(all.len() >= 15);
+    for (file, expected) in &all {
+        check_against_expected(&dir.join(file), expected);
+    }
+}
+
+#[test]
+fn side_documents_are_recorded() {
+    let doc = tensors_json(&fixtures().join("llama-tiny"));
+    let kinds: Vec<&str> = doc
+        .model
+        .documents
+        .iter()
+        .map(|d| d.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "config",
+            "generation_config",
+            "tokenizer",
+            "tokenizer_config",
+            "special_tokens_map",
+            "model_card",
+            "license"
+        ]
+    );
+    for d in &doc.model.documents {
+        assert_eq!(d.bytes, std::fs::metadata(&d.path).unwrap().len(), "{}", d.kind);
+    }
+    assert!(doc.model.notes.is_empty());
+    assert_eq!(doc.model.files[0].metadata["format"], "pt");
+    // A single file inside a model folder sees the same documents.
+    let file = tensors_json(&fixtures().join("llama-tiny/model.safetensors"));
+    assert_eq!(file.model.documents.len(), doc.model.documents.len());
+}
+
+/// `(fixture, what stderr must contain besides the file name)` for every unreadable input.
+const UNREADABLE: &[(&str, &str)] = &[
+    (
+        "empty.safetensors",
+        "too short for the 8-byte header length",
+    ),
+    ("short-header-length.safetensors", "too short"),
+    (
+        "header-length-past-end.safetensors",
+        "runs past the end of the file",
+    ),
+    (
+        "header-too-large.safetensors",
+        "exceeds the limit of 100000000 bytes",
+    ),
+    ("invalid-utf8.safetensors", "not valid UTF-8"),
+    ("invalid-json.safetensors", "not valid JSON"),
+    ("header-not-object.safetensors", "not a JSON object"),
+    ("unknown-dtype.safetensors", "unknown dtype `F17`"),
+    ("missing-field.safetensors", "missing `data_offsets`"),
+    ("offsets-reversed.safetensors", "are reversed"),
+    ("overlapping-offsets.safetensors", "overlaps tensor `a`"),
+    ("data-past-end.safetensors", "ends past the file"),
+    ("shape-mismatch.safetensors", "which needs 36 bytes"),
+    ("shape-overflow.safetensors", "overflows the element count"),
+    ("truncated.safetensors", "ends past the file"),
+    ("duplicate-name.safetensors", "appears more than once"),
+    ("index-missing-shard", "which does not exist"),
+    (
+        "index-wrong-shard",
+        "(it is in `model-00002-of-00002.safetensors`)",
+    ),
+    ("index-invalid-json", "index is not valid JSON"),
+    (
+        "colliding-names",
+        "is in both `model-a.safetensors` and `model-b.safetensors`",
+    ),
+    ("no-weights", "no weights found"),
+];
+
+fn tree_snapshot(path: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_owned()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                stack.push(e.unwrap().path());
+            }
+        } else {
+            let modified = std::fs::metadata(&p).unwrap().modified().unwrap();
+            out.push((p.clone(), std::fs::read(&p).unwrap(), modified));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_malformed_input_exits_2_with_one_clear_line_and_is_left_untouched() {
+    let dir = fixtures().join("malformed");
+    let before = tree_snapshot(&dir);
+    let expected: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let unreadable = expected
+        .iter()
+        .filter(|(_, v)| v["readable"] == false)
+        .count();
+    assert_eq!(unreadable, UNREADABLE.len(), "every fixture is covered");
+    for &(name, needle) in UNREADABLE {
+        let path = dir.join(name);
+        assert!(path.exists(), "{name}");
+        for cmd in [
+            vec![path.to_str().unwrap()],
+            vec!["tensors", path.to_str().unwrap()],
+        ] {
+            let out = glassbox(&cmd);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+            assert_eq!(stdout(&out), "", "{name}");
+            assert_eq!(err.lines().count(), 1, "{name}: one line: {err}");
+            assert!(err.starts_with("error: "), "{name}: {err}");
+            assert!(err.contains(needle), "{name}: {err}");
+            assert!(!err.contains("panicked"), "{name}: {err}");
+            // The message names the file at fault (the shard, the index or the folder).
+            let stem = name.trim_end_matches(".safetensors");
+            assert!(err.contains(stem), "{name} is named: {err}");
+        }
+    }
+    assert_eq!(before, tree_snapshot(&dir), "inputs are never modified");
+}
+
+#[test]
+fn suspicious_but_readable_inputs_open_with_a_note() {
+    let dir = fixtures().join("malformed");
+    for (name, code) in [
+        ("gap-between-tensors.safetensors", "gap"),
+        ("trailing-bytes.safetensors", "trailing_bytes"),
+        ("config-invalid-json", "config_invalid"),
+    ] {
+        let doc = tensors_json(&dir.join(name));
+        let codes: Vec<&str> = doc.model.notes.iter().map(|n| n.code.as_str()).collect();
+        assert_eq!(codes, [code], "{name}");
+        assert!(!doc.model.notes[0].message.is_empty());
+        let text = glassbox(&["tensors", dir.join(name).to_str().unwrap()]);
+        assert_eq!(text.status.code(), Some(0));
+        assert!(stdout(&text).contains(&format!("- {code}: ")), "{name}");
+    }
+    let gap = tensors_json(&dir.join("gap-between-tensors.safetensors"));
+    assert!(gap.model.notes[0].message.contains("[168, 184)"));
+}
+
+#[test]
+fn missing_path_and_bad_arguments_exit_2() {
+    let out = glassbox(&["tensors", "/definitely/not/here"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: /definitely/not/here: no such file or folder\n"
+    );
+    let out = glassbox(&["tensors"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = glassbox(&["tensors", ".", "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid value 'yaml'"));
+    let out = glassbox(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no model given"));
+    let out = glassbox(&["--threads", "0", "fixtures"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = glassbox(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("Examples:"));
+    let out = glassbox(&["tensors", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("--sort"));
+    let out = glassbox(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("glassbox "));
+}
+
+/// Writes a model whose names need natural ordering, into a temporary folder.
+fn many_layers(dir: &Path) -> PathBuf {
+    use std::fmt::Write as _;
+    let mut header = String::from("{");
+    let mut offset = 0;
+    for i in (0..12).rev() {
+        let bytes = (i + 1) * 4;
+        write!(
+            header,
+            "\"layers.{i}.w\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}},",
+            i + 1,
+            offset + bytes
+        )
+        .unwrap();
+        offset += bytes;
+    }
+    header.pop();
+    header.push('}');
+    let path = dir.join("layers.safetensors");
+    std::fs::write(
+        &path,
+        glassbox::format::safetensors::build_file(&header, &vec![0; offset]),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn table_is_in_natural_order_with_totals_and_sorts_and_filters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = many_layers(tmp.path());
+    let p = path.to_str().unwrap();
+    let out = glassbox(&["tensors", p]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let names: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .take(12)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..12).map(|i| format!("layers.{i}.w")).collect();
+    assert_eq!(names, expected);
+    assert!(text.lines().next().unwrap().starts_with("name"));
+    assert!(text.contains("12 tensors, 78 parameters, 312 B in 1 file\n"));
+    assert!(text.contains("F32: 78 parameters (100.0%)\n"));
+
+    // No subcommand: the same table.
+    assert_eq!(stdout(&glassbox(&[p])), text);
+
+    let out = glassbox(&["tensors", p, "--sort", "size", "--format", "json"]);
+    let doc: TensorsDoc = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.tensors[0].name, "layers.11.w");
+    assert_eq!(doc.tensors[11].name, "layers.0.w");
+    let out = glassbox(&["tensors", p, "--sort", "offset", "--format", "json"]);
+    let doc: TensorsDoc = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.tensors[0].name, "layers.11.w");
+    assert!(doc.tensors.windows(2).all(|w| w[0].offset < w[1].offset));
+
+    let out = glassbox(&["tensors", p, "--filter", "layers.1*"]);
+    let text = stdout(&out);
+    assert!(text.contains("3 tensors (of 12), 25 parameters"), "{text}");
+    let out = glassbox(&["tensors", p, "--filter", "s.1", "--format", "json"]);
+    let doc: TensorsDoc = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = doc.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["layers.1.w", "layers.10.w", "layers.11.w"]);
+    assert_eq!(
+        doc.model.tensor_count, 12,
+        "the model object counts the whole model"
+    );
+}
+
+#[test]
+fn markdown_table() {
+    let out = glassbox(&[
+        "tensors",
+        fixtures().join("gpt2-tiny").to_str().unwrap(),
+        "--format",
+        "markdown",
+        "--filter",
+        "h.0.attn.c_attn",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        "| name | dtype | shape | parameters | size | file |\n\
+         |---|---|---|---:|---:|---|\n\
+         | `h.0.attn.c_attn.bias` | F32 | [144] | 144 | 576 B | model.safetensors |\n\
+         | `h.0.attn.c_attn.weight` | F32 | [48, 144] | 6,912 | 27 KiB | model.safetensors |\n\
+         \n\
+         - 2 tensors (of 28), 7,056 parameters (7.06K), 27.6 KiB in 1 file\n\
+         - F32: 7,056 parameters (100.0%)\n"
+    );
+}
