@@ -1,1 +1,124 @@
-fn main() {}
+//! Statistics throughput (`compute_stats`): per dtype on one thread (the kernels: AVX2 moments and
+//! bucket counts for F32, code counting for BF16/F16/F8), and the whole engine on all cores over
+//! 256 MiB of weights in 16 tensors.
+
+use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use glassbox::DType;
+use glassbox::stats::{StatsOptions, TensorSlice, compute_stats};
+
+/// Normal-ish values with std 0.02 (like trained weights), as f32.
+fn weights(n: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed | 1;
+    (0..n)
+        .map(|_| {
+            let mut s = 0.0;
+            for _ in 0..4 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s += (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            }
+            s * 0.02 * 1.732
+        })
+        .collect()
+}
+
+fn encode(dtype: DType, values: &[f32]) -> Vec<u8> {
+    match dtype {
+        DType::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        DType::F64 => values
+            .iter()
+            .flat_map(|&v| f64::from(v).to_le_bytes())
+            .collect(),
+        DType::BF16 => values
+            .iter()
+            .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+            .collect(),
+        DType::F16 => values
+            .iter()
+            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+            .collect(),
+        // F8_E4M3 by truncation of the f16 bits' top byte is close enough for a bench.
+        _ => values
+            .iter()
+            .map(|&v| (half::f16::from_f32(v * 64.0).to_bits() >> 8) as u8)
+            .collect(),
+    }
+}
+
+fn run(tensors: &[TensorSlice<'_>], opts: &StatsOptions) -> usize {
+    let stats = compute_stats(
+        tensors,
+        opts,
+        &|_, _| {},
+        &|_, _| {},
+        &AtomicBool::new(false),
+    );
+    stats.map(|s| s.len()).unwrap_or(0)
+}
+
+/// One thread, one 64 MiB tensor per dtype.
+fn kernels(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stats_one_thread");
+    let opts = StatsOptions {
+        threads: Some(1),
+        ..StatsOptions::default()
+    };
+    for (dtype, width) in [
+        (DType::F32, 4),
+        (DType::BF16, 2),
+        (DType::F16, 2),
+        (DType::F8_E4M3, 1),
+        (DType::F64, 8),
+    ] {
+        let values = weights((64 << 20) / width, 7);
+        let bytes = encode(dtype, &values);
+        let shape = [values.len() as u64 / 4096, 4096];
+        let tensors = [TensorSlice {
+            dtype,
+            shape: &shape,
+            bytes: &bytes,
+        }];
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(dtype.name(), |b| {
+            b.iter(|| black_box(run(black_box(&tensors), &opts)))
+        });
+    }
+    group.finish();
+}
+
+/// All cores, 256 MiB in 16 matrices.
+fn engine(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stats_engine");
+    group.sample_size(10);
+    for (dtype, width) in [(DType::F32, 4), (DType::BF16, 2)] {
+        let per_tensor = (16 << 20) / width;
+        let data: Vec<Vec<u8>> = (0..16)
+            .map(|i| encode(dtype, &weights(per_tensor, i + 1)))
+            .collect();
+        let shape = [per_tensor as u64 / 4096, 4096];
+        let tensors: Vec<TensorSlice<'_>> = data
+            .iter()
+            .map(|bytes| TensorSlice {
+                dtype,
+                shape: &shape,
+                bytes,
+            })
+            .collect();
+        group.throughput(Throughput::Bytes(256 << 20));
+        group.bench_function(dtype.name(), |b| {
+            b.iter(|| black_box(run(black_box(&tensors), &StatsOptions::default())))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = kernels, engine
+}
+criterion_main!(benches);

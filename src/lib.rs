@@ -4,6 +4,7 @@
 //! (`stats`), and render the results (`render`). The library never prints; the `glassbox` binary is a
 //! thin layer over it.
 
+pub mod arch;
 pub mod decode;
 pub mod error;
 pub mod format;

@@ -200,7 +200,12 @@ fn side_documents_are_recorded() {
         ]
     );
     for d in &doc.model.documents {
-        assert_eq!(d.bytes, std::fs::metadata(&d.path).unwrap().len(), "{}", d.kind);
+        assert_eq!(
+            d.bytes,
+            std::fs::metadata(&d.path).unwrap().len(),
+            "{}",
+            d.kind
+        );
     }
     assert!(doc.model.notes.is_empty());
     assert_eq!(doc.model.files[0].metadata["format"], "pt");
@@ -400,8 +405,8 @@ fn table_is_in_natural_order_with_totals_and_sorts_and_filters() {
     assert!(text.contains("12 tensors, 78 parameters, 312 B in 1 file\n"));
     assert!(text.contains("F32: 78 parameters (100.0%)\n"));
 
-    // No subcommand: the same table.
-    assert_eq!(stdout(&glassbox(&[p])), text);
+    // No subcommand: the summary (tests/summary.rs), not the table.
+    assert_eq!(stdout(&glassbox(&[p])), stdout(&glassbox(&["summary", p])));
 
     let out = glassbox(&["tensors", p, "--sort", "size", "--format", "json"]);
     let doc: TensorsDoc = serde_json::from_slice(&out.stdout).unwrap();

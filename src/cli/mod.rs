@@ -12,6 +12,7 @@ use glassbox::render::tensors::{render_tensors_json, render_tensors_table};
 const EXAMPLES: &str = "\
 Examples:
   glassbox ./Llama-3.2-1B                     summary of a Hugging Face model folder
+  glassbox summary ./ckpt --format markdown   the same, ready to paste into a model card
   glassbox tensors model.safetensors          every tensor: dtype, shape, parameters, size
   glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
   glassbox tensors ./ckpt --format json | jq '.model.parameter_count'
@@ -85,11 +86,59 @@ pub enum ColorArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The architecture at a glance: family, hyperparameters declared in config.json and observed
+    /// in the weights, parameters by component, repeated blocks, memory estimate.
+    #[command(
+        after_help = "Examples:\n  glassbox summary ./model\n  glassbox summary ./model --format markdown >> README.md\n  glassbox summary model.safetensors --format json | jq '.checks[] | select(.status == \"contradicted\")'"
+    )]
+    Summary(SummaryArgs),
     /// The tensor table: name, dtype, shape, parameters, size and file of every tensor.
     #[command(
         after_help = "Examples:\n  glassbox tensors ./model --sort size\n  glassbox tensors model.safetensors --filter '*.mlp.*' --format markdown"
     )]
     Tensors(TensorsArgs),
+    /// Statistics of every parameter tensor (mean, std, extremes, zeros, non-finite values,
+    /// histogram, percentiles), per block and for the whole model, then the health findings.
+    #[command(
+        after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
+    )]
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// A model: a `.safetensors` file, an index, or a model folder.
+    pub path: PathBuf,
+
+    /// Row order (statistics sort largest first).
+    #[arg(long, value_enum, default_value_t = StatsSortArg::Name)]
+    pub sort: StatsSortArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsSortArg {
+    /// Natural name order.
+    Name,
+    /// Largest first.
+    Size,
+    /// File, then position in the file.
+    Offset,
+    /// Mean, largest first.
+    Mean,
+    /// Standard deviation, largest first.
+    Std,
+    /// Largest absolute value first.
+    AbsMax,
+    /// Share of zeros, largest first.
+    Zeros,
+    /// NaN + Inf count, largest first.
+    NonFinite,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// A model: a `.safetensors` file, an index, or a model folder.
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -126,15 +175,30 @@ impl From<SortArg> for TensorOrder {
 pub fn run(cli: Cli) -> Result<String> {
     let common = cli.common;
     match cli.command {
+        Some(Command::Summary(args)) => summary(&args.path, &common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), &common),
+        Some(Command::Stats(args)) => stats(&args, &common),
         None => {
             let Some(path) = cli.path else {
                 anyhow::bail!("no model given; try `glassbox --help`");
             };
-            // Until the summary and the TUI exist, the tensor table is the default view.
-            tensors(&path, TensorOrder::Name, &common)
+            // Until the TUI exists, the summary is the default view.
+            summary(&path, &common)
         }
     }
+}
+
+fn summary(path: &std::path::Path, common: &Common) -> Result<String> {
+    use glassbox::render::summary::{
+        render_summary_json, render_summary_markdown, render_summary_text,
+    };
+    let model = glassbox::model::open(path)?;
+    let arch = glassbox::arch::infer_architecture(&model);
+    Ok(match OutputFormat::from(common.format) {
+        OutputFormat::Json => render_summary_json(&model, &arch),
+        OutputFormat::Markdown => render_summary_markdown(&model, &arch),
+        OutputFormat::Text => render_summary_text(&model, &arch),
+    })
 }
 
 fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Result<String> {
@@ -146,4 +210,73 @@ fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Resul
         OutputFormat::Markdown => render_tensors_table(&model, &selected, true),
         OutputFormat::Text => render_tensors_table(&model, &selected, false),
     })
+}
+
+fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
+    use glassbox::render::stats::{StatsReport, render_stats_json, render_stats_table};
+    use glassbox::stats::StatsOptions;
+
+    let model = glassbox::model::open(&args.path)?;
+    let filter = common.filter.as_deref().map(NameFilter::new);
+    let order = match args.sort {
+        StatsSortArg::Size => TensorOrder::Size,
+        StatsSortArg::Offset => TensorOrder::Offset,
+        _ => TensorOrder::Name,
+    };
+    let selected = select_tensors(&model, filter.as_ref(), order);
+    let options = StatsOptions {
+        threads: common.threads.map(usize::from),
+        ..StatsOptions::default()
+    };
+    let total: u64 = selected.iter().map(|t| t.bytes).sum();
+    let bar = progress_bar(common, total);
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let progress = |done: u64, _total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    };
+    let (stats, findings) = model.compute_stats(&selected, &options, &progress, &cancel)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut tensors: Vec<_> = selected.into_iter().zip(stats).collect();
+    let key = |s: &glassbox::stats::TensorStats| -> f64 {
+        match args.sort {
+            StatsSortArg::Mean => s.mean.unwrap_or(f64::NEG_INFINITY),
+            StatsSortArg::Std => s.std.unwrap_or(f64::NEG_INFINITY),
+            StatsSortArg::AbsMax => s.abs_max.unwrap_or(f64::NEG_INFINITY),
+            StatsSortArg::Zeros => s.zeros as f64 / s.count.max(1) as f64,
+            StatsSortArg::NonFinite => (s.nan + s.inf) as f64,
+            _ => 0.0,
+        }
+    };
+    // Stable: ties keep the name order.
+    tensors.sort_by(|a, b| key(&b.1).total_cmp(&key(&a.1)));
+    let report = StatsReport {
+        model: &model,
+        tensors,
+        findings,
+    };
+    Ok(match OutputFormat::from(common.format) {
+        OutputFormat::Json => render_stats_json(&report),
+        OutputFormat::Markdown => render_stats_table(&report, true),
+        OutputFormat::Text => render_stats_table(&report, false),
+    })
+}
+
+/// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.
+fn progress_bar(common: &Common, total: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if common.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} measuring {bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    Some(bar)
 }

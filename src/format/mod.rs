@@ -4,5 +4,6 @@
 //! validated before anything else uses it. Opening files and attaching paths happens in
 //! [`crate::model`].
 
+pub mod gguf;
 pub mod index;
 pub mod safetensors;

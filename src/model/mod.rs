@@ -6,6 +6,7 @@
 //! `compute_*` functions, through [`Model::tensor_bytes`].
 
 pub mod dtype;
+mod measure;
 mod open;
 pub mod sort;
 

@@ -1,6 +1,8 @@
 //! Output: every rendering (text, markdown, JSON) is a pure function of the library's data.
 
 pub mod json;
+pub mod stats;
+pub mod summary;
 pub mod table;
 pub mod tensors;
 

@@ -1,1 +1,148 @@
 //! Parameter statistics: mergeable accumulators, the parallel engine and health findings.
+//!
+//! [`compute_stats`] reads every tensor once, in fixed-size chunks spread over rayon's threads, and
+//! returns a [`TensorStats`] per tensor; [`find_anomalies`] turns statistics into [`Finding`]s.
+//!
+//! # How each statistic is computed
+//!
+//! The engine picks one of three methods per tensor, from its dtype and size:
+//!
+//! - **Codes** (every type of at most 16 bits: BF16, F16, the F8/F6/F4 formats, 8/16-bit integers,
+//!   BOOL). Each value is one of at most 65,536 bit patterns, so the engine only counts patterns
+//!   (a table lookup and an increment per value, no floating point). Every statistic then follows
+//!   *exactly* from the counts: mean, std and L2 from Σ count·value in f64 with compensated
+//!   summation; the percentiles are numpy's order statistics; the histogram and the outlier count
+//!   are exact.
+//! - **Values** (F32, F64, 32/64-bit integers and C64 tensors of at most
+//!   [`StatsOptions::exact_limit`] values). The finite values are kept and sorted: everything is
+//!   exact, as numpy computes it.
+//! - **Buckets** (larger F32 and wide tensors). An AVX2 kernel (scalar elsewhere) folds
+//!   `x - shift` and its square into f64 lanes per block of 4096 values, blocks and chunks merge
+//!   with Chan's formula: count, mean, std, min, max, L2, zeros, NaN and Inf are exact up to f64
+//!   rounding (about 1e-12 relative, see `kernel`). Each value is also counted under its top 16
+//!   bits as f32 (its bf16 truncation): buckets 2^-7 wide relative to the value. Percentiles
+//!   interpolate inside a bucket (error below one bucket width: 0.8% of the value, and the
+//!   extreme order statistics are exact), the histogram puts a bucket in the bin of its midpoint,
+//!   and outliers count buckets beyond the threshold, splitting a straddling bucket in proportion.
+//!   `TensorStats::exact_distribution` is false for these tensors.
+//!
+//! # Reproducibility and memory
+//!
+//! The cut into chunks depends only on `chunk_bytes`; partial results merge in chunk order, so the
+//! output is bit-identical whatever the number of threads. Code counts are integers and merge in any
+//! order. Memory stays bounded: per worker a 1 MiB count table and a buffer of 4096 decoded values,
+//! and at most a few chunks' partial results waiting to be merged; a tensor's bytes are never copied.
+//! `release` is called for each finished piece so the caller can drop the pages it has read.
+
+mod accum;
+pub mod aggregate;
+mod engine;
+mod findings;
+mod finish;
+mod kernel;
+mod plan;
+
+pub use engine::compute_stats;
+pub use findings::{Finding, Severity, find_anomalies};
+
+use crate::model::DType;
+
+/// The bytes of one tensor, as the model layer hands them to the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct TensorSlice<'a> {
+    pub dtype: DType,
+    /// Row-major, outermost first. Used for the row/column checks of 2-D tensors.
+    pub shape: &'a [u64],
+    /// Exactly the tensor's data. The element count is taken from the bytes (whole blocks; a
+    /// trailing partial block is ignored), not from the shape.
+    pub bytes: &'a [u8],
+}
+
+/// How [`compute_stats`] runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsOptions {
+    /// Worker threads; `None` uses rayon's global pool (one thread per core).
+    pub threads: Option<usize>,
+    /// Bytes per unit of work (default 4 MiB). Results depend on it (in the last bits of mean and
+    /// std for bucketed tensors); they never depend on the thread count.
+    pub chunk_bytes: usize,
+    /// Bins of [`TensorStats::histogram`] (default 64).
+    pub histogram_bins: usize,
+    /// A finite value is an outlier when `|x - mean| > outlier_sigmas · std` (default 6: a normal
+    /// distribution puts 2 in a billion values there, so any count is notable).
+    pub outlier_sigmas: f64,
+    /// F32 and wide tensors of at most this many values keep their values for exact percentiles
+    /// (default 65,536: 512 KiB per tensor in flight).
+    pub exact_limit: u64,
+}
+
+impl Default for StatsOptions {
+    fn default() -> Self {
+        StatsOptions {
+            threads: None,
+            chunk_bytes: 4 << 20,
+            histogram_bins: 64,
+            outlier_sigmas: 6.0,
+            exact_limit: 1 << 16,
+        }
+    }
+}
+
+/// The computation was cancelled through its flag before it finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("statistics computation cancelled")]
+pub struct Cancelled;
+
+/// Statistics of one tensor. Floating-point fields are `None` (JSON `null`) when the tensor has no
+/// finite value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TensorStats {
+    /// Values in the tensor (its elements; twice the elements for `C64`, whose real and imaginary
+    /// parts are counted as separate values).
+    pub count: u64,
+    /// Finite values (`count - nan - inf`): the population of every statistic below.
+    pub finite: u64,
+    /// Arithmetic mean of the finite values.
+    pub mean: Option<f64>,
+    /// Population standard deviation (numpy's default, `ddof = 0`) of the finite values.
+    pub std: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Largest absolute finite value.
+    pub abs_max: Option<f64>,
+    /// `sqrt(Σ x²)` over the finite values.
+    pub l2_norm: Option<f64>,
+    /// Values equal to zero (negative zero included).
+    pub zeros: u64,
+    pub nan: u64,
+    /// Values that are +inf or -inf.
+    pub inf: u64,
+    /// Percentiles of the finite values with numpy's default (linear) interpolation.
+    pub p1: Option<f64>,
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    /// Finite values over `[min, max]` in equal bins.
+    pub histogram: Option<Histogram>,
+    /// Finite values with `|x - mean| > outlier_sigmas · std`.
+    pub outliers: u64,
+    /// The threshold used for `outliers`, in standard deviations.
+    pub outlier_sigmas: f64,
+    /// Whether `p1`/`p50`/`p99`, `histogram` and `outliers` are exact (`false`: derived from 16-bit
+    /// buckets; see the module documentation for the bounds).
+    pub exact_distribution: bool,
+    /// For a matrix (2-D, at least 2×2): rows whose values are all zero.
+    pub dead_rows: Option<u64>,
+    /// For a matrix (2-D, at least 2×2): columns whose values are all zero.
+    pub dead_columns: Option<u64>,
+}
+
+/// Counts of values in equal-width bins over `[lo, hi]`.
+///
+/// Bin `i` holds values in `[lo + i·w, lo + (i+1)·w)`, the last bin also `hi`, as
+/// `numpy.histogram` bins them. When all finite values are equal, `lo == hi` and bin 0 holds them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Histogram {
+    pub lo: f64,
+    pub hi: f64,
+    pub counts: Vec<u64>,
+}

@@ -1,0 +1,133 @@
+//! Throughput of the statistics engine on one `.safetensors` file, whole process: map the file,
+//! parse the header, run `compute_stats`, print seconds and GB/s. Compare with
+//! `shared/bench/readlimit` on the same file (in the page cache: run both twice).
+//!
+//! ```text
+//! cargo run --release --example stats_file -- FILE [--threads N] [--chunk BYTES] [--release] [--repeat N]
+//! ```
+//!
+//! `--release` drops each finished piece's pages (`madvise(MADV_DONTNEED)`), as the model layer
+//! does for models larger than memory.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use glassbox::DType;
+use glassbox::stats::{StatsOptions, TensorSlice, compute_stats, find_anomalies};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let path = args
+        .first()
+        .ok_or("usage: stats_file FILE [--threads N] [--chunk BYTES] [--release] [--repeat N]")?;
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| v.parse::<usize>())
+    };
+    let mut opts = StatsOptions::default();
+    if let Some(t) = flag("--threads") {
+        opts.threads = Some(t?);
+    }
+    if let Some(c) = flag("--chunk") {
+        opts.chunk_bytes = c?;
+    }
+    let repeat = flag("--repeat").transpose()?.unwrap_or(1);
+    let release = args.iter().any(|a| a == "--release");
+
+    for _ in 0..repeat {
+        let start = Instant::now();
+        let file = std::fs::File::open(path)?;
+        // SAFETY: the file is mapped read-only and not modified while this short-lived process runs.
+        let map = if args.iter().any(|a| a == "--populate") {
+            unsafe { memmap2::MmapOptions::new().populate().map(&file)? }
+        } else {
+            unsafe { memmap2::Mmap::map(&file)? }
+        };
+        let start = if args.iter().any(|a| a == "--populate") {
+            Instant::now()
+        } else {
+            start
+        };
+        let n = u64::from_le_bytes(map[..8].try_into()?) as usize;
+        let header: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&map[8..8 + n])?;
+        let base = 8 + n;
+        let mut names = Vec::new();
+        let mut shapes = Vec::new();
+        let mut spans = Vec::new();
+        for (name, t) in &header {
+            if name == "__metadata__" {
+                continue;
+            }
+            let dtype: DType = t["dtype"]
+                .as_str()
+                .ok_or("dtype")?
+                .parse()
+                .map_err(|_| "unknown dtype")?;
+            let shape: Vec<u64> = t["shape"]
+                .as_array()
+                .ok_or("shape")?
+                .iter()
+                .filter_map(|d| d.as_u64())
+                .collect();
+            let off = t["data_offsets"].as_array().ok_or("offsets")?;
+            let (a, b) = (
+                off[0].as_u64().ok_or("offset")? as usize,
+                off[1].as_u64().ok_or("offset")? as usize,
+            );
+            names.push(name.as_str());
+            shapes.push(shape);
+            spans.push((dtype, base + a, base + b));
+        }
+        let slices: Vec<TensorSlice<'_>> = spans
+            .iter()
+            .zip(&shapes)
+            .map(|(&(dtype, a, b), shape)| TensorSlice {
+                dtype,
+                shape,
+                bytes: &map[a..b],
+            })
+            .collect();
+        let bytes: usize = slices.iter().map(|s| s.bytes.len()).sum();
+        let drop_pages = |t: usize, r: std::ops::Range<usize>| {
+            if release {
+                let page = 4096;
+                let start = (spans[t].1 + r.start).div_ceil(page) * page;
+                let end = (spans[t].1 + r.end) / page * page;
+                if end > start {
+                    // SAFETY: the mapping is private and read-only, so dropping pages loses nothing:
+                    // a later read faults them in again from the file.
+                    let _ = unsafe {
+                        map.unchecked_advise_range(
+                            memmap2::UncheckedAdvice::DontNeed,
+                            start,
+                            end - start,
+                        )
+                    };
+                }
+            }
+        };
+        let stats = compute_stats(
+            &slices,
+            &opts,
+            &|_, _| {},
+            &drop_pages,
+            &AtomicBool::new(false),
+        )
+        .map_err(|e| e.to_string())?;
+        let compute = start.elapsed().as_secs_f64();
+        let findings = find_anomalies(&names, &slices, &stats);
+        let total = start.elapsed().as_secs_f64();
+        println!(
+            "stats_file tensors={} bytes={bytes} seconds={compute:.4} GB/s={:.2} (with findings: {total:.4} s, {} findings) mean[0]={:?} p50[0]={:?}",
+            slices.len(),
+            bytes as f64 / compute / 1e9,
+            findings.len(),
+            stats[0].mean,
+            stats[0].p50,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,486 @@
+//! Architecture inference: what the tensor table says about the network, what `config.json`
+//! declares, and whether the two agree.
+//!
+//! A safetensors file holds named tensors, not an architecture. [`infer_architecture`] recovers one:
+//!
+//! 1. the **family**, from the config's `model_type` / `architectures` when present, otherwise from
+//!    a signature of tensor-name fragments ([`rules::SIGNATURES`]), saying which evidence it used;
+//! 2. a **role** for every tensor (attention q/k/v/o, fused qkv, MLP gate/up/down, router, expert,
+//!    norm, LM head, …) from per-family naming conventions kept as data ([`rules`]);
+//! 3. the **repeated blocks** (`model.layers.N`, `h.N`, `encoder.block.N`, …), collapsed into
+//!    groups of identical blocks, with the blocks that deviate ([`blocks`]);
+//! 4. **hyperparameters** observed from shapes and declared in the config, every field compared
+//!    ([`Check`] with a [`Status`]); heads and head_dim are only separated where the weights show
+//!    it (q/k norms, MLA, T5's relative bias), never guessed;
+//! 5. **parameters** by component and, for mixtures of experts, active per token;
+//! 6. a **memory** estimate: weights at several precisions, KV cache per token and at the declared
+//!    context ([`memory`]).
+//!
+//! Everything here is a pure function of the tensor table and the parsed config: no I/O but the
+//! optional tokenizer-size lookup in [`infer_architecture`], no printing. A config that contradicts
+//! the weights is a finding in [`Architecture::checks`], never an error.
+
+pub mod blocks;
+pub mod config;
+mod infer;
+pub mod memory;
+pub mod rules;
+
+use serde::Serialize;
+
+use crate::model::Model;
+
+pub use blocks::{BlockGroup, BlockTensor, Stack};
+pub use infer::{infer_from_parts, value_text};
+pub use memory::{KvCache, Memory};
+pub use rules::Kind;
+
+/// What a tensor does.
+///
+/// Ordered as a block reads: embeddings, attention, MLP, experts, norms, heads. The order is used to
+/// list a block's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    TokenEmbedding,
+    PositionEmbedding,
+    TokenTypeEmbedding,
+    PatchEmbedding,
+    ClassEmbedding,
+    RelativePositionBias,
+    AttnQ,
+    AttnK,
+    AttnV,
+    AttnQkv,
+    /// MLA (DeepSeek): low-rank query down-projection `q_a_proj`.
+    AttnQA,
+    AttnQANorm,
+    AttnQB,
+    /// MLA: joint KV down-projection plus the decoupled RoPE key, `kv_a_proj_with_mqa`.
+    AttnKvA,
+    AttnKvANorm,
+    AttnKvB,
+    AttnO,
+    AttnQNorm,
+    AttnKNorm,
+    CrossAttnQ,
+    CrossAttnK,
+    CrossAttnV,
+    CrossAttnO,
+    MlpGate,
+    MlpUp,
+    MlpGateUp,
+    MlpDown,
+    Router,
+    RouterBias,
+    ExpertGate,
+    ExpertUp,
+    ExpertGateUp,
+    ExpertDown,
+    SharedExpertRouter,
+    SharedExpertGate,
+    SharedExpertUp,
+    SharedExpertDown,
+    Norm,
+    LmHead,
+    HeadTransform,
+    HeadBias,
+    NextSentence,
+    Pooler,
+    Classifier,
+    Projector,
+    /// DeepSeek's multi-token-prediction module (`eh_proj`, `enorm`, `hnorm`, `shared_head`).
+    Mtp,
+    /// A saved buffer, not a trained parameter (`position_ids`, a causal mask, `inv_freq`).
+    Buffer,
+    Other,
+}
+
+impl Role {
+    /// The component a role's parameters are counted in.
+    pub fn component(self) -> Component {
+        use Role::*;
+        match self {
+            TokenEmbedding | PositionEmbedding | TokenTypeEmbedding | PatchEmbedding
+            | ClassEmbedding | RelativePositionBias => Component::Embedding,
+            AttnQ | AttnK | AttnV | AttnQkv | AttnO | AttnQA | AttnQB | AttnKvA | AttnKvB
+            | CrossAttnQ | CrossAttnK | CrossAttnV | CrossAttnO => Component::Attention,
+            MlpGate | MlpUp | MlpGateUp | MlpDown | SharedExpertRouter | SharedExpertGate
+            | SharedExpertUp | SharedExpertDown => Component::Mlp,
+            Router | RouterBias | ExpertGate | ExpertUp | ExpertGateUp | ExpertDown => {
+                Component::Experts
+            }
+            Norm | AttnQNorm | AttnKNorm | AttnQANorm | AttnKvANorm => Component::Norms,
+            LmHead | HeadTransform | HeadBias | NextSentence | Pooler | Classifier => {
+                Component::Head
+            }
+            Projector => Component::Projector,
+            Mtp => Component::Mtp,
+            Buffer | Other => Component::Other,
+        }
+    }
+
+    /// The snake_case name used in JSON.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Words for people.
+    pub fn label(self) -> &'static str {
+        use Role::*;
+        match self {
+            TokenEmbedding => "token embedding",
+            PositionEmbedding => "position embedding",
+            TokenTypeEmbedding => "token type embedding",
+            PatchEmbedding => "patch embedding",
+            ClassEmbedding => "class token",
+            RelativePositionBias => "relative position bias",
+            AttnQ => "attention q",
+            AttnK => "attention k",
+            AttnV => "attention v",
+            AttnQkv => "attention qkv (fused)",
+            AttnO => "attention output",
+            AttnQNorm => "q norm",
+            AttnKNorm => "k norm",
+            AttnQA => "MLA q down-projection",
+            AttnQANorm => "MLA q norm",
+            AttnQB => "MLA q up-projection",
+            AttnKvA => "MLA kv down-projection",
+            AttnKvANorm => "MLA kv norm",
+            AttnKvB => "MLA kv up-projection",
+            CrossAttnQ => "cross-attention q",
+            CrossAttnK => "cross-attention k",
+            CrossAttnV => "cross-attention v",
+            CrossAttnO => "cross-attention output",
+            MlpGate => "MLP gate",
+            MlpUp => "MLP up",
+            MlpGateUp => "MLP gate+up (fused)",
+            MlpDown => "MLP down",
+            Router => "MoE router",
+            RouterBias => "MoE router bias",
+            ExpertGate => "expert gate",
+            ExpertUp => "expert up",
+            ExpertGateUp => "expert gate+up (fused)",
+            ExpertDown => "expert down",
+            SharedExpertRouter => "shared expert gate",
+            SharedExpertGate => "shared expert gate",
+            SharedExpertUp => "shared expert up",
+            SharedExpertDown => "shared expert down",
+            Norm => "norm",
+            LmHead => "LM head",
+            HeadTransform => "head transform",
+            HeadBias => "head bias",
+            NextSentence => "next-sentence head",
+            Pooler => "pooler",
+            Classifier => "classifier",
+            Projector => "projector",
+            Mtp => "multi-token prediction",
+            Buffer => "buffer (not trained)",
+            Other => "other",
+        }
+    }
+
+    pub fn is_expert(self) -> bool {
+        matches!(
+            self,
+            Role::ExpertGate | Role::ExpertUp | Role::ExpertGateUp | Role::ExpertDown
+        )
+    }
+}
+
+/// Where parameters are counted in the breakdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Component {
+    /// Token, position, token-type and patch embeddings, class tokens, relative position biases.
+    Embedding,
+    /// Attention projections (self and cross, MLA included).
+    Attention,
+    /// Dense MLP and shared experts (always active).
+    Mlp,
+    /// Routed experts and their routers.
+    Experts,
+    /// Every norm, q/k norms included.
+    Norms,
+    /// LM head (when untied), MLM/classification heads, pooler.
+    Head,
+    /// A vision tower inside a multimodal model.
+    Vision,
+    /// Multimodal projector.
+    Projector,
+    /// Multi-token-prediction module (DeepSeek-V3 layer 61).
+    Mtp,
+    /// Buffers and anything no rule names.
+    Other,
+}
+
+impl Component {
+    pub const ALL: [Component; 10] = [
+        Component::Embedding,
+        Component::Attention,
+        Component::Mlp,
+        Component::Experts,
+        Component::Norms,
+        Component::Head,
+        Component::Vision,
+        Component::Projector,
+        Component::Mtp,
+        Component::Other,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::Embedding => "embedding",
+            Component::Attention => "attention",
+            Component::Mlp => "mlp",
+            Component::Experts => "experts",
+            Component::Norms => "norms",
+            Component::Head => "head",
+            Component::Vision => "vision",
+            Component::Projector => "projector",
+            Component::Mtp => "mtp",
+            Component::Other => "other",
+        }
+    }
+}
+
+/// The role of one tensor, parallel to [`Model::tensors`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorRole {
+    pub role: Role,
+    pub component: Component,
+}
+
+/// How a declared value compares with the observed one (spec §1, collapsed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Consistent,
+    Contradicted,
+    DeclaredOnly,
+    ObservedOnly,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Consistent => "consistent",
+            Status::Contradicted => "contradicted",
+            Status::DeclaredOnly => "declared_only",
+            Status::ObservedOnly => "observed_only",
+        }
+    }
+}
+
+/// A checked value: a count, a flag, a real number or a name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Count(u64),
+    Flag(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl Value {
+    pub fn as_count(&self) -> Option<u64> {
+        match self {
+            Value::Count(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Equal, with a relative tolerance for real numbers.
+    pub fn agrees(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Number(a), Value::Number(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()),
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// One field compared: what the config declares, what the weights show, and the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub field: &'static str,
+    pub declared: Option<Value>,
+    pub observed: Option<Value>,
+    pub status: Status,
+    /// The config key (or derivation) the declared value came from.
+    pub declared_key: Option<String>,
+    /// How the observed value was obtained (`model.layers.*.self_attn.k_proj rows 32 / head_dim 16`).
+    pub basis: Option<String>,
+}
+
+/// Where the family came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FamilySource {
+    /// `config.json` `model_type` or `architectures`.
+    Config,
+    /// The tensor-name signature (no usable config).
+    TensorNames,
+}
+
+/// The architecture fields of the summary (null where unknown). Each value is the observed one when
+/// the weights show it, otherwise the declared one; [`Architecture::checks`] tells which.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Hyperparameters {
+    pub layers: Option<u64>,
+    pub hidden_size: Option<u64>,
+    pub attention_heads: Option<u64>,
+    pub kv_heads: Option<u64>,
+    pub head_dim: Option<u64>,
+    pub intermediate_size: Option<u64>,
+    pub vocab_size: Option<u64>,
+    pub experts: Option<u64>,
+    pub experts_per_token: Option<u64>,
+    pub tied_embeddings: Option<bool>,
+    pub context_length: Option<u64>,
+    /// Decoder layers of an encoder-decoder (T5); `layers` is then the encoder's.
+    pub decoder_layers: Option<u64>,
+    pub expert_intermediate_size: Option<u64>,
+    pub shared_experts: Option<u64>,
+    /// `mha`, `gqa`, `mqa` or `mla`.
+    pub attention: Option<&'static str>,
+    pub sliding_window: Option<u64>,
+    pub rope_theta: Option<f64>,
+    /// The storage dtype of most parameters.
+    pub dtype: Option<String>,
+}
+
+/// Parameter counts (every tensor counted, buffers included, as in the model's total).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parameters {
+    pub total: u64,
+    /// Non-empty components, in [`Component::ALL`] order.
+    pub by_component: Vec<(Component, u64)>,
+    /// Parameters used per token by a mixture of experts (spec C3); `None` for dense models or
+    /// when the config does not declare experts per token.
+    pub active: Option<u64>,
+    /// How `active` was computed, or why it is missing.
+    pub active_basis: Option<String>,
+}
+
+/// Everything glassbox infers about a model's architecture.
+#[derive(Debug, Clone)]
+pub struct Architecture {
+    /// Canonical family name (`llama`, `qwen3_moe`, …), or the config's own `model_type` when
+    /// glassbox does not know it, or `None`.
+    pub family: Option<String>,
+    /// Whether `family` is one glassbox has naming rules and config semantics for.
+    pub family_known: bool,
+    pub family_source: Option<FamilySource>,
+    /// A sentence: which evidence gave the family and whether the tensor names agree.
+    pub family_evidence: String,
+    /// The tensor-name signature that matched, if any.
+    pub signature: Option<&'static str>,
+    /// The naming convention used for roles (`llama-style`, …).
+    pub convention: Option<&'static str>,
+    pub kind: Option<Kind>,
+    /// The config's `architectures[0]`.
+    pub class: Option<String>,
+    pub hyper: Hyperparameters,
+    /// One per tensor, parallel to the model's tensor table.
+    pub roles: Vec<TensorRole>,
+    /// Repeated-block stacks, main stack first.
+    pub stacks: Vec<Stack>,
+    /// Indices of tensors outside every stack.
+    pub others: Vec<usize>,
+    pub parameters: Parameters,
+    pub checks: Vec<Check>,
+    pub memory: Memory,
+    /// Remarks: contradictions in words, deviating blocks, padding, config values ignored.
+    pub notes: Vec<String>,
+}
+
+impl Architecture {
+    /// The check of a field, if made.
+    pub fn check(&self, field: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.field == field)
+    }
+
+    pub fn contradictions(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == Status::Contradicted)
+    }
+}
+
+/// Infers the architecture of an opened model from its tensor table and `config.json`, and reads
+/// the tokenizer's vocabulary size from `tokenizer.json` when one is beside the weights.
+pub fn infer_architecture(model: &Model) -> Architecture {
+    let tokenizer = model
+        .document("tokenizer")
+        .and_then(|d| tokenizer_size(&d.path));
+    infer_from_parts(&model.tensors, model.config.as_ref(), tokenizer)
+}
+
+/// Largest `tokenizer.json` read for its size (real ones are a few MiB to a few tens of MiB).
+const MAX_TOKENIZER_BYTES: u64 = 256 << 20;
+
+/// The number of token ids a `tokenizer.json` defines: one more than the largest id in its model
+/// vocabulary and added tokens. `None` when unreadable (the summary then simply has no tokenizer
+/// check).
+pub fn tokenizer_size(path: &std::path::Path) -> Option<u64> {
+    let len = std::fs::metadata(path).ok()?.len();
+    if len > MAX_TOKENIZER_BYTES {
+        return None;
+    }
+    let text = std::fs::read(path).ok()?;
+    parse_tokenizer_size(&text)
+}
+
+/// [`tokenizer_size`] on bytes.
+pub fn parse_tokenizer_size(bytes: &[u8]) -> Option<u64> {
+    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut max: Option<u64> = None;
+    let mut see = |id: Option<u64>| {
+        if let Some(id) = id {
+            max = Some(max.map_or(id, |m| m.max(id)));
+        }
+    };
+    match json.pointer("/model/vocab") {
+        // BPE / WordPiece / WordLevel: token → id.
+        Some(serde_json::Value::Object(map)) => {
+            map.values().for_each(|v| see(v.as_u64()));
+        }
+        // Unigram: [[token, score], …], ids by position.
+        Some(serde_json::Value::Array(list)) if !list.is_empty() => {
+            see(Some(list.len() as u64 - 1));
+        }
+        _ => {}
+    }
+    if let Some(added) = json.get("added_tokens").and_then(|a| a.as_array()) {
+        added
+            .iter()
+            .for_each(|t| see(t.get("id").and_then(|i| i.as_u64())));
+    }
+    max.and_then(|m| m.checked_add(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizer_size_counts_ids() {
+        let bpe = br#"{"model": {"vocab": {"a": 0, "b": 5}}, "added_tokens": [{"id": 7}]}"#;
+        assert_eq!(parse_tokenizer_size(bpe), Some(8));
+        let unigram = br#"{"model": {"vocab": [["a", 0.0], ["b", -1.0]]}}"#;
+        assert_eq!(parse_tokenizer_size(unigram), Some(2));
+        assert_eq!(parse_tokenizer_size(b"{}"), None);
+        assert_eq!(parse_tokenizer_size(b"not json"), None);
+    }
+
+    #[test]
+    fn every_role_has_a_component_and_name() {
+        assert_eq!(Role::AttnQkv.name(), "attn_qkv");
+        assert_eq!(Role::AttnKvA.name(), "attn_kv_a");
+        assert_eq!(Role::ExpertGate.component(), Component::Experts);
+        assert_eq!(Role::SharedExpertGate.component(), Component::Mlp);
+    }
+}

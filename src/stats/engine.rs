@@ -1,0 +1,609 @@
+//! The parallel driver: workers claim chunks in order, summarise their pieces, and merge the partial
+//! results in chunk order.
+//!
+//! Each worker is a rayon task looping over an atomic chunk counter. A finished chunk's parts go
+//! into a reorder buffer; whoever completes the next chunk in order merges every ready chunk into
+//! the per-tensor accumulators, and a tensor whose parts are all in is finished (percentiles,
+//! histogram) outside the lock by that worker. A worker does not start a chunk more than a window
+//! of chunks ahead of the merge, which bounds the memory held in waiting parts.
+//!
+//! Code counts of large 16-bit tensors (and the bucket counts of large F32/wide tensors) skip the
+//! ordered merge: a worker keeps one 1 MiB count table for the tensor it is on and hands the counts
+//! over when it moves to another tensor or reaches the tensor's last byte. Integer counts merge in
+//! any order, and the table is drained once per tensor instead of once per chunk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::accum::{self, ColMask, Columns, KeyCounts, RowSpan, Summary};
+use super::finish::{Gathered, finish};
+use super::kernel::{self, BLOCK, F32Kernel, KeyTable, Table8};
+use super::plan::{self, Chunk, Piece};
+use super::{Cancelled, StatsOptions, TensorSlice, TensorStats};
+use crate::decode::{self, code_bits};
+use crate::model::DType;
+
+/// 16-bit-code tensors below this many values sort their codes instead of using a count table
+/// (draining a 1 MiB table costs about as much as sorting 2048 codes).
+const SMALL_SORT: u64 = 2048;
+
+/// How a tensor's values are gathered (see the module documentation of `stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Codes { bits: u32 },
+    Values,
+    Buckets,
+}
+
+/// What the engine knows about a tensor before reading it.
+struct TensorPlan {
+    dtype: DType,
+    method: Method,
+    /// Values in the tensor (elements × values per element).
+    values: u64,
+    /// Pieces the plan cut it into.
+    pieces: usize,
+    /// Bytes holding whole blocks.
+    bytes: usize,
+    /// Rows and columns when the row/column checks apply.
+    matrix: Option<(u64, u64)>,
+    /// Whether its counts go through a worker-held table rather than the ordered merge.
+    held: bool,
+}
+
+/// A worker's result for one piece.
+struct Part {
+    tensor: usize,
+    data: PartData,
+    zeros: Option<(RowSpan, ColMask)>,
+}
+
+enum PartData {
+    Counts(Vec<(u32, u64)>),
+    /// Counts are in a worker-held table.
+    Held,
+    Summary(Summary),
+    Values {
+        values: Vec<f64>,
+        nan: u64,
+        inf: u64,
+    },
+}
+
+/// A tensor's merged parts so far.
+struct Acc {
+    parts: usize,
+    /// Values counted through held tables.
+    counted: u64,
+    counts: KeyCounts,
+    summary: Summary,
+    values: Vec<f64>,
+    nan: u64,
+    inf: u64,
+    rows: Option<RowSpan>,
+    columns: Option<Columns>,
+}
+
+impl Acc {
+    fn new() -> Acc {
+        Acc {
+            parts: 0,
+            counted: 0,
+            counts: KeyCounts::new(),
+            summary: Summary::default(),
+            values: Vec::new(),
+            nan: 0,
+            inf: 0,
+            rows: None,
+            columns: None,
+        }
+    }
+
+    fn complete(&self, plan: &TensorPlan) -> bool {
+        self.parts == plan.pieces && (!plan.held || self.counted == plan.values)
+    }
+}
+
+struct MergeState {
+    /// The next chunk to merge.
+    next: usize,
+    pending: BTreeMap<usize, Vec<Part>>,
+    accs: HashMap<usize, Acc>,
+    done_bytes: u64,
+}
+
+struct Job<'a> {
+    tensors: &'a [TensorSlice<'a>],
+    opts: &'a StatsOptions,
+    plans: Vec<TensorPlan>,
+    chunks: Vec<Chunk>,
+    total_bytes: u64,
+    kernel: F32Kernel,
+    next_chunk: AtomicUsize,
+    window: usize,
+    merge: Mutex<MergeState>,
+    merged: Condvar,
+    results: Mutex<Vec<Option<TensorStats>>>,
+    progress: &'a (dyn Fn(u64, u64) + Sync),
+    release: &'a (dyn Fn(usize, Range<usize>) + Sync),
+    cancel: &'a AtomicBool,
+}
+
+/// A worker's reusable buffers.
+struct Scratch {
+    table: KeyTable,
+    /// The tensor whose counts are in `table`, and how many values it has counted.
+    held: Option<(usize, u64)>,
+    /// A tensor and its moment shift (`accum::tensor_shift`), computed once per worker and tensor.
+    shift: Option<(usize, f64)>,
+    small: Box<Table8>,
+    values: Vec<f64>,
+    codes: Vec<u8>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking worker propagates through the rayon scope; the data is not used after that.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Computes the statistics of every tensor, in parallel.
+///
+/// - `progress(done, total)` reports bytes merged so far; it is called from worker threads, one
+///   call at a time, with `done` increasing.
+/// - `release(tensor, bytes)` is called, from worker threads, once the engine will not read that
+///   byte range of tensor `tensor` again (per piece, at most `chunk_bytes` long).
+/// - `cancel` is checked between chunks; once it is set the workers stop and the result is
+///   `Err(Cancelled)` (unless every chunk had already been read).
+///
+/// The result has one entry per tensor, in order, bit-identical for any `threads`.
+pub fn compute_stats(
+    tensors: &[TensorSlice<'_>],
+    opts: &StatsOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    release: &(dyn Fn(usize, Range<usize>) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Vec<TensorStats>, Cancelled> {
+    let job = Job::new(tensors, opts, progress, release, cancel);
+    match opts.threads {
+        Some(n) => match rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+        {
+            Ok(pool) => pool.install(|| job.run()),
+            Err(_) => job.run(),
+        },
+        None => job.run(),
+    }
+}
+
+impl<'a> Job<'a> {
+    fn new(
+        tensors: &'a [TensorSlice<'a>],
+        opts: &'a StatsOptions,
+        progress: &'a (dyn Fn(u64, u64) + Sync),
+        release: &'a (dyn Fn(usize, Range<usize>) + Sync),
+        cancel: &'a AtomicBool,
+    ) -> Job<'a> {
+        let chunk_bytes = opts.chunk_bytes.clamp(1, 1 << 30);
+        let (chunks, pieces) = plan::plan(tensors, chunk_bytes);
+        let plans: Vec<TensorPlan> = tensors
+            .iter()
+            .zip(pieces)
+            .map(|(t, pieces)| {
+                let bytes = plan::usable_bytes(t);
+                let values = bytes as u64 / t.dtype.block_bytes()
+                    * t.dtype.block_elements()
+                    * decode::values_per_element(t.dtype);
+                let method = match code_bits(t.dtype) {
+                    Some(bits) => Method::Codes { bits },
+                    None if values <= opts.exact_limit => Method::Values,
+                    None => Method::Buckets,
+                };
+                let held = match method {
+                    Method::Codes { bits } => bits == 16 && values >= SMALL_SORT,
+                    Method::Buckets => true,
+                    Method::Values => false,
+                };
+                TensorPlan {
+                    dtype: t.dtype,
+                    method,
+                    values,
+                    pieces,
+                    bytes,
+                    matrix: plan::matrix(t),
+                    held,
+                }
+            })
+            .collect();
+        let total_bytes = chunks.iter().map(|c| c.bytes).sum();
+        let mut results = vec![None; tensors.len()];
+        for (i, p) in plans.iter().enumerate() {
+            if p.pieces == 0 {
+                results[i] = Some(finalise(p, &tensors[i], Acc::new(), opts));
+            }
+        }
+        Job {
+            tensors,
+            opts,
+            plans,
+            chunks,
+            total_bytes,
+            kernel: F32Kernel::detect(),
+            next_chunk: AtomicUsize::new(0),
+            window: 0,
+            merge: Mutex::new(MergeState {
+                next: 0,
+                pending: BTreeMap::new(),
+                accs: HashMap::new(),
+                done_bytes: 0,
+            }),
+            merged: Condvar::new(),
+            results: Mutex::new(results),
+            progress,
+            release,
+            cancel,
+        }
+    }
+
+    fn run(mut self) -> Result<Vec<TensorStats>, Cancelled> {
+        let workers = rayon::current_num_threads().clamp(1, self.chunks.len().max(1));
+        self.window = 2 * workers + 2;
+        let job = &self;
+        if workers == 1 {
+            job.work();
+        } else {
+            rayon::scope(|s| {
+                for _ in 0..workers {
+                    s.spawn(move |_| job.work());
+                }
+            });
+        }
+        let merged = lock(&self.merge).next;
+        if merged < self.chunks.len() {
+            return Err(Cancelled);
+        }
+        let results = self.results.into_inner().unwrap_or_else(|e| e.into_inner());
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    unreachable!("every tensor is finished once all chunks are merged")
+                })
+            })
+            .collect())
+    }
+
+    /// One worker: claim chunks in order until none is left or the computation is cancelled.
+    fn work(&self) {
+        let mut scratch = Scratch {
+            table: KeyTable::new(),
+            held: None,
+            shift: None,
+            small: Box::new([0; 1024]),
+            values: Vec::with_capacity(BLOCK),
+            codes: Vec::new(),
+        };
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let c = self.next_chunk.fetch_add(1, Ordering::Relaxed);
+            if c >= self.chunks.len() || !self.wait_for_window(c) {
+                break;
+            }
+            let parts = self.chunks[c]
+                .pieces
+                .iter()
+                .map(|p| {
+                    let part = self.piece(p, &mut scratch);
+                    (self.release)(p.tensor, p.bytes.clone());
+                    part
+                })
+                .collect();
+            self.deposit(c, parts);
+        }
+        self.hand_over(&mut scratch);
+    }
+
+    /// Waits until chunk `c` is within the window of the merge; false if cancelled meanwhile.
+    fn wait_for_window(&self, c: usize) -> bool {
+        let mut state = lock(&self.merge);
+        while c >= state.next + self.window {
+            if self.cancel.load(Ordering::Relaxed) {
+                return false;
+            }
+            state = self
+                .merged
+                .wait_timeout(state, Duration::from_millis(20))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Summarises one piece.
+    fn piece(&self, p: &Piece, scratch: &mut Scratch) -> Part {
+        let t = &self.tensors[p.tensor];
+        let plan = &self.plans[p.tensor];
+        let bytes = &t.bytes[p.bytes.clone()];
+        let dtype = plan.dtype;
+        let data = match plan.method {
+            Method::Codes { bits: 16 } if plan.held => {
+                self.hold(p.tensor, scratch);
+                scratch.table.count_codes16(bytes);
+                self.counted(p, bytes.len() as u64 / 2, scratch);
+                PartData::Held
+            }
+            Method::Codes { bits: 16 } => {
+                let mut codes: Vec<u16> =
+                    decode::groups::<2>(bytes).map(u16::from_le_bytes).collect();
+                codes.sort_unstable();
+                let mut counts: Vec<(u32, u64)> = Vec::new();
+                for c in codes {
+                    match counts.last_mut() {
+                        Some(last) if last.0 == u32::from(c) => last.1 += 1,
+                        _ => counts.push((u32::from(c), 1)),
+                    }
+                }
+                PartData::Counts(counts)
+            }
+            Method::Codes { bits } => {
+                if bits == 8 {
+                    kernel::count_codes8(bytes, &mut scratch.small);
+                } else {
+                    scratch.codes.clear();
+                    decode::unpack_codes(dtype, bytes, &mut scratch.codes)
+                        .unwrap_or_else(|_| unreachable!("pieces hold whole blocks"));
+                    kernel::count_unpacked(&scratch.codes, &mut scratch.small);
+                }
+                PartData::Counts(kernel::drain8(&mut scratch.small, bits))
+            }
+            Method::Values => {
+                let (mut values, mut nan, mut inf) = (Vec::new(), 0, 0);
+                decoded(dtype, bytes, &mut scratch.values, |block| {
+                    for &x in block {
+                        if x.is_finite() {
+                            values.push(x);
+                        } else if x.is_nan() {
+                            nan += 1;
+                        } else {
+                            inf += 1;
+                        }
+                    }
+                });
+                PartData::Values { values, nan, inf }
+            }
+            Method::Buckets => {
+                self.hold(p.tensor, scratch);
+                let shift = match scratch.shift {
+                    Some((s, shift)) if s == p.tensor => shift,
+                    _ => {
+                        let shift = accum::tensor_shift(dtype, t.bytes);
+                        scratch.shift = Some((p.tensor, shift));
+                        shift
+                    }
+                };
+                let summary = if dtype == DType::F32 {
+                    accum::summarise_f32(self.kernel, bytes, shift, &mut scratch.table)
+                } else {
+                    let mut summary = Summary::default();
+                    let table = &mut scratch.table;
+                    decoded(dtype, bytes, &mut scratch.values, |block| {
+                        accum::summarise_f64(block, shift, &mut summary, table)
+                    });
+                    summary
+                };
+                let values =
+                    bytes.len() as u64 / dtype.block_bytes() * decode::values_per_element(dtype);
+                self.counted(p, values, scratch);
+                PartData::Summary(summary)
+            }
+        };
+        let zeros = plan
+            .matrix
+            .map(|(_, cols)| self.zero_structure(p, bytes, cols, scratch));
+        Part {
+            tensor: p.tensor,
+            data,
+            zeros,
+        }
+    }
+
+    /// Row and column zero structure of a piece of a matrix.
+    fn zero_structure(
+        &self,
+        p: &Piece,
+        bytes: &[u8],
+        cols: u64,
+        scratch: &mut Scratch,
+    ) -> (RowSpan, ColMask) {
+        let dtype = self.plans[p.tensor].dtype;
+        let first = p.bytes.start as u64 / dtype.block_bytes() * dtype.block_elements();
+        let mask = zero_mask(dtype);
+        let zero = |v: u64| mask.is_some_and(|m| v & m == 0);
+        if dtype.block_elements() > 1 {
+            scratch.codes.clear();
+            decode::unpack_codes(dtype, bytes, &mut scratch.codes)
+                .unwrap_or_else(|_| unreachable!("pieces hold whole blocks"));
+            return accum::zero_structure(&scratch.codes, 1, first, cols, |c| {
+                zero(u64::from(c[0]))
+            });
+        }
+        let width = dtype.block_bytes() as usize;
+        accum::zero_structure(bytes, width, first, cols, |e| {
+            let mut le = [0u8; 8];
+            le[..e.len()].copy_from_slice(e);
+            zero(u64::from_le_bytes(le))
+        })
+    }
+
+    /// Makes the worker's table hold tensor `t`, handing over another tensor's counts first.
+    fn hold(&self, t: usize, scratch: &mut Scratch) {
+        if scratch.held.is_some_and(|(h, _)| h != t) {
+            self.hand_over(scratch);
+        }
+        if scratch.held.is_none() {
+            scratch.held = Some((t, 0));
+        }
+    }
+
+    /// Records `values` counted into the held table for piece `p`; at the tensor's last piece the
+    /// counts are handed over at once (no later chunk holds this tensor).
+    fn counted(&self, p: &Piece, values: u64, scratch: &mut Scratch) {
+        if let Some((_, n)) = &mut scratch.held {
+            *n += values;
+        }
+        if p.bytes.end == self.plans[p.tensor].bytes {
+            self.hand_over(scratch);
+        }
+    }
+
+    /// Drains the held table into the tensor's accumulator.
+    fn hand_over(&self, scratch: &mut Scratch) {
+        let Some((t, n)) = scratch.held.take() else {
+            return;
+        };
+        let counts = scratch.table.drain();
+        let finished = {
+            let mut state = lock(&self.merge);
+            let acc = state.accs.entry(t).or_insert_with(Acc::new);
+            acc.counts.add(16, &counts);
+            acc.counted += n;
+            if acc.complete(&self.plans[t]) {
+                state.accs.remove(&t).map(|a| (t, a))
+            } else {
+                None
+            }
+        };
+        self.finish_all(finished.into_iter().collect());
+    }
+
+    /// Adds chunk `c`'s parts to the reorder buffer and merges every chunk now in order.
+    fn deposit(&self, c: usize, parts: Vec<Part>) {
+        let mut finished = Vec::new();
+        {
+            let mut state = lock(&self.merge);
+            state.pending.insert(c, parts);
+            let mut advanced = false;
+            loop {
+                let next = state.next;
+                let Some(parts) = state.pending.remove(&next) else {
+                    break;
+                };
+                for part in parts {
+                    let t = part.tensor;
+                    let acc = state.accs.entry(t).or_insert_with(Acc::new);
+                    self.merge_part(acc, part);
+                    if acc.complete(&self.plans[t]) {
+                        finished.extend(state.accs.remove(&t).map(|acc| (t, acc)));
+                    }
+                }
+                state.done_bytes += self.chunks[next].bytes;
+                state.next += 1;
+                advanced = true;
+            }
+            if advanced {
+                (self.progress)(state.done_bytes, self.total_bytes);
+                self.merged.notify_all();
+            }
+        }
+        self.finish_all(finished);
+    }
+
+    fn merge_part(&self, acc: &mut Acc, part: Part) {
+        let plan = &self.plans[part.tensor];
+        acc.parts += 1;
+        match part.data {
+            PartData::Counts(c) => {
+                let bits = match plan.method {
+                    Method::Codes { bits } => bits,
+                    _ => 16,
+                };
+                acc.counts.add(bits, &c);
+            }
+            PartData::Held => {}
+            PartData::Summary(s) => acc.summary.merge(&s),
+            PartData::Values { values, nan, inf } => {
+                acc.values.extend(values);
+                acc.nan += nan;
+                acc.inf += inf;
+            }
+        }
+        if let (Some((span, mask)), Some((_, cols))) = (part.zeros, plan.matrix) {
+            acc.rows = Some(acc.rows.map_or(span, |r| r.then(span)));
+            acc.columns
+                .get_or_insert_with(|| Columns::new(cols))
+                .add(&mask);
+        }
+    }
+
+    fn finish_all(&self, finished: Vec<(usize, Acc)>) {
+        for (t, acc) in finished {
+            let stats = finalise(&self.plans[t], &self.tensors[t], acc, self.opts);
+            lock(&self.results)[t] = Some(stats);
+        }
+    }
+}
+
+/// Decodes `bytes` in blocks of [`BLOCK`] values into `buffer`, handing each block to `f`.
+fn decoded(dtype: DType, bytes: &[u8], buffer: &mut Vec<f64>, mut f: impl FnMut(&[f64])) {
+    let step = BLOCK / decode::values_per_element(dtype) as usize * dtype.block_bytes() as usize;
+    for sub in bytes.chunks(step) {
+        buffer.clear();
+        decode::decode_f64(dtype, sub, buffer)
+            .unwrap_or_else(|_| unreachable!("pieces hold whole blocks"));
+        f(buffer);
+    }
+}
+
+/// The bits that must all be zero for an element (as a little-endian integer) to be zero; `None`
+/// for a type without zero (E8M0).
+fn zero_mask(dtype: DType) -> Option<u64> {
+    Some(match dtype {
+        DType::F8_E8M0 => return None,
+        DType::F8_E4M3 | DType::F8_E5M2 => 0x7F,
+        DType::F4 => 0x7,
+        DType::F6_E2M3 | DType::F6_E3M2 => 0x1F,
+        DType::F16 | DType::BF16 => 0x7FFF,
+        DType::F32 => 0x7FFF_FFFF,
+        DType::F64 => 0x7FFF_FFFF_FFFF_FFFF,
+        DType::C64 => 0x7FFF_FFFF_7FFF_FFFF,
+        // Integers, BOOL, and the fnuz formats (whose 0x80 is NaN, not -0).
+        _ => u64::MAX,
+    })
+}
+
+fn finalise(
+    plan: &TensorPlan,
+    tensor: &TensorSlice<'_>,
+    acc: Acc,
+    opts: &StatsOptions,
+) -> TensorStats {
+    let gathered = match plan.method {
+        Method::Codes { bits } => Gathered::Codes {
+            dtype: plan.dtype,
+            bits,
+            counts: acc.counts.entries(),
+        },
+        Method::Values => Gathered::Values {
+            values: acc.values,
+            nan: acc.nan,
+            inf: acc.inf,
+        },
+        Method::Buckets => Gathered::Buckets {
+            summary: acc.summary,
+            shift: accum::tensor_shift(plan.dtype, tensor.bytes),
+            counts: acc.counts.entries(),
+        },
+    };
+    finish(
+        gathered,
+        plan.values,
+        opts,
+        acc.rows.map(|r| r.dead()),
+        acc.columns.map(|c| c.dead()),
+    )
+}

@@ -1,0 +1,457 @@
+//! Health findings: what the statistics say is suspicious.
+//!
+//! Each per-tensor check is a row of [`RULES`] (a code and a function from one tensor's statistics
+//! to an optional severity and message); byte-identical tensors are found across the model by
+//! [`duplicates`]. Findings come out in tensor order, and in the order of [`RULES`] within a tensor,
+//! the duplicate check last.
+//!
+//! | code | severity | rule |
+//! |---|---|---|
+//! | `nan` | error | any NaN |
+//! | `inf` | error | any +inf or -inf |
+//! | `norm_uninitialised` | warning | a 1-D norm weight (name contains `norm` or `ln_`, ends in `.weight`) that is all ones or all zeros: the two initial values (zeros where the norm scales by `1 + w`, as Gemma does) |
+//! | `all_zero` | warning | every value is zero (not reported again as `constant`) |
+//! | `constant` | warning | more than one value, all finite and equal |
+//! | `dead_rows` / `dead_columns` | warning | a matrix with rows / columns of zeros (not for an all-zero tensor) |
+//! | `outliers` | info, warning | values beyond `outlier_sigmas` standard deviations, reported when there are over 100 times as many as a normal distribution would put there (at 6σ, 2 per billion); a warning when they are at least 1 in 1,000 values |
+//! | `duplicate` | info, warning | byte-identical to an earlier tensor: info when either name looks like an embedding or output head (tied weights, the usual cause), otherwise a warning |
+
+use std::collections::HashMap;
+
+use super::{TensorSlice, TensorStats};
+use crate::model::DType;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// Something readable but suspicious about a tensor (or, with `tensor: None`, the model).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Stable machine-readable identifier (`nan`, `dead_rows`, ...).
+    pub code: &'static str,
+    pub tensor: Option<String>,
+    /// One sentence for people.
+    pub message: String,
+}
+
+/// What a per-tensor rule sees.
+struct Subject<'a> {
+    name: &'a str,
+    slice: &'a TensorSlice<'a>,
+    stats: &'a TensorStats,
+}
+
+struct Rule {
+    code: &'static str,
+    check: fn(&Subject<'_>) -> Option<(Severity, String)>,
+}
+
+/// The per-tensor rules, in report order.
+const RULES: &[Rule] = &[
+    Rule {
+        code: "nan",
+        check: |s| {
+            (s.stats.nan > 0).then(|| {
+                (
+                    Severity::Error,
+                    format!(
+                        "{} NaN values ({})",
+                        s.stats.nan,
+                        share(s.stats.nan, s.stats.count)
+                    ),
+                )
+            })
+        },
+    },
+    Rule {
+        code: "inf",
+        check: |s| {
+            (s.stats.inf > 0).then(|| {
+                (
+                    Severity::Error,
+                    format!(
+                        "{} infinite values ({})",
+                        s.stats.inf,
+                        share(s.stats.inf, s.stats.count)
+                    ),
+                )
+            })
+        },
+    },
+    Rule {
+        code: "norm_uninitialised",
+        check: |s| {
+            norm_uninitialised(s).map(|v| {
+                (
+                    Severity::Warning,
+                    format!("norm weight is all {v}s, its initial value: it looks untrained"),
+                )
+            })
+        },
+    },
+    Rule {
+        code: "all_zero",
+        check: |s| {
+            (all_zero(s.stats) && norm_uninitialised(s).is_none()).then(|| {
+                (
+                    Severity::Warning,
+                    format!("all {} values are zero", s.stats.count),
+                )
+            })
+        },
+    },
+    Rule {
+        code: "constant",
+        check: |s| {
+            let v = constant(s.stats)?;
+            (!all_zero(s.stats) && norm_uninitialised(s).is_none()).then(|| {
+                (
+                    Severity::Warning,
+                    format!("all {} values equal {v}", s.stats.count),
+                )
+            })
+        },
+    },
+    Rule {
+        code: "dead_rows",
+        check: |s| dead(s, s.stats.dead_rows, 0, "rows"),
+    },
+    Rule {
+        code: "dead_columns",
+        check: |s| dead(s, s.stats.dead_columns, 1, "columns"),
+    },
+    Rule {
+        code: "outliers",
+        check: |s| {
+            let st = s.stats;
+            let expected = st.finite as f64 * normal_tail(st.outlier_sigmas);
+            if st.outliers == 0 || (st.outliers as f64) <= 100.0 * expected {
+                return None;
+            }
+            let severity = if st.outliers * 1000 >= st.finite {
+                Severity::Warning
+            } else {
+                Severity::Info
+            };
+            Some((
+                severity,
+                format!(
+                    "{} values ({}) lie beyond {} standard deviations of the mean (a normal distribution would put {:.2} there){}",
+                    st.outliers,
+                    share(st.outliers, st.finite),
+                    st.outlier_sigmas,
+                    expected,
+                    if st.exact_distribution {
+                        ""
+                    } else {
+                        "; count estimated from 16-bit buckets"
+                    },
+                ),
+            ))
+        },
+    },
+];
+
+/// Name fragments of embeddings and output heads: byte-identical copies of these are tied weights.
+const TIED_NAMES: &[&str] = &[
+    "embed",
+    "wte",
+    "lm_head",
+    "output.weight",
+    "word_embeddings",
+    "shared.weight",
+];
+
+/// Finds the anomalies in a model's tensors. `names`, `tensors` and `stats` are parallel (as
+/// given to and returned by [`compute_stats`](super::compute_stats)).
+pub fn find_anomalies(
+    names: &[&str],
+    tensors: &[TensorSlice<'_>],
+    stats: &[TensorStats],
+) -> Vec<Finding> {
+    let mut per_tensor: Vec<Vec<Finding>> = vec![Vec::new(); stats.len()];
+    for (i, ((name, slice), stats)) in names.iter().zip(tensors).zip(stats).enumerate() {
+        let subject = Subject { name, slice, stats };
+        for rule in RULES {
+            if let Some((severity, message)) = (rule.check)(&subject) {
+                per_tensor[i].push(Finding {
+                    severity,
+                    code: rule.code,
+                    tensor: Some((*name).to_owned()),
+                    message,
+                });
+            }
+        }
+    }
+    for (later, earlier) in duplicates(tensors, stats) {
+        let tied = [names[later], names[earlier]]
+            .iter()
+            .any(|n| TIED_NAMES.iter().any(|t| n.to_lowercase().contains(t)));
+        per_tensor[later].push(Finding {
+            severity: if tied {
+                Severity::Info
+            } else {
+                Severity::Warning
+            },
+            code: "duplicate",
+            tensor: Some(names[later].to_owned()),
+            message: format!(
+                "byte-identical to `{}`{}",
+                names[earlier],
+                if tied {
+                    " (tied weights: the embedding stored again as the output head)"
+                } else {
+                    " (tied or copied weights)"
+                }
+            ),
+        });
+    }
+    per_tensor.into_iter().flatten().collect()
+}
+
+/// `n` as a percentage of `of`, for messages.
+fn share(n: u64, of: u64) -> String {
+    let p = 100.0 * n as f64 / of.max(1) as f64;
+    if p >= 0.1 {
+        format!("{p:.1}%")
+    } else {
+        format!("{p:.2e}%")
+    }
+}
+
+fn all_zero(s: &TensorStats) -> bool {
+    s.count > 0 && s.zeros == s.count
+}
+
+/// The single value of a tensor of more than one value, all finite and equal.
+fn constant(s: &TensorStats) -> Option<f64> {
+    (s.count > 1 && s.finite == s.count && s.min == s.max).then_some(s.min?)
+}
+
+/// The value (1 or 0) of a norm weight that holds nothing else.
+fn norm_uninitialised(s: &Subject<'_>) -> Option<u8> {
+    let name = s.name.to_lowercase();
+    let is_norm = (name.contains("norm") || name.contains("ln_")) && name.ends_with(".weight");
+    if !is_norm || s.slice.shape.len() != 1 || s.stats.count == 0 || s.stats.finite != s.stats.count
+    {
+        return None;
+    }
+    match (s.stats.min, s.stats.max) {
+        (Some(a), Some(b)) if a == b && a == 1.0 => Some(1),
+        (Some(a), Some(b)) if a == b && a == 0.0 => Some(0),
+        _ => None,
+    }
+}
+
+fn dead(s: &Subject<'_>, dead: Option<u64>, axis: usize, what: &str) -> Option<(Severity, String)> {
+    let n = dead.filter(|&d| d > 0)?;
+    if all_zero(s.stats) {
+        return None;
+    }
+    let of = s.slice.shape.get(axis).copied().unwrap_or(0);
+    Some((
+        Severity::Warning,
+        format!("{n} of {of} {what} are all zero"),
+    ))
+}
+
+/// P(|z| > k) for a standard normal z, by the Mills-ratio bound `sqrt(2/π)·exp(-k²/2)/k` (within 3%
+/// for k ≥ 6; 1 for small k, where no count is notable anyway).
+fn normal_tail(k: f64) -> f64 {
+    if k < 1.0 {
+        return 1.0;
+    }
+    ((2.0 / std::f64::consts::PI).sqrt() * (-k * k / 2.0).exp() / k).min(1.0)
+}
+
+/// Pairs `(later, earlier)` of byte-identical tensors, each later tensor paired with the first
+/// identical one. Candidates share dtype, shape and the statistics that do not depend on how the
+/// tensor was cut into chunks (counts, extremes, histogram); bytes confirm. Empty and constant
+/// tensors are left out (they are reported as such).
+fn duplicates(tensors: &[TensorSlice<'_>], stats: &[TensorStats]) -> Vec<(usize, usize)> {
+    type Key<'a> = (
+        DType,
+        &'a [u64],
+        u64,
+        u64,
+        u64,
+        u64,
+        Option<u64>,
+        Option<u64>,
+        Option<&'a [u64]>,
+    );
+    let mut groups: HashMap<Key<'_>, Vec<usize>> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, (t, s)) in tensors.iter().zip(stats).enumerate() {
+        if s.count == 0 || constant(s).is_some() || all_zero(s) {
+            continue;
+        }
+        let key = (
+            t.dtype,
+            t.shape,
+            s.count,
+            s.zeros,
+            s.nan,
+            s.inf,
+            s.min.map(f64::to_bits),
+            s.max.map(f64::to_bits),
+            s.histogram.as_ref().map(|h| h.counts.as_slice()),
+        );
+        let group = groups.entry(key).or_default();
+        if let Some(&earlier) = group.iter().find(|&&j| tensors[j].bytes == t.bytes) {
+            out.push((i, earlier));
+        } else {
+            group.push(i);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{StatsOptions, compute_stats};
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    fn f32s(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn findings(
+        tensors: &[(&str, DType, Vec<u64>, Vec<u8>)],
+    ) -> Vec<(&'static str, String, Severity)> {
+        let slices: Vec<TensorSlice<'_>> = tensors
+            .iter()
+            .map(|(_, d, s, b)| TensorSlice {
+                dtype: *d,
+                shape: s,
+                bytes: b,
+            })
+            .collect();
+        let names: Vec<&str> = tensors.iter().map(|t| t.0).collect();
+        let stats = compute_stats(
+            &slices,
+            &StatsOptions::default(),
+            &|_, _| {},
+            &|_, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        find_anomalies(&names, &slices, &stats)
+            .into_iter()
+            .map(|f| (f.code, f.tensor.unwrap(), f.severity))
+            .collect()
+    }
+
+    fn normal(n: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed | 1;
+        (0..n)
+            .map(|_| {
+                let mut s = 0.0;
+                for _ in 0..12 {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    s += (state >> 11) as f64 / (1u64 << 53) as f64;
+                }
+                ((s - 6.0) * 0.02) as f32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_finding_per_problem() {
+        let healthy = normal(4096, 1);
+        let mut nan = normal(1024, 2);
+        nan[5] = f32::NAN;
+        let mut rows = normal(64, 3);
+        rows[8..16].fill(0.0);
+        let mut cols = normal(64, 4);
+        for r in 0..8 {
+            cols[r * 8 + 3] = 0.0;
+        }
+        let mut outliers = normal(16384, 5);
+        outliers[100] = 1.0;
+        outliers[9000] = -1.0;
+        let dup = normal(256, 6);
+        let t = vec![
+            ("healthy.weight", DType::F32, vec![64, 64], f32s(&healthy)),
+            ("nan.weight", DType::F32, vec![1024], f32s(&nan)),
+            ("zero.bias", DType::F32, vec![8], f32s(&[0.0; 8])),
+            ("const.weight", DType::F32, vec![4, 4], f32s(&[0.5; 16])),
+            ("rows.weight", DType::F32, vec![8, 8], f32s(&rows)),
+            ("cols.weight", DType::F32, vec![8, 8], f32s(&cols)),
+            ("out.weight", DType::F32, vec![16384], f32s(&outliers)),
+            ("a.weight", DType::F32, vec![16, 16], f32s(&dup)),
+            ("b.weight", DType::F32, vec![16, 16], f32s(&dup)),
+            ("model.norm.weight", DType::F32, vec![8], f32s(&[1.0; 8])),
+            (
+                "layers.0.post_attention_layernorm.weight",
+                DType::F32,
+                vec![8],
+                f32s(&[0.0; 8]),
+            ),
+            (
+                "model.embed_tokens.weight",
+                DType::F32,
+                vec![16, 16],
+                f32s(&normal(256, 20)),
+            ),
+            (
+                "lm_head.weight",
+                DType::F32,
+                vec![16, 16],
+                f32s(&normal(256, 20)),
+            ),
+        ];
+        let got = findings(&t);
+        let want = vec![
+            ("nan", "nan.weight".to_owned(), Severity::Error),
+            ("all_zero", "zero.bias".to_owned(), Severity::Warning),
+            ("constant", "const.weight".to_owned(), Severity::Warning),
+            ("dead_rows", "rows.weight".to_owned(), Severity::Warning),
+            ("dead_columns", "cols.weight".to_owned(), Severity::Warning),
+            ("outliers", "out.weight".to_owned(), Severity::Info),
+            ("duplicate", "b.weight".to_owned(), Severity::Warning),
+            (
+                "norm_uninitialised",
+                "model.norm.weight".to_owned(),
+                Severity::Warning,
+            ),
+            (
+                "norm_uninitialised",
+                "layers.0.post_attention_layernorm.weight".to_owned(),
+                Severity::Warning,
+            ),
+            ("duplicate", "lm_head.weight".to_owned(), Severity::Info),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn same_statistics_different_bytes_is_not_a_duplicate() {
+        // Same values in a different order: identical counts, extremes and histogram.
+        let a = normal(64, 9);
+        let mut b = a.clone();
+        b.reverse();
+        let t = vec![
+            ("a.weight", DType::F32, vec![8, 8], f32s(&a)),
+            ("b.weight", DType::F32, vec![8, 8], f32s(&b)),
+        ];
+        assert!(findings(&t).is_empty());
+    }
+
+    #[test]
+    fn normal_tail_is_close_to_erfc() {
+        // P(|z| > 6) = erfc(6/√2) = 1.973e-9
+        assert!((normal_tail(6.0) / 1.973e-9 - 1.0).abs() < 0.03);
+        assert_eq!(normal_tail(0.5), 1.0);
+    }
+}

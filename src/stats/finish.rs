@@ -1,0 +1,455 @@
+//! From merged partial results to [`TensorStats`]: moments, percentiles, histogram and outliers
+//! over an ascending list of value ranges.
+
+use super::accum::Summary;
+use super::{Histogram, StatsOptions, TensorStats};
+use crate::decode::{CodeOrder, code_value};
+use crate::model::DType;
+
+/// What the engine gathered for one tensor.
+pub(super) enum Gathered {
+    /// Counts of every code (non-finite codes included), in code order.
+    Codes {
+        dtype: DType,
+        bits: u32,
+        counts: Vec<(u32, u64)>,
+    },
+    /// The finite values, in tensor order, and the non-finite counts.
+    Values {
+        values: Vec<f64>,
+        nan: u64,
+        inf: u64,
+    },
+    /// Kernel sums (the mean an offset from `shift`) and the counts of every value's f32 key
+    /// (non-finite keys included).
+    Buckets {
+        summary: Summary,
+        shift: f64,
+        counts: Vec<(u32, u64)>,
+    },
+}
+
+/// `count` finite values somewhere in `[lo, hi]` (`lo == hi`: exactly that value).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Range {
+    lo: f64,
+    hi: f64,
+    count: u64,
+}
+
+/// Neumaier's compensated sum.
+#[derive(Default)]
+struct Sum {
+    sum: f64,
+    carry: f64,
+}
+
+impl Sum {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.carry += (self.sum - t) + x;
+        } else {
+            self.carry += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    fn value(&self) -> f64 {
+        self.sum + self.carry
+    }
+}
+
+/// Counts in key order, rearranged into ascending value order (without sorting).
+fn value_order(order: CodeOrder, bits: u32, counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {
+    let sign = 1u32 << (bits - 1);
+    let split = counts.partition_point(|&(k, _)| k < sign);
+    let (pos, neg) = counts.split_at(split);
+    match order {
+        CodeOrder::Unsigned => counts,
+        CodeOrder::TwosComplement => neg.iter().chain(pos).copied().collect(),
+        CodeOrder::SignMagnitude => neg.iter().rev().chain(pos).copied().collect(),
+    }
+}
+
+/// Finishes the statistics of a tensor of `count` values.
+pub(super) fn finish(
+    gathered: Gathered,
+    count: u64,
+    opts: &StatsOptions,
+    dead_rows: Option<u64>,
+    dead_columns: Option<u64>,
+) -> TensorStats {
+    let mut nan = 0;
+    let mut inf = 0;
+    let mut zeros = 0;
+    let mut ranges = Vec::new();
+    let exact;
+    let moments; // (n, mean, m2, sum of squares)
+    let (min, max);
+    match gathered {
+        Gathered::Codes {
+            dtype,
+            bits,
+            counts,
+        } => {
+            exact = true;
+            for (code, c) in value_order(CodeOrder::of(dtype), bits, counts) {
+                let v = code_value(dtype, code);
+                if v.is_nan() {
+                    nan += c;
+                } else if v.is_infinite() {
+                    inf += c;
+                } else {
+                    zeros += if v == 0.0 { c } else { 0 };
+                    push_point(&mut ranges, v, c);
+                }
+            }
+            moments = exact_moments(&ranges);
+            (min, max) = ends(&ranges);
+        }
+        Gathered::Values {
+            mut values,
+            nan: n,
+            inf: i,
+        } => {
+            exact = true;
+            (nan, inf) = (n, i);
+            values.sort_unstable_by(f64::total_cmp);
+            for v in values {
+                zeros += u64::from(v == 0.0);
+                push_point(&mut ranges, v, 1);
+            }
+            moments = exact_moments(&ranges);
+            (min, max) = ends(&ranges);
+        }
+        Gathered::Buckets {
+            summary,
+            shift,
+            counts,
+        } => {
+            exact = false;
+            (nan, inf, zeros) = (summary.nan, summary.inf, summary.zeros);
+            let m = summary.moments;
+            let mean = shift + m.mean;
+            moments = (m.n, mean, m.m2, m.m2 + mean * mean * m.n as f64);
+            (min, max) = (summary.min, summary.max);
+            if m.n > 0 {
+                for (key, c) in value_order(CodeOrder::SignMagnitude, 16, counts) {
+                    if key & 0x7F80 == 0x7F80 {
+                        continue; // NaN and Inf: counted by the kernel
+                    }
+                    let (a, b) = (
+                        f64::from(f32::from_bits(key << 16)),
+                        f64::from(f32::from_bits(key << 16 | 0xFFFF)),
+                    );
+                    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                    ranges.push(Range {
+                        lo: lo.clamp(min, max),
+                        hi: hi.clamp(min, max),
+                        count: c,
+                    });
+                }
+                // The extreme buckets end at the exact extremes (this also covers f64 values
+                // beyond the f32 range, kept in the largest finite bucket).
+                if let Some(r) = ranges.first_mut() {
+                    r.lo = min;
+                }
+                if let Some(r) = ranges.last_mut() {
+                    r.hi = max;
+                }
+            }
+        }
+    }
+    let (n, mean, m2, sumsq) = moments;
+    debug_assert_eq!(ranges.iter().map(|r| r.count).sum::<u64>(), n);
+    let finite = count - nan - inf;
+    let has = n > 0;
+    let std = (m2 / n as f64).sqrt();
+    let percentile = |p: f64| has.then(|| percentile(&ranges, n, p, min, max));
+    let outliers = if has {
+        outliers(&ranges, mean, opts.outlier_sigmas * std)
+    } else {
+        0
+    };
+    TensorStats {
+        count,
+        finite,
+        mean: has.then_some(mean),
+        std: has.then_some(std),
+        // `+ 0.0` turns a negative zero into zero.
+        min: has.then_some(min + 0.0),
+        max: has.then_some(max + 0.0),
+        abs_max: has.then_some(min.abs().max(max.abs())),
+        l2_norm: has.then_some(sumsq.sqrt()),
+        zeros,
+        nan,
+        inf,
+        p1: percentile(1.0),
+        p50: percentile(50.0),
+        p99: percentile(99.0),
+        histogram: has.then(|| histogram(&ranges, min, max, opts.histogram_bins.max(1))),
+        outliers,
+        outlier_sigmas: opts.outlier_sigmas,
+        exact_distribution: exact,
+        dead_rows,
+        dead_columns,
+    }
+}
+
+fn push_point(ranges: &mut Vec<Range>, v: f64, c: u64) {
+    match ranges.last_mut() {
+        Some(r) if r.lo == v => r.count += c, // -0 and +0 fold together
+        _ => ranges.push(Range {
+            lo: v,
+            hi: v,
+            count: c,
+        }),
+    }
+}
+
+fn ends(ranges: &[Range]) -> (f64, f64) {
+    match (ranges.first(), ranges.last()) {
+        (Some(a), Some(b)) => (a.lo, b.hi),
+        _ => (f64::INFINITY, f64::NEG_INFINITY),
+    }
+}
+
+/// (n, mean, M2, Σx²) of exact points, with compensated sums.
+fn exact_moments(points: &[Range]) -> (u64, f64, f64, f64) {
+    let n: u64 = points.iter().map(|r| r.count).sum();
+    if n == 0 {
+        return (0, 0.0, 0.0, 0.0);
+    }
+    let mut sum = Sum::default();
+    let mut sumsq = Sum::default();
+    for r in points {
+        let c = r.count as f64;
+        sum.add(c * r.lo);
+        sumsq.add(c * r.lo * r.lo);
+    }
+    let mean = sum.value() / n as f64;
+    let mut m2 = Sum::default();
+    for r in points {
+        let d = r.lo - mean;
+        m2.add(r.count as f64 * d * d);
+    }
+    (n, mean, m2.value(), sumsq.value())
+}
+
+/// The value of rank `rank` (0-based) among the `n` values of `ranges`. Inside a range of several
+/// values, values are taken as spread evenly; the first and last ranks are the exact extremes.
+fn order_statistic(ranges: &[Range], n: u64, rank: u64, min: f64, max: f64) -> f64 {
+    if rank == 0 {
+        return min;
+    }
+    if rank + 1 >= n {
+        return max;
+    }
+    let mut before = 0;
+    for r in ranges {
+        if rank < before + r.count {
+            if r.lo == r.hi {
+                return r.lo;
+            }
+            let j = (rank - before) as f64;
+            return r.lo + (r.hi - r.lo) * ((j + 0.5) / r.count as f64);
+        }
+        before += r.count;
+    }
+    max
+}
+
+/// numpy's default percentile (method "linear"): the order statistics around `(n - 1)·p/100`,
+/// interpolated as numpy's `_lerp` does.
+fn percentile(ranges: &[Range], n: u64, p: f64, min: f64, max: f64) -> f64 {
+    let virtual_index = (n - 1) as f64 * (p / 100.0);
+    let below = virtual_index.floor();
+    let gamma = virtual_index - below;
+    let lo_rank = below as u64;
+    let hi_rank = (lo_rank + 1).min(n - 1);
+    let a = order_statistic(ranges, n, lo_rank, min, max);
+    let b = order_statistic(ranges, n, hi_rank, min, max);
+    let diff = b - a;
+    if gamma >= 0.5 {
+        b - diff * (1.0 - gamma)
+    } else {
+        a + diff * gamma
+    }
+}
+
+/// Bins as `numpy.histogram(values, bins, range=(lo, hi))` assigns them. Each range goes whole to
+/// the bin of its midpoint.
+fn histogram(ranges: &[Range], lo: f64, hi: f64, bins: usize) -> Histogram {
+    let mut counts = vec![0u64; bins];
+    if lo == hi {
+        counts[0] = ranges.iter().map(|r| r.count).sum();
+        return Histogram { lo, hi, counts };
+    }
+    // numpy.linspace(lo, hi, bins + 1).
+    let step = (hi - lo) / bins as f64;
+    let edge = |i: usize| {
+        if i == bins {
+            hi
+        } else if step == 0.0 {
+            i as f64 / bins as f64 * (hi - lo) + lo
+        } else {
+            i as f64 * step + lo
+        }
+    };
+    for r in ranges {
+        let x = if r.lo == r.hi {
+            r.lo
+        } else {
+            r.lo + (r.hi - r.lo) / 2.0
+        };
+        let f = (x - lo) / (hi - lo) * bins as f64;
+        let mut i = (f.max(0.0) as usize).min(bins - 1);
+        if x < edge(i) && i > 0 {
+            i -= 1;
+        } else if i + 1 < bins && x >= edge(i + 1) {
+            i += 1;
+        }
+        counts[i] += r.count;
+    }
+    Histogram { lo, hi, counts }
+}
+
+/// Values farther than `threshold` from `mean`; a range straddling the threshold counts in
+/// proportion to the part of it beyond.
+fn outliers(ranges: &[Range], mean: f64, threshold: f64) -> u64 {
+    let (below, above) = (mean - threshold, mean + threshold);
+    let mut exact = 0u64;
+    let mut partial = 0.0f64;
+    for r in ranges {
+        if r.lo == r.hi {
+            exact += if (r.lo - mean).abs() > threshold {
+                r.count
+            } else {
+                0
+            };
+        } else if r.hi < below || r.lo > above {
+            exact += r.count;
+        } else {
+            let outside = (below - r.lo).max(0.0) + (r.hi - above).max(0.0);
+            partial += outside / (r.hi - r.lo) * r.count as f64;
+        }
+    }
+    exact + partial.round() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(v: &[f64]) -> TensorStats {
+        let finite: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+        let nan = v.iter().filter(|x| x.is_nan()).count() as u64;
+        let inf = v.iter().filter(|x| x.is_infinite()).count() as u64;
+        let g = Gathered::Values {
+            values: finite,
+            nan,
+            inf,
+        };
+        finish(g, v.len() as u64, &StatsOptions::default(), None, None)
+    }
+
+    /// Expected values computed by hand (and with numpy: `np.percentile`, `np.histogram`).
+    #[test]
+    fn exact_values_like_numpy() {
+        let s = values(&[3.0, -1.0, f64::NAN, 0.0, 2.0, f64::INFINITY, -0.0, 5.0]);
+        assert_eq!((s.count, s.finite, s.nan, s.inf, s.zeros), (8, 6, 1, 1, 2));
+        assert_eq!(s.mean, Some(1.5));
+        // population variance of [3,-1,0,2,0,5]: Σ(x-1.5)² = 2.25+6.25+2.25+0.25+2.25+12.25 = 25.5
+        assert_eq!(s.std, Some((25.5f64 / 6.0).sqrt()));
+        assert_eq!(
+            (s.min, s.max, s.abs_max),
+            (Some(-1.0), Some(5.0), Some(5.0))
+        );
+        assert_eq!(s.l2_norm, Some(39f64.sqrt()));
+        // sorted [-1,0,0,2,3,5]: p50 at 2.5 -> 0 + 0.5*2 = 1; p1 at 0.05 -> -1 + 0.05 = -0.95;
+        // p99 at 4.95 -> b - (b-a)(1-0.95) = 5 - 2*0.05 = 4.9
+        assert_eq!(s.p50, Some(1.0));
+        assert_eq!(s.p1, Some(-0.95));
+        assert_eq!(s.p99, Some(4.9));
+        assert!(s.exact_distribution);
+        // np.histogram([-1,0,0,2,3,5], bins=64): bin width 6/64; 2 -> bin 32, 3 -> bin 42, 5 -> 63
+        let h = s.histogram.unwrap();
+        assert_eq!((h.lo, h.hi, h.counts.len()), (-1.0, 5.0, 64));
+        let nonzero: Vec<(usize, u64)> = h
+            .counts
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|c| c.1 > 0)
+            .collect();
+        assert_eq!(nonzero, vec![(0, 1), (10, 2), (32, 1), (42, 1), (63, 1)]);
+    }
+
+    #[test]
+    fn no_finite_values() {
+        let s = values(&[f64::NAN, f64::NEG_INFINITY]);
+        assert_eq!((s.count, s.finite, s.nan, s.inf), (2, 0, 1, 1));
+        assert!(
+            s.mean.is_none() && s.l2_norm.is_none() && s.p50.is_none() && s.histogram.is_none()
+        );
+        let s = values(&[]);
+        assert_eq!((s.count, s.finite), (0, 0));
+        assert!(s.min.is_none());
+    }
+
+    #[test]
+    fn constant_values_fill_the_first_bin() {
+        let s = values(&[0.125; 10]);
+        assert_eq!(
+            (s.mean, s.std, s.p1, s.p99),
+            (Some(0.125), Some(0.0), Some(0.125), Some(0.125))
+        );
+        let h = s.histogram.unwrap();
+        assert_eq!((h.lo, h.hi, h.counts[0]), (0.125, 0.125, 10));
+        assert_eq!(s.outliers, 0);
+    }
+
+    #[test]
+    fn outliers_beyond_the_threshold() {
+        let mut v = vec![0.0; 1000];
+        for (i, x) in v.iter_mut().enumerate() {
+            *x = if i % 2 == 0 { 1.0 } else { -1.0 };
+        }
+        v[0] = 100.0;
+        let s = values(&v);
+        // mean ≈ 0.099, std ≈ 3.31: only the 100 is beyond 6 std.
+        assert_eq!(s.outliers, 1);
+    }
+
+    #[test]
+    fn codes_in_value_order() {
+        // I8 codes 0xFF (-1) x2, 0x01 (1) x1, 0x80 (-128) x1
+        let g = Gathered::Codes {
+            dtype: DType::I8,
+            bits: 8,
+            counts: vec![(0x01, 1), (0x80, 1), (0xFF, 2)],
+        };
+        let s = finish(g, 4, &StatsOptions::default(), None, None);
+        assert_eq!((s.min, s.max, s.p50), (Some(-128.0), Some(1.0), Some(-1.0)));
+        assert_eq!(s.mean, Some(-129.0 / 4.0));
+        // BF16 codes: 0x8000 (-0), 0xBF80 (-1), 0x3F80 (1), 0x7FC0 (NaN), 0xFF80 (-inf)
+        let g = Gathered::Codes {
+            dtype: DType::BF16,
+            bits: 16,
+            counts: vec![
+                (0x3F80, 1),
+                (0x7FC0, 1),
+                (0x8000, 2),
+                (0xBF80, 1),
+                (0xFF80, 1),
+            ],
+        };
+        let s = finish(g, 6, &StatsOptions::default(), None, None);
+        assert_eq!((s.finite, s.nan, s.inf, s.zeros), (4, 1, 1, 2));
+        assert_eq!(
+            (s.min, s.max, s.p50, s.mean),
+            (Some(-1.0), Some(1.0), Some(0.0), Some(0.0))
+        );
+    }
+}

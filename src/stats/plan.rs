@@ -1,0 +1,187 @@
+//! Cutting the tensors into fixed-size chunks of work.
+//!
+//! The tensors are laid end to end and cut into chunks of `chunk_bytes`: a big tensor spans several
+//! chunks, small tensors share one. A cut inside a tensor falls on a whole storage block and, for a
+//! 2-D tensor whose row fits in a chunk, on a row boundary. The plan depends only on the tensors
+//! and `chunk_bytes`, never on the number of threads, which is what makes results reproducible.
+
+use std::ops::Range;
+
+use super::TensorSlice;
+
+/// A byte range of one tensor, processed as a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Piece {
+    pub tensor: usize,
+    /// Bytes within the tensor.
+    pub bytes: Range<usize>,
+}
+
+/// The unit of parallel work.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Chunk {
+    pub pieces: Vec<Piece>,
+    pub bytes: u64,
+}
+
+/// The bytes of a tensor that hold whole blocks (a trailing partial block is ignored).
+pub(super) fn usable_bytes(t: &TensorSlice<'_>) -> usize {
+    let block = t.dtype.block_bytes() as usize;
+    t.bytes.len() / block * block
+}
+
+/// Rows and columns when the tensor is a matrix the row/column checks apply to (2-D, at least two
+/// rows and two columns, shape agreeing with the bytes).
+pub(super) fn matrix(t: &TensorSlice<'_>) -> Option<(u64, u64)> {
+    let &[rows, cols] = t.shape else { return None };
+    let elements = usable_bytes(t) as u64 / t.dtype.block_bytes() * t.dtype.block_elements();
+    (rows >= 2 && cols >= 2 && rows.checked_mul(cols) == Some(elements)).then_some((rows, cols))
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// The step in bytes that cuts inside the tensor must be a multiple of.
+fn granularity(t: &TensorSlice<'_>, chunk_bytes: usize) -> usize {
+    let (be, bb) = (t.dtype.block_elements(), t.dtype.block_bytes());
+    if let Some((_, cols)) = matrix(t) {
+        // Rows of whole blocks: lcm(cols, block_elements) elements.
+        let elements = cols / gcd(cols, be) * be;
+        if let Some(bytes) = (elements / be).checked_mul(bb)
+            && bytes <= chunk_bytes as u64
+        {
+            return bytes as usize;
+        }
+    }
+    bb as usize
+}
+
+/// Cuts `tensors` into chunks of at most `chunk_bytes` (a chunk exceeds it only when a single block
+/// does). Returns the chunks and the number of pieces of each tensor (0 for an empty tensor).
+pub(super) fn plan(tensors: &[TensorSlice<'_>], chunk_bytes: usize) -> (Vec<Chunk>, Vec<usize>) {
+    let cap = chunk_bytes.max(1);
+    let mut chunks = Vec::new();
+    let mut pieces = vec![0; tensors.len()];
+    let mut cur = Chunk::default();
+    for (i, t) in tensors.iter().enumerate() {
+        let len = usable_bytes(t);
+        let step = granularity(t, cap);
+        let block = t.dtype.block_bytes() as usize;
+        let mut pos = 0;
+        while pos < len {
+            let room = cap.saturating_sub(cur.bytes as usize);
+            let want = len - pos;
+            let mut take = if want <= room {
+                want
+            } else {
+                room / step * step
+            };
+            if take == 0 {
+                if cur.pieces.is_empty() {
+                    take = block.min(want); // a block larger than a chunk
+                } else {
+                    chunks.push(std::mem::take(&mut cur));
+                    continue;
+                }
+            }
+            cur.pieces.push(Piece {
+                tensor: i,
+                bytes: pos..pos + take,
+            });
+            cur.bytes += take as u64;
+            pieces[i] += 1;
+            pos += take;
+            if cur.bytes as usize >= cap {
+                chunks.push(std::mem::take(&mut cur));
+            }
+        }
+    }
+    if !cur.pieces.is_empty() {
+        chunks.push(cur);
+    }
+    (chunks, pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DType;
+
+    fn slice<'a>(dtype: DType, shape: &'a [u64], bytes: &'a [u8]) -> TensorSlice<'a> {
+        TensorSlice {
+            dtype,
+            shape,
+            bytes,
+        }
+    }
+
+    #[test]
+    fn small_tensors_share_a_chunk_and_big_ones_split_on_rows() {
+        let data = vec![0u8; 4096];
+        let tensors = [
+            slice(DType::F32, &[4], &data[..16]),
+            slice(DType::F32, &[10, 10], &data[..400]),
+            slice(DType::BF16, &[3], &data[..6]),
+            slice(DType::F32, &[0], &data[..0]),
+        ];
+        let (chunks, pieces) = plan(&tensors, 128);
+        assert_eq!(pieces, vec![1, 4, 1, 0]);
+        // 16 bytes of tensor 0, then three rows (120 bytes) would overflow: two rows (80) fit.
+        assert_eq!(
+            chunks[0].pieces,
+            vec![
+                Piece {
+                    tensor: 0,
+                    bytes: 0..16
+                },
+                Piece {
+                    tensor: 1,
+                    bytes: 0..80
+                }
+            ]
+        );
+        for c in &chunks[1..] {
+            for p in &c.pieces {
+                if p.tensor == 1 {
+                    assert_eq!(p.bytes.start % 40, 0, "cuts on row boundaries");
+                }
+            }
+        }
+        let total: u64 = chunks.iter().map(|c| c.bytes).sum();
+        assert_eq!(total, 16 + 400 + 6);
+        assert!(chunks.iter().all(|c| c.bytes <= 128));
+    }
+
+    #[test]
+    fn rows_longer_than_a_chunk_split_on_blocks() {
+        let data = vec![0u8; 300];
+        let tensors = [slice(DType::F6_E2M3, &[2, 100], &data[..150])];
+        let (chunks, pieces) = plan(&tensors, 16);
+        assert_eq!(pieces[0], chunks.len());
+        for c in &chunks {
+            for p in &c.pieces {
+                assert_eq!(p.bytes.start % 3, 0);
+                assert!(p.bytes.len() <= 16);
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_chunks_still_make_progress() {
+        let data = vec![0u8; 64];
+        let tensors = [slice(DType::F64, &[8], &data)];
+        let (chunks, _) = plan(&tensors, 1);
+        assert_eq!(chunks.len(), 8);
+        assert!(chunks.iter().all(|c| c.bytes == 8));
+    }
+
+    #[test]
+    fn matrices_need_two_rows_two_columns_and_a_matching_shape() {
+        let data = vec![0u8; 64];
+        assert_eq!(matrix(&slice(DType::F32, &[4, 4], &data)), Some((4, 4)));
+        assert_eq!(matrix(&slice(DType::F32, &[1, 16], &data)), None);
+        assert_eq!(matrix(&slice(DType::F32, &[4, 5], &data)), None);
+        assert_eq!(matrix(&slice(DType::F32, &[16], &data)), None);
+    }
+}

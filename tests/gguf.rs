@@ -1,0 +1,441 @@
+//! The GGUF reader and the ggml dequantisers against the fixtures written by
+//! `fixtures/generate_gguf.py` with llama.cpp's gguf-py, and their `expected.json` (tensor tables
+//! from gguf-py's `GGUFReader`, values from `gguf.quants.dequantize`, statistics from numpy in
+//! float64).
+//!
+//! Statistics are computed here with a plain f64 loop over `dequantize`'s output and must match to
+//! 1e-6 relative (the mean to 1e-6 of the standard deviation, since it may be near zero). Each
+//! tensor's values are also checked bit for bit through an FNV-1a hash of their f32 bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use glassbox::decode::ggml::{can_decode, dequantize_to_vec};
+use glassbox::format::gguf::{
+    GgmlType, Gguf, GgufError, QkPermutation, gguf_to_hf_name, parse_gguf, qk_permutation,
+    unpermute_rows,
+};
+use serde_json::Value as Json;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gguf")
+}
+
+fn expected() -> BTreeMap<String, Json> {
+    let text = std::fs::read_to_string(root().join("expected.json"))
+        .expect("run fixtures/generate_gguf.py");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn u64_of(v: &Json) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not an integer: {v}"))
+}
+
+fn u64s(v: &Json) -> Vec<u64> {
+    v.as_array().unwrap().iter().map(u64_of).collect()
+}
+
+/// FNV-1a over the values as little-endian f32, NaN canonicalised (as the generator does).
+fn fnv1a64(values: &[f32]) -> String {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    for v in values {
+        let bits = if v.is_nan() { 0x7FC0_0000 } else { v.to_bits() };
+        for b in bits.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The statistics `expected.json` holds, computed naively in f64.
+#[derive(Debug)]
+struct Stats {
+    count: u64,
+    mean: Option<f64>,
+    std: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    abs_max: Option<f64>,
+    l2_norm: Option<f64>,
+    zeros: u64,
+    nan: u64,
+    inf: u64,
+}
+
+fn stats(values: &[f32]) -> Stats {
+    let (mut n, mut sum, mut sq) = (0u64, 0.0f64, 0.0f64);
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut zeros, mut nan, mut inf) = (0, 0, 0);
+    for &v in values {
+        let v = f64::from(v);
+        if v == 0.0 {
+            zeros += 1;
+        }
+        if v.is_nan() {
+            nan += 1;
+            continue;
+        }
+        if v.is_infinite() {
+            inf += 1;
+            continue;
+        }
+        n += 1;
+        sum += v;
+        sq += v * v;
+        min = min.min(v);
+        max = max.max(v);
+    }
+    let finite = n > 0;
+    let mean = sum / n as f64;
+    // Two-pass variance, as numpy computes it.
+    let var = values
+        .iter()
+        .map(|&v| f64::from(v))
+        .filter(|v| v.is_finite())
+        .map(|v| (v - mean) * (v - mean))
+        .sum::<f64>()
+        / n as f64;
+    let some = |x: f64| finite.then_some(x);
+    Stats {
+        count: values.len() as u64,
+        mean: some(mean),
+        std: some(var.sqrt()),
+        min: some(min),
+        max: some(max),
+        abs_max: some(min.abs().max(max.abs())),
+        l2_norm: some(sq.sqrt()),
+        zeros,
+        nan,
+        inf,
+    }
+}
+
+fn close(got: Option<f64>, want: &Json, tol: f64, what: &str) {
+    match (got, want.as_f64()) {
+        (None, None) => {}
+        (Some(g), Some(w)) => assert!(
+            (g - w).abs() <= tol,
+            "{what}: got {g}, expected {w} (difference {}, tolerance {tol})",
+            (g - w).abs()
+        ),
+        (g, _) => panic!("{what}: got {g:?}, expected {want}"),
+    }
+}
+
+fn check_stats(values: &[f32], want: &Json, what: &str) {
+    let s = stats(values);
+    assert_eq!(s.count, u64_of(&want["count"]), "{what} count");
+    assert_eq!(s.zeros, u64_of(&want["zeros"]), "{what} zeros");
+    assert_eq!(s.nan, u64_of(&want["nan"]), "{what} nan");
+    assert_eq!(s.inf, u64_of(&want["inf"]), "{what} inf");
+    let rel = |w: &Json| 1e-6 * w.as_f64().map_or(0.0, f64::abs);
+    let std = want["std"].as_f64().unwrap_or(0.0);
+    close(
+        s.mean,
+        &want["mean"],
+        1e-6 * std.max(f64::MIN_POSITIVE),
+        &format!("{what} mean"),
+    );
+    for (got, key) in [
+        (s.std, "std"),
+        (s.min, "min"),
+        (s.max, "max"),
+        (s.abs_max, "abs_max"),
+        (s.l2_norm, "l2_norm"),
+    ] {
+        close(got, &want[key], rel(&want[key]), &format!("{what} {key}"));
+    }
+}
+
+/// Tensor table, metadata keys and the values of every tensor of one valid fixture.
+fn check_file(rel: &str, want: &Json) -> (Gguf, Vec<u8>) {
+    let bytes = read(rel);
+    let g = parse_gguf(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    assert_eq!(
+        u64::from(g.version),
+        u64_of(&want["version"]),
+        "{rel} version"
+    );
+    assert_eq!(g.alignment, u64_of(&want["alignment"]), "{rel} alignment");
+    assert_eq!(
+        g.data_start,
+        u64_of(&want["data_start"]),
+        "{rel} data start"
+    );
+    assert_eq!(g.file_len, u64_of(&want["file_len"]), "{rel} length");
+    let keys: Vec<&str> = g
+        .metadata
+        .entries()
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let want_keys: Vec<&str> = want["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(keys, want_keys, "{rel} keys");
+
+    let mut by_offset: Vec<_> = g.tensors.iter().collect();
+    by_offset.sort_by_key(|t| t.start);
+    let want_tensors = want["tensors"].as_array().unwrap();
+    assert_eq!(by_offset.len(), want_tensors.len(), "{rel} tensor count");
+    let mut parameters = 0;
+    for (t, w) in by_offset.iter().zip(want_tensors) {
+        let what = format!("{rel} `{}`", t.name);
+        assert_eq!(t.name, w["name"].as_str().unwrap());
+        let ty =
+            t.ty.unwrap_or_else(|| panic!("{what}: unknown type {}", t.type_id));
+        assert_eq!(ty.name(), w["dtype"].as_str().unwrap(), "{what} type");
+        assert_eq!(
+            u64::from(t.type_id),
+            u64_of(&w["type_id"]),
+            "{what} type id"
+        );
+        assert_eq!(t.shape, u64s(&w["shape"]), "{what} shape");
+        assert_eq!(t.dims, u64s(&w["gguf_shape"]), "{what} GGUF shape");
+        assert_eq!(t.elements, u64_of(&w["parameters"]), "{what} parameters");
+        assert_eq!(t.bytes, Some(u64_of(&w["bytes"])), "{what} bytes");
+        assert_eq!(t.start, u64_of(&w["offset"]), "{what} offset");
+        parameters += t.elements;
+
+        assert!(can_decode(ty), "{what}");
+        let data = g.tensor_data(&bytes, t).unwrap();
+        let values = dequantize_to_vec(ty, data).unwrap();
+        check_stats(&values, &want["stats"][&t.name], &what);
+        assert_eq!(
+            fnv1a64(&values),
+            want["fnv1a64"][&t.name].as_str().unwrap(),
+            "{what} values (FNV-1a)"
+        );
+    }
+    assert_eq!(
+        parameters,
+        u64_of(&want["parameter_count"]),
+        "{rel} parameter count"
+    );
+    (g, bytes)
+}
+
+#[test]
+fn every_type_file_matches_gguf_py() {
+    let expected = expected();
+    let types: Vec<_> = expected
+        .iter()
+        .filter(|(k, _)| k.starts_with("types/"))
+        .collect();
+    assert!(types.len() >= 33, "{} type files", types.len());
+    let mut seen = Vec::new();
+    for (rel, want) in types {
+        let (g, _) = check_file(rel, want);
+        seen.extend(g.tensors.iter().filter_map(|t| t.ty));
+    }
+    // Every type glassbox decodes has a fixture.
+    for &ty in GgmlType::ALL.iter().filter(|&&t| can_decode(t)) {
+        assert!(seen.contains(&ty), "no fixture for `{ty}`");
+    }
+}
+
+#[test]
+fn llama_tiny_tensors_and_metadata() {
+    let expected = expected();
+    let want = &expected["llama-tiny.gguf"];
+    let (g, bytes) = check_file("llama-tiny.gguf", want);
+    let s = &want["summary"];
+    assert_eq!(g.architecture(), s["architecture"].as_str());
+    assert_eq!(g.name(), s["name"].as_str());
+    assert_eq!(g.license(), s["license"].as_str());
+    for (key, value) in s["hyperparameters"].as_object().unwrap() {
+        assert_eq!(g.arch_f64(key), value.as_f64(), "llama.{key}");
+    }
+    assert_eq!(g.arch_u64("block_count"), Some(2));
+    assert_eq!(g.metadata.get_u64("general.file_type"), Some(15));
+
+    let base = g.base_models();
+    let want_base = s["base_models"].as_array().unwrap();
+    assert_eq!(base.len(), want_base.len());
+    assert_eq!(base[0].name.as_deref(), want_base[0]["name"].as_str());
+    assert_eq!(
+        base[0].organization.as_deref(),
+        want_base[0]["organization"].as_str()
+    );
+    assert_eq!(
+        base[0].repo_url.as_deref(),
+        want_base[0]["repo_url"].as_str()
+    );
+    let datasets: Vec<String> = g.datasets().into_iter().filter_map(|d| d.name).collect();
+    let want_datasets: Vec<&str> = s["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(datasets, want_datasets);
+
+    let tok = g.tokenizer();
+    let t = &s["tokenizer"];
+    assert_eq!(tok.model.as_deref(), t["model"].as_str());
+    assert_eq!(tok.pre.as_deref(), t["pre"].as_str());
+    assert_eq!(tok.tokens, t["tokens"].as_u64());
+    assert_eq!(tok.bos_token_id, t["bos_token_id"].as_u64());
+    assert_eq!(tok.eos_token_id, t["eos_token_id"].as_u64());
+    assert_eq!(tok.unknown_token_id, t["unknown_token_id"].as_u64());
+    assert_eq!(tok.add_bos_token, t["add_bos_token"].as_bool());
+    assert_eq!(tok.add_eos_token, t["add_eos_token"].as_bool());
+    assert_eq!(tok.chat_template.as_deref(), t["chat_template"].as_str());
+    let tokens = g.metadata.get_array("tokenizer.ggml.tokens").unwrap();
+    let items = tokens.read_items(&bytes, "tokenizer.ggml.tokens").unwrap();
+    assert_eq!(items[1].as_str(), Some("<s>"));
+    assert_eq!(g.split(), None);
+}
+
+#[test]
+fn llama_tiny_maps_to_hugging_face_names_and_row_order() {
+    let expected = expected();
+    let want = &expected["llama-tiny.gguf"];
+    let bytes = read("llama-tiny.gguf");
+    let g = parse_gguf(&bytes).unwrap();
+    let arch = g.architecture().unwrap();
+    // gguf-py's own tensor map, inverted by the generator.
+    for (gguf_name, hf) in want["hf_names"].as_object().unwrap() {
+        assert_eq!(
+            gguf_to_hf_name(arch, gguf_name).as_deref(),
+            hf.as_str(),
+            "{gguf_name}"
+        );
+    }
+    assert!(
+        g.tensors
+            .iter()
+            .all(|t| gguf_to_hf_name(arch, &t.name).is_some())
+    );
+
+    // Undo the converter's Q/K permutation; the values must come back in the HF weight's order.
+    let unpermuted = want["unpermuted"].as_object().unwrap();
+    assert_eq!(unpermuted.len(), 4);
+    for t in &g.tensors {
+        let Some(which) = qk_permutation(arch, &t.name) else {
+            assert!(!unpermuted.contains_key(&t.name), "{}", t.name);
+            continue;
+        };
+        let w = &unpermuted[&t.name];
+        let n_head = match which {
+            QkPermutation::Query => g.arch_u64("attention.head_count"),
+            QkPermutation::Key => g.arch_u64("attention.head_count_kv"),
+        }
+        .unwrap();
+        assert_eq!(n_head, u64_of(&w["n_head"]), "{}", t.name);
+        let values = dequantize_to_vec(t.ty.unwrap(), g.tensor_data(&bytes, t).unwrap()).unwrap();
+        let rows = t.shape[0] as usize;
+        let hf = unpermute_rows(&values, rows, n_head as usize).unwrap();
+        assert_eq!(fnv1a64(&hf), w["fnv1a64"].as_str().unwrap(), "{}", t.name);
+        assert_ne!(
+            fnv1a64(&values),
+            w["fnv1a64"].as_str().unwrap(),
+            "{} was not permuted",
+            t.name
+        );
+
+        // Unpermuting the quantised rows as bytes, then decoding, gives the same values.
+        let data = g.tensor_data(&bytes, t).unwrap();
+        let raw = unpermute_rows(data, rows, n_head as usize).unwrap();
+        let hf2 = dequantize_to_vec(t.ty.unwrap(), &raw).unwrap();
+        assert_eq!(
+            fnv1a64(&hf2),
+            w["fnv1a64"].as_str().unwrap(),
+            "{} (bytes)",
+            t.name
+        );
+    }
+}
+
+#[test]
+fn version_2_file() {
+    let expected = expected();
+    let (g, _) = check_file("v2.gguf", &expected["v2.gguf"]);
+    assert_eq!(g.version, 2);
+}
+
+#[test]
+fn split_model_parts() {
+    let expected = expected();
+    let mut names = Vec::new();
+    for i in 1..=2u64 {
+        let rel = format!("llama-split-0000{i}-of-00002.gguf");
+        let want = &expected[&rel];
+        let (g, _) = check_file(&rel, want);
+        let split = g.split().unwrap();
+        assert_eq!((split.no, split.count), (i - 1, 2));
+        assert_eq!(
+            split.tensors,
+            want["metadata"]["split.tensors.count"].as_u64()
+        );
+        names.extend(g.tensors.iter().map(|t| t.name.clone()));
+    }
+    assert_eq!(names.len(), 4);
+}
+
+/// The variant each malformed fixture's slug stands for.
+fn slug_matches(slug: &str, e: &GgufError) -> bool {
+    matches!(
+        (slug, e),
+        ("bad_magic", GgufError::BadMagic { .. })
+            | ("version_1", GgufError::Version1)
+            | ("big_endian", GgufError::BigEndian { .. })
+            | ("unexpected_eof", GgufError::UnexpectedEof { .. })
+            | ("string_past_end", GgufError::StringPastEnd { .. })
+            | ("array_too_long", GgufError::ArrayTooLong { .. })
+            | ("array_past_end", GgufError::ArrayPastEnd { .. })
+            | ("too_many_tensors", GgufError::TooManyTensors { .. })
+            | ("tensor_past_end", GgufError::TensorPastEnd { .. })
+            | ("invalid_alignment", GgufError::InvalidAlignment { .. })
+            | ("too_many_dims", GgufError::TooManyDims { .. })
+            | ("partial_block", GgufError::PartialBlock { .. })
+            | ("misaligned_tensor", GgufError::MisalignedTensor { .. })
+            | ("overlapping_tensors", GgufError::OverlappingTensors { .. })
+            | ("duplicate_tensor", GgufError::DuplicateTensor { .. })
+            | ("duplicate_key", GgufError::DuplicateKey { .. })
+            | ("nesting_too_deep", GgufError::NestingTooDeep { .. })
+            | ("unknown_value_type", GgufError::UnknownValueType { .. })
+            | ("too_short", GgufError::TooShort { .. })
+    )
+}
+
+#[test]
+fn malformed_files_fail_for_their_reason() {
+    let expected = expected();
+    let malformed: Vec<_> = expected
+        .iter()
+        .filter(|(k, _)| k.starts_with("malformed/"))
+        .collect();
+    assert!(malformed.len() >= 19);
+    for (rel, want) in malformed {
+        let bytes = read(rel);
+        let result = parse_gguf(&bytes);
+        if want["readable"].as_bool().unwrap() {
+            let g = result.unwrap_or_else(|e| panic!("{rel}: {e}"));
+            assert_eq!(want["finding"], "unknown_type");
+            for (t, w) in g.tensors.iter().zip(want["tensors"].as_array().unwrap()) {
+                assert_eq!(t.name, w["name"].as_str().unwrap());
+                assert_eq!(u64::from(t.type_id), u64_of(&w["type_id"]));
+                assert_eq!(t.shape, u64s(&w["shape"]));
+                assert_eq!(t.bytes, w["bytes"].as_u64(), "{rel} `{}`", t.name);
+                assert_eq!(t.ty.is_none(), t.type_id == 99);
+            }
+            continue;
+        }
+        let slug = want["error"].as_str().unwrap();
+        match result {
+            Ok(_) => panic!("{rel}: parsed, expected `{slug}`"),
+            Err(e) => assert!(
+                slug_matches(slug, &e),
+                "{rel}: expected `{slug}`, got {e:?} ({e})"
+            ),
+        }
+    }
+}

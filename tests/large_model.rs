@@ -1,0 +1,76 @@
+//! A model larger than the memory glassbox may use: statistics of a sparse multi-GiB file finish
+//! with resident memory far below the file size, because pages are released once read.
+//!
+//! This file holds one test so that the process's peak resident memory (`VmHWM`) is its own.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::sync::atomic::AtomicBool;
+
+use glassbox::stats::StatsOptions;
+
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Writes a safetensors header for `tensors` BF16 tensors of `rows`×4096 and extends the file to
+/// its full size without writing the data (a sparse file: it reads as zeros and takes no disk).
+fn sparse_model(path: &std::path::Path, tensors: u64, rows: u64) -> u64 {
+    let bytes = rows * 4096 * 2;
+    let mut header = String::from("{");
+    for i in 0..tensors {
+        header.push_str(&format!(
+            "\"layers.{i}.weight\":{{\"dtype\":\"BF16\",\"shape\":[{rows},4096],\"data_offsets\":[{},{}]}},",
+            i * bytes,
+            (i + 1) * bytes
+        ));
+    }
+    header.pop();
+    header.push('}');
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
+    f.write_all(header.as_bytes()).unwrap();
+    let len = 8 + header.len() as u64 + tensors * bytes;
+    f.seek(SeekFrom::Start(len - 1)).unwrap();
+    f.write_all(&[0]).unwrap();
+    len
+}
+
+#[test]
+fn resident_memory_stays_bounded_on_a_file_larger_than_the_budget() {
+    // 6 GiB: big enough that keeping the pages mapped would exceed the 1 GiB budget six times over,
+    // small enough to read in seconds. `GLASSBOX_BIG_GIB=40` reproduces the 40 GB check.
+    let gib: u64 = std::env::var("GLASSBOX_BIG_GIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.safetensors");
+    let tensors = gib * 4; // 256 MiB each
+    let len = sparse_model(&path, tensors, 32 * 1024);
+    assert!(len > gib << 30);
+
+    let model = glassbox::model::open(&path).unwrap();
+    let selected: Vec<_> = model.tensors.iter().collect();
+    let cancel = AtomicBool::new(false);
+    let (stats, findings) = model
+        .compute_stats(&selected, &StatsOptions::default(), &|_, _| {}, &cancel)
+        .unwrap();
+    assert_eq!(stats.len() as u64, tensors);
+    assert!(
+        stats
+            .iter()
+            .all(|s| s.zeros == s.count && s.count == 32 * 1024 * 4096)
+    );
+    assert!(findings.iter().any(|f| f.code == "all_zero"));
+
+    let peak = peak_rss_bytes().expect("Linux /proc");
+    assert!(
+        peak < 1 << 30,
+        "peak resident memory {} MiB for a {} MiB file",
+        peak >> 20,
+        len >> 20
+    );
+}
