@@ -82,13 +82,18 @@ impl WeightFile {
     }
 
     /// Tells the kernel the pages in `range` (absolute offsets) will not be needed again, so
-    /// resident memory stays bounded when a model larger than memory is read once. Only whole pages
-    /// strictly inside the range are released; the data stays in the page cache.
+    /// resident memory stays bounded when a model larger than memory is read once. The data stays
+    /// in the page cache; the range is widened to whole pages (see below).
     pub fn release(&self, range: std::ops::Range<usize>) {
         #[cfg(unix)]
         {
             const PAGE: usize = 4096;
-            let start = range.start.div_ceil(PAGE) * PAGE;
+            // The kernel maps file pages in folios of up to 2 MiB: a fault just after `range`
+            // can map the folio's pages back into the range released before it, where no later
+            // release would reach them. Reaching back to the folio boundary releases those too
+            // (pages still being read elsewhere simply fault in again).
+            const FOLIO: usize = 2 << 20;
+            let start = (range.start / FOLIO) * FOLIO;
             let end = (range.end.min(self.map.len()) / PAGE) * PAGE;
             if end > start {
                 // SAFETY: the map is read-only and file-backed; MADV_DONTNEED on such a mapping only
