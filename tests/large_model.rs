@@ -40,7 +40,8 @@ fn sparse_model(path: &std::path::Path, tensors: u64, rows: u64) -> u64 {
 
 #[test]
 fn resident_memory_stays_bounded_on_a_file_larger_than_the_budget() {
-    // 6 GiB: big enough that keeping the pages mapped would exceed the 1 GiB budget six times over,
+    // The budget is 1 GiB; the test holds glassbox to a quarter of it. 6 GiB: big enough that keeping
+    // the pages mapped would exceed the budget six times over,
     // small enough to read in seconds. `GLASSBOX_BIG_GIB=40` reproduces the 40 GB check.
     let gib: u64 = std::env::var("GLASSBOX_BIG_GIB")
         .ok()
@@ -67,8 +68,13 @@ fn resident_memory_stays_bounded_on_a_file_larger_than_the_budget() {
     assert!(findings.iter().any(|f| f.code == "all_zero"));
 
     let peak = peak_rss_bytes().expect("Linux /proc");
+    eprintln!(
+        "peak resident memory: {} MiB for a {} MiB file",
+        peak >> 20,
+        len >> 20
+    );
     assert!(
-        peak < 1 << 30,
+        peak < 256 << 20,
         "peak resident memory {} MiB for a {} MiB file",
         peak >> 20,
         len >> 20

@@ -6,13 +6,19 @@
 //! output equals ggml's scalar reference and gguf-py's `gguf.quants.dequantize` value for value.
 //! (ggml built with FMA contraction may differ in the last bit; Rust never contracts.)
 //!
-//! Every block type is a fixed-layout `#[repr(C)]` struct of byte arrays mirroring ggml's
-//! `block_*` struct in `ggml-common.h`, its size pinned to [`GgmlType::block_bytes`] by a
-//! compile-time assert. Blocks are read from `&[u8]` with `chunks_exact` and `from_le_bytes`: no
-//! `unsafe`, no alignment assumptions (a memory-mapped tensor may start anywhere).
+//! Every block type is a fixed-layout view mirroring ggml's `block_*` struct in `ggml-common.h`:
+//! one fixed-size byte-array field per member, in ggml's order, their total pinned to
+//! [`GgmlType::block_bytes`] by a compile-time assert. Blocks are split from `&[u8]` with
+//! `chunks_exact` and read with `from_le_bytes`: no `unsafe`, no copies, no alignment assumptions
+//! (a memory-mapped tensor may start anywhere).
 //!
-//! Q8_0 and Q4_K (by far the most common types in real files) have loops the compiler vectorises;
-//! the rest are straightforward transcriptions of the reference.
+//! Q8_0, Q4_K and F16 (the most common types in real files) have loops the compiler vectorises
+//! (on this 2-core AVX2 machine, baseline x86-64 codegen: about 10 GiB/s of Q8_0, 3.5–4 GiB/s of
+//! Q4_K, 9–12 GiB/s of F16 input, one core); the rest are straightforward transcriptions of the
+//! reference. `benches/gguf.rs` measures every type.
+//!
+//! Output values (and so statistics) are bit-identical to gguf-py's for every type, which the
+//! fixture tests check through a hash of the f32 output.
 //!
 //! Types without a kernel ([`can_decode`] is false) return [`NotDecoded`]: the interleaved
 //! `Q4_0_4_4`-style types ggml removed in 2024, and `Q1_0`.

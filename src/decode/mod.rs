@@ -218,23 +218,39 @@ pub fn decode_f64(dtype: DType, bytes: &[u8], out: &mut Vec<f64>) -> Result<(), 
         DType::I32 => out.extend(groups::<4>(bytes).map(|b| f64::from(i32::from_le_bytes(b)))),
         DType::U32 => out.extend(groups::<4>(bytes).map(|b| f64::from(u32::from_le_bytes(b)))),
         DType::F16 => out.extend(groups::<2>(bytes).map(|b| half::f16::from_le_bytes(b).to_f64())),
-        DType::BF16 => {
-            out.extend(groups::<2>(bytes).map(|b| half::bf16::from_le_bytes(b).to_f64()))
-        }
+        // bf16 is the top half of an f32: widening is a shift (NaN payloads kept).
+        DType::BF16 => out.extend(
+            groups::<2>(bytes)
+                .map(|b| f64::from(f32::from_bits(u32::from(u16::from_le_bytes(b)) << 16))),
+        ),
         DType::I16 => out.extend(groups::<2>(bytes).map(|b| f64::from(i16::from_le_bytes(b)))),
         DType::U16 => out.extend(groups::<2>(bytes).map(|b| f64::from(u16::from_le_bytes(b)))),
-        DType::BOOL
-        | DType::U8
-        | DType::I8
-        | DType::F8_E4M3
+        DType::BOOL => out.extend(bytes.iter().map(|&b| f64::from(u8::from(b != 0)))),
+        DType::U8 => out.extend(bytes.iter().map(|&b| f64::from(b))),
+        DType::I8 => out.extend(bytes.iter().map(|&b| f64::from(b as i8))),
+        DType::F8_E4M3
         | DType::F8_E5M2
         | DType::F8_E4M3FNUZ
         | DType::F8_E5M2FNUZ
-        | DType::F8_E8M0 => out.extend(bytes.iter().map(|&b| code_value(dtype, u32::from(b)))),
+        | DType::F8_E8M0 => {
+            let table = match dtype {
+                DType::F8_E4M3 => &minifloat::F8_E4M3,
+                DType::F8_E5M2 => &minifloat::F8_E5M2,
+                DType::F8_E4M3FNUZ => &minifloat::F8_E4M3FNUZ,
+                DType::F8_E5M2FNUZ => &minifloat::F8_E5M2FNUZ,
+                _ => &minifloat::F8_E8M0,
+            };
+            out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
+        }
         DType::F4 | DType::F6_E2M3 | DType::F6_E3M2 => {
+            let table: &[f64] = match dtype {
+                DType::F4 => &minifloat::F4_E2M1,
+                DType::F6_E2M3 => &minifloat::F6_E2M3,
+                _ => &minifloat::F6_E3M2,
+            };
             let mut codes = Vec::with_capacity(bytes.len() * 2);
             unpack_codes(dtype, bytes, &mut codes)?;
-            out.extend(codes.iter().map(|&c| code_value(dtype, u32::from(c))));
+            out.extend(codes.iter().map(|&c| table[usize::from(c)]));
         }
     }
     Ok(())

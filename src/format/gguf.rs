@@ -1001,7 +1001,7 @@ impl Gguf {
         self.metadata.get_str("general.license")
     }
 
-    /// A key of the architecture's namespace: `arch_key("block_count")` reads
+    /// A key of the architecture's namespace: `arch_value("block_count")` reads
     /// `{general.architecture}.block_count`.
     pub fn arch_value(&self, suffix: &str) -> Option<&Value> {
         let arch = self.architecture()?;

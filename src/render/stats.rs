@@ -55,7 +55,7 @@ impl StatsReport<'_> {
 pub fn num(v: Option<f64>) -> String {
     match v {
         None => "-".into(),
-        Some(v) if v == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(v) if !v.is_finite() => format!("{v}"),
         Some(v) => {
             let a = v.abs();

@@ -8,15 +8,17 @@
 //! of chunks ahead of the merge, which bounds the memory held in waiting parts.
 //!
 //! Code counts of large 16-bit tensors (and the bucket counts of large F32/wide tensors) skip the
-//! ordered merge: a worker keeps one 1 MiB count table for the tensor it is on and hands the counts
-//! over when it moves to another tensor or reaches the tensor's last byte. Integer counts merge in
-//! any order, and the table is drained once per tensor instead of once per chunk.
+//! ordered merge: a worker keeps one count table (`kernel::KeyTable`) for the tensor it is on and
+//! hands the counts over when it moves to another tensor or reaches the tensor's last byte. Integer
+//! counts merge in any order, and the table is drained once per tensor instead of once per chunk.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
+
+use rayon::prelude::*;
 
 use super::accum::{self, ColMask, Columns, KeyCounts, RowSpan, Summary};
 use super::finish::{Gathered, finish};
@@ -27,7 +29,7 @@ use crate::decode::{self, code_bits};
 use crate::model::DType;
 
 /// 16-bit-code tensors below this many values sort their codes instead of using a count table
-/// (draining a 1 MiB table costs about as much as sorting 2048 codes).
+/// (draining a 256 KiB table costs about as much as sorting 2048 codes).
 const SMALL_SORT: u64 = 2048;
 
 /// How a tensor's values are gathered (see the module documentation of `stats`).
@@ -52,6 +54,9 @@ struct TensorPlan {
     matrix: Option<(u64, u64)>,
     /// Whether its counts go through a worker-held table rather than the ordered merge.
     held: bool,
+    /// The moment shift of a bucketed tensor (`accum::tensor_shift`), read before any piece of it
+    /// is released.
+    shift: f64,
 }
 
 /// A worker's result for one piece.
@@ -137,8 +142,6 @@ struct Scratch {
     table: KeyTable,
     /// The tensor whose counts are in `table`, and how many values it has counted.
     held: Option<(usize, u64)>,
-    /// A tensor and its moment shift (`accum::tensor_shift`), computed once per worker and tensor.
-    shift: Option<(usize, f64)>,
     small: Box<Table8>,
     values: Vec<f64>,
     codes: Vec<u8>,
@@ -154,7 +157,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// - `progress(done, total)` reports bytes merged so far; it is called from worker threads, one
 ///   call at a time, with `done` increasing.
 /// - `release(tensor, bytes)` is called, from worker threads, once the engine will not read that
-///   byte range of tensor `tensor` again (per piece, at most `chunk_bytes` long).
+///   byte range of tensor `tensor` again (per piece, at most `chunk_bytes` long), one call at a
+///   time and in file order of the chunks.
 /// - `cancel` is checked between chunks; once it is set the workers stop and the result is
 ///   `Err(Cancelled)` (unless every chunk had already been read).
 ///
@@ -215,14 +219,21 @@ impl<'a> Job<'a> {
                     bytes,
                     matrix: plan::matrix(t),
                     held,
+                    shift: 0.0,
                 }
             })
             .collect();
+        let mut plans = plans;
+        plans.par_iter_mut().zip(tensors).for_each(|(p, t)| {
+            if p.method == Method::Buckets {
+                p.shift = accum::tensor_shift(p.dtype, t.bytes);
+            }
+        });
         let total_bytes = chunks.iter().map(|c| c.bytes).sum();
         let mut results = vec![None; tensors.len()];
         for (i, p) in plans.iter().enumerate() {
             if p.pieces == 0 {
-                results[i] = Some(finalise(p, &tensors[i], Acc::new(), opts));
+                results[i] = Some(finalise(p, Acc::new(), opts));
             }
         }
         Job {
@@ -281,7 +292,6 @@ impl<'a> Job<'a> {
         let mut scratch = Scratch {
             table: KeyTable::new(),
             held: None,
-            shift: None,
             small: Box::new([0; 1024]),
             values: Vec::with_capacity(BLOCK),
             codes: Vec::new(),
@@ -297,11 +307,7 @@ impl<'a> Job<'a> {
             let parts = self.chunks[c]
                 .pieces
                 .iter()
-                .map(|p| {
-                    let part = self.piece(p, &mut scratch);
-                    (self.release)(p.tensor, p.bytes.clone());
-                    part
-                })
+                .map(|p| self.piece(p, &mut scratch))
                 .collect();
             self.deposit(c, parts);
         }
@@ -329,6 +335,7 @@ impl<'a> Job<'a> {
         let t = &self.tensors[p.tensor];
         let plan = &self.plans[p.tensor];
         let bytes = &t.bytes[p.bytes.clone()];
+        touch(bytes);
         let dtype = plan.dtype;
         let data = match plan.method {
             Method::Codes { bits: 16 } if plan.held => {
@@ -378,14 +385,7 @@ impl<'a> Job<'a> {
             }
             Method::Buckets => {
                 self.hold(p.tensor, scratch);
-                let shift = match scratch.shift {
-                    Some((s, shift)) if s == p.tensor => shift,
-                    _ => {
-                        let shift = accum::tensor_shift(dtype, t.bytes);
-                        scratch.shift = Some((p.tensor, shift));
-                        shift
-                    }
-                };
+                let shift = plan.shift;
                 let summary = if dtype == DType::F32 {
                     accum::summarise_f32(self.kernel, bytes, shift, &mut scratch.table)
                 } else {
@@ -501,6 +501,12 @@ impl<'a> Job<'a> {
                         finished.extend(state.accs.remove(&t).map(|acc| (t, acc)));
                     }
                 }
+                // Released in chunk order, under the lock: the kernel may map pages just past a
+                // piece while reading it (fault-around of large folios), and those are released
+                // with the next chunk only if chunks are released in order.
+                for p in &self.chunks[next].pieces {
+                    (self.release)(p.tensor, p.bytes.clone());
+                }
                 state.done_bytes += self.chunks[next].bytes;
                 state.next += 1;
                 advanced = true;
@@ -542,10 +548,26 @@ impl<'a> Job<'a> {
 
     fn finish_all(&self, finished: Vec<(usize, Acc)>) {
         for (t, acc) in finished {
-            let stats = finalise(&self.plans[t], &self.tensors[t], acc, self.opts);
+            let stats = finalise(&self.plans[t], acc, self.opts);
             lock(&self.results)[t] = Some(stats);
         }
     }
+}
+
+/// Reads one byte in every 64 KiB of `bytes`, before the real work on them.
+///
+/// On a memory map of a file in the page cache, the first read in each 64 KiB window takes a page
+/// fault that maps the whole window (the kernel's fault-around, 64 KiB by default). Taking a
+/// piece's faults back to back, before the counting loop, rather than one every 64 KiB inside it,
+/// keeps the fault path and the loop's count tables from evicting each other: measured here on
+/// 2 GiB BF16 files, the whole computation ran 25-30% faster. On memory already mapped it costs 64
+/// loads per 4 MiB.
+fn touch(bytes: &[u8]) {
+    let mut x = 0u8;
+    for b in bytes.iter().step_by(64 << 10) {
+        x ^= *b;
+    }
+    std::hint::black_box(x);
 }
 
 /// Decodes `bytes` in blocks of [`BLOCK`] values into `buffer`, handing each block to `f`.
@@ -576,12 +598,7 @@ fn zero_mask(dtype: DType) -> Option<u64> {
     })
 }
 
-fn finalise(
-    plan: &TensorPlan,
-    tensor: &TensorSlice<'_>,
-    acc: Acc,
-    opts: &StatsOptions,
-) -> TensorStats {
+fn finalise(plan: &TensorPlan, acc: Acc, opts: &StatsOptions) -> TensorStats {
     let gathered = match plan.method {
         Method::Codes { bits } => Gathered::Codes {
             dtype: plan.dtype,
@@ -595,7 +612,7 @@ fn finalise(
         },
         Method::Buckets => Gathered::Buckets {
             summary: acc.summary,
-            shift: accum::tensor_shift(plan.dtype, tensor.bytes),
+            shift: plan.shift,
             counts: acc.counts.entries(),
         },
     };

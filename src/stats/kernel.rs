@@ -14,17 +14,20 @@
 //!   *lane* table keeps four counters per code (`[code][i % 4]`), so the same-address dependency is
 //!   four values apart.
 //!
-//! [`KeyTable`] picks the layout per block of [`BLOCK`] values from 32 samples of the block (a
-//! code seen in 6 of them, or zero in 6 of them, means crowded), and [`KeyTable::drain`] folds both
-//! layouts into one list of counts, leaving the tables zeroed for reuse.
+//! [`KeyTable`] picks the layout per block of [`BLOCK`] values from 16 samples of the previous
+//! block, taken once it is in L1 (a code, or zero, in 4 of 16 samples means crowded),
+//! and [`KeyTable::drain`] folds both layouts into one list of counts, leaving the tables zeroed
+//! for reuse. The layout changes speed only, never counts.
 //!
 //! # Moments
 //!
 //! `F32` tensors (and the wide types, decoded to f64) go through blocks of [`BLOCK`] values. Each
-//! block sums `d = x - shift` and `d²` over its finite values in f64, eight lanes wide, with the
-//! shift chosen by the caller close to the data's mean (see `accum::moments_*`); blocks are merged
-//! with Chan's formula. f64 lanes keep every block sum to about 1e-16 relative, so the mean and the
-//! standard deviation stay within 1e-12 of a two-pass f64 reference even when |mean| ≫ std.
+//! block sums `d = x - shift` and `d²` over its finite values in f64, eight lanes wide, where the
+//! shift is one value per tensor near its centre (`accum::tensor_shift`: the median of its first
+//! block); blocks and pieces are merged with Chan's formula on the offsets from that shift. f64 lanes
+//! keep every block sum to about 1e-16 relative, so mean, std and L2 stay within about 1e-15 of a
+//! compensated two-pass f64 reference even when |mean| ≫ std (`tests/stats_engine.rs` measures it).
+//! f32 partial sums would not do: their 2^-24 rounding shows at 1e-7 of the std.
 //!
 //! The AVX2 kernel and [`f32_block_scalar`] perform the same operations in the same order (lane j
 //! of 8 takes element j of each group of 8; the tail goes to lanes 0..; the same final reduction;
@@ -65,6 +68,8 @@ pub(super) struct KeyTable {
     plain: Box<Plain>,
     lanes: Box<Lanes>,
     lanes_used: bool,
+    /// Whether the last block looked crowded: the next one goes to the lane table.
+    crowded: bool,
 }
 
 impl KeyTable {
@@ -75,12 +80,13 @@ impl KeyTable {
             plain: plain.unwrap_or_else(|_| unreachable!("2^16 counters")),
             lanes: lanes.unwrap_or_else(|_| unreachable!("2^16 counters")),
             lanes_used: false,
+            crowded: false,
         }
     }
 
-    /// The table to count a block into, given the key of the value at each position.
-    fn pick(&mut self, n: usize, key: impl Fn(usize) -> usize) -> Layout<'_> {
-        if crowded(n, key) {
+    /// The table to count the next block into.
+    fn pick(&mut self) -> Layout<'_> {
+        if self.crowded {
             self.lanes_used = true;
             Layout::Lanes(&mut self.lanes)
         } else {
@@ -88,14 +94,22 @@ impl KeyTable {
         }
     }
 
+    /// Looks at a block just counted (its bytes are in L1 now; sampling it before counting costs
+    /// 32 cache misses) to choose the layout of the next one, given the key at each position.
+    fn observe(&mut self, n: usize, key: impl Fn(usize) -> usize) {
+        self.crowded = crowded(n, key);
+    }
+
     /// Counts the 16-bit little-endian codes of `bytes` (even length).
     pub fn count_codes16(&mut self, bytes: &[u8]) {
         for codes in bytes.chunks(2 * BLOCK) {
-            let key = |i: usize| usize::from(u16::from_le_bytes([codes[2 * i], codes[2 * i + 1]]));
-            match self.pick(codes.len() / 2, key) {
+            match self.pick() {
                 Layout::Plain(t) => count16(codes, t),
                 Layout::Lanes(t) => count16(codes, t),
             }
+            self.observe(codes.len() / 2, |i| {
+                usize::from(u16::from_le_bytes([codes[2 * i], codes[2 * i + 1]]))
+            });
         }
     }
 
@@ -136,16 +150,17 @@ enum Layout<'a> {
     Lanes(&'a mut Lanes),
 }
 
-/// Whether one key is frequent enough in a block of `n` values to slow the plain table: 32 evenly
-/// spaced samples are matched against four of them and against zero (either sign).
+/// Whether one key is frequent enough in a block of `n` values to slow the plain table: 16 evenly
+/// spaced samples are matched against two of them and against zero (either sign); a quarter of
+/// matches is crowded.
 fn crowded(n: usize, key: impl Fn(usize) -> usize) -> bool {
     if n < 64 {
         return false;
     }
-    let sample: [usize; 32] = std::array::from_fn(|i| key(i * n / 32));
+    let sample: [usize; 16] = std::array::from_fn(|i| key(i * (n / 16)));
     let hits = |target: usize| sample.iter().filter(|&&k| k == target).count();
     let zeros = sample.iter().filter(|&&k| k & 0x7FFF == 0).count();
-    zeros >= 6 || [0, 8, 16, 24].iter().any(|&i| hits(sample[i]) >= 6)
+    zeros >= 4 || hits(sample[0]) >= 4 || hits(sample[8]) >= 4
 }
 
 fn count16(codes: &[u8], t: &mut impl Counter) {
@@ -295,18 +310,15 @@ impl F32Kernel {
         let Some(table) = table else {
             return self.run(bytes, shift, rep, &mut NoCount);
         };
-        let key = |i: usize| {
-            f32_key(u32::from_le_bytes([
-                bytes[4 * i],
-                bytes[4 * i + 1],
-                bytes[4 * i + 2],
-                bytes[4 * i + 3],
-            ]))
-        };
-        match table.pick(bytes.len() / 4, key) {
+        let sums = match table.pick() {
             Layout::Plain(t) => self.run(bytes, shift, rep, t),
             Layout::Lanes(t) => self.run(bytes, shift, rep, t),
-        }
+        };
+        table.observe(bytes.len() / 4, |i| {
+            let b = &bytes[4 * i..4 * i + 4];
+            f32_key(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        });
+        sums
     }
 
     fn run(self, bytes: &[u8], shift: f64, rep: f32, t: &mut impl Counter) -> BlockSums {
@@ -416,11 +428,16 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    fn lane_total(v: __m256i) -> u64 {
+    fn spill_epi32(v: __m256i) -> [u32; 8] {
         let mut out = [0u32; 8];
         // SAFETY: `out` has room for 32 bytes; storeu has no alignment requirement.
         unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) };
-        out.iter().map(|&c| u64::from(c)).sum()
+        out
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn lane_total(v: __m256i) -> u64 {
+        spill_epi32(v).iter().map(|&c| u64::from(c)).sum()
     }
 
     /// AVX2 version of [`super::f32_block_scalar`]: eight f32 per step, converted to two f64
@@ -475,9 +492,12 @@ mod avx2 {
             s_hi = _mm256_add_pd(s_hi, d_hi);
             q_lo = _mm256_fmadd_pd(d_lo, d_lo, q_lo);
             q_hi = _mm256_fmadd_pd(d_hi, d_hi, q_hi);
-            // The keys are the high halves of the eight words; the bytes are in L1 already.
-            for (j, w) in groups::<4>(g).enumerate() {
-                t.bump(f32_key(u32::from_le_bytes(w)), j);
+            // The keys are the high halves of the eight words.
+            for (j, &k) in spill_epi32(_mm256_srli_epi32::<16>(bits))
+                .iter()
+                .enumerate()
+            {
+                t.bump(k as usize, j);
             }
         }
         let (slo, shi, qlo, qhi) = (
@@ -526,23 +546,27 @@ pub(super) fn f64_block(values: &[f64], shift: f64, table: Option<&mut KeyTable>
     let Some(table) = table else {
         return f64_sums(values, shift, &mut NoCount);
     };
-    match table.pick(values.len(), |i| f64_key(values[i])) {
+    let sums = match table.pick() {
         Layout::Plain(t) => f64_sums(values, shift, t),
         Layout::Lanes(t) => f64_sums(values, shift, t),
-    }
+    };
+    table.observe(values.len(), |i| f64_key(values[i]));
+    sums
 }
 
 fn f64_sums(values: &[f64], shift: f64, t: &mut impl Counter) -> BlockSums {
+    // Four independent lanes; `d * d + q` rather than `mul_add`, which is a libm call on x86-64
+    // builds without FMA.
     let mut s = [0.0f64; 4];
     let mut q = [0.0f64; 4];
     let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut n, mut zeros, mut nan) = (0u64, 0u64, 0u64);
-    for (i, &x) in values.iter().enumerate() {
-        t.bump(f64_key(x), i);
+    let mut add = |x: f64, lane: usize, s: &mut [f64; 4], q: &mut [f64; 4]| {
+        t.bump(f64_key(x), lane);
         if x.is_finite() {
             let d = x - shift;
-            s[i & 3] += d;
-            q[i & 3] = d.mul_add(d, q[i & 3]);
+            s[lane] += d;
+            q[lane] += d * d;
             min = min.min(x);
             max = max.max(x);
             n += 1;
@@ -550,6 +574,16 @@ fn f64_sums(values: &[f64], shift: f64, t: &mut impl Counter) -> BlockSums {
         } else if x.is_nan() {
             nan += 1;
         }
+    };
+    let quads = values.chunks_exact(4);
+    let rest = quads.remainder();
+    for quad in quads {
+        for (lane, &x) in quad.iter().enumerate() {
+            add(x, lane, &mut s, &mut q);
+        }
+    }
+    for (lane, &x) in rest.iter().enumerate() {
+        add(x, lane, &mut s, &mut q);
     }
     BlockSums {
         n,
