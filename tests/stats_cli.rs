@@ -1,0 +1,388 @@
+//! `glassbox stats` on the committed fixtures: the JSON deserialised into strict structs and every
+//! statistic compared with float64 numpy (the generator's expected.json), thread-count
+//! independence, the findings, and the text table.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn glassbox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .output()
+        .expect("run glassbox")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsDoc {
+    schema_version: u32,
+    model: serde_json::Value,
+    tensors: Vec<TensorObj>,
+    blocks: Vec<GroupObj>,
+    total: GroupObj,
+    findings: Vec<FindingObj>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TensorObj {
+    name: String,
+    dtype: String,
+    shape: Vec<u64>,
+    parameters: u64,
+    bytes: u64,
+    file: String,
+    offset: u64,
+    stats: StatsObj,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsObj {
+    count: u64,
+    finite: u64,
+    mean: Option<f64>,
+    std: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    abs_max: Option<f64>,
+    l2_norm: Option<f64>,
+    zeros: u64,
+    nan: u64,
+    inf: u64,
+    p1: Option<f64>,
+    p50: Option<f64>,
+    p99: Option<f64>,
+    histogram: Option<HistogramObj>,
+    outliers: u64,
+    outlier_sigmas: f64,
+    exact_distribution: bool,
+    dead_rows: Option<u64>,
+    dead_columns: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistogramObj {
+    lo: f64,
+    hi: f64,
+    counts: Vec<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupObj {
+    #[serde(default)]
+    block: Option<String>,
+    tensors: usize,
+    count: u64,
+    finite: u64,
+    mean: Option<f64>,
+    std: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    abs_max: Option<f64>,
+    l2_norm: Option<f64>,
+    zeros: u64,
+    nan: u64,
+    inf: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingObj {
+    severity: String,
+    code: String,
+    tensor: Option<String>,
+    message: String,
+}
+
+/// numpy's statistics of one tensor, from the generator.
+#[derive(Debug, Deserialize)]
+struct ExpectedStats {
+    count: u64,
+    mean: Option<f64>,
+    std: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    abs_max: Option<f64>,
+    l2_norm: Option<f64>,
+    zeros: u64,
+    nan: u64,
+    inf: u64,
+    p1: Option<f64>,
+    p50: Option<f64>,
+    p99: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Expected {
+    stats: BTreeMap<String, ExpectedStats>,
+    #[serde(default)]
+    findings: Vec<ExpectedFinding>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExpectedFinding {
+    code: String,
+    tensor: String,
+}
+
+fn stats_json(path: &Path, extra: &[&str]) -> (StatsDoc, String) {
+    let mut args = vec!["stats", path.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = glassbox(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal"
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    (
+        serde_json::from_str(&text).expect("strict stats JSON"),
+        text,
+    )
+}
+
+fn close(what: &str, got: Option<f64>, want: Option<f64>, tolerance: f64) {
+    match (got, want) {
+        (None, None) => {}
+        (Some(g), Some(w)) => assert!(
+            (g - w).abs() <= tolerance,
+            "{what}: glassbox {g} numpy {w} (tolerance {tolerance})"
+        ),
+        _ => panic!("{what}: glassbox {got:?} numpy {want:?}"),
+    }
+}
+
+fn relative(x: Option<f64>) -> f64 {
+    1e-7 * x.map_or(0.0, f64::abs)
+}
+
+fn check(path: &Path, expected: &Expected) {
+    let (doc, _) = stats_json(path, &[]);
+    assert_eq!(doc.schema_version, 1);
+    assert_eq!(doc.model["tensor_count"], expected.stats.len());
+    assert_eq!(doc.tensors.len(), expected.stats.len());
+    for t in &doc.tensors {
+        let what = format!("{} {}", path.display(), t.name);
+        let s = &t.stats;
+        let e = &expected.stats[&t.name];
+        assert_eq!(
+            (s.count, s.zeros, s.nan, s.inf),
+            (e.count, e.zeros, e.nan, e.inf),
+            "{what}: counts"
+        );
+        assert_eq!(s.finite, s.count - s.nan - s.inf);
+        assert_eq!(t.parameters, t.shape.iter().product::<u64>());
+        // The mean within 1e-7 of the std; everything else 1e-7 relative.
+        let std_scale = e.std.unwrap_or(0.0).max(f64::MIN_POSITIVE);
+        close(&format!("{what} mean"), s.mean, e.mean, 1e-7 * std_scale);
+        close(&format!("{what} std"), s.std, e.std, relative(e.std));
+        for (name, g, w) in [
+            ("min", s.min, e.min),
+            ("max", s.max, e.max),
+            ("abs_max", s.abs_max, e.abs_max),
+            ("l2_norm", s.l2_norm, e.l2_norm),
+        ] {
+            close(&format!("{what} {name}"), g, w, relative(w));
+        }
+        // Percentiles: exact order statistics where the distribution is exact (1e-7 of the
+        // range), otherwise within the documented bucket width (2^-7 of the value).
+        for (name, g, w) in [
+            ("p1", s.p1, e.p1),
+            ("p50", s.p50, e.p50),
+            ("p99", s.p99, e.p99),
+        ] {
+            let tolerance = if s.exact_distribution {
+                1e-7 * e.abs_max.unwrap_or(0.0)
+            } else {
+                w.map_or(0.0, |w| w.abs() / 128.0)
+            };
+            close(&format!("{what} {name}"), g, w, tolerance);
+        }
+        if let Some(h) = &s.histogram {
+            assert_eq!(h.counts.iter().sum::<u64>(), s.finite, "{what}: histogram");
+            assert_eq!((Some(h.lo), Some(h.hi)), (s.min, s.max));
+            assert_eq!(h.counts.len(), 64);
+        } else {
+            assert_eq!(s.finite, 0, "{what}: a histogram whenever there are values");
+        }
+        assert_eq!(s.outlier_sigmas, 6.0);
+        assert_eq!(
+            s.dead_rows.is_some(),
+            t.shape.len() == 2 && t.shape.iter().all(|&d| d >= 2),
+            "{what}"
+        );
+        assert!(s.outliers <= s.finite);
+    }
+}
+
+#[test]
+fn every_model_fixture_matches_numpy() {
+    for name in [
+        "llama-tiny",
+        "llama-tiny-sharded",
+        "gpt2-tiny",
+        "bert-tiny",
+        "mixtral-tiny",
+        "stats-edge",
+    ] {
+        let dir = fixtures().join(name);
+        let expected: Expected =
+            serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+        check(&dir, &expected);
+    }
+}
+
+#[test]
+fn every_dtype_matches_numpy() {
+    let dir = fixtures().join("dtypes");
+    let all: BTreeMap<String, Expected> =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    for (file, expected) in &all {
+        check(&dir.join(file), expected);
+    }
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    for name in [
+        "llama-tiny",
+        "stats-edge",
+        "dtypes/F32.safetensors",
+        "gpt2-tiny",
+    ] {
+        let path = fixtures().join(name);
+        let (_, one) = stats_json(&path, &["--threads", "1"]);
+        let (_, two) = stats_json(&path, &["--threads", "2"]);
+        let (_, default) = stats_json(&path, &[]);
+        assert_eq!(one, two, "{name}");
+        assert_eq!(one, default, "{name}");
+    }
+}
+
+#[test]
+fn stats_edge_findings_are_the_expected_ones() {
+    let dir = fixtures().join("stats-edge");
+    let expected: Expected =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let (doc, _) = stats_json(&dir, &[]);
+    for e in &expected.findings {
+        assert!(
+            doc.findings
+                .iter()
+                .any(|f| f.code == e.code && f.tensor.as_deref() == Some(e.tensor.as_str())),
+            "missing {} on {}",
+            e.code,
+            e.tensor
+        );
+    }
+    for f in &doc.findings {
+        assert!(["error", "warning", "info"].contains(&f.severity.as_str()));
+        assert!(!f.message.is_empty());
+    }
+    let healthy: Vec<_> = doc
+        .findings
+        .iter()
+        .filter(|f| f.tensor.as_deref() == Some("layers.0.healthy.weight"))
+        .collect();
+    assert!(healthy.is_empty(), "{healthy:?}");
+    let nan = doc.findings.iter().find(|f| f.code == "nan").unwrap();
+    assert_eq!(nan.severity, "error");
+}
+
+#[test]
+fn blocks_and_total_aggregate_the_tensors() {
+    let (doc, _) = stats_json(&fixtures().join("llama-tiny"), &[]);
+    let names: Vec<&str> = doc
+        .blocks
+        .iter()
+        .map(|b| b.block.as_deref().unwrap())
+        .collect();
+    assert_eq!(names, ["model.layers.0", "model.layers.1"]);
+    assert_eq!(doc.blocks[0].tensors, 9);
+    assert_eq!(doc.total.tensors, doc.tensors.len());
+    assert_eq!(
+        doc.total.count,
+        doc.tensors.iter().map(|t| t.stats.count).sum::<u64>()
+    );
+    assert!(doc.total.block.is_none());
+    // The total's mean is the count-weighted mean of the tensors' means.
+    let weighted: f64 = doc
+        .tensors
+        .iter()
+        .map(|t| t.stats.mean.unwrap() * t.stats.finite as f64)
+        .sum::<f64>()
+        / doc.total.finite as f64;
+    assert!((doc.total.mean.unwrap() - weighted).abs() < 1e-12);
+    let l2: f64 = doc
+        .tensors
+        .iter()
+        .map(|t| t.stats.l2_norm.unwrap().powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!((doc.total.l2_norm.unwrap() - l2).abs() < 1e-9 * l2);
+    let b = &doc.blocks[1];
+    assert!(b.min <= b.max && b.abs_max >= b.max && b.std.unwrap() > 0.0);
+    assert_eq!((b.nan, b.inf, b.zeros), (0, 0, 0));
+}
+
+#[test]
+fn text_table_filter_and_sort() {
+    let dir = fixtures().join("stats-edge");
+    let out = glassbox(&["stats", dir.to_str().unwrap(), "--sort", "non-finite"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.lines().nth(1).unwrap();
+    assert!(first.starts_with("layers.0.nan.weight"), "{text}");
+    assert!(first.contains("3 NaN"), "{first}");
+    assert!(text.contains("\nfindings:\n"));
+    assert!(text.contains("- error [nan] layers.0.nan.weight: "));
+
+    let out = glassbox(&[
+        "stats",
+        dir.to_str().unwrap(),
+        "--filter",
+        "*healthy*",
+        "--format",
+        "json",
+    ]);
+    let doc: StatsDoc = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.tensors.len(), 1);
+    assert!(doc.findings.is_empty());
+
+    let out = glassbox(&["stats", dir.to_str().unwrap(), "--format", "markdown"]);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.starts_with("| name | dtype | shape | mean | std | min | max | zeros | non-finite |\n")
+    );
+    assert!(md.contains("**Findings**"));
+}
+
+#[test]
+fn stats_errors_exit_2() {
+    let bad = fixtures().join("malformed/truncated.safetensors");
+    let out = glassbox(&["stats", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1);
+    assert!(
+        err.contains("truncated.safetensors: tensor `weight`"),
+        "{err}"
+    );
+    let out = glassbox(&["stats", "fixtures/llama-tiny", "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
