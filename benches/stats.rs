@@ -1,6 +1,6 @@
-//! Statistics throughput (`compute_stats`): per dtype on one thread (the kernels: AVX2 moments and
-//! bucket counts for F32, code counting for BF16/F16/F8), and the whole engine on all cores over
-//! 256 MiB of weights in 16 tensors.
+//! Statistics throughput (`compute_stats`): per dtype on one thread (the kernels: AVX-512 or AVX2
+//! moments and bucket counts for F32, code counting for BF16/F16/F8), and the whole engine on all
+//! cores over 256 MiB of weights in 16 tensors.
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;

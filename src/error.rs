@@ -49,9 +49,34 @@ pub enum Error {
     /// The path is neither a regular file nor a folder (a device, a pipe, ...).
     #[error("{}: not a regular file or folder", .0.display())]
     NotRegular(PathBuf),
-    /// A format recognised but not supported yet.
-    #[error("{}: {what} is not supported yet", path.display())]
-    Unsupported { path: PathBuf, what: String },
+    /// The bytes of a GGUF file are not a valid GGUF file.
+    #[error("{}: {source}", path.display())]
+    Gguf {
+        path: PathBuf,
+        #[source]
+        source: Box<crate::format::gguf::GgufError>,
+    },
+    /// A part of a split GGUF model (`split.count` > 1) is not in the folder.
+    #[error("{}: part {} of {count} of this split GGUF model is missing (expected `{expected}`)", path.display(), no + 1)]
+    SplitPartMissing {
+        path: PathBuf,
+        /// 0-based, as `split.no` counts.
+        no: u64,
+        count: u64,
+        expected: String,
+    },
+    /// A part of a split GGUF model declares a different place in the split than its name.
+    #[error("{}: expected part {} of {expected_count} of a split GGUF model (split.no {expected_no}), but the file declares {found}", path.display(), expected_no + 1)]
+    SplitMismatch {
+        path: PathBuf,
+        expected_no: u64,
+        expected_count: u64,
+        /// What the part's `split.*` keys say (`split.no 1 of split.count 3`, `no split keys`).
+        found: String,
+    },
+    /// A folder holds several GGUF models and no other weights: glassbox does not guess which.
+    #[error("{}: the folder holds several GGUF models ({}); name the file to open", folder.display(), files.join(", "))]
+    SeveralGguf { folder: PathBuf, files: Vec<String> },
 }
 
 /// What is wrong inside one weight file (the path is attached by [`Error::Format`]).

@@ -46,6 +46,7 @@ struct ModelObj {
     tensor_count: usize,
     parameter_count: u64,
     bytes: u64,
+    bits_per_weight: Option<f64>,
     parameters_by_dtype: BTreeMap<String, u64>,
     documents: Vec<DocumentObj>,
     notes: Vec<NoteObj>,
@@ -86,6 +87,7 @@ struct TensorObj {
     bytes: u64,
     file: String,
     offset: u64,
+    bits_per_weight: Option<f64>,
 }
 
 /// The generator's `expected.json` (numpy + safetensors, independent of the Rust code).
@@ -123,7 +125,26 @@ fn check_against_expected(path: &Path, expected: &Expected) {
     assert_eq!(m.parameter_count, expected.parameter_count);
     assert_eq!(m.bytes, expected.bytes);
     assert_eq!(m.parameters_by_dtype, expected.parameters_by_dtype);
-    let mut got: Vec<&TensorObj> = doc.tensors.iter().collect();
+    let bpw = (m.parameter_count > 0).then(|| m.bytes as f64 * 8.0 / m.parameter_count as f64);
+    assert_eq!(m.bits_per_weight, bpw, "{}", path.display());
+    for t in &doc.tensors {
+        let bpw = (t.parameters > 0).then(|| t.bytes as f64 * 8.0 / t.parameters as f64);
+        assert_eq!(t.bits_per_weight, bpw, "{} bits per weight", t.name);
+    }
+    // `expected.json` predates `bits_per_weight` (checked above).
+    let got: Vec<TensorObj> = doc
+        .tensors
+        .iter()
+        .map(|t| TensorObj {
+            bits_per_weight: None,
+            name: t.name.clone(),
+            dtype: t.dtype.clone(),
+            shape: t.shape.clone(),
+            file: t.file.clone(),
+            ..*t
+        })
+        .collect();
+    let mut got: Vec<&TensorObj> = got.iter().collect();
     let mut want: Vec<&TensorObj> = expected.tensors.iter().collect();
     got.sort_by(|a, b| a.name.cmp(&b.name));
     want.sort_by(|a, b| a.name.cmp(&b.name));
@@ -451,4 +472,22 @@ fn markdown_table() {
          - 2 tensors (of 28), 7,056 parameters (7.06K), 27.6 KiB in 1 file\n\
          - F32: 7,056 parameters (100.0%)\n"
     );
+}
+
+#[test]
+fn devices_and_unreadable_paths_exit_2() {
+    let out = glassbox(&["tensors", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: /dev/null: not a regular file or folder\n"
+    );
+    // A path through a file: the operating system's error, with the path.
+    let through = fixtures().join("llama-tiny/config.json/model.safetensors");
+    let out = glassbox(&["tensors", through.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: ") && err.contains("config.json/model.safetensors: "));
+    assert!(err.to_lowercase().contains("not a directory"), "{err}");
+    assert_eq!(err.lines().count(), 1);
 }

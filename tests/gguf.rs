@@ -6,6 +6,10 @@
 //! Statistics are computed here with a plain f64 loop over `dequantize`'s output and must match to
 //! 1e-6 relative (the mean to 1e-6 of the standard deviation, since it may be near zero). Each
 //! tensor's values are also checked bit for bit through an FNV-1a hash of their f32 bytes.
+//!
+//! The `cli_*` tests run the `glassbox` binary on the same fixtures: the tensor table and
+//! `glassbox stats --format json` against gguf-py, the summary of `llama-tiny.gguf`, split models,
+//! folders, malformed files (exit 2, one line naming the file) and an unknown tensor type.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -438,4 +442,403 @@ fn malformed_files_fail_for_their_reason() {
             ),
         }
     }
+}
+
+// ---- the `glassbox` binary on the GGUF fixtures ----
+
+fn glassbox(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run glassbox")
+}
+
+/// Runs `glassbox <command> <path> --format json`, expecting success.
+fn json_of(command: &str, path: &Path) -> Json {
+    let out = glassbox(&[command, path.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{command} {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The valid single-file fixtures (a split part opens the whole split model).
+fn valid_files(expected: &BTreeMap<String, Json>) -> Vec<(&String, &Json)> {
+    expected
+        .iter()
+        .filter(|(k, v)| {
+            !k.starts_with("malformed/") && !k.contains("-split-") && v["tensors"].is_array()
+        })
+        .collect()
+}
+
+#[test]
+fn cli_tensor_table_matches_gguf_py() {
+    let expected = expected();
+    let files = valid_files(&expected);
+    assert!(files.len() >= 35);
+    for (rel, want) in files {
+        let doc = json_of("tensors", &root().join(rel));
+        assert_eq!(doc["schema_version"], 1);
+        assert_eq!(doc["model"]["format"], "gguf", "{rel}");
+        assert_eq!(
+            doc["model"]["parameter_count"], want["parameter_count"],
+            "{rel}"
+        );
+        let mut got: Vec<&Json> = doc["tensors"].as_array().unwrap().iter().collect();
+        got.sort_by_key(|t| t["offset"].as_u64());
+        let want_tensors = want["tensors"].as_array().unwrap();
+        assert_eq!(got.len(), want_tensors.len(), "{rel}");
+        for (g, w) in got.iter().zip(want_tensors) {
+            let what = format!("{rel} `{}`", w["name"]);
+            for (key, wkey) in [
+                ("name", "name"),
+                ("dtype", "dtype"),
+                ("ggml_type", "type_id"),
+                ("shape", "shape"),
+                ("gguf_shape", "gguf_shape"),
+                ("parameters", "parameters"),
+                ("bytes", "bytes"),
+                ("offset", "offset"),
+            ] {
+                assert_eq!(g[key], w[wkey], "{what} {key}");
+            }
+            let bpw = u64_of(&w["bytes"]) as f64 * 8.0 / u64_of(&w["parameters"]) as f64;
+            assert_eq!(g["bits_per_weight"].as_f64(), Some(bpw), "{what}");
+        }
+    }
+}
+
+#[test]
+fn cli_stats_match_gguf_py() {
+    let expected = expected();
+    let mut worst: f64 = 0.0;
+    let mut measured = 0;
+    for (rel, want) in valid_files(&expected) {
+        let doc = json_of("stats", &root().join(rel));
+        for t in doc["tensors"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            let what = format!("{rel} `{name}`");
+            let (s, w) = (&t["stats"], &want["stats"][name]);
+            for key in ["count", "zeros", "nan", "inf"] {
+                assert_eq!(s[key], w[key], "{what} {key}");
+            }
+            let std = w["std"].as_f64().unwrap_or(0.0);
+            for key in ["mean", "std", "min", "max", "abs_max", "l2_norm"] {
+                match (s[key].as_f64(), w[key].as_f64()) {
+                    (None, None) => {}
+                    (Some(g), Some(x)) => {
+                        let scale = if key == "mean" { std } else { x.abs() };
+                        let err = (g - x).abs() / scale.max(f64::MIN_POSITIVE);
+                        assert!(err <= 1e-6 || g == x, "{what} {key}: {g} vs {x}");
+                        if g != x {
+                            worst = worst.max(err);
+                        }
+                    }
+                    (g, _) => panic!("{what} {key}: got {g:?}, expected {}", w[key]),
+                }
+            }
+            measured += 1;
+        }
+        let findings = doc["findings"].as_array().unwrap();
+        assert!(
+            findings.iter().all(|f| f["code"] != "not_decoded"),
+            "{rel}: every fixture type decodes"
+        );
+    }
+    assert!(measured >= 70, "{measured} tensors");
+    eprintln!("{measured} tensors; largest relative error vs gguf-py: {worst:e}");
+}
+
+#[test]
+fn cli_tensors_show_hugging_face_names() {
+    let expected = expected();
+    let want = &expected["llama-tiny.gguf"]["hf_names"];
+    let doc = json_of("tensors", &root().join("llama-tiny.gguf"));
+    for t in doc["tensors"].as_array().unwrap() {
+        assert_eq!(
+            t["hf_name"],
+            want[t["name"].as_str().unwrap()],
+            "{}",
+            t["name"]
+        );
+    }
+    // A name the mapping does not know: the key is there, null.
+    let doc = json_of("tensors", &root().join("types/Q4_K.gguf"));
+    let plain = doc["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "weight");
+    assert!(plain.unwrap()["hf_name"].is_null());
+    let out = glassbox(&["tensors", root().join("llama-tiny.gguf").to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().next().unwrap().contains("hf name"), "{text}");
+    assert!(
+        text.contains("model.layers.0.self_attn.q_proj.weight"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cli_split_model_opens_as_one_from_any_part_or_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 1..=2 {
+        let name = format!("llama-split-0000{i}-of-00002.gguf");
+        std::fs::copy(root().join(&name), dir.path().join(&name)).unwrap();
+    }
+    for path in [
+        dir.path().to_owned(),
+        dir.path().join("llama-split-00001-of-00002.gguf"),
+        dir.path().join("llama-split-00002-of-00002.gguf"),
+    ] {
+        let doc = json_of("tensors", &path);
+        assert_eq!(doc["model"]["tensor_count"], 4, "{}", path.display());
+        assert_eq!(doc["model"]["files"].as_array().unwrap().len(), 2);
+        let stats = json_of("stats", &path);
+        assert_eq!(stats["tensors"].as_array().unwrap().len(), 4);
+    }
+    std::fs::remove_file(dir.path().join("llama-split-00002-of-00002.gguf")).unwrap();
+    let out = glassbox(&["tensors", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("llama-split-00002-of-00002.gguf") && err.contains("missing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_malformed_files_exit_2_with_one_line_naming_the_file() {
+    let expected = expected();
+    for (rel, want) in expected.iter().filter(|(k, _)| k.starts_with("malformed/")) {
+        if want["readable"].as_bool().unwrap() {
+            continue;
+        }
+        let path = root().join(rel);
+        for command in ["tensors", "stats", "summary"] {
+            let out = glassbox(&[command, path.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(2), "{command} {rel}");
+            assert!(out.stdout.is_empty(), "{command} {rel}");
+            let err = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(err.lines().count(), 1, "{command} {rel}: {err}");
+            assert!(
+                err.starts_with("error: ") && err.contains(rel.as_str()),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn cli_unknown_type_is_listed_and_not_decoded() {
+    let path = root().join("malformed/unknown-type.gguf");
+    let doc = json_of("tensors", &path);
+    let mystery = doc["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "mystery")
+        .unwrap();
+    assert_eq!(mystery["dtype"], "UNKNOWN");
+    assert_eq!(mystery["ggml_type"], 99);
+    assert_eq!(mystery["shape"], serde_json::json!([3, 7]));
+    assert!(mystery["bits_per_weight"].is_null());
+    let notes = doc["model"]["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n["code"] == "unknown_type"),
+        "{notes:?}"
+    );
+
+    let stats = json_of("stats", &path);
+    let t = stats["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "mystery")
+        .unwrap();
+    assert_eq!(t["stats"]["count"], 21);
+    assert!(t["stats"]["mean"].is_null());
+    let finding = stats["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "not_decoded")
+        .expect("a not_decoded finding");
+    assert_eq!(finding["severity"], "info");
+    assert_eq!(finding["tensor"], "mystery");
+    let text = glassbox(&["tensors", path.to_str().unwrap()]);
+    assert!(
+        String::from_utf8(text.stdout)
+            .unwrap()
+            .contains("not decoded")
+    );
+}
+
+#[test]
+fn cli_summary_family_hyperparameters_and_metadata_from_gguf() {
+    let expected = expected();
+    let want = &expected["llama-tiny.gguf"]["summary"];
+    let doc = json_of("summary", &root().join("llama-tiny.gguf"));
+    let a = &doc["architecture"];
+    assert_eq!(a["family"], want["architecture"]);
+    assert_eq!(a["family_source"], "gguf_metadata");
+    assert_eq!(a["convention"], "gguf");
+    let h = &want["hyperparameters"];
+    for (key, gguf) in [
+        ("layers", "block_count"),
+        ("hidden_size", "embedding_length"),
+        ("intermediate_size", "feed_forward_length"),
+        ("attention_heads", "attention.head_count"),
+        ("kv_heads", "attention.head_count_kv"),
+        ("context_length", "context_length"),
+        ("vocab_size", "vocab_size"),
+        ("rope_theta", "rope.freq_base"),
+    ] {
+        assert_eq!(a[key].as_f64(), h[gguf].as_f64(), "{key}");
+    }
+    assert_eq!(a["head_dim"], 64);
+    assert_eq!(a["tied_embeddings"], false);
+    // The metadata agrees with the shapes, and each declared value names its GGUF key.
+    let checks = doc["checks"].as_array().unwrap();
+    assert!(
+        checks.iter().all(|c| c["status"] != "contradicted"),
+        "{checks:#?}"
+    );
+    for (field, key) in [
+        ("layers", "llama.block_count"),
+        ("hidden_size", "llama.embedding_length"),
+        ("intermediate_size", "llama.feed_forward_length"),
+        ("kv_heads", "llama.attention.head_count_kv"),
+    ] {
+        let c = checks.iter().find(|c| c["field"] == field).unwrap();
+        assert_eq!(c["status"], "consistent", "{field}");
+        assert_eq!(c["declared_key"], key, "{field}");
+    }
+    let m = &doc["metadata"];
+    assert_eq!(m["name"], want["name"]);
+    assert_eq!(m["license"], want["license"]);
+    assert_eq!(m["base_models"], want["base_models"]);
+    let datasets: Vec<&Json> = m["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["name"])
+        .collect();
+    let want_datasets: Vec<&Json> = want["datasets"].as_array().unwrap().iter().collect();
+    assert_eq!(datasets, want_datasets);
+    for (key, value) in want["tokenizer"].as_object().unwrap() {
+        assert_eq!(&m["tokenizer"][key], value, "tokenizer {key}");
+    }
+    assert!(m["bits_per_weight"].as_f64().unwrap() > 4.0);
+    assert_eq!(doc["model"]["format"], "gguf");
+
+    let out = glassbox(&["summary", root().join("llama-tiny.gguf").to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "llama",
+        "Llama Tiny",
+        "llama3.1",
+        "Llama 3.1 8B",
+        "TinyStories",
+        "chat template",
+        "64 tokens",
+    ] {
+        assert!(text.contains(needle), "{needle} in\n{text}");
+    }
+}
+
+/// Quantised tensors larger than the exact limit are measured on their own (the engine's bucketed
+/// path supports one-value blocks only); small chunks cut them on block boundaries. The result is
+/// the same as gguf-py's.
+#[test]
+fn large_quantised_tensors_match_gguf_py_through_small_chunks() {
+    use glassbox::stats::StatsOptions;
+    let expected = expected();
+    let want = &expected["llama-tiny.gguf"]["stats"];
+    let model = glassbox::model::open(root().join("llama-tiny.gguf")).unwrap();
+    let tensors: Vec<_> = model.tensors.iter().collect();
+    let options = StatsOptions {
+        exact_limit: 1000,
+        chunk_bytes: 4096,
+        ..StatsOptions::default()
+    };
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |done: u64, total: u64| seen.lock().unwrap().push((done, total));
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let (stats, findings) = model
+        .compute_stats(&tensors, &options, &progress, &cancel)
+        .unwrap();
+    for (t, s) in tensors.iter().zip(&stats) {
+        let w = &want[&t.name];
+        assert_eq!(s.count, u64_of(&w["count"]), "{}", t.name);
+        assert_eq!(s.zeros, u64_of(&w["zeros"]), "{}", t.name);
+        let std = w["std"].as_f64().unwrap();
+        close(s.mean, &w["mean"], 1e-6 * std, &format!("{} mean", t.name));
+        for (got, key) in [
+            (s.std, "std"),
+            (s.min, "min"),
+            (s.max, "max"),
+            (s.l2_norm, "l2_norm"),
+        ] {
+            let tol = 1e-6 * w[key].as_f64().unwrap().abs();
+            close(got, &w[key], tol, &format!("{} {key}", t.name));
+        }
+    }
+    assert!(findings.iter().all(|f| f.code != "not_decoded"));
+    // Progress runs over every run to one total, never backwards.
+    let seen = seen.into_inner().unwrap();
+    let total = seen.last().unwrap().1;
+    assert_eq!(seen.last().unwrap().0, total);
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 == w[1].1)
+    );
+}
+
+#[test]
+fn cli_folder_of_unrelated_gguf_files_is_an_error_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["types/Q4_K.gguf", "types/Q8_0.gguf"] {
+        let file = Path::new(name).file_name().unwrap();
+        std::fs::copy(root().join(name), dir.path().join(file)).unwrap();
+    }
+    let out = glassbox(&["tensors", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("Q4_K.gguf") && err.contains("Q8_0.gguf"),
+        "{err}"
+    );
+    // One of them alone opens.
+    std::fs::remove_file(dir.path().join("Q8_0.gguf")).unwrap();
+    let doc = json_of("tensors", dir.path());
+    assert_eq!(doc["model"]["tensor_count"], 2);
+}
+
+#[test]
+fn cli_split_part_whose_keys_disagree_with_its_name_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Part 1 saved under the name of part 2 of 2.
+    std::fs::copy(
+        root().join("llama-split-00001-of-00002.gguf"),
+        dir.path().join("llama-split-00002-of-00002.gguf"),
+    )
+    .unwrap();
+    let out = glassbox(&[
+        "tensors",
+        dir.path()
+            .join("llama-split-00002-of-00002.gguf")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("split.no 0 of split.count 2"), "{err}");
 }

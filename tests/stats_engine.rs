@@ -295,7 +295,7 @@ fn make_bytes(dtype: DType, elements: usize, style: u8, rng: &mut Rng) -> Vec<u8
     let value = |rng: &mut Rng| -> f64 {
         match style {
             1 => mean + scale * rng.normal(),
-            2 if rng.next() % 4 != 0 => 0.0,
+            2 if !rng.next().is_multiple_of(4) => 0.0,
             2 => scale * rng.normal(),
             _ => match rng.next() % 50 {
                 0 => f64::NAN,
@@ -385,7 +385,7 @@ fn make_bytes(dtype: DType, elements: usize, style: u8, rng: &mut Rng) -> Vec<u8
             let bytes = dtype.bytes_for(elements as u64).unwrap() as usize;
             for _ in 0..bytes {
                 let b = rng.next() as u8;
-                out.push(if style == 2 && rng.next() % 4 != 0 {
+                out.push(if style == 2 && !rng.next().is_multiple_of(4) {
                     0
                 } else {
                     b
@@ -421,7 +421,7 @@ fn tensor_strategy() -> impl Strategy<Value = Tensor> {
             let mut rng = Rng(seed | 1);
             let mut bytes = make_bytes(dtype, elements, style, &mut rng);
             // Zero out a row and a column now and then (the element bytes, whatever the type).
-            if !one_d && rows > 1 && cols > 1 && block == 1 && rng.next() % 2 == 0 {
+            if !one_d && rows > 1 && cols > 1 && block == 1 && rng.next().is_multiple_of(2) {
                 let w = bytes.len() / elements;
                 let r = (rng.next() as usize) % rows;
                 bytes[r * cols * w..(r + 1) * cols * w].fill(0);

@@ -25,6 +25,18 @@ pub fn infer_from_parts(
     config: Option<&Json>,
     tokenizer_size: Option<u64>,
 ) -> Architecture {
+    infer_with_naming(tensors, config, tokenizer_size, None)
+}
+
+/// [`infer_from_parts`] with the naming convention fixed (`Some(&rules::GGUF_STYLE)` for a GGUF
+/// model): roles come from it alone, and no tensor-name signature is looked for (the names say
+/// nothing about the family when one scheme serves every architecture).
+pub fn infer_with_naming(
+    tensors: &[TensorInfo],
+    config: Option<&Json>,
+    tokenizer_size: Option<u64>,
+    naming: Option<&'static Convention>,
+) -> Architecture {
     let mut cfg = ConfigReader::new(config);
     let mut notes = Vec::new();
     if config.is_some() && !cfg.present() {
@@ -37,7 +49,11 @@ pub fn infer_from_parts(
     let class = architectures
         .as_ref()
         .and_then(|a| a.value.first().cloned());
-    let signature = match_signature(tensors);
+    let signature = if naming.is_some() {
+        None
+    } else {
+        match_signature(tensors)
+    };
     let declared_family: Option<&'static Family> = model_type
         .as_ref()
         .and_then(|t| rules::family_for_model_type(&t.value))
@@ -72,7 +88,8 @@ pub fn infer_from_parts(
             None => (None, false, None, None),
         },
     };
-    let convention: Option<&'static Convention> = family.or(sig_family).map(|f| f.convention);
+    let convention: Option<&'static Convention> =
+        naming.or(family.or(sig_family).map(|f| f.convention));
     let family_evidence = family_evidence(
         declared_family,
         model_type.as_ref(),
@@ -87,7 +104,12 @@ pub fn infer_from_parts(
         .map(|t| {
             let role = convention
                 .and_then(|c| rules::role_in(c, &t.name))
-                .or_else(|| CONVENTIONS.iter().find_map(|c| rules::role_in(c, &t.name)))
+                .or_else(|| {
+                    naming
+                        .is_none()
+                        .then(|| CONVENTIONS.iter().find_map(|c| rules::role_in(c, &t.name)))
+                        .flatten()
+                })
                 .unwrap_or(Role::Other);
             let mut component = role.component();
             if kind != Some(Kind::Vision)
@@ -748,14 +770,13 @@ fn observe(
             let rope = a.checked_sub(kv_lora).filter(|r| *r > 0);
             let solved = rope.and_then(|r| {
                 let num = (qw + c).checked_sub(b)?;
-                let h = (num % r == 0).then_some(num / r).filter(|h| *h > 0)?;
+                let h = num
+                    .is_multiple_of(r)
+                    .then_some(num / r)
+                    .filter(|h| *h > 0)?;
                 let nope = b.checked_sub(c)?;
-                (nope % h == 0 && c % h == 0 && h * (nope / h + r) == qw).then_some((
-                    h,
-                    nope / h,
-                    r,
-                    c / h,
-                ))
+                (nope.is_multiple_of(h) && c.is_multiple_of(h) && h * (nope / h + r) == qw)
+                    .then_some((h, nope / h, r, c / h))
             });
             if let Some((h, nope, r, v)) = solved {
                 let basis = "solved from the MLA projection shapes".to_owned();
@@ -952,13 +973,13 @@ fn observe(
             .filter(|r| r.shape.len() == 2)
             .map(|r| (r, r.shape[0]));
         let experts_n = experts_obs.as_ref().and_then(|(v, _)| v.as_count());
-        if let (Some((r, rows)), Some(e)) = (router_rows, experts_n) {
-            if rows != e {
-                ctx.notes.push(format!(
-                    "router {} has {rows} rows but the block has {e} experts",
-                    r.name
-                ));
-            }
+        if let (Some((r, rows)), Some(e)) = (router_rows, experts_n)
+            && rows != e
+        {
+            ctx.notes.push(format!(
+                "router {} has {rows} rows but the block has {e} experts",
+                r.name
+            ));
         }
         let gate = members
             .iter()

@@ -28,10 +28,11 @@ pub mod rules;
 
 use serde::Serialize;
 
+use crate::format::gguf::Gguf;
 use crate::model::Model;
 
 pub use blocks::{BlockGroup, BlockTensor, Stack};
-pub use infer::{infer_from_parts, value_text};
+pub use infer::{infer_from_parts, infer_with_naming, value_text};
 pub use memory::{KvCache, Memory};
 pub use rules::Kind;
 
@@ -323,6 +324,8 @@ pub enum FamilySource {
     Config,
     /// The tensor-name signature (no usable config).
     TensorNames,
+    /// A GGUF file's `general.architecture`.
+    GgufMetadata,
 }
 
 /// The architecture fields of the summary (null where unknown). Each value is the observed one when
@@ -412,11 +415,105 @@ impl Architecture {
 
 /// Infers the architecture of an opened model from its tensor table and `config.json`, and reads
 /// the tokenizer's vocabulary size from `tokenizer.json` when one is beside the weights.
+///
+/// For a GGUF model the GGUF metadata takes the place of `config.json` (`general.architecture` and
+/// the `{arch}.*` keys, through [`rules::GGUF_CONFIG_KEYS`]), the tokenizer size is the length of
+/// `tokenizer.ggml.tokens`, and roles come from llama.cpp's naming scheme ([`rules::GGUF_STYLE`]).
+/// Checks name the GGUF key each declared value came from.
 pub fn infer_architecture(model: &Model) -> Architecture {
+    if let Some(g) = &model.gguf {
+        return infer_gguf(model, g);
+    }
     let tokenizer = model
         .document("tokenizer")
         .and_then(|d| tokenizer_size(&d.path));
     infer_from_parts(&model.tensors, model.config.as_ref(), tokenizer)
+}
+
+/// The GGUF metadata as the `config.json` it stands for, and each config key's GGUF key.
+pub fn gguf_declared(g: &Gguf) -> Option<(serde_json::Value, Vec<(&'static str, String)>)> {
+    let arch = g.architecture()?;
+    let model_type = rules::GGUF_ARCHITECTURES
+        .iter()
+        .find(|(a, _)| *a == arch)
+        .map_or(arch, |&(_, t)| t);
+    let mut config = serde_json::Map::new();
+    config.insert("model_type".into(), model_type.into());
+    let mut keys = vec![("model_type", "general.architecture".to_owned())];
+    for &(suffix, hf) in rules::GGUF_CONFIG_KEYS {
+        let Some(v) = g.arch_value(suffix) else {
+            continue;
+        };
+        // Scalars only: per-layer arrays (a few architectures vary heads by layer) are not a
+        // single declared value.
+        let json = match (v.as_u64(), v.as_f64(), v.as_bool()) {
+            (Some(n), _, _) => serde_json::Value::from(n),
+            (None, Some(x), _) => serde_json::Value::from(x),
+            (None, None, Some(b)) => serde_json::Value::from(b),
+            _ => continue,
+        };
+        config.insert(hf.into(), json);
+        keys.push((hf, format!("{arch}.{suffix}")));
+    }
+    if !config.contains_key("vocab_size")
+        && let Some(n) = g.tokenizer().tokens
+    {
+        config.insert("vocab_size".into(), n.into());
+        keys.push(("vocab_size", "tokenizer.ggml.tokens (length)".to_owned()));
+    }
+    Some((serde_json::Value::Object(config), keys))
+}
+
+fn infer_gguf(model: &Model, g: &Gguf) -> Architecture {
+    let declared = gguf_declared(g);
+    let mut arch = infer_with_naming(
+        &model.tensors,
+        declared.as_ref().map(|(c, _)| c),
+        g.tokenizer().tokens,
+        Some(&rules::GGUF_STYLE),
+    );
+    if let Some((_, keys)) = &declared {
+        for check in &mut arch.checks {
+            if let Some(k) = &check.declared_key {
+                check.declared_key = Some(rename_keys(k, keys));
+            }
+        }
+    }
+    if arch.family_source == Some(FamilySource::Config) {
+        arch.family_source = Some(FamilySource::GgufMetadata);
+    }
+    arch.family_evidence = match g.architecture() {
+        Some(a) => format!(
+            "GGUF general.architecture \"{a}\"; tensor names follow llama.cpp's GGUF scheme"
+        ),
+        None => "no general.architecture in the GGUF metadata".to_owned(),
+    };
+    arch
+}
+
+/// `text` with every config key of `keys` (a whole identifier, so `intermediate_size` inside
+/// `moe_intermediate_size` is left alone) replaced by its GGUF key: a key or a derivation
+/// (`hidden_size / num_attention_heads (default)`).
+fn rename_keys(text: &str, keys: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        match keys.iter().find(|(hf, _)| *hf == word.as_str()) {
+            Some((_, gguf)) => out.push_str(gguf),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_alphanumeric() || ch == '_' {
+            word.push(ch);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// Largest `tokenizer.json` read for its size (real ones are a few MiB to a few tens of MiB).
@@ -474,6 +571,26 @@ mod tests {
         assert_eq!(parse_tokenizer_size(unigram), Some(2));
         assert_eq!(parse_tokenizer_size(b"{}"), None);
         assert_eq!(parse_tokenizer_size(b"not json"), None);
+    }
+
+    #[test]
+    fn gguf_keys_replace_whole_config_keys_only() {
+        let keys = [
+            ("hidden_size", "llama.embedding_length".to_owned()),
+            (
+                "num_attention_heads",
+                "llama.attention.head_count".to_owned(),
+            ),
+            ("intermediate_size", "llama.feed_forward_length".to_owned()),
+        ];
+        assert_eq!(
+            rename_keys("hidden_size / num_attention_heads (default)", &keys),
+            "llama.embedding_length / llama.attention.head_count (default)"
+        );
+        assert_eq!(
+            rename_keys("moe_intermediate_size", &keys),
+            "moe_intermediate_size"
+        );
     }
 
     #[test]

@@ -251,6 +251,83 @@ pub static CLIP_STYLE: Convention = Convention {
     ],
 };
 
+/// GGUF (llama.cpp): one naming scheme for every architecture (`token_embd`, `blk.N.attn_q`,
+/// `blk.N.ffn_gate_exps`, `output`), as gguf-py's `tensor_mapping.py` writes it. Experts are
+/// stored merged, one 3-D tensor per projection. Used alone for GGUF models (never as a fallback
+/// for safetensors names, where `output` means something else).
+pub static GGUF_STYLE: Convention = Convention {
+    name: "gguf",
+    transposed: false,
+    rules: &[
+        r("token_embd", TokenEmbedding),
+        r("token_embd_norm", Norm),
+        r("position_embd", PositionEmbedding),
+        r("token_types", TokenTypeEmbedding),
+        r("output", LmHead),
+        r("output_norm", Norm),
+        r("rope_freqs", Buffer),
+        r("attn_q", AttnQ),
+        r("attn_k", AttnK),
+        r("attn_v", AttnV),
+        r("attn_qkv", AttnQkv),
+        r("attn_output", AttnO),
+        r("attn_q_norm", AttnQNorm),
+        r("attn_k_norm", AttnKNorm),
+        r("attn_q_a", AttnQA),
+        r("attn_q_a_norm", AttnQANorm),
+        r("attn_q_b", AttnQB),
+        r("attn_kv_a_mqa", AttnKvA),
+        r("attn_kv_a_norm", AttnKvANorm),
+        r("attn_kv_b", AttnKvB),
+        r("attn_rot_embd", Buffer),
+        r("ffn_gate_inp", Router),
+        r("ffn_gate_inp_shexp", SharedExpertRouter),
+        r("exp_probs_b", RouterBias),
+        r("ffn_gate_exps", ExpertGate),
+        r("ffn_up_exps", ExpertUp),
+        r("ffn_down_exps", ExpertDown),
+        r("ffn_gate_up_exps", ExpertGateUp),
+        r("ffn_gate_shexp", SharedExpertGate),
+        r("ffn_up_shexp", SharedExpertUp),
+        r("ffn_down_shexp", SharedExpertDown),
+        r("ffn_gate", MlpGate),
+        r("ffn_up", MlpUp),
+        r("ffn_down", MlpDown),
+        r("~norm", Norm),
+    ],
+};
+
+/// GGUF `general.architecture` values whose Hugging Face `model_type` differs (the rest are the
+/// same word: `llama`, `qwen2`, `qwen3`, `gemma`, `gemma2`, `gemma3`, `phi3`, `gpt2`, `bert`,
+/// `falcon`, …). llama.cpp writes Mistral and Mixtral as `llama`.
+pub const GGUF_ARCHITECTURES: &[(&str, &str)] = &[
+    ("qwen2moe", "qwen2_moe"),
+    ("qwen3moe", "qwen3_moe"),
+    ("gptneox", "gpt_neox"),
+    ("deepseek2", "deepseek_v3"),
+    ("t5encoder", "t5"),
+    ("nomic-bert", "nomic_bert"),
+];
+
+/// GGUF hyperparameter keys (after `{general.architecture}.`) and the `config.json` key with the
+/// same meaning: the GGUF metadata is the "declared" side of a GGUF model's checks.
+pub const GGUF_CONFIG_KEYS: &[(&str, &str)] = &[
+    ("block_count", "num_hidden_layers"),
+    ("embedding_length", "hidden_size"),
+    ("feed_forward_length", "intermediate_size"),
+    ("attention.head_count", "num_attention_heads"),
+    ("attention.head_count_kv", "num_key_value_heads"),
+    ("attention.key_length", "head_dim"),
+    ("context_length", "max_position_embeddings"),
+    ("expert_count", "num_local_experts"),
+    ("expert_used_count", "num_experts_per_tok"),
+    ("expert_feed_forward_length", "moe_intermediate_size"),
+    ("expert_shared_count", "n_shared_experts"),
+    ("attention.sliding_window", "sliding_window"),
+    ("rope.freq_base", "rope_theta"),
+    ("vocab_size", "vocab_size"),
+];
+
 /// Every convention, in the order tried for names the family's own convention does not cover.
 pub static CONVENTIONS: &[&Convention] = &[
     &LLAMA_STYLE,

@@ -22,14 +22,15 @@ Exit codes: 0 success, 2 error (bad arguments, unreadable or invalid input).";
 /// glassbox: what an open-weight model's files reveal.
 ///
 /// Point it at a `.safetensors` file, a sharded checkpoint (`model.safetensors.index.json` or the
-/// folder holding it) or a Hugging Face model folder. Files are opened read-only and never modified.
+/// folder holding it), a Hugging Face model folder or a `.gguf` file (any part of a split model).
+/// Files are opened read-only and never modified.
 #[derive(Debug, Parser)]
 #[command(name = "glassbox", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// A model: a `.safetensors` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
     pub path: Option<PathBuf>,
 
     #[command(flatten)]
@@ -107,7 +108,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// A model: a `.safetensors` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
     pub path: PathBuf,
 
     /// Row order (statistics sort largest first).
@@ -137,13 +138,13 @@ pub enum StatsSortArg {
 
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// A model: a `.safetensors` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
     pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct TensorsArgs {
-    /// A model: a `.safetensors` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
     pub path: PathBuf,
 
     /// Row order.

@@ -69,7 +69,7 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), Not
     let block_bytes = ty.block_bytes() as usize;
     let block_elements = ty.block_elements() as usize;
     assert!(
-        bytes.len() % block_bytes == 0,
+        bytes.len().is_multiple_of(block_bytes),
         "{} bytes are not whole `{ty}` blocks of {block_bytes}",
         bytes.len()
     );

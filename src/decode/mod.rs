@@ -46,6 +46,20 @@ pub enum DecodeError {
         len: usize,
         block_bytes: u64,
     },
+    /// No decoder for the type: a ggml type without a kernel ([`ggml::can_decode`]) or a GGUF
+    /// type id glassbox does not know.
+    #[error("`{dtype}` values are not decoded")]
+    NotDecoded { dtype: DType },
+}
+
+/// Whether [`decode_f64`] decodes `dtype` (every type but the ggml types without a kernel and
+/// unknown GGUF types).
+pub fn can_decode(dtype: DType) -> bool {
+    match dtype {
+        DType::Ggml(t) => ggml::can_decode(t),
+        DType::Unknown(_) => false,
+        _ => true,
+    }
 }
 
 /// Values [`decode_f64`] produces per tensor element: 2 for `C64` (real and imaginary parts), 1
@@ -75,7 +89,9 @@ pub fn code_bits(dtype: DType) -> Option<u32> {
         | DType::I64
         | DType::F32
         | DType::F64
-        | DType::C64 => None,
+        | DType::C64
+        | DType::Ggml(_)
+        | DType::Unknown(_) => None,
     }
 }
 
@@ -191,7 +207,7 @@ pub(crate) fn groups<const N: usize>(bytes: &[u8]) -> impl Iterator<Item = [u8; 
 
 fn check_blocks(dtype: DType, bytes: &[u8]) -> Result<(), DecodeError> {
     let block_bytes = dtype.block_bytes();
-    if bytes.len() as u64 % block_bytes != 0 {
+    if !(bytes.len() as u64).is_multiple_of(block_bytes) {
         return Err(DecodeError::PartialBlock {
             dtype,
             len: bytes.len(),
@@ -252,6 +268,21 @@ pub fn decode_f64(dtype: DType, bytes: &[u8], out: &mut Vec<f64>) -> Result<(), 
             unpack_codes(dtype, bytes, &mut codes)?;
             out.extend(codes.iter().map(|&c| table[usize::from(c)]));
         }
+        DType::Ggml(t) => {
+            // Through a fixed f32 buffer of whole blocks: no allocation per call.
+            const STAGE: usize = 4096;
+            let block_bytes = t.block_bytes() as usize;
+            let block_elements = t.block_elements() as usize;
+            let blocks = (STAGE / block_elements).max(1);
+            let mut staged = [0f32; STAGE];
+            for run in bytes.chunks(blocks * block_bytes) {
+                let n = run.len() / block_bytes * block_elements;
+                let y = &mut staged[..n];
+                ggml::dequantize(t, run, y).map_err(|_| DecodeError::NotDecoded { dtype })?;
+                out.extend(y.iter().map(|&v| f64::from(v)));
+            }
+        }
+        DType::Unknown(_) => return Err(DecodeError::NotDecoded { dtype }),
     }
     Ok(())
 }

@@ -478,7 +478,7 @@ impl GgmlType {
     /// overflows.
     pub fn bytes_for(self, elements: u64) -> Option<u64> {
         let block = self.block_elements();
-        if elements % block != 0 {
+        if !elements.is_multiple_of(block) {
             return None;
         }
         (elements / block).checked_mul(self.block_bytes())
@@ -923,22 +923,31 @@ pub struct Gguf {
 }
 
 /// A base model or a dataset named in `general.base_model.*` / `general.dataset.*` (or
-/// `general.datasets`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `general.datasets`). Serialises with absent fields left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Source {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub doi: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repo_url: Option<String>,
 }
 
 /// What the `tokenizer.*` keys say, without the vocabulary itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TokenizerInfo {
     /// `tokenizer.ggml.model` (`llama`, `gpt2`, `bert`, ...).
     pub model: Option<String>,
@@ -1818,13 +1827,13 @@ pub fn unpermute_rows<T: Copy>(
     rows: usize,
     n_head: usize,
 ) -> Result<Vec<T>, UnpermuteError> {
-    if rows == 0 || data.len() % rows != 0 {
+    if rows == 0 || !data.len().is_multiple_of(rows) {
         return Err(UnpermuteError::NotRows {
             len: data.len(),
             rows,
         });
     }
-    if n_head == 0 || rows % n_head != 0 || (rows / n_head) % 2 != 0 {
+    if n_head == 0 || !rows.is_multiple_of(n_head) || !(rows / n_head).is_multiple_of(2) {
         return Err(UnpermuteError::BadHeads { rows, n_head });
     }
     let cols = data.len() / rows;
@@ -1878,7 +1887,7 @@ mod tests {
         }
         /// Pads to `align` then appends `n` data bytes.
         fn data(&mut self, align: usize, n: usize) -> &mut Self {
-            while self.0.len() % align != 0 {
+            while !self.0.len().is_multiple_of(align) {
                 self.0.push(0);
             }
             self.0.extend((0..n).map(|i| i as u8));

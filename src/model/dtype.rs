@@ -3,11 +3,17 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// An element type, named as its format names it (`BF16`, `F8_E4M3`, later `Q4_K`).
+use crate::format::gguf::GgmlType;
+
+/// An element type, named as its format names it (`BF16`, `F8_E4M3`, `Q4_K`).
 ///
 /// Every type is stored in blocks of `block_elements()` values taking `block_bytes()` bytes, which
-/// covers whole-byte types (1 value in N bytes), sub-byte types (`F4`: 2 values per byte) and, later,
-/// the ggml block quantisations with one rule.
+/// covers whole-byte types (1 value in N bytes), sub-byte types (`F4`: 2 values per byte) and the
+/// ggml block quantisations (`Q4_K`: 256 values in 144 bytes) with one rule.
+///
+/// GGUF's plain types (`F32`, `F16`, `BF16`, `F64`, `I8`…`I64`) convert to the variants safetensors
+/// uses ([`TryFrom<GgmlType>`]); only the block quantisations are [`DType::Ggml`]. A GGUF type id
+/// glassbox does not know is [`DType::Unknown`]: listed, never decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(non_camel_case_types)]
 pub enum DType {
@@ -33,6 +39,11 @@ pub enum DType {
     F32,
     F64,
     C64,
+    /// A ggml block quantisation (never one of ggml's plain types, which map to the variants
+    /// above).
+    Ggml(GgmlType),
+    /// A GGUF tensor type id glassbox does not know: its size is unknown and it is never decoded.
+    Unknown(u32),
 }
 
 /// Every safetensors dtype, in the order tables list them.
@@ -87,6 +98,8 @@ impl DType {
             DType::F32 => "F32",
             DType::F64 => "F64",
             DType::C64 => "C64",
+            DType::Ggml(t) => t.name(),
+            DType::Unknown(_) => "UNKNOWN",
         }
     }
 
@@ -95,6 +108,7 @@ impl DType {
         match self {
             DType::F4 => 2,
             DType::F6_E2M3 | DType::F6_E3M2 => 4,
+            DType::Ggml(t) => t.block_elements(),
             _ => 1,
         }
     }
@@ -115,6 +129,9 @@ impl DType {
             DType::U32 | DType::I32 | DType::F32 => 4,
             DType::U64 | DType::I64 | DType::F64 | DType::C64 => 8,
             DType::F6_E2M3 | DType::F6_E3M2 => 3,
+            DType::Ggml(t) => t.block_bytes(),
+            // Unknown size: such tensors hold no bytes glassbox reads (see `bytes_for`).
+            DType::Unknown(_) => 1,
         }
     }
 
@@ -126,8 +143,11 @@ impl DType {
     /// Bytes taken by `elements` values, or `None` when the count does not fill whole blocks or
     /// the size overflows.
     pub fn bytes_for(self, elements: u64) -> Option<u64> {
+        if let DType::Unknown(_) = self {
+            return None;
+        }
         let block = self.block_elements();
-        if elements % block != 0 {
+        if !elements.is_multiple_of(block) {
             return None;
         }
         (elements / block).checked_mul(self.block_bytes())
@@ -146,13 +166,81 @@ impl DType {
                 | DType::I32
                 | DType::U64
                 | DType::I64
+                | DType::Unknown(_)
         )
+    }
+
+    /// Whether the type is a ggml block quantisation or an unknown GGUF type (a type only GGUF
+    /// files hold).
+    pub fn is_ggml_only(self) -> bool {
+        matches!(self, DType::Ggml(_) | DType::Unknown(_))
+    }
+
+    /// A ggml type name (`Q4_K`, `F16`, `IQ4_XS`), for GGUF contexts; [`FromStr`] accepts only
+    /// safetensors names.
+    pub fn from_ggml_name(name: &str) -> Option<DType> {
+        name.parse::<GgmlType>()
+            .ok()
+            .and_then(|t| DType::try_from(t).ok())
     }
 }
 
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.name())
+        match self {
+            DType::Unknown(id) => f.pad(&format!("type {id}")),
+            _ => f.pad(self.name()),
+        }
+    }
+}
+
+/// The ggml type has no glassbox equivalent (ggml's `I8`…`F64` all have one; this is unreachable
+/// today and kept so the conversion stays total if ggml adds a plain type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoDType(pub GgmlType);
+
+impl TryFrom<GgmlType> for DType {
+    type Error = NoDType;
+
+    fn try_from(t: GgmlType) -> Result<Self, Self::Error> {
+        Ok(match t {
+            GgmlType::F32 => DType::F32,
+            GgmlType::F16 => DType::F16,
+            GgmlType::BF16 => DType::BF16,
+            GgmlType::F64 => DType::F64,
+            GgmlType::I8 => DType::I8,
+            GgmlType::I16 => DType::I16,
+            GgmlType::I32 => DType::I32,
+            GgmlType::I64 => DType::I64,
+            t if t.is_quantized() => DType::Ggml(t),
+            t => return Err(NoDType(t)),
+        })
+    }
+}
+
+impl DType {
+    /// The dtype of a GGUF tensor type id: known ggml types convert, anything else is
+    /// [`DType::Unknown`].
+    pub fn from_ggml_id(id: u32) -> DType {
+        GgmlType::from_id(id)
+            .and_then(|t| DType::try_from(t).ok())
+            .unwrap_or(DType::Unknown(id))
+    }
+
+    /// The ggml type, for the types GGUF can hold.
+    pub fn ggml_type(self) -> Option<GgmlType> {
+        Some(match self {
+            DType::Ggml(t) => t,
+            DType::F32 => GgmlType::F32,
+            DType::F16 => GgmlType::F16,
+            DType::BF16 => GgmlType::BF16,
+            DType::F64 => GgmlType::F64,
+            DType::I8 => GgmlType::I8,
+            DType::I16 => GgmlType::I16,
+            DType::I32 => GgmlType::I32,
+            DType::I64 => GgmlType::I64,
+            _ => return None,
+        })
     }
 }
 
@@ -231,6 +319,25 @@ mod tests {
             let d = DType::try_from(s).unwrap();
             assert_eq!(d.bits_per_element(), s.bitsize() as f64, "{d}");
         }
+    }
+
+    #[test]
+    fn every_ggml_type_converts_with_its_block_size() {
+        for &t in GgmlType::ALL {
+            let d = DType::try_from(t).unwrap();
+            assert_eq!(d.block_elements(), t.block_elements(), "{t}");
+            assert_eq!(d.block_bytes(), t.block_bytes(), "{t}");
+            assert_eq!(d.name(), t.name());
+            assert_eq!(d.ggml_type(), Some(t));
+            assert_eq!(DType::from_ggml_name(t.name()), Some(d));
+            assert_eq!(matches!(d, DType::Ggml(_)), t.is_quantized(), "{t}");
+        }
+        assert_eq!(DType::try_from(GgmlType::BF16), Ok(DType::BF16));
+        assert_eq!(DType::from_ggml_id(99), DType::Unknown(99));
+        assert_eq!(DType::Unknown(99).bytes_for(8), None);
+        assert_eq!(DType::Unknown(99).to_string(), "type 99");
+        // Safetensors names only: a ggml name is not a safetensors dtype.
+        assert!("Q4_K".parse::<DType>().is_err());
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{Document, Format, Model, OpenNote, TensorInfo, WeightFile};
+use super::{DType, Document, Format, Model, OpenNote, TensorInfo, WeightFile};
 use crate::error::{Error, FormatError, Result};
+use crate::format::gguf::{Gguf, parse_gguf};
 use crate::format::index::{ShardIndex, parse_index};
 use crate::format::safetensors::parse_header;
 
@@ -26,8 +27,8 @@ const DOCUMENTS: &[(&str, &str)] = &[
 /// Largest `config.json` or index glassbox reads (real ones are a few KiB).
 const MAX_JSON_DOCUMENT: u64 = 64 << 20;
 
-/// Opens a model: a `.safetensors` file, a `*.safetensors.index.json`, or a folder holding either.
-/// Reads headers only.
+/// Opens a model: a `.safetensors` file, a `*.safetensors.index.json`, a `.gguf` file (any part of
+/// a split GGUF model opens the whole model), or a folder holding one of these. Reads headers only.
 pub fn open(path: impl AsRef<Path>) -> Result<Model> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
@@ -45,10 +46,7 @@ pub fn open(path: impl AsRef<Path>) -> Result<Model> {
         let model = if name.ends_with(".index.json") {
             open_index(path, &folder)?
         } else if name.ends_with(".gguf") {
-            return Err(Error::Unsupported {
-                path: path.to_owned(),
-                what: "GGUF".into(),
-            });
+            open_gguf(path)?
         } else {
             let file = open_safetensors(path)?;
             assemble(vec![file])
@@ -111,10 +109,7 @@ fn open_folder(folder: &Path) -> Result<Model> {
     }
     if safetensors.is_empty() {
         if !gguf.is_empty() {
-            return Err(Error::Unsupported {
-                path: folder.to_owned(),
-                what: "GGUF".into(),
-            });
+            return open_gguf_folder(folder, gguf);
         }
         return Err(Error::NoWeights(folder.to_owned()));
     }
@@ -260,6 +255,7 @@ fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
         documents: Vec::new(),
         config: None,
         notes: Vec::new(),
+        gguf: None,
     };
     for (i, (file, tensors)) in files.into_iter().enumerate() {
         for &(start, end) in &file.gaps {
@@ -288,24 +284,30 @@ fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
     model
 }
 
-/// Maps a safetensors file and validates its header; returns the file and its tensors (with
-/// `file` set to 0, renumbered by [`assemble`]).
-fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
+/// Maps a weight file read-only; returns the map and the file's length.
+fn map_file(path: &Path) -> Result<(memmap2::Mmap, u64)> {
     let file = File::open(path).map_err(|e| io(path, e))?;
     let len = file.metadata().map_err(|e| io(path, e))?.len();
-    let format_error = |source| Error::Format {
-        path: path.to_owned(),
-        source: Box::new(source),
-    };
-    if len < 8 {
-        return Err(format_error(FormatError::TooShort { len }));
-    }
     // SAFETY: the map is read-only and private to this process. glassbox never writes through it.
     // The one hazard is another process truncating or rewriting the file while it is mapped, which
     // can fault (SIGBUS) or change bytes already validated; every reader of model files that maps
     // them (safetensors, numpy's memmap, llama.cpp) accepts the same trade for speed, and glassbox
     // re-validates nothing after open. Mapping is what lets models larger than memory be read.
     let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| io(path, e))?;
+    Ok((map, len))
+}
+
+/// Maps a safetensors file and validates its header; returns the file and its tensors (with
+/// `file` set to 0, renumbered by [`assemble`]).
+fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
+    let format_error = |source| Error::Format {
+        path: path.to_owned(),
+        source: Box::new(source),
+    };
+    let (map, len) = map_file(path)?;
+    if len < 8 {
+        return Err(format_error(FormatError::TooShort { len }));
+    }
     let header = parse_header(&map, len).map_err(format_error)?;
     let data_start = header.data_start();
     let name = file_name(path);
@@ -411,4 +413,206 @@ fn find_documents(folder: &Path, model: &mut Model) {
             message: format!("config.json could not be read: {why}"),
         }),
     }
+}
+
+/// Maps a GGUF file and parses its header.
+fn open_gguf_file(path: &Path) -> Result<(WeightFile, Gguf)> {
+    let (map, len) = map_file(path)?;
+    let g = parse_gguf(&map).map_err(|e| Error::Gguf {
+        path: path.to_owned(),
+        source: Box::new(e),
+    })?;
+    let file = WeightFile {
+        path: path.to_owned(),
+        name: file_name(path),
+        len,
+        header_bytes: g.data_start,
+        metadata: BTreeMap::new(),
+        gaps: g.layout.gaps.clone(),
+        trailing_bytes: g.layout.trailing_bytes,
+        map,
+    };
+    Ok((file, g))
+}
+
+/// The parts of a split GGUF model as llama.cpp names them (`{prefix}-{no:05}-of-{count:05}.gguf`,
+/// `no` 1-based): the prefix, the 0-based part number and the count the name declares.
+fn split_name(name: &str) -> Option<(&str, u64, u64)> {
+    let stem = name.strip_suffix(".gguf")?;
+    let (rest, count) = stem.rsplit_once("-of-")?;
+    let (prefix, no) = rest.rsplit_once('-')?;
+    let digits = |s: &str| s.len() >= 5 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(no) || !digits(count) {
+        return None;
+    }
+    let no: u64 = no.parse().ok()?;
+    Some((prefix, no.checked_sub(1)?, count.parse().ok()?))
+}
+
+fn split_part_name(prefix: &str, no: u64, count: u64) -> String {
+    format!("{prefix}-{:05}-of-{count:05}.gguf", no + 1)
+}
+
+fn split_found(g: &Gguf) -> String {
+    g.split().map_or_else(
+        || "no split keys".to_owned(),
+        |s| format!("split.no {} of split.count {}", s.no, s.count),
+    )
+}
+
+/// Opens a `.gguf` file; a part of a split model (`split.count` > 1) opens every part, found next
+/// to it by llama.cpp's naming scheme, as one model.
+fn open_gguf(path: &Path) -> Result<Model> {
+    let (file, g) = open_gguf_file(path)?;
+    let Some(split) = g.split().filter(|s| s.count > 1) else {
+        return Ok(assemble_gguf(vec![(file, g)]));
+    };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = file_name(path);
+    let Some((prefix, name_no, name_count)) = split_name(&name) else {
+        // The other parts can only be found by llama.cpp's naming scheme.
+        let no = if split.no == 0 { 1 } else { 0 };
+        return Err(Error::SplitPartMissing {
+            path: path.to_owned(),
+            no,
+            count: split.count,
+            expected: split_part_name("<model>", no, split.count),
+        });
+    };
+    if (name_no, name_count) != (split.no, split.count) {
+        return Err(Error::SplitMismatch {
+            path: path.to_owned(),
+            expected_no: name_no,
+            expected_count: name_count,
+            found: split_found(&g),
+        });
+    }
+    let prefix = prefix.to_owned();
+    let mut given = Some((file, g));
+    let mut parts = Vec::with_capacity(split.count.min(1024) as usize);
+    for no in 0..split.count {
+        let part_name = split_part_name(&prefix, no, split.count);
+        let part_path = folder.join(&part_name);
+        let (file, g) = if no == split.no {
+            given.take().expect("the given part is used once")
+        } else {
+            if !part_path.is_file() {
+                return Err(Error::SplitPartMissing {
+                    path: path.to_owned(),
+                    no,
+                    count: split.count,
+                    expected: part_name,
+                });
+            }
+            open_gguf_file(&part_path)?
+        };
+        match g.split() {
+            Some(s) if s.no == no && s.count == split.count => {}
+            _ => {
+                return Err(Error::SplitMismatch {
+                    path: part_path,
+                    expected_no: no,
+                    expected_count: split.count,
+                    found: split_found(&g),
+                });
+            }
+        }
+        parts.push((file, g));
+    }
+    let declared = parts[0].1.split().and_then(|s| s.tensors);
+    let mut model = assemble_gguf(parts);
+    let mut first_file: HashMap<&str, usize> = HashMap::new();
+    for t in &model.tensors {
+        if let Some(&other) = first_file.get(t.name.as_str()) {
+            return Err(Error::NameCollision {
+                folder,
+                tensor: t.name.clone(),
+                first: model.files[other].name.clone(),
+                second: model.files[t.file].name.clone(),
+            });
+        }
+        first_file.insert(&t.name, t.file);
+    }
+    if let Some(declared) = declared
+        && declared != model.tensors.len() as u64
+    {
+        model.notes.push(OpenNote {
+            code: "split_tensor_count",
+            message: format!(
+                "split.tensors.count declares {declared} tensors but the parts hold {}",
+                model.tensors.len()
+            ),
+        });
+    }
+    Ok(model)
+}
+
+/// A folder whose only weights are GGUF files: one model (a single file, or the parts of one split
+/// model), or an error naming the candidates.
+fn open_gguf_folder(folder: &Path, mut files: Vec<PathBuf>) -> Result<Model> {
+    files.sort_by(|a, b| super::sort::natural_cmp(&file_name(a), &file_name(b)));
+    let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
+    let mut models: Vec<&str> = names
+        .iter()
+        .map(|n| split_name(n).map_or(n.as_str(), |(prefix, _, _)| prefix))
+        .collect();
+    models.dedup();
+    if models.len() > 1 {
+        return Err(Error::SeveralGguf {
+            folder: folder.to_owned(),
+            files: names,
+        });
+    }
+    let mut model = open_gguf(&files[0])?;
+    model.path = folder.to_owned();
+    Ok(model)
+}
+
+/// The model of one GGUF file or of the parts of a split model (in order): the tensor table with
+/// row-major shapes, layout notes, and the first part's header as the model's GGUF metadata.
+fn assemble_gguf(parts: Vec<(WeightFile, Gguf)>) -> Model {
+    let mut headers = Vec::with_capacity(parts.len());
+    let mut files = Vec::with_capacity(parts.len());
+    let mut unknown = Vec::new();
+    for (file, g) in parts {
+        let tensors = g
+            .tensors
+            .iter()
+            .map(|t| {
+                let dtype = DType::from_ggml_id(t.type_id);
+                if let DType::Unknown(id) = dtype {
+                    unknown.push(OpenNote {
+                        code: "unknown_type",
+                        message: format!(
+                            "{}: tensor `{}` has ggml type id {id}, which glassbox does not know: its size is unknown and its values are not decoded",
+                            file.name, t.name
+                        ),
+                    });
+                }
+                TensorInfo {
+                    name: t.name.clone(),
+                    dtype,
+                    shape: t.shape.clone(),
+                    file: 0,
+                    offset: t.start,
+                    bytes: t.bytes.unwrap_or(0),
+                }
+            })
+            .collect();
+        files.push((file, tensors));
+        headers.push(g);
+    }
+    let mut model = assemble(files);
+    model.format = Format::Gguf;
+    model.notes.extend(unknown);
+    let mut headers = headers.into_iter();
+    model.gguf = headers.next().map(|mut g| {
+        // The tensor infos are in `model.tensors`; the header keeps the metadata.
+        g.tensors.clear();
+        Box::new(g)
+    });
+    model
 }

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::model::{Document, Model, OpenNote, TensorInfo};
+use crate::format::gguf::gguf_to_hf_name;
+use crate::model::{DType, Document, Model, OpenNote, TensorInfo};
 
 /// Bumped only when a key changes meaning or disappears; new keys may be added at any time.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -16,6 +17,8 @@ pub struct ModelJson<'a> {
     pub tensor_count: usize,
     pub parameter_count: u64,
     pub bytes: u64,
+    /// Storage bits per weight over the tensors of known size.
+    pub bits_per_weight: Option<f64>,
     pub parameters_by_dtype: std::collections::BTreeMap<&'static str, u64>,
     pub documents: &'a [Document],
     pub notes: &'a [OpenNote],
@@ -50,6 +53,7 @@ impl<'a> ModelJson<'a> {
             tensor_count: model.tensors.len(),
             parameter_count: model.parameter_count(),
             bytes: model.tensor_bytes_total(),
+            bits_per_weight: model.bits_per_weight(),
             parameters_by_dtype: model
                 .parameters_by_dtype()
                 .into_iter()
@@ -71,6 +75,38 @@ pub struct TensorJson<'a> {
     pub bytes: u64,
     pub file: &'a str,
     pub offset: u64,
+    /// `bytes · 8 / parameters`; `null` for an empty tensor or a type of unknown size.
+    pub bits_per_weight: Option<f64>,
+    /// GGUF models only.
+    #[serde(flatten)]
+    pub gguf: Option<GgufTensorJson>,
+}
+
+/// The keys a GGUF tensor adds.
+#[derive(Debug, Serialize)]
+pub struct GgufTensorJson {
+    /// The Hugging Face name of the tensor, where the mapping for the architecture knows it.
+    pub hf_name: Option<String>,
+    /// The shape as GGUF stores it, innermost dimension first.
+    pub gguf_shape: Vec<u64>,
+    /// The ggml type id (the only identification of a type glassbox does not know).
+    pub ggml_type: u32,
+}
+
+impl GgufTensorJson {
+    pub fn new(model: &Model, t: &TensorInfo) -> Option<Self> {
+        let header = model.gguf.as_ref()?;
+        Some(GgufTensorJson {
+            hf_name: header
+                .architecture()
+                .and_then(|arch| gguf_to_hf_name(arch, &t.name)),
+            gguf_shape: t.gguf_shape(),
+            ggml_type: match t.dtype {
+                DType::Unknown(id) => id,
+                d => d.ggml_type().map_or(u32::MAX, |g| g.id()),
+            },
+        })
+    }
 }
 
 impl<'a> TensorJson<'a> {
@@ -83,6 +119,8 @@ impl<'a> TensorJson<'a> {
             bytes: t.bytes,
             file: &model.files[t.file].name,
             offset: t.offset,
+            bits_per_weight: t.bits_per_weight(),
+            gguf: GgufTensorJson::new(model, t),
         }
     }
 }

@@ -8,6 +8,7 @@ use super::table::{Align, Table, human_bytes, human_count, shape, thousands};
 use crate::arch::{
     Architecture, BlockGroup, Check, Component, Hyperparameters, Kind, Memory, Role, Status, Value,
 };
+use crate::format::gguf::{Source, TokenizerInfo};
 use crate::model::Model;
 
 /// Words for a field name in tables.
@@ -113,10 +114,16 @@ fn checks_table(arch: &Architecture, markdown: bool) -> Table {
         ("status", Align::Left),
         ("how observed / declared", Align::Left),
     ]);
+    // For a GGUF model the declared side is the GGUF metadata, not a config.json.
+    let source = if arch.family_source == Some(crate::arch::FamilySource::GgufMetadata) {
+        "GGUF"
+    } else {
+        "config"
+    };
     for c in &arch.checks {
         let how = match (&c.basis, &c.declared_key) {
             (Some(b), _) => b.clone(),
-            (None, Some(k)) => format!("config `{k}`"),
+            (None, Some(k)) => format!("{source} `{k}`"),
             (None, None) => String::new(),
         };
         let how = if markdown && !how.is_empty() {
@@ -268,6 +275,9 @@ pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
         "storage".into(),
         format!("{}, {}", dtype_mix(model), files_words(model)),
     ]);
+    for (k, v) in gguf_rows(model) {
+        head.push(vec![k, v]);
+    }
     let mut s = String::new();
     head.render_text(&mut s);
     // The header row of this two-column table is empty: drop it.
@@ -373,9 +383,30 @@ pub fn render_summary_markdown(model: &Model, arch: &Architecture) -> String {
         dtype_mix(model),
         files_words(model)
     ));
+    // GGUF metadata rows; a continuation row (empty key) joins the previous item.
+    for (k, v) in gguf_rows(model) {
+        let v = v.replace('`', "'");
+        if k.is_empty() {
+            out.truncate(out.trim_end_matches('\n').len());
+            out.push_str(&format!("; {v}\n"));
+        } else {
+            let mut label = k;
+            if let Some(first) = label.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            out.push_str(&format!("- **{label}:** {v}\n"));
+        }
+    }
 
     if !arch.checks.is_empty() {
-        out.push_str("\n### Hyperparameters: declared (config.json) and observed (weights)\n\n");
+        let declared_by = if model.gguf.is_some() {
+            "GGUF metadata"
+        } else {
+            "config.json"
+        };
+        out.push_str(&format!(
+            "\n### Hyperparameters: declared ({declared_by}) and observed (weights)\n\n"
+        ));
         checks_table(arch, true).render_markdown(&mut out);
     }
 
@@ -494,6 +525,138 @@ struct SummaryDocument<'a> {
     checks: &'a [Check],
     memory: &'a Memory,
     notes: &'a [String],
+    /// GGUF models only: what the GGUF metadata says about the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<GgufMetadataJson<'a>>,
+}
+
+/// The `metadata` object of a GGUF model's summary (docs/json.md).
+#[derive(Debug, Serialize)]
+struct GgufMetadataJson<'a> {
+    gguf_version: u32,
+    architecture: Option<&'a str>,
+    name: Option<&'a str>,
+    license: Option<&'a str>,
+    /// `general.file_type`: llama.cpp's `llama_ftype` (15 = `MOSTLY_Q4_K_M`).
+    file_type: Option<u64>,
+    quantization_version: Option<u64>,
+    base_models: Vec<Source>,
+    datasets: Vec<Source>,
+    tokenizer: TokenizerInfo,
+    bits_per_weight: Option<f64>,
+    split_count: Option<u64>,
+}
+
+impl<'a> GgufMetadataJson<'a> {
+    fn new(model: &'a Model) -> Option<Self> {
+        let g = model.gguf.as_deref()?;
+        Some(GgufMetadataJson {
+            gguf_version: g.version,
+            architecture: g.architecture(),
+            name: g.name(),
+            license: g.license(),
+            file_type: g.metadata.get_u64("general.file_type"),
+            quantization_version: g.metadata.get_u64("general.quantization_version"),
+            base_models: g.base_models(),
+            datasets: g.datasets(),
+            tokenizer: g.tokenizer(),
+            bits_per_weight: model.bits_per_weight(),
+            split_count: g.split().map(|s| s.count),
+        })
+    }
+}
+
+/// A base model or dataset in a few words: its name (or repository), organisation and version.
+fn source_words(s: &Source) -> String {
+    let mut out = s
+        .name
+        .clone()
+        .or_else(|| s.repo_url.clone())
+        .or_else(|| s.url.clone())
+        .unwrap_or_else(|| "(unnamed)".into());
+    if let Some(o) = &s.organization {
+        out.push_str(&format!(" ({o})"));
+    }
+    if let Some(v) = &s.version {
+        out.push_str(&format!(" version {v}"));
+    }
+    if let (Some(_), Some(r)) = (&s.name, &s.repo_url) {
+        out.push_str(&format!(" <{r}>"));
+    }
+    out
+}
+
+/// The rows the GGUF metadata adds to the summary's head: identity, lineage, tokenizer, chat
+/// template (its size and first line, not the text), bits per weight.
+fn gguf_rows(model: &Model) -> Vec<(String, String)> {
+    let Some(g) = model.gguf.as_deref() else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    let mut push = |k: &str, v: String| rows.push((k.to_owned(), v));
+    push("format", format!("GGUF v{}", g.version));
+    if let Some(n) = g.name() {
+        push("name", n.to_owned());
+    }
+    if let Some(l) = g.license() {
+        push("license", l.to_owned());
+    }
+    for (i, b) in g.base_models().iter().enumerate() {
+        push(if i == 0 { "base model" } else { "" }, source_words(b));
+    }
+    for (i, d) in g.datasets().iter().enumerate() {
+        push(if i == 0 { "datasets" } else { "" }, source_words(d));
+    }
+    let t = g.tokenizer();
+    let mut words = Vec::new();
+    if let Some(m) = &t.model {
+        words.push(format!(
+            "{m}{}",
+            t.pre
+                .as_ref()
+                .map(|p| format!(" (pre {p})"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(n) = t.tokens {
+        words.push(format!("{} tokens", thousands(n)));
+    }
+    if let Some(n) = t.merges {
+        words.push(format!("{} merges", thousands(n)));
+    }
+    for (name, id) in [
+        ("bos", t.bos_token_id),
+        ("eos", t.eos_token_id),
+        ("eot", t.eot_token_id),
+        ("eom", t.eom_token_id),
+        ("unk", t.unknown_token_id),
+        ("pad", t.padding_token_id),
+    ] {
+        if let Some(id) = id {
+            words.push(format!("{name} {id}"));
+        }
+    }
+    if !words.is_empty() {
+        push("tokenizer", words.join(", "));
+    }
+    if let Some(c) = &t.chat_template {
+        let first: String = c.lines().next().unwrap_or("").chars().take(60).collect();
+        let more = if first.len() < c.len() { "…" } else { "" };
+        push(
+            "chat template",
+            format!(
+                "{} chars: {first}{more}",
+                thousands(c.chars().count() as u64)
+            ),
+        );
+    }
+    if !t.named_chat_templates.is_empty() {
+        push("templates", t.named_chat_templates.join(", "));
+    }
+    if let Some(b) = model.bits_per_weight() {
+        push("bits/weight", format!("{b:.2}"));
+    }
+    rows
 }
 
 /// The `glassbox summary --format json` document (docs/json.md).
@@ -552,6 +715,7 @@ pub fn render_summary_json(model: &Model, arch: &Architecture) -> String {
         checks: &arch.checks,
         memory: &arch.memory,
         notes: &arch.notes,
+        metadata: GgufMetadataJson::new(model),
     };
     json::to_string(&doc)
 }

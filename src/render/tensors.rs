@@ -2,31 +2,60 @@
 
 use super::json::{self, ModelJson, SCHEMA_VERSION, TensorJson, TensorsDocument};
 use super::table::{Align, Table, human_bytes, human_count, shape, thousands};
-use crate::model::{Model, TensorInfo};
+use crate::format::gguf::gguf_to_hf_name;
+use crate::model::{DType, Model, TensorInfo};
 
 /// Renders the table of `tensors` (already filtered and sorted) as text or markdown.
+///
+/// A GGUF model gets two more columns: bits per weight and the Hugging Face name of each tensor
+/// (`-` where the mapping does not know it).
 pub fn render_tensors_table(model: &Model, tensors: &[&TensorInfo], markdown: bool) -> String {
-    let mut table = Table::new(&[
+    let arch = model.gguf.as_ref().map(|g| g.architecture().unwrap_or(""));
+    let mut columns = vec![
         ("name", Align::Left),
         ("dtype", Align::Left),
         ("shape", Align::Left),
         ("parameters", Align::Right),
         ("size", Align::Right),
-        ("file", Align::Left),
-    ]);
+    ];
+    if arch.is_some() {
+        columns.push(("bpw", Align::Right));
+    }
+    columns.push(("file", Align::Left));
+    if arch.is_some() {
+        columns.push(("hf name", Align::Left));
+    }
+    let mut table = Table::new(&columns);
+    let code = |s: &str| {
+        if markdown {
+            format!("`{s}`")
+        } else {
+            s.to_owned()
+        }
+    };
     for t in tensors {
-        table.push(vec![
-            if markdown {
-                format!("`{}`", t.name)
-            } else {
-                t.name.clone()
-            },
+        let mut row = vec![
+            code(&t.name),
             t.dtype.to_string(),
             shape(&t.shape),
             thousands(t.parameters()),
-            human_bytes(t.bytes),
-            model.files[t.file].name.clone(),
-        ]);
+            if matches!(t.dtype, DType::Unknown(_)) {
+                "not decoded".to_owned()
+            } else {
+                human_bytes(t.bytes)
+            },
+        ];
+        if let Some(arch) = arch {
+            row.push(
+                t.bits_per_weight()
+                    .map_or("-".into(), |b| format!("{b:.2}")),
+            );
+            row.push(model.files[t.file].name.clone());
+            row.push(gguf_to_hf_name(arch, &t.name).map_or("-".into(), |n| code(&n)));
+        } else {
+            row.push(model.files[t.file].name.clone());
+        }
+        table.push(row);
     }
     let mut out = String::new();
     if markdown {
@@ -63,6 +92,20 @@ fn footer(model: &Model, tensors: &[&TensorInfo], markdown: bool, out: &mut Stri
         human_bytes(bytes),
         if files == 1 { "" } else { "s" },
     ));
+    if model.gguf.is_some() {
+        let known: Vec<_> = tensors
+            .iter()
+            .filter(|t| !matches!(t.dtype, DType::Unknown(_)))
+            .collect();
+        let bytes: u64 = known.iter().map(|t| t.bytes).sum();
+        let n: u64 = known.iter().map(|t| t.parameters()).sum();
+        if n > 0 {
+            out.push_str(&format!(
+                "{bullet}{:.2} bits per weight\n",
+                bytes as f64 * 8.0 / n as f64
+            ));
+        }
+    }
     let mut by_dtype = std::collections::BTreeMap::new();
     for t in tensors {
         *by_dtype.entry(t.dtype).or_insert(0u64) += t.parameters();

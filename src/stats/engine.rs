@@ -432,12 +432,30 @@ impl<'a> Job<'a> {
                 zero(u64::from(c[0]))
             });
         }
+        // One closure per width, so that reading an element is one load (a copy of a runtime
+        // length is a `memmove` call per element).
         let width = dtype.block_bytes() as usize;
-        accum::zero_structure(bytes, width, first, cols, |e| {
-            let mut le = [0u8; 8];
-            le[..e.len()].copy_from_slice(e);
-            zero(u64::from_le_bytes(le))
-        })
+        let z =
+            |v: Option<u64>| zero(v.unwrap_or_else(|| unreachable!("elements of `width` bytes")));
+        match width {
+            1 => accum::zero_structure(bytes, 1, first, cols, |e| {
+                z(e.first().map(|&b| u64::from(b)))
+            }),
+            2 => accum::zero_structure(bytes, 2, first, cols, |e| {
+                z(e.first_chunk().map(|b| u64::from(u16::from_le_bytes(*b))))
+            }),
+            4 => accum::zero_structure(bytes, 4, first, cols, |e| {
+                z(e.first_chunk().map(|b| u64::from(u32::from_le_bytes(*b))))
+            }),
+            8 => accum::zero_structure(bytes, 8, first, cols, |e| {
+                z(e.first_chunk().map(|b| u64::from_le_bytes(*b)))
+            }),
+            _ => accum::zero_structure(bytes, width, first, cols, |e| {
+                let mut le = [0u8; 8];
+                le[..e.len()].copy_from_slice(e);
+                zero(u64::from_le_bytes(le))
+            }),
+        }
     }
 
     /// Makes the worker's table hold tensor `t`, handing over another tensor's counts first.

@@ -56,6 +56,20 @@ struct Rule {
 /// The per-tensor rules, in report order.
 const RULES: &[Rule] = &[
     Rule {
+        code: "not_decoded",
+        check: |s| {
+            (!crate::decode::can_decode(s.slice.dtype)).then(|| {
+                (
+                    Severity::Info,
+                    format!(
+                        "`{}` values are not decoded: {} values listed, not measured",
+                        s.slice.dtype, s.stats.count
+                    ),
+                )
+            })
+        },
+    },
+    Rule {
         code: "nan",
         check: |s| {
             (s.stats.nan > 0).then(|| {
@@ -290,7 +304,11 @@ fn duplicates(tensors: &[TensorSlice<'_>], stats: &[TensorStats]) -> Vec<(usize,
     let mut groups: HashMap<Key<'_>, Vec<usize>> = HashMap::new();
     let mut out = Vec::new();
     for (i, (t, s)) in tensors.iter().zip(stats).enumerate() {
-        if s.count == 0 || constant(s).is_some() || all_zero(s) {
+        if s.count == 0
+            || constant(s).is_some()
+            || all_zero(s)
+            || !crate::decode::can_decode(t.dtype)
+        {
             continue;
         }
         let key = (

@@ -16,7 +16,7 @@
 //! - **Values** (F32, F64, 32/64-bit integers and C64 tensors of at most
 //!   [`StatsOptions::exact_limit`] values). The finite values are kept and sorted: everything is
 //!   exact, as numpy computes it.
-//! - **Buckets** (larger F32 and wide tensors). An AVX2 kernel (scalar elsewhere) folds
+//! - **Buckets** (larger F32 and wide tensors). An AVX-512 or AVX2 kernel (scalar elsewhere) folds
 //!   `x - shift` and its square into f64 lanes per block of 4096 values, the shift being one value
 //!   per tensor near its centre (the median of its first block); blocks and chunks merge with
 //!   Chan's formula. Count, mean, std, min, max, L2, zeros, NaN and Inf are exact up to f64
@@ -27,6 +27,14 @@
 //!   bucket in the bin of its midpoint, and outliers count buckets beyond the threshold, splitting
 //!   a straddling bucket in proportion. `TensorStats::exact_distribution` is false for these
 //!   tensors.
+//!
+//! ggml block quantisations (GGUF `Q4_K`, `Q8_0`, `IQ4_XS`, …) are dequantised a few thousand values
+//! at a time to f32 by `decode::ggml` (bit-identical to gguf-py), widened to f64 by
+//! `decode::decode_f64`, and take the **Values** path, exact. `Model::compute_stats` measures those
+//! above `exact_limit` values one tensor at a time, still exact (the bucketed path counts one value
+//! per storage block, so it serves one-value blocks only). Their zeros are not visible in the stored
+//! bytes, so dead rows and columns are not checked on them. A type without a decoder is not read:
+//! [`TensorStats::not_decoded`] and a `not_decoded` finding.
 //!
 //! numpy computes std in two passes around its rounded mean; where f64 cannot hold the spread
 //! (64-bit integers near 2^64, whose f64 steps are 2048) the one-pass shifted sums here are the
@@ -43,9 +51,10 @@
 //!
 //! # Speed
 //!
-//! The per-value work is one table increment (16-bit codes) or one increment plus the AVX2 moment
-//! lanes (F32), about 8 GB/s of BF16 and 10 GB/s of F32 per core on the 2-core Zen 4 machines
-//! here; see `kernel` and `benches/stats.rs`.
+//! The per-value work is one table increment (16-bit codes) or one increment plus the AVX-512 (or
+//! AVX2) moment lanes (F32), about 7-8 GB/s of BF16 and 11-12 GB/s of F32 per core on the 2-core
+//! Zen 4 machines here; the increments' memory operations are the bound (see `kernel` and
+//! `benches/stats.rs`).
 
 mod accum;
 pub mod aggregate;
@@ -147,6 +156,36 @@ pub struct TensorStats {
     pub dead_rows: Option<u64>,
     /// For a matrix (2-D, at least 2×2): columns whose values are all zero.
     pub dead_columns: Option<u64>,
+}
+
+impl TensorStats {
+    /// The statistics of a tensor whose values are not decoded (a ggml type without a kernel, an
+    /// unknown GGUF type): `count` values, nothing measured. [`find_anomalies`] reports such
+    /// tensors as `not_decoded`.
+    pub fn not_decoded(count: u64, outlier_sigmas: f64) -> TensorStats {
+        TensorStats {
+            count,
+            finite: 0,
+            mean: None,
+            std: None,
+            min: None,
+            max: None,
+            abs_max: None,
+            l2_norm: None,
+            zeros: 0,
+            nan: 0,
+            inf: 0,
+            p1: None,
+            p50: None,
+            p99: None,
+            histogram: None,
+            outliers: 0,
+            outlier_sigmas,
+            exact_distribution: false,
+            dead_rows: None,
+            dead_columns: None,
+        }
+    }
 }
 
 /// Counts of values in equal-width bins over `[lo, hi]`.

@@ -32,7 +32,13 @@ pub(super) fn usable_bytes(t: &TensorSlice<'_>) -> usize {
 
 /// Rows and columns when the tensor is a matrix the row/column checks apply to (2-D, at least two
 /// rows and two columns, shape agreeing with the bytes).
+///
+/// Not for ggml block quantisations: their zeros are not visible in the stored bytes (a zero
+/// weight is a quant code times a scale), so dead rows and columns are not checked on them.
 pub(super) fn matrix(t: &TensorSlice<'_>) -> Option<(u64, u64)> {
+    if t.dtype.is_ggml_only() {
+        return None;
+    }
     let &[rows, cols] = t.shape else { return None };
     let elements = usable_bytes(t) as u64 / t.dtype.block_bytes() * t.dtype.block_elements();
     (rows >= 2 && cols >= 2 && rows.checked_mul(cols) == Some(elements)).then_some((rows, cols))
@@ -183,5 +189,23 @@ mod tests {
         assert_eq!(matrix(&slice(DType::F32, &[1, 16], &data)), None);
         assert_eq!(matrix(&slice(DType::F32, &[4, 5], &data)), None);
         assert_eq!(matrix(&slice(DType::F32, &[16], &data)), None);
+        let q8 = DType::Ggml(crate::format::gguf::GgmlType::Q8_0);
+        let blocks = vec![0u8; 68];
+        assert_eq!(matrix(&slice(q8, &[2, 32], &blocks)), None);
+    }
+
+    #[test]
+    fn quantised_tensors_split_on_whole_blocks() {
+        let q4k = DType::Ggml(crate::format::gguf::GgmlType::Q4_K);
+        let data = vec![0u8; 144 * 8];
+        let tensors = [slice(q4k, &[4, 512], &data)];
+        let (chunks, pieces) = plan(&tensors, 300);
+        assert_eq!(pieces[0], chunks.len());
+        for c in &chunks {
+            for p in &c.pieces {
+                assert_eq!(p.bytes.start % 144, 0);
+                assert_eq!(p.bytes.len() % 144, 0);
+            }
+        }
     }
 }
