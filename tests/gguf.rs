@@ -754,9 +754,8 @@ fn cli_summary_family_hyperparameters_and_metadata_from_gguf() {
     }
 }
 
-/// Quantised tensors larger than the exact limit are measured on their own (the engine's bucketed
-/// path supports one-value blocks only); small chunks cut them on block boundaries. The result is
-/// the same as gguf-py's.
+/// Quantised tensors larger than the exact limit go through the engine's bucketed path, cut by small
+/// chunks on block boundaries. The result is the same as gguf-py's.
 #[test]
 fn large_quantised_tensors_match_gguf_py_through_small_chunks() {
     use glassbox::stats::StatsOptions;
@@ -792,7 +791,7 @@ fn large_quantised_tensors_match_gguf_py_through_small_chunks() {
         }
     }
     assert!(findings.iter().all(|f| f.code != "not_decoded"));
-    // Progress runs over every run to one total, never backwards.
+    // Progress runs to one total, never backwards.
     let seen = seen.into_inner().unwrap();
     let total = seen.last().unwrap().1;
     assert_eq!(seen.last().unwrap().0, total);

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::{DType, Model, TensorInfo};
+use super::{Model, TensorInfo};
 use crate::decode;
 use crate::stats::{
     Cancelled, Finding, StatsOptions, TensorSlice, TensorStats, compute_stats, find_anomalies,
@@ -18,11 +18,6 @@ impl Model {
     /// Tensors whose values glassbox cannot decode (a ggml type without a kernel, an unknown GGUF
     /// type) are not read: their statistics hold the `count` alone and the findings say
     /// `not_decoded`.
-    ///
-    /// ggml block-quantised tensors of more than [`StatsOptions::exact_limit`] values are measured
-    /// one at a time with their values kept (exact, but memory grows with the tensor: 8 bytes per
-    /// value), because the engine's bucketed path counts values per storage block and so only
-    /// supports one-value blocks today.
     pub fn compute_stats(
         &self,
         tensors: &[&TensorInfo],
@@ -42,51 +37,21 @@ impl Model {
                 },
             })
             .collect();
-        // Which engine run measures each tensor: `main` (all together), a run of its own, or none.
-        let mut main = Vec::new();
-        let mut alone = Vec::new();
-        for (i, t) in tensors.iter().enumerate() {
-            if !decode::can_decode(t.dtype) {
-                continue;
-            }
-            if matches!(t.dtype, DType::Ggml(_)) && t.parameters() > options.exact_limit {
-                alone.push(i);
-            } else {
-                main.push(i);
-            }
-        }
-        let usable = |i: usize| {
-            let s = &slices[i];
-            let block = s.dtype.block_bytes();
-            s.bytes.len() as u64 / block * block
-        };
-        let total: u64 = main.iter().chain(&alone).map(|&i| usable(i)).sum();
+        // One engine run over every tensor glassbox can decode; the others keep `count` alone.
+        let run: Vec<usize> = (0..tensors.len())
+            .filter(|&i| decode::can_decode(tensors[i].dtype))
+            .collect();
         let mut results: Vec<Option<TensorStats>> = vec![None; tensors.len()];
-        let mut done = 0u64;
-        let mut runs: Vec<(Vec<usize>, StatsOptions)> = vec![(main, options.clone())];
-        for i in alone {
-            let opts = StatsOptions {
-                exact_limit: tensors[i].parameters(),
-                ..options.clone()
-            };
-            runs.push((vec![i], opts));
-        }
-        let releaser = super::Releaser::new(&self.files);
-        for (indices, opts) in runs {
-            if indices.is_empty() {
-                continue;
-            }
-            let run: Vec<TensorSlice> = indices.iter().map(|&i| slices[i]).collect();
+        if !run.is_empty() {
+            let slices_run: Vec<TensorSlice> = run.iter().map(|&i| slices[i]).collect();
+            let releaser = super::Releaser::new(&self.files);
             let release = |j: usize, range: std::ops::Range<usize>| {
-                let t = tensors[indices[j]];
+                let t = tensors[run[j]];
                 let base = t.offset as usize;
                 releaser.release(t.file, base + range.start..base + range.end);
             };
-            let offset = done;
-            let report = |d: u64, _: u64| progress(offset + d, total);
-            let stats = compute_stats(&run, &opts, &report, &release, cancel)?;
-            done += indices.iter().map(|&i| usable(i)).sum::<u64>();
-            for (&i, s) in indices.iter().zip(stats) {
+            let stats = compute_stats(&slices_run, options, progress, &release, cancel)?;
+            for (&i, s) in run.iter().zip(stats) {
                 results[i] = Some(s);
             }
         }

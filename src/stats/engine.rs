@@ -396,8 +396,10 @@ impl<'a> Job<'a> {
                     });
                     summary
                 };
-                let values =
-                    bytes.len() as u64 / dtype.block_bytes() * decode::values_per_element(dtype);
+                // Whole blocks of `block_elements` values each (ggml quantisations hold 32 or 256).
+                let values = bytes.len() as u64 / dtype.block_bytes()
+                    * dtype.block_elements()
+                    * decode::values_per_element(dtype);
                 self.counted(p, values, scratch);
                 PartData::Summary(summary)
             }
