@@ -145,6 +145,8 @@ struct Scratch {
     small: Box<Table8>,
     values: Vec<f64>,
     codes: Vec<u8>,
+    /// Dequantised ggml values, as little-endian f32 bytes for the F32 kernel.
+    dequantised: (Vec<f32>, Vec<u8>),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -295,6 +297,7 @@ impl<'a> Job<'a> {
             small: Box::new([0; 1024]),
             values: Vec::with_capacity(BLOCK),
             codes: Vec::new(),
+            dequantised: (Vec::new(), Vec::new()),
         };
         loop {
             if self.cancel.load(Ordering::Relaxed) {
@@ -388,6 +391,18 @@ impl<'a> Job<'a> {
                 let shift = plan.shift;
                 let summary = if dtype == DType::F32 {
                     accum::summarise_f32(self.kernel, bytes, shift, &mut scratch.table)
+                } else if let DType::Ggml(ty) = dtype {
+                    // ggml dequantises to f32: those values go through the F32 kernel.
+                    let mut summary = Summary::default();
+                    dequantised_f32(ty, bytes, &mut scratch.dequantised, |f32_bytes| {
+                        summary.merge(&accum::summarise_f32(
+                            self.kernel,
+                            f32_bytes,
+                            shift,
+                            &mut scratch.table,
+                        ));
+                    });
+                    summary
                 } else {
                     let mut summary = Summary::default();
                     let table = &mut scratch.table;
@@ -598,6 +613,27 @@ fn decoded(dtype: DType, bytes: &[u8], buffer: &mut Vec<f64>, mut f: impl FnMut(
         decode::decode_f64(dtype, sub, buffer)
             .unwrap_or_else(|_| unreachable!("pieces hold whole blocks"));
         f(buffer);
+    }
+}
+
+/// Dequantises whole ggml blocks, about [`BLOCK`] values at a time, and hands each run over as
+/// little-endian f32 bytes.
+fn dequantised_f32(
+    ty: crate::format::gguf::GgmlType,
+    bytes: &[u8],
+    (values, le): &mut (Vec<f32>, Vec<u8>),
+    mut f: impl FnMut(&[u8]),
+) {
+    let per_block = ty.block_elements() as usize;
+    let step = BLOCK.div_ceil(per_block).max(1) * ty.block_bytes() as usize;
+    for sub in bytes.chunks(step) {
+        let n = sub.len() / ty.block_bytes() as usize * per_block;
+        values.resize(n, 0.0);
+        decode::ggml::dequantize(ty, sub, values)
+            .unwrap_or_else(|_| unreachable!("only decodable types are planned"));
+        le.clear();
+        le.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        f(le);
     }
 }
 
