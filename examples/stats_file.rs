@@ -6,9 +6,9 @@
 //! cargo run --release --example stats_file -- FILE [--threads N] [--chunk BYTES] [--release] [--populate] [--repeat N]
 //! ```
 //!
-//! `--release` drops each finished piece's pages (`madvise(MADV_DONTNEED)`), as the model layer
-//! does for models larger than memory. `--populate` maps with `MAP_POPULATE` and starts the clock
-//! after it, which separates the cost of page faults from the engine's own.
+//! `--release` drops each finished piece's pages (`madvise(MADV_DONTNEED)`, in batches of 64 MiB),
+//! as the model layer does for models larger than memory. `--populate` maps with `MAP_POPULATE`
+//! and starts the clock after it, which separates the cost of page faults from the engine's own.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -89,21 +89,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         let bytes: usize = slices.iter().map(|s| s.bytes.len()).sum();
+        // Pieces are released in file order; like the model layer (`Releaser`), adjacent ones are
+        // gathered into batches of 64 MiB, one `madvise` (and TLB shootdown) per batch.
+        let batch = std::sync::Mutex::new(0..0usize);
+        let advise = |r: std::ops::Range<usize>| {
+            let page = 4096;
+            let (start, end) = (r.start.div_ceil(page) * page, r.end / page * page);
+            if end > start {
+                // SAFETY: the mapping is private and read-only, so dropping pages loses nothing:
+                // a later read faults them in again from the file.
+                let _ = unsafe {
+                    map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        start,
+                        end - start,
+                    )
+                };
+            }
+        };
         let drop_pages = |t: usize, r: std::ops::Range<usize>| {
             if release {
-                let page = 4096;
-                let start = (spans[t].1 + r.start).div_ceil(page) * page;
-                let end = (spans[t].1 + r.end) / page * page;
-                if end > start {
-                    // SAFETY: the mapping is private and read-only, so dropping pages loses nothing:
-                    // a later read faults them in again from the file.
-                    let _ = unsafe {
-                        map.unchecked_advise_range(
-                            memmap2::UncheckedAdvice::DontNeed,
-                            start,
-                            end - start,
-                        )
-                    };
+                let (a, b) = (spans[t].1 + r.start, spans[t].1 + r.end);
+                let mut pending = batch.lock().unwrap_or_else(|e| e.into_inner());
+                if pending.is_empty() || a != pending.end {
+                    advise(pending.clone());
+                    *pending = a..b;
+                } else {
+                    pending.end = b;
+                }
+                if pending.len() >= 64 << 20 {
+                    advise(std::mem::replace(&mut *pending, 0..0));
                 }
             }
         };
@@ -115,6 +130,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &AtomicBool::new(false),
         )
         .map_err(|e| e.to_string())?;
+        advise(std::mem::replace(
+            &mut *batch.lock().unwrap_or_else(|e| e.into_inner()),
+            0..0,
+        ));
         let compute = start.elapsed().as_secs_f64();
         let findings = find_anomalies(&names, &slices, &stats);
         let total = start.elapsed().as_secs_f64();

@@ -841,3 +841,405 @@ fn cli_split_part_whose_keys_disagree_with_its_name_is_an_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("split.no 0 of split.count 2"), "{err}");
 }
+
+// ---- architecture fixtures: one tiny model per family in llama.cpp's layout ----
+
+/// The summary `fixtures/generate_gguf.py` computed for an `arch/*.gguf` fixture from the sizes it
+/// used (never from glassbox's output).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedArch {
+    architecture: String,
+    family: String,
+    signature: String,
+    layers: u64,
+    hidden_size: u64,
+    attention_heads: u64,
+    kv_heads: u64,
+    head_dim: u64,
+    intermediate_size: u64,
+    vocab_size: u64,
+    experts: Option<u64>,
+    experts_per_token: Option<u64>,
+    tied_embeddings: Option<bool>,
+    context_length: u64,
+    /// Field → status; `null` where no check is made.
+    checks: BTreeMap<String, Option<String>>,
+    expert_intermediate_size: Option<u64>,
+    parameters_active: Option<u64>,
+    /// Field → the (wrong) declared value of the contradicting fixture.
+    declared: BTreeMap<String, u64>,
+    parameters_total: u64,
+}
+
+/// `glassbox summary --format json` on a GGUF model: the parts compared strictly.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct GgufSummaryDoc {
+    schema_version: u32,
+    model: Json,
+    metadata: Json,
+    architecture: GgufArchitecture,
+    parameters: GgufParameters,
+    blocks: Json,
+    other_tensors: Json,
+    checks: Vec<GgufCheck>,
+    memory: Json,
+    notes: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct GgufArchitecture {
+    family: Option<String>,
+    family_known: bool,
+    family_source: Option<String>,
+    family_evidence: String,
+    signature: Option<String>,
+    convention: Option<String>,
+    kind: Option<String>,
+    class: Option<String>,
+    layers: Option<u64>,
+    hidden_size: Option<u64>,
+    attention_heads: Option<u64>,
+    kv_heads: Option<u64>,
+    head_dim: Option<u64>,
+    intermediate_size: Option<u64>,
+    vocab_size: Option<u64>,
+    experts: Option<u64>,
+    experts_per_token: Option<u64>,
+    tied_embeddings: Option<bool>,
+    context_length: Option<u64>,
+    decoder_layers: Option<u64>,
+    expert_intermediate_size: Option<u64>,
+    shared_experts: Option<u64>,
+    attention: Option<String>,
+    sliding_window: Option<u64>,
+    rope_theta: Option<f64>,
+    dtype: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct GgufParameters {
+    total: u64,
+    by_component: BTreeMap<String, u64>,
+    active: Option<u64>,
+    active_basis: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct GgufCheck {
+    field: String,
+    declared: Json,
+    observed: Json,
+    status: String,
+    declared_key: Option<String>,
+    basis: Option<String>,
+}
+
+fn arch_fixtures() -> Vec<(String, ExpectedArch)> {
+    expected()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("arch/"))
+        .map(|(k, v)| {
+            let want: ExpectedArch =
+                serde_json::from_value(v["summary"].clone()).unwrap_or_else(|e| panic!("{k}: {e}"));
+            (k, want)
+        })
+        .collect()
+}
+
+fn gguf_summary(rel: &str) -> GgufSummaryDoc {
+    let doc = json_of("summary", &root().join(rel));
+    serde_json::from_value(doc).unwrap_or_else(|e| panic!("{rel}: strict summary document: {e}"))
+}
+
+#[test]
+fn cli_summary_of_every_gguf_architecture_matches_the_generator() {
+    let fixtures = arch_fixtures();
+    let names: Vec<&str> = fixtures.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "arch/bert.gguf",
+            "arch/contradicting.gguf",
+            "arch/gemma2.gguf",
+            "arch/gemma3.gguf",
+            "arch/gpt2.gguf",
+            "arch/mixtral.gguf",
+            "arch/phi3.gguf",
+            "arch/qwen2.gguf",
+            "arch/qwen3.gguf",
+            "arch/qwen3moe.gguf",
+        ]
+    );
+    for (rel, want) in &fixtures {
+        let doc = gguf_summary(rel);
+        assert_eq!(doc.schema_version, 1);
+        assert_eq!(doc.model["format"], "gguf", "{rel}");
+        assert_eq!(
+            doc.metadata["architecture"],
+            want.architecture.as_str(),
+            "{rel}"
+        );
+        let a = &doc.architecture;
+        assert_eq!(a.family.as_deref(), Some(want.family.as_str()), "{rel}");
+        assert!(a.family_known, "{rel}");
+        assert_eq!(a.family_source.as_deref(), Some("gguf_metadata"), "{rel}");
+        assert_eq!(a.convention.as_deref(), Some("gguf"), "{rel}");
+        assert_eq!(
+            a.signature.as_deref(),
+            Some(want.signature.as_str()),
+            "{rel}"
+        );
+        let got = [
+            ("layers", a.layers),
+            ("hidden_size", a.hidden_size),
+            ("attention_heads", a.attention_heads),
+            ("kv_heads", a.kv_heads),
+            ("head_dim", a.head_dim),
+            ("intermediate_size", a.intermediate_size),
+            ("vocab_size", a.vocab_size),
+            ("experts", a.experts),
+            ("experts_per_token", a.experts_per_token),
+            ("context_length", a.context_length),
+            ("expert_intermediate_size", a.expert_intermediate_size),
+        ];
+        let wanted = [
+            Some(want.layers),
+            Some(want.hidden_size),
+            Some(want.attention_heads),
+            Some(want.kv_heads),
+            Some(want.head_dim),
+            Some(want.intermediate_size),
+            Some(want.vocab_size),
+            want.experts,
+            want.experts_per_token,
+            Some(want.context_length),
+            want.expert_intermediate_size,
+        ];
+        for ((field, g), w) in got.iter().zip(wanted) {
+            assert_eq!(*g, w, "{rel}: {field}");
+        }
+        assert_eq!(a.tied_embeddings, want.tied_embeddings, "{rel}");
+        assert_eq!(doc.parameters.total, want.parameters_total, "{rel}");
+        assert_eq!(
+            doc.parameters.by_component.values().sum::<u64>(),
+            want.parameters_total,
+            "{rel}"
+        );
+        assert_eq!(doc.parameters.active, want.parameters_active, "{rel}");
+        // Every check the generator predicts, and no contradiction it does not.
+        for (field, status) in &want.checks {
+            let got = doc.checks.iter().find(|c| &c.field == field);
+            assert_eq!(
+                got.map(|c| c.status.as_str()),
+                status.as_deref(),
+                "{rel}: check {field}: {got:?}"
+            );
+        }
+        for c in doc.checks.iter().filter(|c| c.status == "contradicted") {
+            assert_eq!(
+                want.checks.get(&c.field).cloned().flatten().as_deref(),
+                Some("contradicted"),
+                "{rel}: unexpected contradiction {c:?}"
+            );
+        }
+        // Declared values name their GGUF key, under the file's own architecture.
+        let layers = doc.checks.iter().find(|c| c.field == "layers").unwrap();
+        assert_eq!(
+            layers.declared_key.as_deref(),
+            Some(format!("{}.block_count", want.architecture).as_str()),
+            "{rel}"
+        );
+        let tokenizer = doc.checks.iter().find(|c| c.field == "tokenizer_size");
+        assert_eq!(
+            tokenizer.and_then(|c| c.declared_key.as_deref()),
+            Some("tokenizer.ggml.tokens (length)"),
+            "{rel}"
+        );
+    }
+}
+
+#[test]
+fn cli_gguf_contradicting_metadata_is_a_finding_with_the_observed_values() {
+    let fixtures = arch_fixtures();
+    let (rel, want) = fixtures
+        .iter()
+        .find(|(k, _)| k == "arch/contradicting.gguf")
+        .unwrap();
+    let doc = gguf_summary(rel);
+    assert_eq!(want.declared.len(), 2);
+    for (field, declared) in &want.declared {
+        let c = doc.checks.iter().find(|c| &c.field == field).unwrap();
+        assert_eq!(c.status, "contradicted", "{field}");
+        assert_eq!(c.declared.as_u64(), Some(*declared), "{field}");
+        assert!(c.basis.is_some(), "{field}");
+        assert!(
+            doc.notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{field}:"))),
+            "{field}: {:?}",
+            doc.notes
+        );
+    }
+    let key = |field: &str| {
+        doc.checks
+            .iter()
+            .find(|c| c.field == field)
+            .and_then(|c| c.declared_key.clone())
+    };
+    assert_eq!(
+        key("kv_heads").as_deref(),
+        Some("llama.attention.head_count_kv")
+    );
+    assert_eq!(
+        key("intermediate_size").as_deref(),
+        Some("llama.feed_forward_length")
+    );
+    // The summary shows what the weights hold.
+    assert_eq!(doc.architecture.kv_heads, Some(want.kv_heads));
+    assert_eq!(
+        doc.architecture.intermediate_size,
+        Some(want.intermediate_size)
+    );
+
+    let out = glassbox(&["summary", root().join(rel).to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "the GGUF metadata says 8 (`llama.attention.head_count_kv`), the weights show 2",
+        "the GGUF metadata says 48 (`llama.feed_forward_length`), the weights show 64",
+        "CONTRADICTED",
+    ] {
+        assert!(text.contains(needle), "{needle} in\n{text}");
+    }
+}
+
+#[test]
+fn cli_gguf_fused_and_merged_layouts_get_their_roles() {
+    let roles = |rel: &str| -> BTreeMap<String, (String, Vec<u64>)> {
+        let doc = json_of("summary", &root().join(rel));
+        let mut out = BTreeMap::new();
+        for stack in doc["blocks"].as_array().unwrap() {
+            for group in stack["groups"].as_array().unwrap() {
+                for t in group["tensors"].as_array().unwrap() {
+                    out.insert(
+                        t["name"].as_str().unwrap().to_owned(),
+                        (t["role"].as_str().unwrap().to_owned(), u64s(&t["shape"])),
+                    );
+                }
+            }
+        }
+        out
+    };
+    let phi3 = roles("arch/phi3.gguf");
+    assert_eq!(phi3["attn_qkv.weight"].0, "attn_qkv");
+    assert_eq!(phi3["ffn_up.weight"].0, "mlp_gate_up");
+    assert_eq!(phi3["ffn_up.weight"].1, [128, 32]);
+    let mixtral = roles("arch/mixtral.gguf");
+    assert_eq!(
+        mixtral["ffn_gate_inp.weight"],
+        ("router".to_owned(), vec![4, 32])
+    );
+    assert_eq!(
+        mixtral["ffn_gate_exps.weight"],
+        ("expert_gate".to_owned(), vec![4, 64, 32])
+    );
+    assert_eq!(mixtral["ffn_up_exps.weight"].0, "expert_up");
+    assert_eq!(
+        mixtral["ffn_down_exps.weight"],
+        ("expert_down".to_owned(), vec![4, 32, 64])
+    );
+    let qwen3moe = roles("arch/qwen3moe.gguf");
+    assert_eq!(
+        qwen3moe["ffn_gate_exps.weight"],
+        ("expert_gate".to_owned(), vec![4, 32, 32])
+    );
+    assert_eq!(qwen3moe["attn_k_norm.weight"].0, "attn_k_norm");
+    let gemma3 = roles("arch/gemma3.gguf");
+    assert_eq!(
+        gemma3["attn_q_norm.weight"],
+        ("attn_q_norm".to_owned(), vec![16])
+    );
+    assert_eq!(gemma3["post_ffw_norm.weight"].0, "norm");
+    let bert = json_of("summary", &root().join("arch/bert.gguf"));
+    let others: Vec<(&str, &str)> = bert["other_tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["role"].as_str().unwrap()))
+        .collect();
+    assert!(
+        others.contains(&("token_types.weight", "token_type_embedding")),
+        "{others:?}"
+    );
+    assert!(
+        others.contains(&("position_embd.weight", "position_embedding")),
+        "{others:?}"
+    );
+}
+
+/// The GGUF tensor layout cross-checks `general.architecture`: a gemma2 declaration over a plain
+/// llama layout (no post-norms) is a contradiction, the layouts of the fixtures agree.
+#[test]
+fn gguf_family_is_cross_checked_against_the_tensor_layout() {
+    use glassbox::arch::{Status, infer_with_naming, rules};
+    use glassbox::{DType, TensorInfo};
+    let tensor = |name: &str, shape: &[u64]| TensorInfo {
+        name: name.into(),
+        dtype: DType::F32,
+        shape: shape.to_vec(),
+        file: 0,
+        offset: 0,
+        bytes: shape.iter().product::<u64>() * 4,
+    };
+    let mut llama = vec![tensor("token_embd.weight", &[32, 16])];
+    for n in 0..2 {
+        for (name, shape) in [
+            ("attn_norm", &[16][..]),
+            ("attn_q", &[16, 16]),
+            ("attn_k", &[8, 16]),
+            ("attn_v", &[8, 16]),
+            ("attn_output", &[16, 16]),
+            ("ffn_norm", &[16]),
+            ("ffn_gate", &[32, 16]),
+            ("ffn_up", &[32, 16]),
+            ("ffn_down", &[16, 32]),
+        ] {
+            llama.push(tensor(&format!("blk.{n}.{name}.weight"), shape));
+        }
+    }
+    let family = |model_type: &str, tensors: &[TensorInfo]| {
+        let config = serde_json::json!({ "model_type": model_type });
+        let a = infer_with_naming(tensors, Some(&config), None, Some(&rules::GGUF_STYLE));
+        (a.signature, a.check("family").map(|c| c.status))
+    };
+    assert_eq!(
+        family("llama", &llama),
+        (Some("llama"), Some(Status::Consistent))
+    );
+    assert_eq!(
+        family("mistral", &llama),
+        (Some("llama"), Some(Status::Consistent))
+    );
+    assert_eq!(
+        family("gemma2", &llama),
+        (Some("llama"), Some(Status::Contradicted))
+    );
+    // An architecture glassbox has no rules for is declared only, never contradicted.
+    assert_eq!(family("command-r", &llama).1, Some(Status::DeclaredOnly));
+    let mut gemma2 = llama.clone();
+    gemma2.push(tensor("blk.0.post_ffw_norm.weight", &[16]));
+    gemma2.push(tensor("blk.1.post_ffw_norm.weight", &[16]));
+    assert_eq!(
+        family("gemma2", &gemma2),
+        (Some("gemma2"), Some(Status::Consistent))
+    );
+}

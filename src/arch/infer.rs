@@ -29,8 +29,8 @@ pub fn infer_from_parts(
 }
 
 /// [`infer_from_parts`] with the naming convention fixed (`Some(&rules::GGUF_STYLE)` for a GGUF
-/// model): roles come from it alone, and no tensor-name signature is looked for (the names say
-/// nothing about the family when one scheme serves every architecture).
+/// model): roles come from it alone, and for the GGUF scheme the family is cross-checked against
+/// [`rules::GGUF_SIGNATURES`] (layout features, since one scheme serves every architecture).
 pub fn infer_with_naming(
     tensors: &[TensorInfo],
     config: Option<&Json>,
@@ -49,10 +49,12 @@ pub fn infer_with_naming(
     let class = architectures
         .as_ref()
         .and_then(|a| a.value.first().cloned());
-    let signature = if naming.is_some() {
-        None
-    } else {
-        match_signature(tensors)
+    let signature = match naming {
+        None => match_signature(tensors, SIGNATURES),
+        Some(c) if std::ptr::eq(c.base.unwrap_or(c), &rules::GGUF_STYLE) => {
+            match_signature(tensors, rules::GGUF_SIGNATURES)
+        }
+        Some(_) => None,
     };
     let declared_family: Option<&'static Family> = model_type
         .as_ref()
@@ -291,9 +293,12 @@ const FIELD_ORDER: &[&str] = &[
     "dtype",
 ];
 
-fn match_signature(tensors: &[TensorInfo]) -> Option<&'static Signature> {
+fn match_signature(
+    tensors: &[TensorInfo],
+    signatures: &'static [Signature],
+) -> Option<&'static Signature> {
     let mut cache: BTreeMap<&str, bool> = BTreeMap::new();
-    SIGNATURES.iter().find(|s| {
+    signatures.iter().find(|s| {
         s.fragments.iter().all(|f| {
             *cache
                 .entry(f)
@@ -1002,21 +1007,40 @@ fn observe(
             None => members
                 .iter()
                 .map(|&i| (&ctx.tensors[i], ctx.roles[i].role))
-                .find(|(t, r)| *r == Role::ExpertGateUp && t.shape.len() == 3)
+                .find(|(t, r)| matches!(r, Role::ExpertGate | Role::ExpertUp) && t.shape.len() == 3)
                 .and_then(|(t, _)| {
-                    // [E, 2F, d] (or [E, d, 2F]): the dimension that is not the hidden size.
+                    // Merged experts (GGUF `ffn_gate_exps`): [E, F, d] (or [E, d, F]).
                     let h = hidden?;
-                    let f2 = if t.shape[2] == h {
-                        t.shape[1]
+                    let (f, which) = if t.shape[2] == h {
+                        (t.shape[1], "dimension 1")
                     } else {
-                        t.shape[2]
+                        (t.shape[2], "dimension 2")
                     };
-                    (f2 % 2 == 0).then(|| {
-                        (
-                            Value::Count(f2 / 2),
-                            format!("{} / 2", pattern_name(&prefix, t)),
-                        )
-                    })
+                    Some((
+                        Value::Count(f),
+                        format!("{} {which} (rows per expert)", pattern_name(&prefix, t)),
+                    ))
+                })
+                .or_else(|| {
+                    members
+                        .iter()
+                        .map(|&i| (&ctx.tensors[i], ctx.roles[i].role))
+                        .find(|(t, r)| *r == Role::ExpertGateUp && t.shape.len() == 3)
+                        .and_then(|(t, _)| {
+                            // [E, 2F, d] (or [E, d, 2F]): the dimension that is not the hidden size.
+                            let h = hidden?;
+                            let f2 = if t.shape[2] == h {
+                                t.shape[1]
+                            } else {
+                                t.shape[2]
+                            };
+                            (f2 % 2 == 0).then(|| {
+                                (
+                                    Value::Count(f2 / 2),
+                                    format!("{} / 2", pattern_name(&prefix, t)),
+                                )
+                            })
+                        })
                 }),
         };
     }

@@ -433,13 +433,27 @@ pub fn infer_architecture(model: &Model) -> Architecture {
 /// The GGUF metadata as the `config.json` it stands for, and each config key's GGUF key.
 pub fn gguf_declared(g: &Gguf) -> Option<(serde_json::Value, Vec<(&'static str, String)>)> {
     let arch = g.architecture()?;
-    let model_type = rules::GGUF_ARCHITECTURES
+    let experts = g.arch_value("expert_count").and_then(|v| v.as_u64());
+    let moe_variant = rules::GGUF_MOE_ARCHITECTURES
         .iter()
         .find(|(a, _)| *a == arch)
-        .map_or(arch, |&(_, t)| t);
+        .filter(|_| experts.is_some_and(|e| e > 0));
+    let (model_type, model_type_key) = match moe_variant {
+        Some(&(_, t)) => (
+            t,
+            format!("general.architecture = {arch} with {arch}.expert_count > 0"),
+        ),
+        None => (
+            rules::GGUF_ARCHITECTURES
+                .iter()
+                .find(|(a, _)| *a == arch)
+                .map_or(arch, |&(_, t)| t),
+            "general.architecture".to_owned(),
+        ),
+    };
     let mut config = serde_json::Map::new();
     config.insert("model_type".into(), model_type.into());
-    let mut keys = vec![("model_type", "general.architecture".to_owned())];
+    let mut keys = vec![("model_type", model_type_key)];
     for &(suffix, hf) in rules::GGUF_CONFIG_KEYS {
         let Some(v) = g.arch_value(suffix) else {
             continue;
@@ -470,7 +484,7 @@ fn infer_gguf(model: &Model, g: &Gguf) -> Architecture {
         &model.tensors,
         declared.as_ref().map(|(c, _)| c),
         g.tokenizer().tokens,
-        Some(&rules::GGUF_STYLE),
+        Some(rules::gguf_convention(g.architecture())),
     );
     if let Some((_, keys)) = &declared {
         for check in &mut arch.checks {
@@ -479,16 +493,59 @@ fn infer_gguf(model: &Model, g: &Gguf) -> Architecture {
             }
         }
     }
+    if let Some((_, keys)) = &declared {
+        for note in &mut arch.notes {
+            *note = gguf_note(note, keys);
+        }
+    }
     if arch.family_source == Some(FamilySource::Config) {
         arch.family_source = Some(FamilySource::GgufMetadata);
     }
-    arch.family_evidence = match g.architecture() {
-        Some(a) => format!(
-            "GGUF general.architecture \"{a}\"; tensor names follow llama.cpp's GGUF scheme"
-        ),
-        None => "no general.architecture in the GGUF metadata".to_owned(),
+    let moe_variant = declared
+        .as_ref()
+        .and_then(|(_, keys)| keys.first())
+        .filter(|(_, k)| k.contains("expert_count"))
+        .map(|_| arch.family.clone().unwrap_or_default());
+    let names = match (arch.signature, arch.check("family").map(|c| c.status)) {
+        (Some(s), Some(Status::Consistent)) => {
+            format!("the GGUF tensor layout agrees ({s} layout)")
+        }
+        (Some(s), Some(Status::Contradicted)) => {
+            format!("but the GGUF tensor layout looks like {s} (contradicted)")
+        }
+        (Some(s), _) => format!("the GGUF tensor layout resembles {s}"),
+        (None, _) => "tensor names follow llama.cpp's GGUF scheme".to_owned(),
     };
+    arch.family_evidence = match (g.architecture(), moe_variant) {
+        (Some(a), Some(f)) => format!(
+            "GGUF general.architecture \"{a}\" with {a}.expert_count > 0, as llama.cpp stores {f}; {names}"
+        ),
+        (Some(a), None) => format!("GGUF general.architecture \"{a}\"; {names}"),
+        (None, _) => format!("no general.architecture in the GGUF metadata; {names}"),
+    };
+    // The tokenizer size comes from the token list, not a tokenizer.json.
+    if let Some(c) = arch.checks.iter_mut().find(|c| c.field == "tokenizer_size") {
+        c.declared_key = Some("tokenizer.ggml.tokens (length)".to_owned());
+    }
     arch
+}
+
+/// A note written about `config.json` keys, about the GGUF keys they came from: every
+/// `` `key` `` renamed, and the metadata named as the source.
+fn gguf_note(note: &str, keys: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(note.len());
+    for (i, part) in note.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts are inside backticks.
+        if i % 2 == 1 {
+            out.push_str(&rename_keys(part, keys));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out.replace("config says", "the GGUF metadata says")
 }
 
 /// `text` with every config key of `keys` (a whole identifier, so `intermediate_size` inside
@@ -590,6 +647,13 @@ mod tests {
         assert_eq!(
             rename_keys("moe_intermediate_size", &keys),
             "moe_intermediate_size"
+        );
+        assert_eq!(
+            gguf_note(
+                "intermediate_size: config says 48 (`intermediate_size`), the weights show 64",
+                &keys
+            ),
+            "intermediate_size: the GGUF metadata says 48 (`llama.feed_forward_length`), the weights show 64"
         );
     }
 

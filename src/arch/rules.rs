@@ -53,6 +53,9 @@ pub struct Convention {
     pub rules: &'static [RoleRule],
     /// 2-D weights are stored `[in, out]` (GPT-2's Conv1D), the transpose of `nn.Linear`.
     pub transposed: bool,
+    /// The convention tried for names these rules do not match (a variant lists only the rules
+    /// it changes).
+    pub base: Option<&'static Convention>,
 }
 
 use Role::*;
@@ -61,6 +64,7 @@ use Role::*;
 pub static LLAMA_STYLE: Convention = Convention {
     name: "llama-style",
     transposed: false,
+    base: None,
     rules: &[
         r("embed_tokens", TokenEmbedding),
         r("lm_head", LmHead),
@@ -121,6 +125,7 @@ pub static LLAMA_STYLE: Convention = Convention {
 pub static GPT2_STYLE: Convention = Convention {
     name: "gpt2-style",
     transposed: true,
+    base: None,
     rules: &[
         r("wte", TokenEmbedding),
         r("wpe", PositionEmbedding),
@@ -141,6 +146,7 @@ pub static GPT2_STYLE: Convention = Convention {
 pub static NEOX_STYLE: Convention = Convention {
     name: "gpt-neox-style",
     transposed: false,
+    base: None,
     rules: &[
         r("embed_in", TokenEmbedding),
         r("embed_out", LmHead),
@@ -166,6 +172,7 @@ pub static NEOX_STYLE: Convention = Convention {
 pub static BERT_STYLE: Convention = Convention {
     name: "bert-style",
     transposed: false,
+    base: None,
     rules: &[
         r("embeddings.word_embeddings", TokenEmbedding),
         r("embeddings.position_embeddings", PositionEmbedding),
@@ -202,6 +209,7 @@ pub static BERT_STYLE: Convention = Convention {
 pub static T5_STYLE: Convention = Convention {
     name: "t5-style",
     transposed: false,
+    base: None,
     rules: &[
         r("shared", TokenEmbedding),
         r("embed_tokens", TokenEmbedding),
@@ -230,6 +238,7 @@ pub static T5_STYLE: Convention = Convention {
 pub static CLIP_STYLE: Convention = Convention {
     name: "clip-style",
     transposed: false,
+    base: None,
     rules: &[
         r("embeddings.class_embedding", ClassEmbedding),
         r("embeddings.patch_embedding", PatchEmbedding),
@@ -258,6 +267,7 @@ pub static CLIP_STYLE: Convention = Convention {
 pub static GGUF_STYLE: Convention = Convention {
     name: "gguf",
     transposed: false,
+    base: None,
     rules: &[
         r("token_embd", TokenEmbedding),
         r("token_embd_norm", Norm),
@@ -296,6 +306,30 @@ pub static GGUF_STYLE: Convention = Convention {
         r("~norm", Norm),
     ],
 };
+
+/// GGUF Phi-3: llama.cpp's converter keeps Phi-3's fused projections, so `attn_qkv` holds q, k and
+/// v and `ffn_up` holds the gate and up projections stacked (`[2 × feed_forward_length, d]`).
+pub static GGUF_PHI3_STYLE: Convention = Convention {
+    name: "gguf",
+    transposed: false,
+    base: Some(&GGUF_STYLE),
+    rules: &[r("ffn_up", MlpGateUp)],
+};
+
+/// GGUF architectures whose tensors mean something other than [`GGUF_STYLE`] says.
+pub static GGUF_CONVENTIONS: &[(&str, &Convention)] = &[("phi3", &GGUF_PHI3_STYLE)];
+
+/// The naming convention of a GGUF model with this `general.architecture`.
+pub fn gguf_convention(arch: Option<&str>) -> &'static Convention {
+    GGUF_CONVENTIONS
+        .iter()
+        .find(|(a, _)| Some(*a) == arch)
+        .map_or(&GGUF_STYLE, |&(_, c)| c)
+}
+
+/// GGUF architectures that llama.cpp also uses for a mixture-of-experts family: with
+/// `{arch}.expert_count` > 0 the model is that family (Mixtral converts to `llama`).
+pub const GGUF_MOE_ARCHITECTURES: &[(&str, &str)] = &[("llama", "mixtral")];
 
 /// GGUF `general.architecture` values whose Hugging Face `model_type` differs (the rest are the
 /// same word: `llama`, `qwen2`, `qwen3`, `gemma`, `gemma2`, `gemma3`, `phi3`, `gpt2`, `bert`,
@@ -726,6 +760,66 @@ pub static SIGNATURES: &[Signature] = &[
     ),
 ];
 
+/// Families recognised from GGUF tensor names, to cross-check `general.architecture`. One naming
+/// scheme serves every architecture, so these look for the layout features that set a family
+/// apart (merged experts, q/k norms, post-norms, fused projections, biases, token types), most
+/// specific first; `compatible` lists every family whose GGUF files have that layout.
+pub static GGUF_SIGNATURES: &[Signature] = &[
+    sig(
+        "deepseek_v3",
+        &[".attn_kv_a_mqa.", ".exp_probs_b."],
+        &["deepseek_v3"],
+    ),
+    sig(
+        "deepseek_v2",
+        &[".attn_kv_a_mqa."],
+        &["deepseek_v2", "deepseek_v3"],
+    ),
+    sig(
+        "qwen3_moe",
+        &[".attn_q_norm.", ".ffn_gate_exps."],
+        &["qwen3_moe"],
+    ),
+    sig(
+        "qwen2_moe",
+        &[".ffn_gate_inp_shexp.", ".ffn_gate_exps."],
+        &["qwen2_moe"],
+    ),
+    sig(
+        "mixtral",
+        &[".ffn_gate_inp.", ".ffn_gate_exps."],
+        &[
+            "mixtral",
+            "qwen2_moe",
+            "qwen3_moe",
+            "deepseek_v2",
+            "deepseek_v3",
+        ],
+    ),
+    sig("gemma3", &[".attn_q_norm.", ".post_ffw_norm."], &["gemma3"]),
+    sig("gemma2", &[".post_ffw_norm."], &["gemma2", "gemma3"]),
+    sig("qwen3", &[".attn_q_norm.", ".ffn_gate."], &["qwen3"]),
+    sig(
+        "bert",
+        &["token_types.", ".attn_output_norm."],
+        &["bert", "roberta"],
+    ),
+    sig("gpt2", &["position_embd.", ".attn_qkv."], &["gpt2"]),
+    sig(
+        "phi3",
+        &[".attn_qkv.", ".ffn_up."],
+        &["phi3", "falcon", "gpt_neox"],
+    ),
+    sig("qwen2", &[".attn_q.bias", ".ffn_gate."], &["qwen2"]),
+    sig(
+        "llama",
+        &[".attn_q.", ".ffn_gate."],
+        &[
+            "llama", "mistral", "mixtral", "gemma", "qwen2", "qwen3", "phi3",
+        ],
+    ),
+];
+
 /// The family of a name, if glassbox knows it.
 pub fn family_named(name: &str) -> Option<&'static Family> {
     FAMILIES.iter().find(|f| f.name == name)
@@ -784,6 +878,7 @@ pub fn role_in(convention: &Convention, name: &str) -> Option<Role> {
         .iter()
         .find(|rule| pattern_matches(rule.pattern, name))
         .map(|rule| rule.role)
+        .or_else(|| convention.base.and_then(|b| role_in(b, name)))
 }
 
 #[cfg(test)]
@@ -828,7 +923,7 @@ mod tests {
 
     #[test]
     fn tables_are_consistent() {
-        for s in SIGNATURES {
+        for s in SIGNATURES.iter().chain(GGUF_SIGNATURES) {
             assert!(family_named(s.family).is_some(), "{}", s.family);
             for c in s.compatible {
                 assert!(family_named(c).is_some(), "{c}");
@@ -839,6 +934,28 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), FAMILIES.len());
+    }
+
+    #[test]
+    fn gguf_variants_change_only_their_own_rules() {
+        let phi3 = gguf_convention(Some("phi3"));
+        assert_eq!(role_in(phi3, "blk.0.ffn_up.weight"), Some(MlpGateUp));
+        assert_eq!(role_in(phi3, "blk.0.attn_qkv.weight"), Some(AttnQkv));
+        assert_eq!(role_in(phi3, "blk.0.ffn_down.weight"), Some(MlpDown));
+        let llama = gguf_convention(Some("llama"));
+        assert_eq!(role_in(llama, "blk.0.ffn_up.weight"), Some(MlpUp));
+        assert_eq!(
+            role_in(llama, "blk.3.ffn_gate_exps.weight"),
+            Some(ExpertGate)
+        );
+        assert_eq!(role_in(llama, "blk.3.ffn_gate_inp.weight"), Some(Router));
+        assert!(std::ptr::eq(gguf_convention(None), &GGUF_STYLE));
+        for (arch, family) in GGUF_MOE_ARCHITECTURES {
+            assert!(
+                family_named(family).is_some_and(|f| f.expert_ffn_key.is_some()),
+                "{arch}"
+            );
+        }
     }
 
     #[test]
