@@ -491,3 +491,27 @@ fn devices_and_unreadable_paths_exit_2() {
     assert!(err.to_lowercase().contains("not a directory"), "{err}");
     assert_eq!(err.lines().count(), 1);
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let edge = fixtures().join("stats-edge");
+    let p = edge.to_str().unwrap();
+    let always = stdout(&glassbox(&["stats", p, "--color", "always"]));
+    assert!(always.contains("- \x1b[1;31merror\x1b[0m [nan] layers.0.nan.weight"));
+    assert!(always.contains("- \x1b[33mwarning\x1b[0m [all_zero]"));
+    // Not a terminal (the test captures stdout), `never`, or JSON: no escape codes.
+    for args in [
+        vec!["stats", p],
+        vec!["stats", p, "--color", "never"],
+        vec!["stats", p, "--color", "always", "--format", "json"],
+    ] {
+        assert!(!stdout(&glassbox(&args)).contains('\x1b'), "{args:?}");
+    }
+    let contradicting = fixtures().join("families/contradicting-config");
+    let text = stdout(&glassbox(&[
+        contradicting.to_str().unwrap(),
+        "--color",
+        "always",
+    ]));
+    assert!(text.contains("\x1b[1;31mCONTRADICTED\x1b[0m"));
+}

@@ -175,16 +175,62 @@ impl From<SortArg> for TensorOrder {
 /// Runs the command and returns what goes to stdout.
 pub fn run(cli: Cli) -> Result<String> {
     let common = cli.common;
-    match cli.command {
-        Some(Command::Summary(args)) => summary(&args.path, &common),
-        Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), &common),
-        Some(Command::Stats(args)) => stats(&args, &common),
+    let out = run_command(cli.command, cli.path, &common)?;
+    Ok(
+        if common.format == FormatArg::Text && use_color(common.color) {
+            colorize(&out)
+        } else {
+            out
+        },
+    )
+}
+
+/// Colour on a terminal unless `NO_COLOR` is set; `--color always|never` overrides both.
+fn use_color(choice: ColorArg) -> bool {
+    use std::io::IsTerminal;
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Marks what needs attention in text output: finding severities and contradicted checks. Only
+/// whole words change, so column alignment is kept.
+pub fn colorize(text: &str) -> String {
+    const MARKS: &[(&str, &str)] = &[
+        ("- error [", "\x1b[1;31merror\x1b[0m"),
+        ("- warning [", "\x1b[33mwarning\x1b[0m"),
+        ("- info [", "\x1b[36minfo\x1b[0m"),
+    ];
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let mut line = line.to_owned();
+        for (prefix, colored) in MARKS {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                line = format!("- {colored} [{rest}");
+                break;
+            }
+        }
+        out.push_str(&line.replace("CONTRADICTED", "\x1b[1;31mCONTRADICTED\x1b[0m"));
+    }
+    out
+}
+
+fn run_command(command: Option<Command>, path: Option<PathBuf>, common: &Common) -> Result<String> {
+    match command {
+        Some(Command::Summary(args)) => summary(&args.path, common),
+        Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
+        Some(Command::Stats(args)) => stats(&args, common),
         None => {
-            let Some(path) = cli.path else {
+            let Some(path) = path else {
                 anyhow::bail!("no model given; try `glassbox --help`");
             };
             // Until the TUI exists, the summary is the default view.
-            summary(&path, &common)
+            summary(&path, common)
         }
     }
 }
