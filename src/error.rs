@@ -15,8 +15,13 @@ pub enum Error {
     #[error("{}: no such file or folder", .0.display())]
     NotFound(PathBuf),
     /// The folder holds no weight file glassbox can read.
-    #[error("{}: no weights found (expected `*.safetensors`, `model.safetensors.index.json` or `*.gguf`)", .0.display())]
-    NoWeights(PathBuf),
+    #[error("{}: no weights found (expected `*.safetensors`, `model.safetensors.index.json` or `*.gguf`){}", folder.display(), pickle.as_ref().map(|p| format!("; `{p}` is a PyTorch pickle, which glassbox does not load because loading one can run code")).unwrap_or_default())]
+    NoWeights {
+        folder: PathBuf,
+        /// A pickled checkpoint found instead (`pytorch_model.bin`, `*.pt`, ...), named in the
+        /// message.
+        pickle: Option<String>,
+    },
     /// An operating-system error while opening or mapping a file.
     #[error("{}: {source}", path.display())]
     Io {

@@ -515,3 +515,23 @@ fn colour_only_when_asked_or_on_a_terminal() {
     ]));
     assert!(text.contains("\x1b[1;31mCONTRADICTED\x1b[0m"));
 }
+
+#[test]
+fn a_folder_with_only_a_pickle_says_why_it_is_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("pytorch_model.bin"),
+        b"PK\x03\x04 not really",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("config.json"), b"{}").unwrap();
+    let out = glassbox(&["tensors", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("no weights found"), "{err}");
+    assert!(
+        err.contains("`pytorch_model.bin` is a PyTorch pickle, which glassbox does not load"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+}

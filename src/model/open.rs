@@ -77,6 +77,7 @@ fn open_folder(folder: &Path) -> Result<Model> {
     let mut safetensors = Vec::new();
     let mut indexes = Vec::new();
     let mut gguf = Vec::new();
+    let mut pickles = Vec::new();
     for entry in std::fs::read_dir(folder).map_err(|e| io(folder, e))? {
         let entry = entry.map_err(|e| io(folder, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -90,6 +91,11 @@ fn open_folder(folder: &Path) -> Result<Model> {
             safetensors.push(entry.path());
         } else if name.ends_with(".gguf") {
             gguf.push(entry.path());
+        } else if [".bin", ".pt", ".pth", ".ckpt"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
+            pickles.push(name);
         }
     }
     indexes.sort();
@@ -111,7 +117,11 @@ fn open_folder(folder: &Path) -> Result<Model> {
         if !gguf.is_empty() {
             return open_gguf_folder(folder, gguf);
         }
-        return Err(Error::NoWeights(folder.to_owned()));
+        pickles.sort();
+        return Err(Error::NoWeights {
+            folder: folder.to_owned(),
+            pickle: pickles.into_iter().next(),
+        });
     }
     let files = safetensors
         .par_iter()
