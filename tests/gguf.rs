@@ -11,6 +11,8 @@
 //! `glassbox stats --format json` against gguf-py, the summary of `llama-tiny.gguf`, split models,
 //! folders, malformed files (exit 2, one line naming the file) and an unknown tensor type.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -880,45 +882,13 @@ struct GgufSummaryDoc {
     schema_version: u32,
     model: Json,
     metadata: Json,
-    architecture: GgufArchitecture,
+    architecture: common::ArchitectureObj,
     parameters: GgufParameters,
     blocks: Json,
     other_tensors: Json,
     checks: Vec<GgufCheck>,
     memory: Json,
     notes: Vec<String>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct GgufArchitecture {
-    family: Option<String>,
-    family_known: bool,
-    family_source: Option<String>,
-    family_evidence: String,
-    signature: Option<String>,
-    convention: Option<String>,
-    kind: Option<String>,
-    class: Option<String>,
-    layers: Option<u64>,
-    hidden_size: Option<u64>,
-    attention_heads: Option<u64>,
-    kv_heads: Option<u64>,
-    head_dim: Option<u64>,
-    intermediate_size: Option<u64>,
-    vocab_size: Option<u64>,
-    experts: Option<u64>,
-    experts_per_token: Option<u64>,
-    tied_embeddings: Option<bool>,
-    context_length: Option<u64>,
-    decoder_layers: Option<u64>,
-    expert_intermediate_size: Option<u64>,
-    shared_experts: Option<u64>,
-    attention: Option<String>,
-    sliding_window: Option<u64>,
-    rope_theta: Option<f64>,
-    dtype: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -8,6 +8,10 @@
 // not every field is read by an assertion.
 #![allow(dead_code)]
 
+mod common;
+
+use common::ArchitectureObj;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -58,37 +62,6 @@ struct SummaryDoc {
     checks: Vec<CheckObj>,
     memory: MemoryObj,
     notes: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ArchitectureObj {
-    family: Option<String>,
-    family_known: bool,
-    family_source: Option<String>,
-    family_evidence: String,
-    signature: Option<String>,
-    convention: Option<String>,
-    kind: Option<String>,
-    class: Option<String>,
-    layers: Option<u64>,
-    hidden_size: Option<u64>,
-    attention_heads: Option<u64>,
-    kv_heads: Option<u64>,
-    head_dim: Option<u64>,
-    intermediate_size: Option<u64>,
-    vocab_size: Option<u64>,
-    experts: Option<u64>,
-    experts_per_token: Option<u64>,
-    tied_embeddings: Option<bool>,
-    context_length: Option<u64>,
-    decoder_layers: Option<u64>,
-    expert_intermediate_size: Option<u64>,
-    shared_experts: Option<u64>,
-    attention: Option<String>,
-    sliding_window: Option<u64>,
-    rope_theta: Option<f64>,
-    dtype: Option<String>,
 }
 
 impl ArchitectureObj {

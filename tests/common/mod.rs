@@ -1,0 +1,37 @@
+//! Strict mirrors of the JSON contract (docs/json.md) shared by the integration tests: every key
+//! must be known (`deny_unknown_fields`), so an undocumented key fails the tests. Not every test
+//! reads every field.
+
+#![allow(dead_code)]
+
+/// The `architecture` object of `glassbox summary --format json`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchitectureObj {
+    pub family: Option<String>,
+    pub family_known: bool,
+    pub family_source: Option<String>,
+    pub family_evidence: String,
+    pub signature: Option<String>,
+    pub convention: Option<String>,
+    pub kind: Option<String>,
+    pub class: Option<String>,
+    pub layers: Option<u64>,
+    pub hidden_size: Option<u64>,
+    pub attention_heads: Option<u64>,
+    pub kv_heads: Option<u64>,
+    pub head_dim: Option<u64>,
+    pub intermediate_size: Option<u64>,
+    pub vocab_size: Option<u64>,
+    pub experts: Option<u64>,
+    pub experts_per_token: Option<u64>,
+    pub tied_embeddings: Option<bool>,
+    pub context_length: Option<u64>,
+    pub decoder_layers: Option<u64>,
+    pub expert_intermediate_size: Option<u64>,
+    pub shared_experts: Option<u64>,
+    pub attention: Option<String>,
+    pub sliding_window: Option<u64>,
+    pub rope_theta: Option<f64>,
+    pub dtype: Option<String>,
+}
