@@ -309,21 +309,7 @@ pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
     }
     if !arch.others.is_empty() {
         out.push_str("outside blocks\n");
-        let mut t = Table::new(&[
-            ("name", Align::Left),
-            ("shape", Align::Left),
-            ("dtype", Align::Left),
-            ("role", Align::Left),
-        ]);
-        for &i in &arch.others {
-            let tensor = &model.tensors[i];
-            t.push(vec![
-                format!("  {}", tensor.name),
-                shape(&tensor.shape),
-                tensor.dtype.to_string(),
-                arch.roles[i].role.label().to_owned(),
-            ]);
-        }
+        let t = others_table(model, arch, |name| format!("  {name}"));
         let mut s = String::new();
         t.render_text(&mut s);
         out.push_str(s.split_once('\n').map_or("", |(_, rest)| rest));
@@ -437,22 +423,7 @@ pub fn render_summary_markdown(model: &Model, arch: &Architecture) -> String {
     }
     if !arch.others.is_empty() {
         out.push_str("\nOutside the blocks:\n\n");
-        let mut t = Table::new(&[
-            ("tensor", Align::Left),
-            ("shape", Align::Left),
-            ("dtype", Align::Left),
-            ("role", Align::Left),
-        ]);
-        for &i in &arch.others {
-            let tensor = &model.tensors[i];
-            t.push(vec![
-                format!("`{}`", tensor.name),
-                shape(&tensor.shape),
-                tensor.dtype.to_string(),
-                arch.roles[i].role.label().to_owned(),
-            ]);
-        }
-        t.render_markdown(&mut out);
+        others_table(model, arch, |name| format!("`{name}`")).render_markdown(&mut out);
     }
 
     out.push_str("\n### Memory\n\n");
@@ -718,4 +689,24 @@ pub fn render_summary_json(model: &Model, arch: &Architecture) -> String {
         metadata: GgufMetadataJson::new(model),
     };
     json::to_string(&doc)
+}
+
+/// The tensors outside any repeated block: name (as `name` writes it), shape, dtype and role.
+fn others_table(model: &Model, arch: &Architecture, name: impl Fn(&str) -> String) -> Table {
+    let mut t = Table::new(&[
+        ("tensor", Align::Left),
+        ("shape", Align::Left),
+        ("dtype", Align::Left),
+        ("role", Align::Left),
+    ]);
+    for &i in &arch.others {
+        let tensor = &model.tensors[i];
+        t.push(vec![
+            name(&tensor.name),
+            shape(&tensor.shape),
+            tensor.dtype.to_string(),
+            arch.roles[i].role.label().to_owned(),
+        ]);
+    }
+    t
 }
