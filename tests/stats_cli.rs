@@ -69,6 +69,7 @@ struct StatsObj {
     outliers: u64,
     outlier_sigmas: f64,
     exact_distribution: bool,
+    distribution: String,
     dead_rows: Option<u64>,
     dead_columns: Option<u64>,
 }

@@ -90,7 +90,7 @@ impl Summary {
 
     /// Adds a block's sums; the block was shifted by the tensor's shift, so the moments' mean is
     /// an offset from it.
-    fn add_block(&mut self, b: &BlockSums) {
+    pub fn add_block(&mut self, b: &BlockSums) {
         self.merge(&Summary {
             moments: Moments::from_shifted(b.n, 0.0, b.s, b.q),
             min: b.min,

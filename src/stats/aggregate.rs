@@ -123,6 +123,7 @@ mod tests {
             outliers: 0,
             outlier_sigmas: 6.0,
             exact_distribution: true,
+            distribution: crate::stats::Distribution::Exact,
             dead_rows: None,
             dead_columns: None,
         }

@@ -24,6 +24,7 @@ use super::accum::{self, ColMask, Columns, KeyCounts, RowSpan, Summary};
 use super::finish::{Gathered, finish};
 use super::kernel::{self, BLOCK, F32Kernel, KeyTable, Table8};
 use super::plan::{self, Chunk, Piece};
+use super::sample::{self, SampleKernel, Source, Window};
 use super::{Cancelled, StatsOptions, TensorSlice, TensorStats};
 use crate::decode::{self, code_bits};
 use crate::model::DType;
@@ -38,6 +39,7 @@ enum Method {
     Codes { bits: u32 },
     Values,
     Buckets,
+    Sampled(Source),
 }
 
 /// What the engine knows about a tensor before reading it.
@@ -54,9 +56,11 @@ struct TensorPlan {
     matrix: Option<(u64, u64)>,
     /// Whether its counts go through a worker-held table rather than the ordered merge.
     held: bool,
-    /// The moment shift of a bucketed tensor (`accum::tensor_shift`), read before any piece of it
-    /// is released.
+    /// The moment shift of a bucketed or sampled tensor (`accum::tensor_shift`,
+    /// `sample::window`), read before any piece of it is released.
     shift: f64,
+    /// The central window of a sampled tensor.
+    window: Window,
 }
 
 /// A worker's result for one piece.
@@ -127,6 +131,7 @@ struct Job<'a> {
     chunks: Vec<Chunk>,
     total_bytes: u64,
     kernel: F32Kernel,
+    sample_kernel: SampleKernel,
     next_chunk: AtomicUsize,
     window: usize,
     merge: Mutex<MergeState>,
@@ -147,6 +152,8 @@ struct Scratch {
     codes: Vec<u8>,
     /// Dequantised ggml values, as little-endian f32 bytes for the F32 kernel.
     dequantised: (Vec<f32>, Vec<u8>),
+    /// A sampled block with NaN or Inf, as f32 bytes for the masked F32 kernel.
+    widened: Vec<u8>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -203,14 +210,17 @@ impl<'a> Job<'a> {
                 let values = bytes as u64 / t.dtype.block_bytes()
                     * t.dtype.block_elements()
                     * decode::values_per_element(t.dtype);
-                let method = match code_bits(t.dtype) {
-                    Some(bits) => Method::Codes { bits },
-                    None if values <= opts.exact_limit => Method::Values,
-                    None => Method::Buckets,
+                let sampled = Source::of(t.dtype)
+                    .filter(|_| opts.sample_above.is_some_and(|limit| values > limit));
+                let method = match (sampled, code_bits(t.dtype)) {
+                    (Some(source), _) => Method::Sampled(source),
+                    (None, Some(bits)) => Method::Codes { bits },
+                    (None, None) if values <= opts.exact_limit => Method::Values,
+                    (None, None) => Method::Buckets,
                 };
                 let held = match method {
                     Method::Codes { bits } => bits == 16 && values >= SMALL_SORT,
-                    Method::Buckets => true,
+                    Method::Buckets | Method::Sampled(_) => true,
                     Method::Values => false,
                 };
                 TensorPlan {
@@ -222,15 +232,19 @@ impl<'a> Job<'a> {
                     matrix: plan::matrix(t),
                     held,
                     shift: 0.0,
+                    window: Window::covering(0.0, 0.0),
                 }
             })
             .collect();
         let mut plans = plans;
-        plans.par_iter_mut().zip(tensors).for_each(|(p, t)| {
-            if p.method == Method::Buckets {
-                p.shift = accum::tensor_shift(p.dtype, t.bytes);
-            }
-        });
+        plans
+            .par_iter_mut()
+            .zip(tensors)
+            .for_each(|(p, t)| match p.method {
+                Method::Buckets => p.shift = accum::tensor_shift(p.dtype, t.bytes),
+                Method::Sampled(source) => (p.shift, p.window) = sample::window(source, t.bytes),
+                _ => {}
+            });
         let total_bytes = chunks.iter().map(|c| c.bytes).sum();
         let mut results = vec![None; tensors.len()];
         for (i, p) in plans.iter().enumerate() {
@@ -245,6 +259,7 @@ impl<'a> Job<'a> {
             chunks,
             total_bytes,
             kernel: F32Kernel::detect(),
+            sample_kernel: SampleKernel::detect(),
             next_chunk: AtomicUsize::new(0),
             window: 0,
             merge: Mutex::new(MergeState {
@@ -298,6 +313,7 @@ impl<'a> Job<'a> {
             values: Vec::with_capacity(BLOCK),
             codes: Vec::new(),
             dequantised: (Vec::new(), Vec::new()),
+            widened: Vec::new(),
         };
         loop {
             if self.cancel.load(Ordering::Relaxed) {
@@ -416,6 +432,23 @@ impl<'a> Job<'a> {
                     * dtype.block_elements()
                     * decode::values_per_element(dtype);
                 self.counted(p, values, scratch);
+                PartData::Summary(summary)
+            }
+            Method::Sampled(source) => {
+                self.hold(p.tensor, scratch);
+                let width = source.width();
+                let summary = sample::summarise(
+                    self.sample_kernel,
+                    self.kernel,
+                    source,
+                    bytes,
+                    (p.bytes.start / width) as u64,
+                    plan.shift,
+                    &plan.window,
+                    &mut scratch.table,
+                    &mut scratch.widened,
+                );
+                self.counted(p, (bytes.len() / width) as u64, scratch);
                 PartData::Summary(summary)
             }
         };
@@ -670,6 +703,12 @@ fn finalise(plan: &TensorPlan, acc: Acc, opts: &StatsOptions) -> TensorStats {
             summary: acc.summary,
             shift: plan.shift,
             counts: acc.counts.entries(),
+        },
+        Method::Sampled(_) => Gathered::Sampled {
+            summary: acc.summary,
+            shift: plan.shift,
+            counts: acc.counts.entries(),
+            window: plan.window,
         },
     };
     finish(

@@ -2,7 +2,8 @@
 //! over an ascending list of value ranges.
 
 use super::accum::Summary;
-use super::{Histogram, StatsOptions, TensorStats};
+use super::sample::Window;
+use super::{Distribution, Histogram, StatsOptions, TensorStats};
 use crate::decode::{CodeOrder, code_value};
 use crate::model::DType;
 
@@ -27,14 +28,23 @@ pub(super) enum Gathered {
         shift: f64,
         counts: Vec<(u32, u64)>,
     },
+    /// Kernel sums as for `Buckets`; the counts are exact outside `window` and a sample inside it
+    /// (see `sample`).
+    Sampled {
+        summary: Summary,
+        shift: f64,
+        counts: Vec<(u32, u64)>,
+        window: Window,
+    },
 }
 
-/// `count` finite values somewhere in `[lo, hi]` (`lo == hi`: exactly that value).
+/// `count` finite values somewhere in `[lo, hi]` (`lo == hi`: exactly that value). Counts are
+/// whole numbers except for the scaled sample counts of the sampled method.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Range {
     lo: f64,
     hi: f64,
-    count: u64,
+    count: f64,
 }
 
 /// Neumaier's compensated sum.
@@ -84,7 +94,7 @@ pub(super) fn finish(
     let mut inf = 0;
     let mut zeros = 0;
     let mut ranges = Vec::new();
-    let exact;
+    let distribution;
     let moments; // (n, mean, m2, sum of squares)
     let (min, max);
     match gathered {
@@ -93,7 +103,7 @@ pub(super) fn finish(
             bits,
             counts,
         } => {
-            exact = true;
+            distribution = Distribution::Exact;
             for (code, c) in value_order(CodeOrder::of(dtype), bits, counts) {
                 let v = code_value(dtype, code);
                 if v.is_nan() {
@@ -113,7 +123,7 @@ pub(super) fn finish(
             nan: n,
             inf: i,
         } => {
-            exact = true;
+            distribution = Distribution::Exact;
             (nan, inf) = (n, i);
             values.sort_unstable_by(f64::total_cmp);
             for v in values {
@@ -128,41 +138,33 @@ pub(super) fn finish(
             shift,
             counts,
         } => {
-            exact = false;
+            distribution = Distribution::Buckets;
             (nan, inf, zeros) = (summary.nan, summary.inf, summary.zeros);
-            let m = summary.moments;
-            let mean = shift + m.mean;
-            moments = (m.n, mean, m.m2, m.m2 + mean * mean * m.n as f64);
+            moments = kernel_moments(&summary, shift);
             (min, max) = (summary.min, summary.max);
-            if m.n > 0 {
-                for (key, c) in value_order(CodeOrder::SignMagnitude, 16, counts) {
-                    if key & 0x7F80 == 0x7F80 {
-                        continue; // NaN and Inf: counted by the kernel
-                    }
-                    let (a, b) = (
-                        f64::from(f32::from_bits(key << 16)),
-                        f64::from(f32::from_bits(key << 16 | 0xFFFF)),
-                    );
-                    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-                    ranges.push(Range {
-                        lo: lo.clamp(min, max),
-                        hi: hi.clamp(min, max),
-                        count: c,
-                    });
-                }
-                // The extreme buckets end at the exact extremes (this also covers f64 values
-                // beyond the f32 range, kept in the largest finite bucket).
-                if let Some(r) = ranges.first_mut() {
-                    r.lo = min;
-                }
-                if let Some(r) = ranges.last_mut() {
-                    r.hi = max;
-                }
+            if summary.moments.n > 0 {
+                ranges = bucket_ranges(counts, min, max, |_| 1.0);
+            }
+        }
+        Gathered::Sampled {
+            summary,
+            shift,
+            counts,
+            window,
+        } => {
+            distribution = Distribution::Sampled;
+            (nan, inf, zeros) = (summary.nan, summary.inf, summary.zeros);
+            moments = kernel_moments(&summary, shift);
+            (min, max) = (summary.min, summary.max);
+            if summary.moments.n > 0 {
+                ranges = sampled_ranges(counts, window, summary.moments.n, min, max);
             }
         }
     }
     let (n, mean, m2, sumsq) = moments;
-    debug_assert_eq!(ranges.iter().map(|r| r.count).sum::<u64>(), n);
+    debug_assert!(
+        (ranges.iter().map(|r| r.count).sum::<f64>() - n as f64).abs() < 1e-6 * n as f64 + 1e-9
+    );
     let finite = count - nan - inf;
     let has = n > 0;
     let std = (m2 / n as f64).sqrt();
@@ -191,19 +193,114 @@ pub(super) fn finish(
         histogram: has.then(|| histogram(&ranges, min, max, opts.histogram_bins.max(1))),
         outliers,
         outlier_sigmas: opts.outlier_sigmas,
-        exact_distribution: exact,
+        exact_distribution: distribution == Distribution::Exact,
+        distribution,
         dead_rows,
         dead_columns,
     }
 }
 
+/// (n, mean, M2, Σx²) from kernel sums whose mean is an offset from `shift`.
+fn kernel_moments(summary: &Summary, shift: f64) -> (u64, f64, f64, f64) {
+    let m = summary.moments;
+    let mean = shift + m.mean;
+    (m.n, mean, m.m2, m.m2 + mean * mean * m.n as f64)
+}
+
+/// The value range of the finite values under 16-bit f32 key `key` (in ascending order).
+fn bucket(key: u32) -> (f64, f64) {
+    let (a, b) = (
+        f64::from(f32::from_bits(key << 16)),
+        f64::from(f32::from_bits(key << 16 | 0xFFFF)),
+    );
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Ranges of the finite buckets among `counts` (16-bit f32 keys in key order), each count times
+/// `weight(key)` (buckets of weight 0 are left out), clamped to `[min, max]`; the extreme ranges
+/// end at the exact extremes (this also covers f64 values beyond the f32 range, kept in the largest
+/// finite bucket).
+fn bucket_ranges(
+    counts: Vec<(u32, u64)>,
+    min: f64,
+    max: f64,
+    weight: impl Fn(u32) -> f64,
+) -> Vec<Range> {
+    let mut ranges: Vec<Range> = value_order(CodeOrder::SignMagnitude, 16, counts)
+        .into_iter()
+        // NaN and Inf (the all-ones exponent) are counted by the kernel.
+        .filter(|&(key, _)| key & 0x7F80 != 0x7F80 && weight(key) > 0.0)
+        .map(|(key, c)| {
+            let (lo, hi) = bucket(key);
+            Range {
+                lo: lo.clamp(min, max),
+                hi: hi.clamp(min, max),
+                count: c as f64 * weight(key),
+            }
+        })
+        .collect();
+    set_ends(&mut ranges, min, max);
+    ranges
+}
+
+fn set_ends(ranges: &mut [Range], min: f64, max: f64) {
+    if let Some(r) = ranges.first_mut() {
+        r.lo = min;
+    }
+    if let Some(r) = ranges.last_mut() {
+        r.hi = max;
+    }
+}
+
+/// Ranges of a sampled tensor of `n` finite values: tail buckets with their exact counts, central
+/// buckets with their sample counts scaled to the exact number of central values.
+fn sampled_ranges(
+    counts: Vec<(u32, u64)>,
+    window: Window,
+    n: u64,
+    min: f64,
+    max: f64,
+) -> Vec<Range> {
+    let (mut tails, mut sampled) = (0u64, 0u64);
+    for &(k, c) in &counts {
+        if k & 0x7F80 == 0x7F80 {
+            continue;
+        }
+        if window.central_key(k) {
+            sampled += c;
+        } else {
+            tails += c;
+        }
+    }
+    let central = n.saturating_sub(tails);
+    let scale = if sampled > 0 {
+        central as f64 / sampled as f64
+    } else {
+        0.0
+    };
+    let mut ranges = bucket_ranges(counts, min, max, |k| {
+        if window.central_key(k) { scale } else { 1.0 }
+    });
+    if sampled == 0 && central > 0 {
+        // Central values, none of them sampled (possible only for a handful of values).
+        ranges.push(Range {
+            lo: f64::from(window.lo).clamp(min, max),
+            hi: f64::from(window.hi).clamp(min, max),
+            count: central as f64,
+        });
+        ranges.sort_by(|a, b| a.lo.total_cmp(&b.lo));
+        set_ends(&mut ranges, min, max);
+    }
+    ranges
+}
+
 fn push_point(ranges: &mut Vec<Range>, v: f64, c: u64) {
     match ranges.last_mut() {
-        Some(r) if r.lo == v => r.count += c, // -0 and +0 fold together
+        Some(r) if r.lo == v => r.count += c as f64, // -0 and +0 fold together
         _ => ranges.push(Range {
             lo: v,
             hi: v,
-            count: c,
+            count: c as f64,
         }),
     }
 }
@@ -217,14 +314,14 @@ fn ends(ranges: &[Range]) -> (f64, f64) {
 
 /// (n, mean, M2, Σx²) of exact points, with compensated sums.
 fn exact_moments(points: &[Range]) -> (u64, f64, f64, f64) {
-    let n: u64 = points.iter().map(|r| r.count).sum();
+    let n = points.iter().map(|r| r.count).sum::<f64>() as u64;
     if n == 0 {
         return (0, 0.0, 0.0, 0.0);
     }
     let mut sum = Sum::default();
     let mut sumsq = Sum::default();
     for r in points {
-        let c = r.count as f64;
+        let c = r.count;
         sum.add(c * r.lo);
         sumsq.add(c * r.lo * r.lo);
     }
@@ -232,7 +329,7 @@ fn exact_moments(points: &[Range]) -> (u64, f64, f64, f64) {
     let mut m2 = Sum::default();
     for r in points {
         let d = r.lo - mean;
-        m2.add(r.count as f64 * d * d);
+        m2.add(r.count * d * d);
     }
     (n, mean, m2.value(), sumsq.value())
 }
@@ -246,14 +343,15 @@ fn order_statistic(ranges: &[Range], n: u64, rank: u64, min: f64, max: f64) -> f
     if rank + 1 >= n {
         return max;
     }
-    let mut before = 0;
+    let rank = rank as f64;
+    let mut before = 0.0;
     for r in ranges {
         if rank < before + r.count {
             if r.lo == r.hi {
                 return r.lo;
             }
-            let j = (rank - before) as f64;
-            return r.lo + (r.hi - r.lo) * ((j + 0.5) / r.count as f64);
+            let j = rank - before;
+            return (r.lo + (r.hi - r.lo) * ((j + 0.5) / r.count)).min(r.hi);
         }
         before += r.count;
     }
@@ -281,10 +379,14 @@ fn percentile(ranges: &[Range], n: u64, p: f64, min: f64, max: f64) -> f64 {
 /// Bins as `numpy.histogram(values, bins, range=(lo, hi))` assigns them. Each range goes whole to
 /// the bin of its midpoint.
 fn histogram(ranges: &[Range], lo: f64, hi: f64, bins: usize) -> Histogram {
-    let mut counts = vec![0u64; bins];
+    let mut counts = vec![0f64; bins];
     if lo == hi {
         counts[0] = ranges.iter().map(|r| r.count).sum();
-        return Histogram { lo, hi, counts };
+        return Histogram {
+            lo,
+            hi,
+            counts: whole_counts(&counts),
+        };
     }
     // numpy.linspace(lo, hi, bins + 1).
     let step = (hi - lo) / bins as f64;
@@ -312,30 +414,55 @@ fn histogram(ranges: &[Range], lo: f64, hi: f64, bins: usize) -> Histogram {
         }
         counts[i] += r.count;
     }
-    Histogram { lo, hi, counts }
+    Histogram {
+        lo,
+        hi,
+        counts: whole_counts(&counts),
+    }
+}
+
+/// Rounds bin counts to whole numbers that add up to their rounded total: each bin gets its
+/// floor, and the units left over go to the largest remainders (the first bin among equals).
+/// Whole-number counts are returned as they are.
+fn whole_counts(counts: &[f64]) -> Vec<u64> {
+    let total = counts.iter().sum::<f64>().round() as u64;
+    let mut out: Vec<u64> = counts.iter().map(|c| c.floor() as u64).collect();
+    let mut left = total.saturating_sub(out.iter().sum());
+    if left > 0 {
+        let mut order: Vec<usize> = (0..counts.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (fa, fb) = (counts[a] - counts[a].floor(), counts[b] - counts[b].floor());
+            fb.total_cmp(&fa).then(a.cmp(&b))
+        });
+        for i in order {
+            if left == 0 {
+                break;
+            }
+            out[i] += 1;
+            left -= 1;
+        }
+    }
+    out
 }
 
 /// Values farther than `threshold` from `mean`; a range straddling the threshold counts in
 /// proportion to the part of it beyond.
 fn outliers(ranges: &[Range], mean: f64, threshold: f64) -> u64 {
     let (below, above) = (mean - threshold, mean + threshold);
-    let mut exact = 0u64;
-    let mut partial = 0.0f64;
+    let mut total = 0.0f64;
     for r in ranges {
         if r.lo == r.hi {
-            exact += if (r.lo - mean).abs() > threshold {
-                r.count
-            } else {
-                0
-            };
+            if (r.lo - mean).abs() > threshold {
+                total += r.count;
+            }
         } else if r.hi < below || r.lo > above {
-            exact += r.count;
+            total += r.count;
         } else {
             let outside = (below - r.lo).max(0.0) + (r.hi - above).max(0.0);
-            partial += outside / (r.hi - r.lo) * r.count as f64;
+            total += outside / (r.hi - r.lo) * r.count;
         }
     }
-    exact + partial.round() as u64
+    total.round() as u64
 }
 
 #[cfg(test)]

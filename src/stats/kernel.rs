@@ -54,6 +54,9 @@ pub(super) const BLOCK: usize = 4096;
 /// Something that counts 16-bit keys; `lane` is the value's position modulo 4.
 pub(super) trait Counter {
     fn bump(&mut self, key: usize, lane: usize);
+
+    /// Adds `n` (0 or 1) without a branch.
+    fn add(&mut self, key: usize, lane: usize, n: u32);
 }
 
 /// One counter per key.
@@ -66,12 +69,22 @@ impl Counter for Plain {
     fn bump(&mut self, key: usize, _lane: usize) {
         self[key & 0xFFFF] += 1;
     }
+
+    #[inline(always)]
+    fn add(&mut self, key: usize, _lane: usize, n: u32) {
+        self[key & 0xFFFF] += n;
+    }
 }
 
 impl Counter for Lanes {
     #[inline(always)]
     fn bump(&mut self, key: usize, lane: usize) {
         self[key & 0xFFFF][lane & 3] += 1;
+    }
+
+    #[inline(always)]
+    fn add(&mut self, key: usize, lane: usize, n: u32) {
+        self[key & 0xFFFF][lane & 3] += n;
     }
 }
 
@@ -97,7 +110,7 @@ impl KeyTable {
     }
 
     /// The table to count the next block into.
-    fn pick(&mut self) -> Layout<'_> {
+    pub fn pick(&mut self) -> Layout<'_> {
         if self.crowded {
             self.lanes_used = true;
             Layout::Lanes(&mut self.lanes)
@@ -108,7 +121,7 @@ impl KeyTable {
 
     /// Looks at a block just counted (its bytes are in L1 now; sampling it before counting costs
     /// 32 cache misses) to choose the layout of the next one, given the key at each position.
-    fn observe(&mut self, n: usize, key: impl Fn(usize) -> usize) {
+    pub fn observe(&mut self, n: usize, key: impl Fn(usize) -> usize) {
         self.crowded = crowded(n, key);
     }
 
@@ -157,7 +170,7 @@ impl KeyTable {
 }
 
 /// The two tables, as a block's loop sees them.
-enum Layout<'a> {
+pub(super) enum Layout<'a> {
     Plain(&'a mut Plain),
     Lanes(&'a mut Lanes),
 }
@@ -375,6 +388,9 @@ pub(super) struct NoCount;
 impl Counter for NoCount {
     #[inline(always)]
     fn bump(&mut self, _key: usize, _lane: usize) {}
+
+    #[inline(always)]
+    fn add(&mut self, _key: usize, _lane: usize, _n: u32) {}
 }
 
 /// Adds one f32 to the lane accumulators: the scalar twin of one lane of the AVX2 loop.

@@ -63,6 +63,7 @@ mod findings;
 mod finish;
 mod kernel;
 mod plan;
+mod sample;
 
 pub use engine::compute_stats;
 pub use findings::{Finding, Severity, find_anomalies};
@@ -96,6 +97,10 @@ pub struct StatsOptions {
     /// F32 and wide tensors of at most this many values keep their values for exact percentiles
     /// (default 65,536: 512 KiB per tensor in flight).
     pub exact_limit: u64,
+    /// F32, BF16 and F16 tensors of more than this many values take the sampled method (exact
+    /// moments and tails, a one-in-eight sample of the central values for the distribution; default
+    /// 2^22 values). `None` counts every value (`glassbox stats --exact`).
+    pub sample_above: Option<u64>,
 }
 
 impl Default for StatsOptions {
@@ -106,6 +111,7 @@ impl Default for StatsOptions {
             histogram_bins: 64,
             outlier_sigmas: 6.0,
             exact_limit: 1 << 16,
+            sample_above: Some(1 << 22),
         }
     }
 }
@@ -149,9 +155,11 @@ pub struct TensorStats {
     pub outliers: u64,
     /// The threshold used for `outliers`, in standard deviations.
     pub outlier_sigmas: f64,
-    /// Whether `p1`/`p50`/`p99`, `histogram` and `outliers` are exact (`false`: derived from 16-bit
-    /// buckets; see the module documentation for the bounds).
+    /// Whether `p1`/`p50`/`p99`, `histogram` and `outliers` are exact (`distribution` says how
+    /// they were derived otherwise; see the module documentation for the bounds).
     pub exact_distribution: bool,
+    /// How `p1`/`p50`/`p99`, `histogram` and `outliers` were derived.
+    pub distribution: Distribution,
     /// For a matrix (2-D, at least 2×2): rows whose values are all zero.
     pub dead_rows: Option<u64>,
     /// For a matrix (2-D, at least 2×2): columns whose values are all zero.
@@ -182,10 +190,25 @@ impl TensorStats {
             outliers: 0,
             outlier_sigmas,
             exact_distribution: false,
+            distribution: Distribution::None,
             dead_rows: None,
             dead_columns: None,
         }
     }
+}
+
+/// How a tensor's distribution (percentiles, histogram, outliers) was derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Distribution {
+    /// From every value: as numpy computes it.
+    Exact,
+    /// From every value's 16-bit bucket (its f32's top 16 bits: 2^-7 relative wide).
+    Buckets,
+    /// Exact buckets beyond a central window, a deterministic one-in-eight sample inside it.
+    Sampled,
+    /// Not measured (the values are not decoded).
+    None,
 }
 
 /// Counts of values in equal-width bins over `[lo, hi]`.

@@ -1,0 +1,805 @@
+//! The sampled method for large F32, BF16 and F16 tensors: exact moments, exact tails, and a
+//! deterministic one-in-eight sample of the central values for the distribution.
+//!
+//! Counting every value into a table (the *Codes* and *Buckets* methods) costs a load and a store
+//! per value, which bounds a core at about one value per cycle: 30-40% of the memory bandwidth of
+//! the machines here. This method counts only what the distribution needs:
+//!
+//! - **Moments** of every value, in f64 lanes (sixteen: lane `i % 16` takes value `i` of the
+//!   tensor), shifted by one value per tensor near its centre, with min, max and zeros, all exact
+//!   up to f64 rounding as in the bucketed kernel. A block holding NaN or Inf (its f64 sums turn
+//!   non-finite, which finite f32 values cannot do) has its moments recomputed by the masked
+//!   [`F32Kernel`], which counts NaN and Inf.
+//! - A **window** of central values `[lo, hi]`, chosen per tensor before it is read (the median ±
+//!   twice the larger of its distances to the 1st and 99th percentiles, about ±4.7σ for normal
+//!   weights, of values spread over the tensor) and widened to whole 16-bit key buckets
+//!   (the f32's top 16 bits, as in the bucketed method), so that a key is either central or not.
+//! - **Tails**: every value outside the window (and every NaN and Inf) is counted under its key:
+//!   exactly, as in the bucketed method.
+//! - **Sample**: in each aligned group of 16 values (`16g..16g + 16` of the tensor), two lanes
+//!   chosen by a hash of `g` are counted under their key if they are central. Each value is sampled
+//!   with probability 1/8, independently of its row or column (a fixed stride would alias with
+//!   matrix structure); the choice depends only on the value's position, so results never depend
+//!   on threads or chunking.
+//!
+//! At the end (`finish`), central buckets hold sampled counts scaled to the exact number of central
+//! values (`finite - tails`), tail buckets exact counts. Percentiles and the histogram are estimates
+//! for central values (standard error of a percentile about `sqrt(p(1-p)/m)/density`: 0.005σ for
+//! p1 from the 2^19 samples of a 2^22-value tensor), exact to a bucket beyond the window, which is
+//! where outliers lie for any threshold above ±4.7σ.
+
+use super::accum::Summary;
+use super::kernel::{BlockSums, Counter, F32Kernel, KeyTable, Layout};
+use crate::model::DType;
+
+/// The element types the sampled kernels read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    F32,
+    BF16,
+    F16,
+}
+
+impl Source {
+    pub fn of(dtype: DType) -> Option<Source> {
+        match dtype {
+            DType::F32 => Some(Source::F32),
+            DType::BF16 => Some(Source::BF16),
+            DType::F16 => Some(Source::F16),
+            _ => None,
+        }
+    }
+
+    pub fn width(self) -> usize {
+        match self {
+            Source::F32 => 4,
+            Source::BF16 | Source::F16 => 2,
+        }
+    }
+
+    /// Value `i` of `bytes`, as f32 (exact for all three types).
+    #[inline(always)]
+    pub fn value(self, bytes: &[u8], i: usize) -> f32 {
+        match self {
+            Source::F32 => {
+                let b = &bytes[4 * i..4 * i + 4];
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            }
+            Source::BF16 => f32::from_bits(
+                u32::from(u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]])) << 16,
+            ),
+            Source::F16 => half::f16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]).to_f32(),
+        }
+    }
+}
+
+/// The 16-bit key of an f32 (its top 16 bits), as the bucketed method keys values.
+#[inline(always)]
+fn key(x: f32) -> usize {
+    (x.to_bits() >> 16) as usize
+}
+
+/// Position of a key in value order: negative keys (sign bit set) descend, positive ones ascend;
+/// -0's bucket comes just before +0's.
+pub(super) fn rank(key: u32) -> u32 {
+    if key & 0x8000 != 0 {
+        0x7FFF - (key & 0x7FFF)
+    } else {
+        0x8000 + key
+    }
+}
+
+/// The central values of a tensor: `lo <= x <= hi`, exactly the values whose keys lie in
+/// `keys.0..=keys.1` (in value order, see [`rank`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Window {
+    pub lo: f32,
+    pub hi: f32,
+    pub keys: (u32, u32),
+}
+
+impl Window {
+    /// The window of whole buckets covering `[a, b]` (finite, `a <= b`). Neither end is a bucket
+    /// of zero seen from the wrong side (`+0`'s as the lower end, `-0`'s as the upper), so that
+    /// `-0.0 == +0.0` cannot put a zero inside the bounds but outside the keys.
+    pub fn covering(a: f32, b: f32) -> Window {
+        let mut ka = a.to_bits() >> 16;
+        let mut kb = b.to_bits() >> 16;
+        if ka == 0x0000 {
+            ka = 0x8000;
+        }
+        if kb == 0x8000 {
+            kb = 0x0000;
+        }
+        // The smallest value of bucket `ka` and the largest of bucket `kb`.
+        let lo = if ka & 0x8000 != 0 {
+            f32::from_bits(ka << 16 | 0xFFFF)
+        } else {
+            f32::from_bits(ka << 16)
+        };
+        let hi = if kb & 0x8000 != 0 {
+            f32::from_bits(kb << 16)
+        } else {
+            f32::from_bits(kb << 16 | 0xFFFF)
+        };
+        Window {
+            lo,
+            hi,
+            keys: (ka, kb),
+        }
+    }
+
+    /// Whether a key's bucket is central.
+    pub fn central_key(&self, key: u32) -> bool {
+        (rank(self.keys.0)..=rank(self.keys.1)).contains(&rank(key))
+    }
+
+    #[inline(always)]
+    fn central(&self, x: f32) -> bool {
+        x >= self.lo && x <= self.hi
+    }
+}
+
+/// Values per block: the per-block work (folding the lanes, merging, choosing the count table's
+/// layout) is a few hundred nanoseconds, and a block's f64 lane sums stay within about 1e-16
+/// relative for any length.
+pub(super) const BLOCK: usize = 1 << 15;
+
+/// Values read per sampled position when choosing a tensor's window and shift.
+const PROBE: usize = 512;
+/// Positions read, evenly spread over the tensor.
+const PROBES: usize = 8;
+
+/// The shift and window of a tensor of `source` values, from up to 4096 values read at eight
+/// evenly spread places (a first block of padding or special tokens does not decide alone).
+///
+/// Shift: their median (0 when the median is within the spread). Window: the median ± twice the larger of its distances to their 1st and
+/// 99th percentiles (at least 2^-8 of the median's magnitude and the smallest normal f32, so that a
+/// constant tensor stays central).
+pub(super) fn window(source: Source, bytes: &[u8]) -> (f64, Window) {
+    let n = bytes.len() / source.width();
+    let mut values: Vec<f32> = Vec::with_capacity(PROBE * PROBES);
+    for k in 0..PROBES {
+        let start = (n / PROBES * k).min(n.saturating_sub(PROBE));
+        let end = (start + PROBE).min(n);
+        values.extend(
+            (start..end)
+                .map(|i| source.value(bytes, i))
+                .filter(|x| x.is_finite()),
+        );
+        if n <= PROBE {
+            break;
+        }
+    }
+    if values.is_empty() {
+        return (0.0, Window::covering(-f32::MIN_POSITIVE, f32::MIN_POSITIVE));
+    }
+    values.sort_unstable_by(f32::total_cmp);
+    let m = values.len();
+    let median = values[m / 2];
+    let (p1, p99) = (values[m / 100], values[m - 1 - m / 100]);
+    let spread = f64::from(median - p1).max(f64::from(p99 - median));
+    let w = (2.0 * spread)
+        .max(f64::from(median.abs()) / 256.0)
+        .max(f64::from(f32::MIN_POSITIVE));
+    let m64 = f64::from(median);
+    let a = ((m64 - w) as f32).max(f32::MIN);
+    let b = ((m64 + w) as f32).min(f32::MAX);
+    // A shift of 0 spares the kernel a subtraction per value; it costs no precision while the
+    // centre is within the spread (the sums' cancellation is then at most a factor of 2).
+    let shift = if f64::from(median).abs() <= spread {
+        0.0
+    } else {
+        m64
+    };
+    (shift, Window::covering(a, b))
+}
+
+/// The two sampled lanes of group `group` (values `16·group..16·group + 16` of a tensor).
+///
+/// A Fibonacci hash: the top bits of `group·2^64/φ` are equidistributed along every arithmetic
+/// progression of groups, so each column of a matrix is sampled evenly over its rows. Lane `a` is
+/// uniform; `b = a ^ c` with `c` in 1..=15 (8 twice as likely) is uniform too, since `a ^ c` runs
+/// over every lane as `a` does, and never equals `a`.
+#[inline(always)]
+fn picks(group: u64) -> (usize, usize) {
+    let z = group.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let a = (z >> 60) as usize;
+    let c = (z >> 56) as usize & 15;
+    (a, a ^ (c | usize::from(c == 0) << 3))
+}
+
+/// Whether value `i` of a tensor is sampled (the rule the kernels implement).
+pub(super) fn sampled(i: u64) -> bool {
+    let (a, b) = picks(i / 16);
+    let lane = (i % 16) as usize;
+    lane == a || lane == b
+}
+
+/// Sixteen-lane accumulators of one block.
+struct Lanes16 {
+    s: [f64; 16],
+    q: [f64; 16],
+    min: [f32; 16],
+    max: [f32; 16],
+    zeros: u64,
+}
+
+impl Lanes16 {
+    fn new() -> Lanes16 {
+        Lanes16 {
+            s: [0.0; 16],
+            q: [0.0; 16],
+            min: [f32::INFINITY; 16],
+            max: [f32::NEG_INFINITY; 16],
+            zeros: 0,
+        }
+    }
+
+    /// Adds `x` to lane `lane`, with the semantics of the vector instructions (`vminps(m, x)` is
+    /// `m < x ? m : x`).
+    #[inline(always)]
+    fn add(&mut self, x: f32, lane: usize, shift: f64) {
+        let d = f64::from(x) - shift;
+        self.s[lane] += d;
+        self.q[lane] = d.mul_add(d, self.q[lane]);
+        self.min[lane] = if self.min[lane] < x {
+            self.min[lane]
+        } else {
+            x
+        };
+        self.max[lane] = if self.max[lane] > x {
+            self.max[lane]
+        } else {
+            x
+        };
+        self.zeros += u64::from(x == 0.0);
+    }
+
+    /// The block's sums, or `None` if a value was NaN or infinite.
+    fn finish(self, values: usize) -> Option<BlockSums> {
+        let fold = |l: &[f64; 16]| {
+            let h: [f64; 8] = std::array::from_fn(|j| l[j] + l[j + 8]);
+            let t = [h[0] + h[4], h[1] + h[5], h[2] + h[6], h[3] + h[7]];
+            ((t[0] + t[1]) + t[2]) + t[3]
+        };
+        let (s, q) = (fold(&self.s), fold(&self.q));
+        if !(s.is_finite() && q.is_finite()) {
+            return None;
+        }
+        let min = self.min.iter().copied().fold(f32::INFINITY, f32::min);
+        let max = self.max.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        Some(BlockSums {
+            n: values as u64,
+            s,
+            q,
+            min: f64::from(min),
+            max: f64::from(max),
+            zeros: self.zeros,
+            nan: 0,
+            inf: 0,
+        })
+    }
+}
+
+/// Counts value `x` (the tensor's value `i`, in lane `lane`) into `t`: every value outside the
+/// window, and a sampled one inside it.
+#[inline(always)]
+fn count(x: f32, i: u64, win: &Window, t: &mut impl Counter) {
+    let lane = (i % 16) as usize;
+    if !win.central(x) {
+        t.bump(key(x), lane);
+    } else if sampled(i) {
+        t.bump(key(x), lane);
+    }
+}
+
+/// The portable kernel (and the reference of the vector ones): one block of at most [`BLOCK`]
+/// values of `bytes`, the first being value `first` of the tensor.
+pub(super) fn block_scalar(
+    source: Source,
+    bytes: &[u8],
+    first: u64,
+    shift: f64,
+    win: &Window,
+    t: &mut impl Counter,
+) -> Option<BlockSums> {
+    let n = bytes.len() / source.width();
+    let mut acc = Lanes16::new();
+    for j in 0..n {
+        let i = first + j as u64;
+        let x = source.value(bytes, j);
+        acc.add(x, (i % 16) as usize, shift);
+        count(x, i, win, t);
+    }
+    acc.finish(n)
+}
+
+/// Which implementation runs the sampled blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SampleKernel {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl SampleKernel {
+    pub fn detect() -> SampleKernel {
+        *Self::available().last().unwrap_or(&SampleKernel::Scalar)
+    }
+
+    /// Every kernel this CPU runs, slowest first.
+    pub fn available() -> Vec<SampleKernel> {
+        #[allow(unused_mut)]
+        let mut out = vec![SampleKernel::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            out.push(SampleKernel::Avx512);
+        }
+        out
+    }
+
+    /// One block (see [`block_scalar`]).
+    pub fn block(
+        self,
+        source: Source,
+        bytes: &[u8],
+        first: u64,
+        shift: f64,
+        win: &Window,
+        t: &mut impl Counter,
+    ) -> Option<BlockSums> {
+        match self {
+            SampleKernel::Scalar => block_scalar(source, bytes, first, shift, win, t),
+            // SAFETY: `Avx512` is only constructed by `available` after the CPU reported AVX-512F
+            // and POPCNT.
+            #[cfg(target_arch = "x86_64")]
+            SampleKernel::Avx512 => unsafe {
+                match (source, shift == 0.0) {
+                    (Source::F32, true) => avx512::block::<0, false>(bytes, first, shift, win, t),
+                    (Source::F32, false) => avx512::block::<0, true>(bytes, first, shift, win, t),
+                    (Source::BF16, true) => avx512::block::<1, false>(bytes, first, shift, win, t),
+                    (Source::BF16, false) => avx512::block::<1, true>(bytes, first, shift, win, t),
+                    (Source::F16, true) => avx512::block::<2, false>(bytes, first, shift, win, t),
+                    (Source::F16, false) => avx512::block::<2, true>(bytes, first, shift, win, t),
+                }
+            },
+        }
+    }
+}
+
+/// Summary of the values `bytes` of a tensor, the first being value `first`, block by block; tails
+/// and samples go into `table`. `scratch` holds f32 bytes when a block with NaN or Inf has its
+/// moments recomputed.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn summarise(
+    kernel: SampleKernel,
+    f32_kernel: F32Kernel,
+    source: Source,
+    bytes: &[u8],
+    first: u64,
+    shift: f64,
+    win: &Window,
+    table: &mut KeyTable,
+    scratch: &mut Vec<u8>,
+) -> Summary {
+    let mut out = Summary::default();
+    let width = source.width();
+    for (b, block) in bytes.chunks(BLOCK * width).enumerate() {
+        let start = first + (b * BLOCK) as u64;
+        let sums = match table.pick() {
+            Layout::Plain(t) => kernel.block(source, block, start, shift, win, t),
+            Layout::Lanes(t) => kernel.block(source, block, start, shift, win, t),
+        };
+        let n = block.len() / width;
+        table.observe(n, |i| key(source.value(block, i)));
+        let sums = sums.unwrap_or_else(|| {
+            // NaN or Inf in the block: the masked kernel counts them (keys are already counted).
+            scratch.clear();
+            scratch.extend((0..n).flat_map(|i| source.value(block, i).to_le_bytes()));
+            let rep = (0..n)
+                .map(|i| source.value(block, i))
+                .find(|x| x.is_finite())
+                .unwrap_or(0.0);
+            f32_kernel.block(scratch, shift, rep, None)
+        });
+        out.add_block(&sums);
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{BlockSums, Counter, Lanes16, Window, count, key, picks};
+    use std::arch::x86_64::*;
+
+    /// Sixteen values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load<const K: u8>(p: *const u8) -> __m512 {
+        // SAFETY: the caller guarantees 64 (F32) or 32 readable bytes at `p`; no alignment needed.
+        unsafe {
+            match K {
+                0 => _mm512_loadu_ps(p.cast()),
+                1 => _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(
+                    _mm256_loadu_si256(p.cast()),
+                ))),
+                _ => _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())),
+            }
+        }
+    }
+
+    /// AVX-512 version of [`super::block_scalar`] for source `K` (`SHIFTED`: `shift != 0`): values before the first whole
+    /// group of sixteen and after the last go through the scalar lanes; whole groups through the
+    /// vector lanes, lane `j` of the `lo` vectors being lane `j` and of the `hi` vectors lane
+    /// `8 + j`, each adding its values in the same order as the scalar kernel.
+    #[target_feature(enable = "avx512f,popcnt")]
+    pub(super) unsafe fn block<const K: u8, const SHIFTED: bool>(
+        bytes: &[u8],
+        first: u64,
+        shift: f64,
+        win: &Window,
+        t: &mut impl Counter,
+    ) -> Option<BlockSums> {
+        let source = match K {
+            0 => super::Source::F32,
+            1 => super::Source::BF16,
+            _ => super::Source::F16,
+        };
+        let width = source.width();
+        let n = bytes.len() / width;
+        let mut acc = Lanes16::new();
+        let head = ((16 - first % 16) % 16).min(n as u64) as usize;
+        for j in 0..head {
+            let x = source.value(bytes, j);
+            let i = first + j as u64;
+            acc.add(x, (i % 16) as usize, shift);
+            count(x, i, win, t);
+        }
+        let groups = (n - head) / 16;
+        let shift_pd = _mm512_set1_pd(shift);
+        let (lo_e, hi_e) = (_mm512_set1_ps(win.lo), _mm512_set1_ps(win.hi));
+        let zero = _mm512_setzero_ps();
+        // SAFETY (loads and stores below): `acc`'s arrays hold 16 lanes; the group loads read
+        // `16 * width` bytes at `head + 16 * k` values, inside `bytes` for `k < groups`.
+        let (mut sa, mut sb, mut qa, mut qb, mut mn, mut mx) = unsafe {
+            (
+                _mm512_loadu_pd(acc.s.as_ptr()),
+                _mm512_loadu_pd(acc.s.as_ptr().add(8)),
+                _mm512_loadu_pd(acc.q.as_ptr()),
+                _mm512_loadu_pd(acc.q.as_ptr().add(8)),
+                _mm512_loadu_ps(acc.min.as_ptr()),
+                _mm512_loadu_ps(acc.max.as_ptr()),
+            )
+        };
+        let mut zeros = 0u64;
+        let mut group = (first + head as u64) / 16;
+        let mut spill = [0f32; 16];
+        for k in 0..groups {
+            let off = (head + 16 * k) * width;
+            // SAFETY: see above.
+            let x = unsafe { load::<K>(bytes.as_ptr().add(off)) };
+            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+            let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+                _mm512_castps_pd(x),
+            )));
+            // `x - 0.0` is `x` for every finite x (and -0.0 stays -0.0).
+            let (dlo, dhi) = if SHIFTED {
+                (_mm512_sub_pd(lo, shift_pd), _mm512_sub_pd(hi, shift_pd))
+            } else {
+                (lo, hi)
+            };
+            sa = _mm512_add_pd(sa, dlo);
+            sb = _mm512_add_pd(sb, dhi);
+            qa = _mm512_fmadd_pd(dlo, dlo, qa);
+            qb = _mm512_fmadd_pd(dhi, dhi, qb);
+            mn = _mm512_min_ps(mn, x);
+            mx = _mm512_max_ps(mx, x);
+            zeros += u64::from(_mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, zero).count_ones());
+            let central = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(
+                _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, lo_e),
+                x,
+                hi_e,
+            );
+            if K == 2 {
+                // SAFETY: `spill` holds 16 f32.
+                unsafe { _mm512_storeu_ps(spill.as_mut_ptr(), x) };
+            }
+            // Keys straight from the bytes where they are the value's top half (F32, BF16), from
+            // the converted values otherwise (F16).
+            // SAFETY: `l < 16`: inside the group just loaded.
+            let key_of = |l: usize, spill: &[f32; 16]| -> usize {
+                unsafe {
+                    match K {
+                        0 => usize::from(
+                            bytes
+                                .as_ptr()
+                                .add(off + 4 * l + 2)
+                                .cast::<u16>()
+                                .read_unaligned(),
+                        ),
+                        1 => usize::from(
+                            bytes
+                                .as_ptr()
+                                .add(off + 2 * l)
+                                .cast::<u16>()
+                                .read_unaligned(),
+                        ),
+                        _ => key(*spill.get_unchecked(l)),
+                    }
+                }
+            };
+            let tails = !central;
+            if tails != 0 {
+                let mut m = tails;
+                while m != 0 {
+                    let l = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    t.bump(key_of(l, &spill), l);
+                }
+            }
+            let (a, b) = picks(group);
+            t.add(key_of(a, &spill), 0, u32::from(central >> a & 1));
+            t.add(key_of(b, &spill), 1, u32::from(central >> b & 1));
+            group += 1;
+        }
+        // SAFETY: see above.
+        unsafe {
+            _mm512_storeu_pd(acc.s.as_mut_ptr(), sa);
+            _mm512_storeu_pd(acc.s.as_mut_ptr().add(8), sb);
+            _mm512_storeu_pd(acc.q.as_mut_ptr(), qa);
+            _mm512_storeu_pd(acc.q.as_mut_ptr().add(8), qb);
+            _mm512_storeu_ps(acc.min.as_mut_ptr(), mn);
+            _mm512_storeu_ps(acc.max.as_mut_ptr(), mx);
+        }
+        acc.zeros += zeros;
+        for j in head + 16 * groups..n {
+            let x = source.value(bytes, j);
+            let i = first + j as u64;
+            acc.add(x, (i % 16) as usize, shift);
+            count(x, i, win, t);
+        }
+        acc.finish(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::kernel::NoCount;
+    use std::collections::BTreeMap;
+
+    /// A table that records every bump.
+    #[derive(Default)]
+    struct Record(BTreeMap<usize, u64>);
+
+    impl Counter for Record {
+        fn bump(&mut self, key: usize, _lane: usize) {
+            *self.0.entry(key).or_default() += 1;
+        }
+
+        fn add(&mut self, key: usize, _lane: usize, n: u32) {
+            if n > 0 {
+                *self.0.entry(key).or_default() += u64::from(n);
+            }
+        }
+    }
+
+    fn mixed(n: usize, seed: u64, specials: bool) -> Vec<f32> {
+        let mut state = seed | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+                match state % 113 {
+                    0 if specials => f32::NAN,
+                    1 if specials => f32::INFINITY,
+                    2 => -0.0,
+                    3 => 0.0,
+                    4 => 0.9,
+                    5 => -0.7,
+                    6 => f32::from_bits(1 + (state >> 40) as u32 % 1000),
+                    _ => ((u - 0.5) * 0.1) as f32,
+                }
+            })
+            .collect()
+    }
+
+    fn encode(source: Source, v: &[f32]) -> Vec<u8> {
+        match source {
+            Source::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Source::BF16 => v
+                .iter()
+                .flat_map(|x| ((x.to_bits() >> 16) as u16).to_le_bytes())
+                .collect(),
+            Source::F16 => v
+                .iter()
+                .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn sample_picks_two_distinct_lanes_and_one_in_eight() {
+        let mut per_lane = [0u64; 16];
+        for g in 0..100_000u64 {
+            let (a, b) = picks(g);
+            assert!(a < 16 && b < 16 && a != b);
+            per_lane[a] += 1;
+            per_lane[b] += 1;
+        }
+        // Each lane about 12,500 times.
+        assert!(
+            per_lane.iter().all(|&c| (11_500..13_500).contains(&c)),
+            "{per_lane:?}"
+        );
+        let n = 1 << 20;
+        let hits = (0..n).filter(|&i| sampled(i)).count();
+        assert_eq!(hits as u64, n / 8);
+        // No aliasing with a matrix column: every column of 4096 is sampled about 1/8 of the time
+        // over 256 rows.
+        let cols = 4096u64;
+        let mut per_col = vec![0u32; cols as usize];
+        for i in 0..cols * 256 {
+            per_col[(i % cols) as usize] += u32::from(sampled(i));
+        }
+        assert!(
+            per_col.iter().all(|&c| (8..=64).contains(&c)),
+            "{:?}",
+            per_col.iter().min()
+        );
+    }
+
+    #[test]
+    fn window_keys_agree_with_its_bounds() {
+        let cases = [
+            (-0.07f32, 0.08f32),
+            (0.0, 1.0),
+            (-1.0, 0.0),
+            (0.0, 0.0),
+            (-0.0, -0.0),
+            (0.9, 1.1),
+            (-1.1, -0.9),
+            (-f32::MIN_POSITIVE, f32::MIN_POSITIVE),
+            (f32::MIN, f32::MAX),
+        ];
+        let probes: Vec<f32> = [
+            0.0f32,
+            -0.0,
+            1e-40,
+            -1e-40,
+            0.07,
+            -0.07,
+            0.08,
+            -0.08,
+            0.0801,
+            -0.0701,
+            0.9,
+            1.1,
+            -0.9,
+            -1.1,
+            1.0,
+            -1.0,
+            1.2,
+            -1.2,
+            0.5,
+            -0.5,
+            f32::MAX,
+            f32::MIN,
+            3e-39,
+        ]
+        .into_iter()
+        .flat_map(|x| {
+            [
+                x,
+                f32::from_bits(x.to_bits() + 1),
+                f32::from_bits(x.to_bits().saturating_sub(1)),
+            ]
+        })
+        .filter(|x| x.is_finite())
+        .collect();
+        for (a, b) in cases {
+            let w = Window::covering(a, b);
+            assert!(w.lo <= a && w.hi >= b, "{a} {b}: {w:?}");
+            for &x in &probes {
+                assert_eq!(
+                    w.central(x),
+                    w.central_key(x.to_bits() >> 16),
+                    "{a}..{b}: {x:e} ({:#x}) in {w:?}",
+                    x.to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn window_of_normal_values_is_about_five_sigma_and_constant_tensors_stay_central() {
+        let v: Vec<f32> = mixed(100_000, 3, false);
+        let (shift, w) = window(Source::F32, &encode(Source::F32, &v));
+        assert_eq!(shift, 0.0, "centred values need no shift");
+        assert!(
+            w.lo < -0.05 && w.lo > -0.2 && w.hi > 0.05 && w.hi < 0.2,
+            "{w:?}"
+        );
+        for c in [0.0f32, 1.0, -3.5, 1e-30] {
+            let bytes = encode(Source::F32, &vec![c; 5000]);
+            let (shift, w) = window(Source::F32, &bytes);
+            assert_eq!(shift, if c == 0.0 { 0.0 } else { f64::from(c) });
+            assert!(w.central(c), "{c}: {w:?}");
+        }
+        let (_, w) = window(Source::F32, &encode(Source::F32, &[f32::NAN; 10]));
+        assert!(w.central(0.0));
+        let (shift, _) = window(Source::F32, &[]);
+        assert_eq!(shift, 0.0);
+    }
+
+    #[test]
+    fn vector_kernels_match_the_scalar_kernel_bit_for_bit() {
+        for kernel in SampleKernel::available() {
+            for source in [Source::F32, Source::BF16, Source::F16] {
+                for (n, first, specials) in [
+                    (0, 0, false),
+                    (1, 5, false),
+                    (15, 1, false),
+                    (16, 0, false),
+                    (17, 15, true),
+                    (4096, 0, false),
+                    (4096, 7, true),
+                    (4000, 33, false),
+                    (1000, 1 << 40, true),
+                ] {
+                    let v = mixed(n, n as u64 + first, specials);
+                    let bytes = encode(source, &v);
+                    for shift in [0.001, 0.0] {
+                        let win = Window::covering(-0.04, 0.045);
+                        let (mut t1, mut t2) = (Record::default(), Record::default());
+                        let a = kernel.block(source, &bytes, first, shift, &win, &mut t1);
+                        let b = block_scalar(source, &bytes, first, shift, &win, &mut t2);
+                        let bits = |s: Option<BlockSums>| s.map(|s| (s.s.to_bits(), s.q.to_bits()));
+                        let case = format!("{kernel:?} {source:?} n={n} first={first} {shift}");
+                        assert_eq!(bits(a), bits(b), "{case}");
+                        assert_eq!(a, b, "{case}");
+                        assert_eq!(t1.0, t2.0, "{case}");
+                        assert_eq!(a.is_none(), v.iter().any(|x| !x.is_finite()));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scalar_kernel_matches_a_naive_reference() {
+        let v = mixed(4096, 11, false);
+        let first = 4096 * 3 + 5;
+        let (shift, win) = (0.0, Window::covering(-0.03, 0.03));
+        let mut t = Record::default();
+        let got = block_scalar(
+            Source::F32,
+            &encode(Source::F32, &v),
+            first,
+            shift,
+            &win,
+            &mut t,
+        )
+        .unwrap();
+        let x: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+        let s: f64 = x.iter().sum();
+        let q: f64 = x.iter().map(|x| x * x).sum();
+        assert!((got.s - s).abs() < 1e-13 * q.sqrt());
+        assert!((got.q - q).abs() < 1e-13 * q);
+        assert_eq!(got.zeros, v.iter().filter(|&&x| x == 0.0).count() as u64);
+        assert_eq!(got.min, x.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(got.max, x.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        let mut want: BTreeMap<usize, u64> = BTreeMap::new();
+        for (j, &x) in v.iter().enumerate() {
+            if !win.central(x) || sampled(first + j as u64) {
+                *want.entry((x.to_bits() >> 16) as usize).or_default() += 1;
+            }
+        }
+        assert_eq!(t.0, want);
+        let _ = NoCount;
+    }
+}
