@@ -287,9 +287,7 @@ impl Lanes16 {
 #[inline(always)]
 fn count(x: f32, i: u64, win: &Window, t: &mut impl Counter) {
     let lane = (i % 16) as usize;
-    if !win.central(x) {
-        t.bump(key(x), lane);
-    } else if sampled(i) {
+    if !win.central(x) || sampled(i) {
         t.bump(key(x), lane);
     }
 }
@@ -474,9 +472,10 @@ mod avx512 {
             )
         };
         let mut zeros = 0u64;
-        let mut group = (first + head as u64) / 16;
+        let first_group = (first + head as u64) / 16;
         let mut spill = [0f32; 16];
         for k in 0..groups {
+            let group = first_group + k as u64;
             let off = (head + 16 * k) * width;
             // SAFETY: see above.
             let x = unsafe { load::<K>(bytes.as_ptr().add(off)) };
@@ -542,7 +541,6 @@ mod avx512 {
             let (a, b) = picks(group);
             t.add(key_of(a, &spill), 0, u32::from(central >> a & 1));
             t.add(key_of(b, &spill), 1, u32::from(central >> b & 1));
-            group += 1;
         }
         // SAFETY: see above.
         unsafe {
