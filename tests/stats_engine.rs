@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use glassbox::DType;
 use glassbox::decode::decode_f64;
 use glassbox::model::dtype::SAFETENSORS_DTYPES;
-use glassbox::stats::{StatsOptions, TensorSlice, TensorStats, compute_stats, find_anomalies};
+use glassbox::stats::{
+    Distribution, StatsOptions, TensorSlice, TensorStats, compute_stats, find_anomalies,
+};
 use proptest::prelude::*;
 
 fn run(tensors: &[TensorSlice<'_>], opts: &StatsOptions) -> Vec<TensorStats> {
@@ -29,6 +31,13 @@ fn opts(threads: usize, chunk_bytes: usize, exact_limit: u64) -> StatsOptions {
         chunk_bytes,
         exact_limit,
         ..StatsOptions::default()
+    }
+}
+
+fn sampled_opts(threads: usize, chunk_bytes: usize, sample_above: Option<u64>) -> StatsOptions {
+    StatsOptions {
+        sample_above,
+        ..opts(threads, chunk_bytes, 1 << 16)
     }
 }
 
@@ -205,6 +214,27 @@ fn check(r: &Reference, s: &TensorStats, what: &str) -> Result<(), TestCaseError
         s.l2_norm,
         r.l2
     );
+    let h = s.histogram.as_ref().unwrap();
+    prop_assert_eq!((h.lo, h.hi), (min, max));
+    prop_assert_eq!(h.counts.iter().sum::<u64>(), r.finite.len() as u64);
+    if s.distribution == Distribution::Sampled {
+        // Estimates from a sample: only their consistency is certain on small random tensors
+        // (their accuracy is measured on large ones below).
+        let (p1, p50, p99) = (s.p1.unwrap(), s.p50.unwrap(), s.p99.unwrap());
+        prop_assert!(
+            min <= p1 && p1 <= p50 && p50 <= p99 && p99 <= max,
+            "{} percentiles {} {} {} outside {}..{}",
+            what,
+            p1,
+            p50,
+            p99,
+            min,
+            max
+        );
+        prop_assert!(s.outliers <= s.finite, "{} outliers", what);
+        prop_assert!(!s.exact_distribution);
+        return Ok(());
+    }
     for (p, got) in [(1.0, s.p1), (50.0, s.p50), (99.0, s.p99)] {
         let want = np_percentile(&r.finite, p);
         let got = got.unwrap();
@@ -219,9 +249,6 @@ fn check(r: &Reference, s: &TensorStats, what: &str) -> Result<(), TestCaseError
         };
         prop_assert!(close(got, want, tol), "{} p{} {} vs {}", what, p, got, want);
     }
-    let h = s.histogram.as_ref().unwrap();
-    prop_assert_eq!((h.lo, h.hi), (min, max));
-    prop_assert_eq!(h.counts.iter().sum::<u64>(), r.finite.len() as u64);
     let t = s.outlier_sigmas * s.std.unwrap();
     if s.exact_distribution {
         prop_assert_eq!(
@@ -456,6 +483,7 @@ proptest! {
     fn engine_matches_the_naive_reference(
         tensors in proptest::collection::vec(tensor_strategy(), 1..6),
         exact_limit in prop_oneof![Just(0u64), Just(16), Just(1 << 16)],
+        sample_above in prop_oneof![Just(None), Just(Some(0u64)), Just(Some(40))],
     ) {
         let slices: Vec<TensorSlice<'_>> = tensors
             .iter()
@@ -463,8 +491,9 @@ proptest! {
             .collect();
         let refs: Vec<Reference> = tensors.iter().map(|t| reference(t.dtype, &t.shape, &t.bytes)).collect();
         for chunk in [1usize, 7, 100, 4096, 4 << 20] {
-            let one = run(&slices, &opts(1, chunk, exact_limit));
-            let two = run(&slices, &opts(2, chunk, exact_limit));
+            let o = |threads| StatsOptions { sample_above, ..opts(threads, chunk, exact_limit) };
+            let one = run(&slices, &o(1));
+            let two = run(&slices, &o(2));
             prop_assert_eq!(
                 serde_json::to_string(&one).unwrap(),
                 serde_json::to_string(&two).unwrap(),
@@ -775,4 +804,117 @@ fn stats_edge_fixture_has_exactly_the_expected_findings() {
     got.sort();
     want.sort();
     assert_eq!(got, want);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The sampled method on large tensors: exact where it claims to be, close where it estimates.
+// ------------------------------------------------------------------------------------------------
+
+/// A 4097×1030 matrix (over 2^22 values) of weights: normal values of std 0.02 (bounded at 6σ),
+/// every 64th column dead, 200 outliers at ±15σ, and a few NaN and Inf.
+fn large_weights() -> (Vec<f32>, [u64; 2]) {
+    let (rows, cols) = (4097usize, 1030usize);
+    let mut rng = Rng(7);
+    let mut v: Vec<f32> = (0..rows * cols)
+        .map(|i| {
+            if (i % cols) % 64 == 5 {
+                0.0
+            } else {
+                (0.02 * rng.normal()) as f32
+            }
+        })
+        .collect();
+    for (k, i) in (0..200).map(|k| (k, 1000 + k * 20_011)) {
+        v[i] = if k % 2 == 0 { 0.3 } else { -0.3 };
+    }
+    v[123_457] = f32::NAN;
+    v[2_000_001] = f32::INFINITY;
+    v[3_999_999] = f32::NEG_INFINITY;
+    (v, [rows as u64, cols as u64])
+}
+
+#[test]
+fn sampled_distribution_is_exact_in_the_tails_and_close_in_the_centre() {
+    let (values, shape) = large_weights();
+    for dtype in [DType::F32, DType::BF16, DType::F16] {
+        let bytes: Vec<u8> = match dtype {
+            DType::F32 => values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            DType::BF16 => values
+                .iter()
+                .flat_map(|&x| half::bf16::from_f32(x).to_le_bytes())
+                .collect(),
+            _ => values
+                .iter()
+                .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                .collect(),
+        };
+        let slice = [TensorSlice {
+            dtype,
+            shape: &shape,
+            bytes: &bytes,
+        }];
+        let r = reference(dtype, &shape, &bytes);
+        let sampled = run(&slice, &sampled_opts(2, 4 << 20, Some(1 << 22)));
+        let one = run(&slice, &sampled_opts(1, 4 << 20, Some(1 << 22)));
+        assert_eq!(
+            serde_json::to_string(&sampled).unwrap(),
+            serde_json::to_string(&one).unwrap(),
+            "{dtype}: threads change the output"
+        );
+        let s = &sampled[0];
+        assert_eq!(s.distribution, Distribution::Sampled, "{dtype}");
+        // Everything but the distribution is exact, as in the other methods.
+        assert_eq!((s.count, s.finite), (r.count, r.finite.len() as u64));
+        assert_eq!((s.zeros, s.nan, s.inf), (r.zeros, 1, 2), "{dtype}");
+        assert_eq!((s.dead_rows, s.dead_columns), (r.dead_rows, r.dead_columns));
+        assert!(
+            r.dead_columns.unwrap() >= 10,
+            "the fixture keeps most dead columns"
+        );
+        assert_eq!(
+            (s.min, s.max),
+            (r.finite.first().copied(), r.finite.last().copied())
+        );
+        assert!(
+            (s.mean.unwrap() - r.mean).abs() < 1e-12 * r.std,
+            "{dtype} mean"
+        );
+        assert!((s.std.unwrap() / r.std - 1.0).abs() < 1e-12, "{dtype} std");
+        assert!(
+            (s.l2_norm.unwrap() / r.l2 - 1.0).abs() < 1e-12,
+            "{dtype} l2"
+        );
+        // The outliers lie beyond the central window, where every value is counted.
+        assert_eq!(s.outliers, 200, "{dtype} outliers");
+        // Percentiles: within 0.01σ (a few standard errors of the sample) plus one bucket.
+        for (p, got) in [(1.0, s.p1), (50.0, s.p50), (99.0, s.p99)] {
+            let want = np_percentile(&r.finite, p);
+            let err = (got.unwrap() - want).abs();
+            println!("{dtype} p{p}: error {:.4}σ", err / r.std);
+            assert!(
+                err <= 0.01 * r.std + want.abs() / 128.0,
+                "{dtype} p{p}: {got:?} vs {want} ({:.4}σ)",
+                err / r.std
+            );
+        }
+        // Histogram: each bin within six standard errors of the 1-in-8 sample (√(7c)) of the
+        // exact count, plus the bucket width around the bin edges for the 16-bit keys.
+        let h = s.histogram.as_ref().unwrap();
+        let want = np_histogram(&r.finite, h.counts.len());
+        assert_eq!(h.counts.iter().sum::<u64>(), r.finite.len() as u64);
+        let worst = h
+            .counts
+            .iter()
+            .zip(&want)
+            .map(|(&g, &c)| (g as f64 - c as f64).abs() / (7.0 * c as f64 + 64.0).sqrt())
+            .fold(0.0, f64::max);
+        println!("{dtype} histogram: worst bin {worst:.2} standard errors");
+        for (i, (&got, &c)) in h.counts.iter().zip(&want).enumerate() {
+            let tol = 6.0 * (7.0 * c as f64 + 64.0).sqrt() + 0.05 * c as f64;
+            assert!(
+                (got as f64 - c as f64).abs() <= tol,
+                "{dtype} bin {i}: {got} vs {c} (tolerance {tol:.0})"
+            );
+        }
+    }
 }

@@ -704,11 +704,12 @@ fn finalise(plan: &TensorPlan, acc: Acc, opts: &StatsOptions) -> TensorStats {
             shift: plan.shift,
             counts: acc.counts.entries(),
         },
-        Method::Sampled(_) => Gathered::Sampled {
+        Method::Sampled(source) => Gathered::Sampled {
             summary: acc.summary,
             shift: plan.shift,
             counts: acc.counts.entries(),
             window: plan.window,
+            points: source == Source::BF16,
         },
     };
     finish(

@@ -35,6 +35,8 @@ pub(super) enum Gathered {
         shift: f64,
         counts: Vec<(u32, u64)>,
         window: Window,
+        /// Whether each key is one value (BF16: the key is the code).
+        points: bool,
     },
 }
 
@@ -143,7 +145,7 @@ pub(super) fn finish(
             moments = kernel_moments(&summary, shift);
             (min, max) = (summary.min, summary.max);
             if summary.moments.n > 0 {
-                ranges = bucket_ranges(counts, min, max, |_| 1.0);
+                ranges = bucket_ranges(counts, min, max, false, |_| 1.0);
             }
         }
         Gathered::Sampled {
@@ -151,13 +153,14 @@ pub(super) fn finish(
             shift,
             counts,
             window,
+            points,
         } => {
             distribution = Distribution::Sampled;
             (nan, inf, zeros) = (summary.nan, summary.inf, summary.zeros);
             moments = kernel_moments(&summary, shift);
             (min, max) = (summary.min, summary.max);
             if summary.moments.n > 0 {
-                ranges = sampled_ranges(counts, window, summary.moments.n, min, max);
+                ranges = sampled_ranges(counts, window, points, summary.moments.n, min, max);
             }
         }
     }
@@ -217,13 +220,15 @@ fn bucket(key: u32) -> (f64, f64) {
 }
 
 /// Ranges of the finite buckets among `counts` (16-bit f32 keys in key order), each count times
-/// `weight(key)` (buckets of weight 0 are left out), clamped to `[min, max]`; the extreme ranges
+/// `weight(key)` (buckets of weight 0 are left out; `points`: each key is the single value of its
+/// lowest bit pattern), clamped to `[min, max]`; the extreme ranges
 /// end at the exact extremes (this also covers f64 values beyond the f32 range, kept in the largest
 /// finite bucket).
 fn bucket_ranges(
     counts: Vec<(u32, u64)>,
     min: f64,
     max: f64,
+    points: bool,
     weight: impl Fn(u32) -> f64,
 ) -> Vec<Range> {
     let mut ranges: Vec<Range> = value_order(CodeOrder::SignMagnitude, 16, counts)
@@ -231,7 +236,12 @@ fn bucket_ranges(
         // NaN and Inf (the all-ones exponent) are counted by the kernel.
         .filter(|&(key, _)| key & 0x7F80 != 0x7F80 && weight(key) > 0.0)
         .map(|(key, c)| {
-            let (lo, hi) = bucket(key);
+            let (lo, hi) = if points {
+                let v = f64::from(f32::from_bits(key << 16));
+                (v, v)
+            } else {
+                bucket(key)
+            };
             Range {
                 lo: lo.clamp(min, max),
                 hi: hi.clamp(min, max),
@@ -257,6 +267,7 @@ fn set_ends(ranges: &mut [Range], min: f64, max: f64) {
 fn sampled_ranges(
     counts: Vec<(u32, u64)>,
     window: Window,
+    points: bool,
     n: u64,
     min: f64,
     max: f64,
@@ -278,7 +289,7 @@ fn sampled_ranges(
     } else {
         0.0
     };
-    let mut ranges = bucket_ranges(counts, min, max, |k| {
+    let mut ranges = bucket_ranges(counts, min, max, points, |k| {
         if window.central_key(k) { scale } else { 1.0 }
     });
     if sampled == 0 && central > 0 {
