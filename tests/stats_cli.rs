@@ -392,3 +392,63 @@ fn stats_errors_exit_2() {
     let out = glassbox(&["stats", "fixtures/llama-tiny", "--threads", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Writes a one-tensor BF16 safetensors file of `rows`×`cols` values from `value(i)`.
+fn write_bf16(path: &Path, rows: usize, cols: usize, value: impl Fn(usize) -> f32) {
+    let data: Vec<u8> = (0..rows * cols)
+        .flat_map(|i| ((value(i).to_bits() >> 16) as u16).to_le_bytes())
+        .collect();
+    let header = format!(
+        "{{\"w\":{{\"dtype\":\"BF16\",\"shape\":[{rows},{cols}],\"data_offsets\":[0,{}]}}}}",
+        data.len()
+    );
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn large_tensors_are_sampled_unless_exact_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.safetensors");
+    // 4.3M values (over the 2^22 of the sampled method): a triangular spread around 0 with two
+    // outliers.
+    write_bf16(&path, 2048, 2100, |i| match i {
+        17 => 5.0,
+        4_000_000 => -5.0,
+        _ => ((i * 7919 % 1000) as f32 + (i * 104_729 % 1000) as f32 - 999.0) / 10_000.0,
+    });
+    let (sampled, _) = stats_json(&path, &[]);
+    let (exact, _) = stats_json(&path, &["--exact"]);
+    let (s, e) = (&sampled.tensors[0].stats, &exact.tensors[0].stats);
+    assert_eq!(
+        (s.distribution.as_str(), s.exact_distribution),
+        ("sampled", false)
+    );
+    assert_eq!(
+        (e.distribution.as_str(), e.exact_distribution),
+        ("exact", true)
+    );
+    assert_eq!(
+        (s.count, s.finite, s.zeros, s.nan, s.inf, s.min, s.max),
+        (e.count, e.finite, e.zeros, e.nan, e.inf, e.min, e.max)
+    );
+    assert_eq!((e.min, e.max), (Some(-5.0), Some(5.0)));
+    close("mean", s.mean, e.mean, 1e-12 * e.std.unwrap());
+    close("std", s.std, e.std, 1e-12 * e.std.unwrap());
+    close("l2", s.l2_norm, e.l2_norm, 1e-12 * e.l2_norm.unwrap());
+    assert_eq!((s.outliers, e.outliers), (2, 2));
+    // Sampling error (about 0.005σ here) plus two BF16 steps: this pattern has only 224 distinct
+    // values, 0.1% of the values each.
+    for (a, b) in [(s.p1, e.p1), (s.p50, e.p50), (s.p99, e.p99)] {
+        close(
+            "percentile",
+            a,
+            b,
+            0.01 * e.std.unwrap() + b.unwrap().abs() / 64.0,
+        );
+    }
+    let (hs, he) = (s.histogram.as_ref().unwrap(), e.histogram.as_ref().unwrap());
+    assert_eq!(hs.counts.iter().sum::<u64>(), he.counts.iter().sum::<u64>());
+}

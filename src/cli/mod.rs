@@ -101,7 +101,7 @@ pub enum Command {
     /// Statistics of every parameter tensor (mean, std, extremes, zeros, non-finite values,
     /// histogram, percentiles), per block and for the whole model, then the health findings.
     #[command(
-        after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
+        after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n  glassbox stats model.gguf --exact\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
     )]
     Stats(StatsArgs),
 }
@@ -114,6 +114,12 @@ pub struct StatsArgs {
     /// Row order (statistics sort largest first).
     #[arg(long, value_enum, default_value_t = StatsSortArg::Name)]
     pub sort: StatsSortArg,
+
+    /// Count every value for percentiles, histograms and outliers, also in tensors of more than
+    /// 4M values (which otherwise count their tails exactly and sample 1 in 8 central values).
+    /// Mean, std, min, max, zeros, NaN and Inf are exact either way; this is 1.5-3x slower.
+    #[arg(long)]
+    pub exact: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -273,6 +279,11 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
     let selected = select_tensors(&model, filter.as_ref(), order);
     let options = StatsOptions {
         threads: common.threads.map(usize::from),
+        sample_above: if args.exact {
+            None
+        } else {
+            StatsOptions::default().sample_above
+        },
         ..StatsOptions::default()
     };
     let total: u64 = selected.iter().map(|t| t.bytes).sum();

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use super::{TensorSlice, TensorStats};
+use super::{Distribution, TensorSlice, TensorStats};
 use crate::model::DType;
 
 /// How serious a finding is.
@@ -162,10 +162,12 @@ const RULES: &[Rule] = &[
                     share(st.outliers, st.finite),
                     st.outlier_sigmas,
                     expected,
-                    if st.exact_distribution {
-                        ""
-                    } else {
-                        "; count estimated from 16-bit buckets"
+                    match st.distribution {
+                        Distribution::Exact | Distribution::None => "",
+                        Distribution::Buckets => "; count estimated from 16-bit buckets",
+                        Distribution::Sampled => {
+                            "; count from 16-bit buckets (central values sampled 1 in 8)"
+                        }
                     },
                 ),
             ))

@@ -197,13 +197,17 @@ pub(super) fn window(source: Source, bytes: &[u8]) -> (f64, Window) {
 
 /// The two sampled lanes of group `group` (values `16·group..16·group + 16` of a tensor).
 ///
-/// A Fibonacci hash: the top bits of `group·2^64/φ` are equidistributed along every arithmetic
-/// progression of groups, so each column of a matrix is sampled evenly over its rows. Lane `a` is
-/// uniform; `b = a ^ c` with `c` in 1..=15 (8 twice as likely) is uniform too, since `a ^ c` runs
-/// over every lane as `a` does, and never equals `a`.
+/// The group number goes through murmur3's 64-bit finaliser, so that any structure in the data
+/// (matrix columns, periodic patterns) meets independent-looking picks: each value's inclusion is
+/// like a fair 1-in-8 draw. Lane `a` is uniform; `b = a ^ c` with `c` in 1..=15 (8 twice as
+/// likely) is uniform too, since `a ^ c` runs over every lane as `a` does, and never equals `a`.
 #[inline(always)]
 fn picks(group: u64) -> (usize, usize) {
-    let z = group.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut z = group ^ (group >> 33);
+    z = z.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    z ^= z >> 33;
+    z = z.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    z ^= z >> 33;
     let a = (z >> 60) as usize;
     let c = (z >> 56) as usize & 15;
     (a, a ^ (c | usize::from(c == 0) << 3))
