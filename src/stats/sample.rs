@@ -322,6 +322,8 @@ pub(super) fn block_scalar(
 pub(super) enum SampleKernel {
     Scalar,
     #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
     Avx512,
 }
 
@@ -335,10 +337,15 @@ impl SampleKernel {
         #[allow(unused_mut)]
         let mut out = vec![SampleKernel::Scalar];
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f")
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
             && std::arch::is_x86_feature_detected!("popcnt")
         {
-            out.push(SampleKernel::Avx512);
+            out.push(SampleKernel::Avx2);
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                out.push(SampleKernel::Avx512);
+            }
         }
         out
     }
@@ -355,8 +362,21 @@ impl SampleKernel {
     ) -> Option<BlockSums> {
         match self {
             SampleKernel::Scalar => block_scalar(source, bytes, first, shift, win, t),
+            // SAFETY: `Avx2` is only constructed by `available` after the CPU reported AVX2, FMA,
+            // F16C and POPCNT.
+            #[cfg(target_arch = "x86_64")]
+            SampleKernel::Avx2 => unsafe {
+                match (source, shift == 0.0) {
+                    (Source::F32, true) => avx2::block::<0, false>(bytes, first, shift, win, t),
+                    (Source::F32, false) => avx2::block::<0, true>(bytes, first, shift, win, t),
+                    (Source::BF16, true) => avx2::block::<1, false>(bytes, first, shift, win, t),
+                    (Source::BF16, false) => avx2::block::<1, true>(bytes, first, shift, win, t),
+                    (Source::F16, true) => avx2::block::<2, false>(bytes, first, shift, win, t),
+                    (Source::F16, false) => avx2::block::<2, true>(bytes, first, shift, win, t),
+                }
+            },
             // SAFETY: `Avx512` is only constructed by `available` after the CPU reported AVX-512F
-            // and POPCNT.
+            // and the features of `Avx2`.
             #[cfg(target_arch = "x86_64")]
             SampleKernel::Avx512 => unsafe {
                 match (source, shift == 0.0) {
@@ -410,6 +430,173 @@ pub(super) fn summarise(
         out.add_block(&sums);
     }
     out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{BlockSums, Counter, Lanes16, Window, count, key, picks};
+    use std::arch::x86_64::*;
+
+    /// Eight values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
+    #[target_feature(enable = "avx2,fma,f16c,popcnt")]
+    unsafe fn load<const K: u8>(p: *const u8) -> __m256 {
+        // SAFETY: the caller guarantees 32 (F32) or 16 readable bytes at `p`; no alignment needed.
+        unsafe {
+            match K {
+                0 => _mm256_loadu_ps(p.cast()),
+                1 => _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(
+                    _mm_loadu_si128(p.cast()),
+                ))),
+                _ => _mm256_cvtph_ps(_mm_loadu_si128(p.cast())),
+            }
+        }
+    }
+
+    /// AVX2 version of [`super::block_scalar`]: sixteen values per step as two vectors of eight,
+    /// lane `j` of each f64 vector being lane `4v + j` of the scalar kernel (v = 0..4 in order).
+    #[target_feature(enable = "avx2,fma,f16c,popcnt")]
+    pub(super) unsafe fn block<const K: u8, const SHIFTED: bool>(
+        bytes: &[u8],
+        first: u64,
+        shift: f64,
+        win: &Window,
+        t: &mut impl Counter,
+    ) -> Option<BlockSums> {
+        let source = match K {
+            0 => super::Source::F32,
+            1 => super::Source::BF16,
+            _ => super::Source::F16,
+        };
+        let width = source.width();
+        let n = bytes.len() / width;
+        let mut acc = Lanes16::new();
+        let head = ((16 - first % 16) % 16).min(n as u64) as usize;
+        for j in 0..head {
+            let x = source.value(bytes, j);
+            let i = first + j as u64;
+            acc.add(x, (i % 16) as usize, shift);
+            count(x, i, win, t);
+        }
+        let groups = (n - head) / 16;
+        let shift_pd = _mm256_set1_pd(shift);
+        let (lo_e, hi_e) = (_mm256_set1_ps(win.lo), _mm256_set1_ps(win.hi));
+        let zero = _mm256_setzero_ps();
+        // SAFETY (loads and stores below): `acc`'s arrays hold 16 lanes; the group loads read
+        // `16 * width` bytes at `head + 16 * k` values, inside `bytes` for `k < groups`.
+        let mut s: [__m256d; 4] =
+            unsafe { std::array::from_fn(|v| _mm256_loadu_pd(acc.s.as_ptr().add(4 * v))) };
+        let mut q: [__m256d; 4] =
+            unsafe { std::array::from_fn(|v| _mm256_loadu_pd(acc.q.as_ptr().add(4 * v))) };
+        let (mut mn, mut mx) = unsafe {
+            (
+                [
+                    _mm256_loadu_ps(acc.min.as_ptr()),
+                    _mm256_loadu_ps(acc.min.as_ptr().add(8)),
+                ],
+                [
+                    _mm256_loadu_ps(acc.max.as_ptr()),
+                    _mm256_loadu_ps(acc.max.as_ptr().add(8)),
+                ],
+            )
+        };
+        let mut zeros = 0u64;
+        let first_group = (first + head as u64) / 16;
+        let mut spill = [0f32; 16];
+        for k in 0..groups {
+            let group = first_group + k as u64;
+            let off = (head + 16 * k) * width;
+            // SAFETY: see above.
+            let x = unsafe {
+                [
+                    load::<K>(bytes.as_ptr().add(off)),
+                    load::<K>(bytes.as_ptr().add(off + 8 * width)),
+                ]
+            };
+            let mut central = 0u16;
+            for h in 0..2 {
+                let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(x[h]));
+                let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(x[h]));
+                let (dlo, dhi) = if SHIFTED {
+                    (_mm256_sub_pd(lo, shift_pd), _mm256_sub_pd(hi, shift_pd))
+                } else {
+                    (lo, hi)
+                };
+                s[2 * h] = _mm256_add_pd(s[2 * h], dlo);
+                s[2 * h + 1] = _mm256_add_pd(s[2 * h + 1], dhi);
+                q[2 * h] = _mm256_fmadd_pd(dlo, dlo, q[2 * h]);
+                q[2 * h + 1] = _mm256_fmadd_pd(dhi, dhi, q[2 * h + 1]);
+                mn[h] = _mm256_min_ps(mn[h], x[h]);
+                mx[h] = _mm256_max_ps(mx[h], x[h]);
+                let z = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(x[h], zero));
+                zeros += u64::from(z.count_ones());
+                let c = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GE_OQ>(x[h], lo_e),
+                    _mm256_cmp_ps::<_CMP_LE_OQ>(x[h], hi_e),
+                );
+                central |= (_mm256_movemask_ps(c) as u16) << (8 * h);
+            }
+            if K == 2 {
+                // SAFETY: `spill` holds 16 f32.
+                unsafe {
+                    _mm256_storeu_ps(spill.as_mut_ptr(), x[0]);
+                    _mm256_storeu_ps(spill.as_mut_ptr().add(8), x[1]);
+                }
+            }
+            // SAFETY: `l < 16`: inside the group just loaded.
+            let key_of = |l: usize, spill: &[f32; 16]| -> usize {
+                unsafe {
+                    match K {
+                        0 => usize::from(
+                            bytes
+                                .as_ptr()
+                                .add(off + 4 * l + 2)
+                                .cast::<u16>()
+                                .read_unaligned(),
+                        ),
+                        1 => usize::from(
+                            bytes
+                                .as_ptr()
+                                .add(off + 2 * l)
+                                .cast::<u16>()
+                                .read_unaligned(),
+                        ),
+                        _ => key(*spill.get_unchecked(l)),
+                    }
+                }
+            };
+            let tails = !central;
+            if tails != 0 {
+                let mut m = tails;
+                while m != 0 {
+                    let l = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    t.bump(key_of(l, &spill), l);
+                }
+            }
+            let (a, b) = picks(group);
+            t.add(key_of(a, &spill), 0, u32::from(central >> a & 1));
+            t.add(key_of(b, &spill), 1, u32::from(central >> b & 1));
+        }
+        // SAFETY: see above.
+        unsafe {
+            for v in 0..4 {
+                _mm256_storeu_pd(acc.s.as_mut_ptr().add(4 * v), s[v]);
+                _mm256_storeu_pd(acc.q.as_mut_ptr().add(4 * v), q[v]);
+            }
+            for h in 0..2 {
+                _mm256_storeu_ps(acc.min.as_mut_ptr().add(8 * h), mn[h]);
+                _mm256_storeu_ps(acc.max.as_mut_ptr().add(8 * h), mx[h]);
+            }
+        }
+        acc.zeros += zeros;
+        for j in head + 16 * groups..n {
+            let x = source.value(bytes, j);
+            let i = first + j as u64;
+            acc.add(x, (i % 16) as usize, shift);
+            count(x, i, win, t);
+        }
+        acc.finish(n)
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
