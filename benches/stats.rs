@@ -1,6 +1,7 @@
-//! Statistics throughput (`compute_stats`): per dtype on one thread (the kernels: AVX-512 or AVX2
-//! moments and bucket counts for F32, code counting for BF16/F16/F8), and the whole engine on all
-//! cores over 256 MiB of weights in 16 tensors.
+//! Statistics throughput (`compute_stats`): per dtype on one thread (the kernels: the sampled
+//! method for large F32/BF16/F16 tensors, and with `--exact` (`sample_above: None`) AVX-512 or
+//! AVX2 moments and bucket counts for F32 and code counting for BF16/F16/F8), and the whole engine
+//! on all cores over 256 MiB of weights in 16 tensors.
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
@@ -49,6 +50,15 @@ fn kernels(c: &mut Criterion) {
         group.bench_function(dtype.name(), |b| {
             b.iter(|| black_box(run(black_box(&tensors), &opts)))
         });
+        if matches!(dtype, DType::F32 | DType::BF16 | DType::F16) {
+            let exact = StatsOptions {
+                sample_above: None,
+                ..opts.clone()
+            };
+            group.bench_function(format!("{} exact", dtype.name()), |b| {
+                b.iter(|| black_box(run(black_box(&tensors), &exact)))
+            });
+        }
     }
     group.finish();
 }
@@ -74,6 +84,13 @@ fn engine(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(256 << 20));
         group.bench_function(dtype.name(), |b| {
             b.iter(|| black_box(run(black_box(&tensors), &StatsOptions::default())))
+        });
+        let exact = StatsOptions {
+            sample_above: None,
+            ..StatsOptions::default()
+        };
+        group.bench_function(format!("{} exact", dtype.name()), |b| {
+            b.iter(|| black_box(run(black_box(&tensors), &exact)))
         });
     }
     group.finish();

@@ -79,6 +79,43 @@ fn key(x: f32) -> usize {
     (x.to_bits() >> 16) as usize
 }
 
+/// The key of an F16 value from its bits, without converting it: for a normal value the f32's top
+/// 16 bits are the sign, the exponent rebiased by 112 and the top 7 of the 10 mantissa bits, which
+/// is one shift and one add; zeros, subnormals, Inf and NaN take the conversion.
+#[inline(always)]
+fn f16_key(h: u16) -> usize {
+    let e = h & 0x7C00;
+    if e != 0 && e != 0x7C00 {
+        usize::from(h & 0x8000) | (usize::from(h & 0x7FFF) >> 3) + 0x3800
+    } else {
+        f16_key_slow(h)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn f16_key_slow(h: u16) -> usize {
+    key(half::f16::from_bits(h).to_f32())
+}
+
+/// The key of value `l` of the group at `p`, for source `K` (0: F32, 1: BF16, 2: F16), straight
+/// from the bytes: the value's top half (F32), the code (BF16), or `f16_key` of the code (F16).
+///
+/// # Safety
+///
+/// `p` must point to a whole group (16 values) of source `K`, and `l < 16`.
+#[inline(always)]
+unsafe fn group_key<const K: u8>(p: *const u8, l: usize) -> usize {
+    // SAFETY: the caller guarantees the group is readable; the reads have no alignment needs.
+    unsafe {
+        match K {
+            0 => usize::from(p.add(4 * l + 2).cast::<u16>().read_unaligned()),
+            1 => usize::from(p.add(2 * l).cast::<u16>().read_unaligned()),
+            _ => f16_key(p.add(2 * l).cast::<u16>().read_unaligned()),
+        }
+    }
+}
+
 /// Position of a key in value order: negative keys (sign bit set) descend, positive ones ascend;
 /// -0's bucket comes just before +0's.
 pub(super) fn rank(key: u32) -> u32 {
@@ -434,7 +471,7 @@ pub(super) fn summarise(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{BlockSums, Counter, Lanes16, Window, count, key, picks};
+    use super::{BlockSums, Counter, Lanes16, Window, count, group_key, picks};
     use std::arch::x86_64::*;
 
     /// Eight values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
@@ -501,7 +538,6 @@ mod avx2 {
         };
         let mut zeros = 0u64;
         let first_group = (first + head as u64) / 16;
-        let mut spill = [0f32; 16];
         for k in 0..groups {
             let group = first_group + k as u64;
             let off = (head + 16 * k) * width;
@@ -535,47 +571,21 @@ mod avx2 {
                 );
                 central |= (_mm256_movemask_ps(c) as u16) << (8 * h);
             }
-            if K == 2 {
-                // SAFETY: `spill` holds 16 f32.
-                unsafe {
-                    _mm256_storeu_ps(spill.as_mut_ptr(), x[0]);
-                    _mm256_storeu_ps(spill.as_mut_ptr().add(8), x[1]);
-                }
-            }
-            // SAFETY: `l < 16`: inside the group just loaded.
-            let key_of = |l: usize, spill: &[f32; 16]| -> usize {
-                unsafe {
-                    match K {
-                        0 => usize::from(
-                            bytes
-                                .as_ptr()
-                                .add(off + 4 * l + 2)
-                                .cast::<u16>()
-                                .read_unaligned(),
-                        ),
-                        1 => usize::from(
-                            bytes
-                                .as_ptr()
-                                .add(off + 2 * l)
-                                .cast::<u16>()
-                                .read_unaligned(),
-                        ),
-                        _ => key(*spill.get_unchecked(l)),
-                    }
-                }
-            };
+            let at = bytes.as_ptr().wrapping_add(off);
+            // SAFETY: `at` is the group just loaded; `l < 16`.
+            let key_of = |l: usize| unsafe { group_key::<K>(at, l) };
             let tails = !central;
             if tails != 0 {
                 let mut m = tails;
                 while m != 0 {
                     let l = m.trailing_zeros() as usize;
                     m &= m - 1;
-                    t.bump(key_of(l, &spill), l);
+                    t.bump(key_of(l), l);
                 }
             }
             let (a, b) = picks(group);
-            t.add(key_of(a, &spill), 0, u32::from(central >> a & 1));
-            t.add(key_of(b, &spill), 1, u32::from(central >> b & 1));
+            t.add(key_of(a), 0, u32::from(central >> a & 1));
+            t.add(key_of(b), 1, u32::from(central >> b & 1));
         }
         // SAFETY: see above.
         unsafe {
@@ -601,7 +611,7 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{BlockSums, Counter, Lanes16, Window, count, key, picks};
+    use super::{BlockSums, Counter, Lanes16, Window, count, group_key, picks};
     use std::arch::x86_64::*;
 
     /// Sixteen values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
@@ -664,7 +674,6 @@ mod avx512 {
         };
         let mut zeros = 0u64;
         let first_group = (first + head as u64) / 16;
-        let mut spill = [0f32; 16];
         for k in 0..groups {
             let group = first_group + k as u64;
             let off = (head + 16 * k) * width;
@@ -692,46 +701,21 @@ mod avx512 {
                 x,
                 hi_e,
             );
-            if K == 2 {
-                // SAFETY: `spill` holds 16 f32.
-                unsafe { _mm512_storeu_ps(spill.as_mut_ptr(), x) };
-            }
-            // Keys straight from the bytes where they are the value's top half (F32, BF16), from
-            // the converted values otherwise (F16).
-            // SAFETY: `l < 16`: inside the group just loaded.
-            let key_of = |l: usize, spill: &[f32; 16]| -> usize {
-                unsafe {
-                    match K {
-                        0 => usize::from(
-                            bytes
-                                .as_ptr()
-                                .add(off + 4 * l + 2)
-                                .cast::<u16>()
-                                .read_unaligned(),
-                        ),
-                        1 => usize::from(
-                            bytes
-                                .as_ptr()
-                                .add(off + 2 * l)
-                                .cast::<u16>()
-                                .read_unaligned(),
-                        ),
-                        _ => key(*spill.get_unchecked(l)),
-                    }
-                }
-            };
+            let at = bytes.as_ptr().wrapping_add(off);
+            // SAFETY: `at` is the group just loaded; `l < 16`.
+            let key_of = |l: usize| unsafe { group_key::<K>(at, l) };
             let tails = !central;
             if tails != 0 {
                 let mut m = tails;
                 while m != 0 {
                     let l = m.trailing_zeros() as usize;
                     m &= m - 1;
-                    t.bump(key_of(l, &spill), l);
+                    t.bump(key_of(l), l);
                 }
             }
             let (a, b) = picks(group);
-            t.add(key_of(a, &spill), 0, u32::from(central >> a & 1));
-            t.add(key_of(b, &spill), 1, u32::from(central >> b & 1));
+            t.add(key_of(a), 0, u32::from(central >> a & 1));
+            t.add(key_of(b), 1, u32::from(central >> b & 1));
         }
         // SAFETY: see above.
         unsafe {
@@ -808,6 +792,14 @@ mod tests {
                 .iter()
                 .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
                 .collect(),
+        }
+    }
+
+    #[test]
+    fn f16_keys_are_the_keys_of_the_converted_values() {
+        for h in 0..=u16::MAX {
+            let x = half::f16::from_bits(h).to_f32();
+            assert_eq!(f16_key(h), key(x), "{h:#06x}");
         }
     }
 
