@@ -86,7 +86,7 @@ fn key(x: f32) -> usize {
 fn f16_key(h: u16) -> usize {
     let e = h & 0x7C00;
     if e != 0 && e != 0x7C00 {
-        usize::from(h & 0x8000) | (usize::from(h & 0x7FFF) >> 3) + 0x3800
+        usize::from(h & 0x8000) | ((usize::from(h & 0x7FFF) >> 3) + 0x3800)
     } else {
         f16_key_slow(h)
     }
