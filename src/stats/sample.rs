@@ -29,7 +29,7 @@
 //! where outliers lie for any threshold above ±4.7σ.
 
 use super::accum::Summary;
-use super::kernel::{BlockSums, Counter, F32Kernel, KeyTable, Layout};
+use super::kernel::{self, BlockSums, Counter, F32Kernel, KeyTable, Layout};
 use crate::model::DType;
 
 /// The element types the sampled kernels read.
@@ -454,17 +454,27 @@ pub(super) fn summarise(
         };
         let n = block.len() / width;
         table.observe(n, |i| key(source.value(block, i)));
-        let sums = sums.unwrap_or_else(|| {
-            // NaN or Inf in the block: the masked kernel counts them (keys are already counted).
-            scratch.clear();
-            scratch.extend((0..n).flat_map(|i| source.value(block, i).to_le_bytes()));
-            let rep = (0..n)
-                .map(|i| source.value(block, i))
-                .find(|x| x.is_finite())
-                .unwrap_or(0.0);
-            f32_kernel.block(scratch, shift, rep, None)
-        });
-        out.add_block(&sums);
+        match sums {
+            Some(sums) => out.add_block(&sums),
+            None => {
+                // NaN or Inf in the block: the masked kernel counts them (keys are already
+                // counted), over f32 bytes in its own block size.
+                let f32_bytes = if source == Source::F32 {
+                    block
+                } else {
+                    scratch.clear();
+                    scratch.extend((0..n).flat_map(|i| source.value(block, i).to_le_bytes()));
+                    &scratch[..]
+                };
+                let rep = (0..n)
+                    .map(|i| source.value(block, i))
+                    .find(|x| x.is_finite())
+                    .unwrap_or(0.0);
+                for sub in f32_bytes.chunks(kernel::BLOCK * 4) {
+                    out.add_block(&f32_kernel.block(sub, shift, rep, None));
+                }
+            }
+        }
     }
     out
 }
