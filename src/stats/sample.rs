@@ -345,13 +345,68 @@ pub(super) fn block_scalar(
 ) -> Option<BlockSums> {
     let n = bytes.len() / source.width();
     let mut acc = Lanes16::new();
-    for j in 0..n {
-        let i = first + j as u64;
+    scalar_run(source, bytes, 0..n, first, shift, win, &mut acc, t);
+    acc.finish(n)
+}
+
+/// Adds values `range` of `bytes` (value 0 being value `first` of the tensor) through the scalar
+/// lanes, counting their keys.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn scalar_run(
+    source: Source,
+    bytes: &[u8],
+    range: std::ops::Range<usize>,
+    first: u64,
+    shift: f64,
+    win: &Window,
+    acc: &mut Lanes16,
+    t: &mut impl Counter,
+) {
+    for j in range {
         let x = source.value(bytes, j);
+        let i = first + j as u64;
         acc.add(x, (i % 16) as usize, shift);
         count(x, i, win, t);
     }
-    acc.finish(n)
+}
+
+/// How a vector kernel cuts `n` values starting at value `first` of the tensor: the values before
+/// the first whole group of 16, and the number of whole groups after them.
+fn cut(first: u64, n: usize) -> (usize, usize) {
+    let head = ((16 - first % 16) % 16).min(n as u64) as usize;
+    (head, (n - head) / 16)
+}
+
+/// The source of a vector kernel's constant `K` (0: F32, 1: BF16, 2: F16).
+const fn source_of(k: u8) -> Source {
+    match k {
+        0 => Source::F32,
+        1 => Source::BF16,
+        _ => Source::F16,
+    }
+}
+
+/// Counts one whole group of a vector kernel (group `group` of the tensor, at `at`): the key of
+/// every lane not in `central` (bit `l`: lane `l` is central), and of the two sampled lanes if
+/// they are central (adding 0 otherwise, without a branch).
+///
+/// # Safety
+///
+/// `at` must point to the group's 16 values of source `K`.
+#[inline(always)]
+unsafe fn count_group<const K: u8>(at: *const u8, group: u64, central: u16, t: &mut impl Counter) {
+    // SAFETY: the caller guarantees the group is readable; every `l` is below 16.
+    let key_of = |l: usize| unsafe { group_key::<K>(at, l) };
+    let mut tails = !central;
+    while tails != 0 {
+        let l = tails.trailing_zeros() as usize;
+        tails &= tails - 1;
+        t.bump(key_of(l), l);
+    }
+    let (a, b) = picks(group);
+    t.add(key_of(a), 0, u32::from(central >> a & 1));
+    t.add(key_of(b), 1, u32::from(central >> b & 1));
 }
 
 /// Which implementation runs the sampled blocks.
@@ -481,7 +536,7 @@ pub(super) fn summarise(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{BlockSums, Counter, Lanes16, Window, count, group_key, picks};
+    use super::{BlockSums, Counter, Lanes16, Window, count_group, cut, scalar_run, source_of};
     use std::arch::x86_64::*;
 
     /// Eight values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
@@ -509,22 +564,12 @@ mod avx2 {
         win: &Window,
         t: &mut impl Counter,
     ) -> Option<BlockSums> {
-        let source = match K {
-            0 => super::Source::F32,
-            1 => super::Source::BF16,
-            _ => super::Source::F16,
-        };
+        let source = source_of(K);
         let width = source.width();
         let n = bytes.len() / width;
         let mut acc = Lanes16::new();
-        let head = ((16 - first % 16) % 16).min(n as u64) as usize;
-        for j in 0..head {
-            let x = source.value(bytes, j);
-            let i = first + j as u64;
-            acc.add(x, (i % 16) as usize, shift);
-            count(x, i, win, t);
-        }
-        let groups = (n - head) / 16;
+        let (head, groups) = cut(first, n);
+        scalar_run(source, bytes, 0..head, first, shift, win, &mut acc, t);
         let shift_pd = _mm256_set1_pd(shift);
         let (lo_e, hi_e) = (_mm256_set1_ps(win.lo), _mm256_set1_ps(win.hi));
         let zero = _mm256_setzero_ps();
@@ -581,21 +626,8 @@ mod avx2 {
                 );
                 central |= (_mm256_movemask_ps(c) as u16) << (8 * h);
             }
-            let at = bytes.as_ptr().wrapping_add(off);
-            // SAFETY: `at` is the group just loaded; `l < 16`.
-            let key_of = |l: usize| unsafe { group_key::<K>(at, l) };
-            let tails = !central;
-            if tails != 0 {
-                let mut m = tails;
-                while m != 0 {
-                    let l = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    t.bump(key_of(l), l);
-                }
-            }
-            let (a, b) = picks(group);
-            t.add(key_of(a), 0, u32::from(central >> a & 1));
-            t.add(key_of(b), 1, u32::from(central >> b & 1));
+            // SAFETY: the group just loaded.
+            unsafe { count_group::<K>(bytes.as_ptr().add(off), group, central, t) };
         }
         // SAFETY: see above.
         unsafe {
@@ -609,19 +641,23 @@ mod avx2 {
             }
         }
         acc.zeros += zeros;
-        for j in head + 16 * groups..n {
-            let x = source.value(bytes, j);
-            let i = first + j as u64;
-            acc.add(x, (i % 16) as usize, shift);
-            count(x, i, win, t);
-        }
+        scalar_run(
+            source,
+            bytes,
+            head + 16 * groups..n,
+            first,
+            shift,
+            win,
+            &mut acc,
+            t,
+        );
         acc.finish(n)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{BlockSums, Counter, Lanes16, Window, count, group_key, picks};
+    use super::{BlockSums, Counter, Lanes16, Window, count_group, cut, scalar_run, source_of};
     use std::arch::x86_64::*;
 
     /// Sixteen values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
@@ -639,10 +675,11 @@ mod avx512 {
         }
     }
 
-    /// AVX-512 version of [`super::block_scalar`] for source `K` (`SHIFTED`: `shift != 0`): values before the first whole
-    /// group of sixteen and after the last go through the scalar lanes; whole groups through the
-    /// vector lanes, lane `j` of the `lo` vectors being lane `j` and of the `hi` vectors lane
-    /// `8 + j`, each adding its values in the same order as the scalar kernel.
+    /// AVX-512 version of [`super::block_scalar`] for source `K` (`SHIFTED`: `shift != 0`):
+    /// values before the first whole group of sixteen and after the last go through the scalar
+    /// lanes; whole groups through the vector lanes, lane `j` of the `lo` vectors being lane `j`
+    /// and of the `hi` vectors lane `8 + j`, each adding its values in the same order as the
+    /// scalar kernel.
     #[target_feature(enable = "avx512f,popcnt")]
     pub(super) unsafe fn block<const K: u8, const SHIFTED: bool>(
         bytes: &[u8],
@@ -651,22 +688,12 @@ mod avx512 {
         win: &Window,
         t: &mut impl Counter,
     ) -> Option<BlockSums> {
-        let source = match K {
-            0 => super::Source::F32,
-            1 => super::Source::BF16,
-            _ => super::Source::F16,
-        };
+        let source = source_of(K);
         let width = source.width();
         let n = bytes.len() / width;
         let mut acc = Lanes16::new();
-        let head = ((16 - first % 16) % 16).min(n as u64) as usize;
-        for j in 0..head {
-            let x = source.value(bytes, j);
-            let i = first + j as u64;
-            acc.add(x, (i % 16) as usize, shift);
-            count(x, i, win, t);
-        }
-        let groups = (n - head) / 16;
+        let (head, groups) = cut(first, n);
+        scalar_run(source, bytes, 0..head, first, shift, win, &mut acc, t);
         let shift_pd = _mm512_set1_pd(shift);
         let (lo_e, hi_e) = (_mm512_set1_ps(win.lo), _mm512_set1_ps(win.hi));
         let zero = _mm512_setzero_ps();
@@ -711,21 +738,8 @@ mod avx512 {
                 x,
                 hi_e,
             );
-            let at = bytes.as_ptr().wrapping_add(off);
-            // SAFETY: `at` is the group just loaded; `l < 16`.
-            let key_of = |l: usize| unsafe { group_key::<K>(at, l) };
-            let tails = !central;
-            if tails != 0 {
-                let mut m = tails;
-                while m != 0 {
-                    let l = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    t.bump(key_of(l), l);
-                }
-            }
-            let (a, b) = picks(group);
-            t.add(key_of(a), 0, u32::from(central >> a & 1));
-            t.add(key_of(b), 1, u32::from(central >> b & 1));
+            // SAFETY: the group just loaded.
+            unsafe { count_group::<K>(bytes.as_ptr().add(off), group, central, t) };
         }
         // SAFETY: see above.
         unsafe {
@@ -737,12 +751,16 @@ mod avx512 {
             _mm512_storeu_ps(acc.max.as_mut_ptr(), mx);
         }
         acc.zeros += zeros;
-        for j in head + 16 * groups..n {
-            let x = source.value(bytes, j);
-            let i = first + j as u64;
-            acc.add(x, (i % 16) as usize, shift);
-            count(x, i, win, t);
-        }
+        scalar_run(
+            source,
+            bytes,
+            head + 16 * groups..n,
+            first,
+            shift,
+            win,
+            &mut acc,
+            t,
+        );
         acc.finish(n)
     }
 }
