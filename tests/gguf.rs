@@ -756,11 +756,18 @@ fn cli_summary_family_hyperparameters_and_metadata_from_gguf() {
     }
 }
 
-/// Quantised tensors larger than the exact limit go through the engine's bucketed path, cut by small
-/// chunks on block boundaries. The result is the same as gguf-py's.
+/// Quantised tensors larger than the exact limit go through the engine's bucketed path, and with a
+/// low `sample_above` through the sampled one, cut by small chunks on block boundaries. The exact
+/// statistics are gguf-py's either way.
 #[test]
 fn large_quantised_tensors_match_gguf_py_through_small_chunks() {
-    use glassbox::stats::StatsOptions;
+    for sample_above in [None, Some(1000)] {
+        large_quantised_tensors_match_gguf_py(sample_above);
+    }
+}
+
+fn large_quantised_tensors_match_gguf_py(sample_above: Option<u64>) {
+    use glassbox::stats::{Distribution, StatsOptions};
     let expected = expected();
     let want = &expected["llama-tiny.gguf"]["stats"];
     let model = glassbox::model::open(root().join("llama-tiny.gguf")).unwrap();
@@ -768,6 +775,7 @@ fn large_quantised_tensors_match_gguf_py_through_small_chunks() {
     let options = StatsOptions {
         exact_limit: 1000,
         chunk_bytes: 4096,
+        sample_above,
         ..StatsOptions::default()
     };
     let seen = std::sync::Mutex::new(Vec::new());
@@ -776,8 +784,14 @@ fn large_quantised_tensors_match_gguf_py_through_small_chunks() {
     let (stats, findings) = model
         .compute_stats(&tensors, &options, &progress, &cancel)
         .unwrap();
+    let mut sampled = 0;
     for (t, s) in tensors.iter().zip(&stats) {
         let w = &want[&t.name];
+        if s.distribution == Distribution::Sampled {
+            sampled += 1;
+            let (p1, p50, p99) = (s.p1.unwrap(), s.p50.unwrap(), s.p99.unwrap());
+            assert!(s.min.unwrap() <= p1 && p1 <= p50 && p50 <= p99 && p99 <= s.max.unwrap());
+        }
         assert_eq!(s.count, u64_of(&w["count"]), "{}", t.name);
         assert_eq!(s.zeros, u64_of(&w["zeros"]), "{}", t.name);
         let std = w["std"].as_f64().unwrap();
@@ -793,6 +807,16 @@ fn large_quantised_tensors_match_gguf_py_through_small_chunks() {
         }
     }
     assert!(findings.iter().all(|f| f.code != "not_decoded"));
+    let quantised = tensors.iter().filter(|t| t.dtype.is_ggml_only()).count();
+    assert!(quantised > 0);
+    if sample_above.is_some() {
+        assert!(
+            sampled >= quantised,
+            "{sampled} sampled of {quantised} quantised"
+        );
+    } else {
+        assert_eq!(sampled, 0);
+    }
     // Progress runs to one total, never backwards.
     let seen = seen.into_inner().unwrap();
     let total = seen.last().unwrap().1;

@@ -36,10 +36,14 @@ const SMALL_SORT: u64 = 2048;
 /// How a tensor's values are gathered (see the module documentation of `stats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Method {
-    Codes { bits: u32 },
+    Codes {
+        bits: u32,
+    },
     Values,
     Buckets,
     Sampled(Source),
+    /// Sampled over ggml blocks dequantised to f32.
+    SampledGgml,
 }
 
 /// What the engine knows about a tensor before reading it.
@@ -210,17 +214,18 @@ impl<'a> Job<'a> {
                 let values = bytes as u64 / t.dtype.block_bytes()
                     * t.dtype.block_elements()
                     * decode::values_per_element(t.dtype);
-                let sampled = Source::of(t.dtype)
-                    .filter(|_| opts.sample_above.is_some_and(|limit| values > limit));
+                let large = opts.sample_above.is_some_and(|limit| values > limit);
+                let sampled = Source::of(t.dtype).filter(|_| large);
                 let method = match (sampled, code_bits(t.dtype)) {
                     (Some(source), _) => Method::Sampled(source),
+                    (None, _) if large && matches!(t.dtype, DType::Ggml(_)) => Method::SampledGgml,
                     (None, Some(bits)) => Method::Codes { bits },
                     (None, None) if values <= opts.exact_limit => Method::Values,
                     (None, None) => Method::Buckets,
                 };
                 let held = match method {
                     Method::Codes { bits } => bits == 16 && values >= SMALL_SORT,
-                    Method::Buckets | Method::Sampled(_) => true,
+                    Method::Buckets | Method::Sampled(_) | Method::SampledGgml => true,
                     Method::Values => false,
                 };
                 TensorPlan {
@@ -243,6 +248,11 @@ impl<'a> Job<'a> {
             .for_each(|(p, t)| match p.method {
                 Method::Buckets => p.shift = accum::tensor_shift(p.dtype, t.bytes),
                 Method::Sampled(source) => (p.shift, p.window) = sample::window(source, t.bytes),
+                Method::SampledGgml => {
+                    if let DType::Ggml(ty) = p.dtype {
+                        (p.shift, p.window) = sample::window_ggml(ty, &t.bytes[..p.bytes]);
+                    }
+                }
                 _ => {}
             });
         let total_bytes = chunks.iter().map(|c| c.bytes).sum();
@@ -449,6 +459,37 @@ impl<'a> Job<'a> {
                     &mut scratch.widened,
                 );
                 self.counted(p, (bytes.len() / width) as u64, scratch);
+                PartData::Summary(summary)
+            }
+            Method::SampledGgml => {
+                self.hold(p.tensor, scratch);
+                let DType::Ggml(ty) = dtype else {
+                    unreachable!("only ggml types are planned so")
+                };
+                let mut first = p.bytes.start as u64 / ty.block_bytes() * ty.block_elements();
+                let mut summary = Summary::default();
+                let Scratch {
+                    table,
+                    dequantised,
+                    widened,
+                    ..
+                } = scratch;
+                dequantised_f32(ty, bytes, dequantised, |run| {
+                    summary.merge(&sample::summarise(
+                        self.sample_kernel,
+                        self.kernel,
+                        Source::F32,
+                        run,
+                        first,
+                        plan.shift,
+                        &plan.window,
+                        table,
+                        widened,
+                    ));
+                    first += run.len() as u64 / 4;
+                });
+                let values = bytes.len() as u64 / ty.block_bytes() * ty.block_elements();
+                self.counted(p, values, scratch);
                 PartData::Summary(summary)
             }
         };
@@ -710,6 +751,13 @@ fn finalise(plan: &TensorPlan, acc: Acc, opts: &StatsOptions) -> TensorStats {
             counts: acc.counts.entries(),
             window: plan.window,
             points: source == Source::BF16,
+        },
+        Method::SampledGgml => Gathered::Sampled {
+            summary: acc.summary,
+            shift: plan.shift,
+            counts: acc.counts.entries(),
+            window: plan.window,
+            points: false,
         },
     };
     finish(

@@ -189,25 +189,56 @@ const PROBES: usize = 8;
 
 /// The shift and window of a tensor of `source` values, from up to 4096 values read at eight
 /// evenly spread places (a first block of padding or special tokens does not decide alone).
-///
-/// Shift: their median (0 when the median is within the spread). Window: the median ± twice the larger of its distances to their 1st and
-/// 99th percentiles (at least 2^-8 of the median's magnitude and the smallest normal f32, so that a
-/// constant tensor stays central).
 pub(super) fn window(source: Source, bytes: &[u8]) -> (f64, Window) {
     let n = bytes.len() / source.width();
     let mut values: Vec<f32> = Vec::with_capacity(PROBE * PROBES);
+    for range in probes(n, PROBE) {
+        values.extend(range.map(|i| source.value(bytes, i)));
+    }
+    window_of(values)
+}
+
+/// The shift and window of a ggml block-quantised tensor (`bytes` whole blocks of `ty`), from the
+/// dequantised values of the blocks at the same eight places.
+pub(super) fn window_ggml(ty: crate::format::gguf::GgmlType, bytes: &[u8]) -> (f64, Window) {
+    let (per, size) = (ty.block_elements() as usize, ty.block_bytes() as usize);
+    let blocks = bytes.len() / size;
+    let mut values: Vec<f32> = Vec::with_capacity(PROBE * PROBES);
+    let mut buffer = Vec::new();
+    for range in probes(blocks, PROBE.div_ceil(per)) {
+        buffer.resize(range.len() * per, 0.0);
+        if crate::decode::ggml::dequantize(
+            ty,
+            &bytes[range.start * size..range.end * size],
+            &mut buffer,
+        )
+        .is_ok()
+        {
+            values.extend_from_slice(&buffer);
+        }
+    }
+    window_of(values)
+}
+
+/// Up to [`PROBES`] ranges of `len` units (values or blocks) evenly spread over `n` units.
+fn probes(n: usize, len: usize) -> Vec<std::ops::Range<usize>> {
+    let len = len.max(1);
+    let mut out = Vec::new();
     for k in 0..PROBES {
-        let start = (n / PROBES * k).min(n.saturating_sub(PROBE));
-        let end = (start + PROBE).min(n);
-        values.extend(
-            (start..end)
-                .map(|i| source.value(bytes, i))
-                .filter(|x| x.is_finite()),
-        );
-        if n <= PROBE {
+        let start = (n / PROBES * k).min(n.saturating_sub(len));
+        out.push(start..(start + len).min(n));
+        if n <= len {
             break;
         }
     }
+    out
+}
+
+/// Shift: the median of the finite `values` (0 when the median is within the spread). Window: the
+/// median ± twice the larger of its distances to their 1st and 99th percentiles (at least 2^-8 of
+/// the median's magnitude and the smallest normal f32, so that a constant tensor stays central).
+fn window_of(mut values: Vec<f32>) -> (f64, Window) {
+    values.retain(|x| x.is_finite());
     if values.is_empty() {
         return (0.0, Window::covering(-f32::MIN_POSITIVE, f32::MIN_POSITIVE));
     }
