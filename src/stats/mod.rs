@@ -38,12 +38,11 @@
 //!   tensors.
 //!
 //! ggml block quantisations (GGUF `Q4_K`, `Q8_0`, `IQ4_XS`, …) are dequantised a few thousand values
-//! at a time to f32 by `decode::ggml` (bit-identical to gguf-py), widened to f64 by
-//! `decode::decode_f64`, and take the **Values** path, exact. `Model::compute_stats` measures those
-//! above `exact_limit` values one tensor at a time, still exact (the bucketed path counts one value
-//! per storage block, so it serves one-value blocks only). Their zeros are not visible in the stored
-//! bytes, so dead rows and columns are not checked on them. A type without a decoder is not read:
-//! [`TensorStats::not_decoded`] and a `not_decoded` finding.
+//! at a time to f32 by `decode::ggml` (bit-identical to gguf-py). Up to `exact_limit` values they
+//! take the **Values** path (exact); above it the dequantised f32 runs go through the F32 kernel of
+//! the **Buckets** path, and above `sample_above` through the **Sampled** one. Their zeros are not
+//! visible in the stored bytes, so dead rows and columns are not checked on them. A type without a
+//! decoder is not read: [`TensorStats::not_decoded`] and a `not_decoded` finding.
 //!
 //! numpy computes std in two passes around its rounded mean; where f64 cannot hold the spread
 //! (64-bit integers near 2^64, whose f64 steps are 2048) the one-pass shifted sums here are the
