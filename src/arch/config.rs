@@ -169,7 +169,7 @@ impl<'a> ConfigReader<'a> {
 }
 
 /// A JSON value as a count: a non-negative integer (or an integral float such as `2.0`) no larger
-/// than [`MAX_COUNT`].
+/// than `MAX_COUNT` (2^40).
 pub fn as_count(value: &Value) -> Option<u64> {
     let n = match value {
         Value::Number(n) => n.as_u64().or_else(|| {

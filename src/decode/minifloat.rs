@@ -2,7 +2,7 @@
 //! and the OCP MX element types FP6 and FP4.
 //!
 //! Each format has at most 256 codes, so each is decoded through a table built at compile time by
-//! one generic rule ([`minifloat`]): sign, exponent and mantissa fields, an exponent bias, and the
+//! one generic rule (`minifloat`): sign, exponent and mantissa fields, an exponent bias, and the
 //! way the format spends its special codes.
 //!
 //! | type | layout | bias | special codes | largest finite |
