@@ -171,7 +171,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 ///   call at a time, with `done` increasing.
 /// - `release(tensor, bytes)` is called, from worker threads, once the engine will not read that
 ///   byte range of tensor `tensor` again (per piece, at most `chunk_bytes` long), one call at a
-///   time and in file order of the chunks.
+///   time and in file order of the chunks. Before that, from the calling thread, it is called for
+///   the few small ranges read to plan sampled tensors (a few KiB at eight places of each; read
+///   again later with their pieces), so that their pages do not stay mapped meanwhile.
 /// - `cancel` is checked between chunks; once it is set the workers stop and the result is
 ///   `Err(Cancelled)` (unless every chunk had already been read).
 ///
@@ -242,19 +244,32 @@ impl<'a> Job<'a> {
             })
             .collect();
         let mut plans = plans;
-        plans
+        let probed: Vec<Vec<Range<usize>>> = plans
             .par_iter_mut()
             .zip(tensors)
-            .for_each(|(p, t)| match p.method {
-                Method::Buckets => p.shift = accum::tensor_shift(p.dtype, t.bytes),
-                Method::Sampled(source) => (p.shift, p.window) = sample::window(source, t.bytes),
-                Method::SampledGgml => {
-                    if let DType::Ggml(ty) = p.dtype {
-                        (p.shift, p.window) = sample::window_ggml(ty, &t.bytes[..p.bytes]);
+            .map(|(p, t)| {
+                let probed = match (p.method, p.dtype) {
+                    (Method::Buckets, _) => {
+                        p.shift = accum::tensor_shift(p.dtype, t.bytes);
+                        return Vec::new();
                     }
-                }
-                _ => {}
-            });
+                    (Method::Sampled(source), _) => sample::window(source, t.bytes),
+                    (Method::SampledGgml, DType::Ggml(ty)) => {
+                        sample::window_ggml(ty, &t.bytes[..p.bytes])
+                    }
+                    _ => return Vec::new(),
+                };
+                (p.shift, p.window) = (probed.shift, probed.window);
+                probed.ranges
+            })
+            .collect();
+        // The probes are spread over each tensor: their pages would stay mapped until the engine
+        // reaches them (half a megabyte per tensor), so they are released now.
+        for (t, ranges) in probed.into_iter().enumerate() {
+            for r in ranges.into_iter().filter(|r| !r.is_empty()) {
+                release(t, r);
+            }
+        }
         let total_bytes = chunks.iter().map(|c| c.bytes).sum();
         let mut results = vec![None; tensors.len()];
         for (i, p) in plans.iter().enumerate() {

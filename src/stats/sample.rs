@@ -193,25 +193,40 @@ const PROBE: usize = 512;
 /// Positions read, evenly spread over the tensor.
 const PROBES: usize = 8;
 
+/// The byte ranges of a tensor read to choose its window, with the window they give.
+pub(super) struct Probed {
+    pub shift: f64,
+    pub window: Window,
+    pub ranges: Vec<std::ops::Range<usize>>,
+}
+
 /// The shift and window of a tensor of `source` values, from up to 4096 values read at eight
 /// evenly spread places (a first block of padding or special tokens does not decide alone).
-pub(super) fn window(source: Source, bytes: &[u8]) -> (f64, Window) {
+pub(super) fn window(source: Source, bytes: &[u8]) -> Probed {
     let n = bytes.len() / source.width();
     let mut values: Vec<f32> = Vec::with_capacity(PROBE * PROBES);
-    for range in probes(n, PROBE) {
-        values.extend(range.map(|i| source.value(bytes, i)));
+    let ranges = probes(n, PROBE);
+    for range in &ranges {
+        values.extend(range.clone().map(|i| source.value(bytes, i)));
     }
-    window_of(values)
+    let (shift, window) = window_of(values);
+    let w = source.width();
+    Probed {
+        shift,
+        window,
+        ranges: ranges.into_iter().map(|r| r.start * w..r.end * w).collect(),
+    }
 }
 
 /// The shift and window of a ggml block-quantised tensor (`bytes` whole blocks of `ty`), from the
 /// dequantised values of the blocks at the same eight places.
-pub(super) fn window_ggml(ty: crate::format::gguf::GgmlType, bytes: &[u8]) -> (f64, Window) {
+pub(super) fn window_ggml(ty: crate::format::gguf::GgmlType, bytes: &[u8]) -> Probed {
     let (per, size) = (ty.block_elements() as usize, ty.block_bytes() as usize);
     let blocks = bytes.len() / size;
     let mut values: Vec<f32> = Vec::with_capacity(PROBE * PROBES);
     let mut buffer = Vec::new();
-    for range in probes(blocks, PROBE.div_ceil(per)) {
+    let ranges = probes(blocks, PROBE.div_ceil(per));
+    for range in ranges.iter().cloned() {
         buffer.resize(range.len() * per, 0.0);
         if crate::decode::ggml::dequantize(
             ty,
@@ -223,7 +238,15 @@ pub(super) fn window_ggml(ty: crate::format::gguf::GgmlType, bytes: &[u8]) -> (f
             values.extend_from_slice(&buffer);
         }
     }
-    window_of(values)
+    let (shift, window) = window_of(values);
+    Probed {
+        shift,
+        window,
+        ranges: ranges
+            .into_iter()
+            .map(|r| r.start * size..r.end * size)
+            .collect(),
+    }
 }
 
 /// Up to [`PROBES`] ranges of `len` units (values or blocks) evenly spread over `n` units.
@@ -964,22 +987,36 @@ mod tests {
     #[test]
     fn window_of_normal_values_is_about_five_sigma_and_constant_tensors_stay_central() {
         let v: Vec<f32> = mixed(100_000, 3, false);
-        let (shift, w) = window(Source::F32, &encode(Source::F32, &v));
+        let bytes = encode(Source::F32, &v);
+        let Probed {
+            shift,
+            window: w,
+            ranges,
+        } = window(Source::F32, &bytes);
         assert_eq!(shift, 0.0, "centred values need no shift");
+        assert_eq!(ranges.len(), 8);
+        assert!(
+            ranges
+                .iter()
+                .all(|r| r.len() == 4 * PROBE && r.end <= bytes.len())
+        );
+        assert!(ranges.windows(2).all(|p| p[0].end <= p[1].start));
         assert!(
             w.lo < -0.05 && w.lo > -0.2 && w.hi > 0.05 && w.hi < 0.2,
             "{w:?}"
         );
         for c in [0.0f32, 1.0, -3.5, 1e-30] {
             let bytes = encode(Source::F32, &vec![c; 5000]);
-            let (shift, w) = window(Source::F32, &bytes);
+            let Probed {
+                shift, window: w, ..
+            } = window(Source::F32, &bytes);
             assert_eq!(shift, if c == 0.0 { 0.0 } else { f64::from(c) });
             assert!(w.central(c), "{c}: {w:?}");
         }
-        let (_, w) = window(Source::F32, &encode(Source::F32, &[f32::NAN; 10]));
+        let w = window(Source::F32, &encode(Source::F32, &[f32::NAN; 10])).window;
         assert!(w.central(0.0));
-        let (shift, _) = window(Source::F32, &[]);
-        assert_eq!(shift, 0.0);
+        let p = window(Source::F32, &[]);
+        assert_eq!((p.shift, p.ranges.len()), (0.0, 1));
     }
 
     #[test]
