@@ -117,7 +117,7 @@ pub struct StatsArgs {
 
     /// Count every value for percentiles, histograms and outliers, also in tensors of more than
     /// 4M values (which otherwise count their tails exactly and sample 1 in 8 central values).
-    /// Mean, std, min, max, zeros, NaN and Inf are exact either way; this is 1.5-3x slower.
+    /// Mean, std, min, max, zeros, NaN and Inf are exact either way; this is 1.3-2x slower.
     #[arg(long)]
     pub exact: bool,
 }

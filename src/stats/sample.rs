@@ -294,19 +294,33 @@ fn window_of(mut values: Vec<f32>) -> (f64, Window) {
 
 /// The two sampled lanes of group `group` (values `16·group..16·group + 16` of a tensor).
 ///
-/// The group number goes through murmur3's 64-bit finaliser, so that any structure in the data
-/// (matrix columns, periodic patterns) meets independent-looking picks: each value's inclusion is
-/// like a fair 1-in-8 draw. Lane `a` is uniform; `b = a ^ c` with `c` in 1..=15 (8 twice as
-/// likely) is uniform too, since `a ^ c` runs over every lane as `a` does, and never equals `a`.
+/// Each pair of groups (`group / 2`) goes through murmur3's 64-bit finaliser, so that any structure
+/// in the data (matrix columns, periodic patterns) meets independent-looking picks: each value's
+/// inclusion is like a fair 1-in-8 draw. The even group takes the top byte of the hash, the odd
+/// one the next. Of a byte, lane `a` (high nibble) is uniform; `b = a ^ c` with `c` (low nibble)
+/// in 1..=15 (8 twice as likely) is uniform too, since `a ^ c` runs over every lane as `a` does,
+/// and never equals `a`.
 #[inline(always)]
 fn picks(group: u64) -> (usize, usize) {
-    let mut z = group ^ (group >> 33);
+    let z = pair_hash(group >> 1);
+    pick_byte((z >> (56 - 8 * (group & 1))) as u8)
+}
+
+/// murmur3's 64-bit finaliser of a pair of groups.
+#[inline(always)]
+fn pair_hash(pair: u64) -> u64 {
+    let mut z = pair ^ (pair >> 33);
     z = z.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
     z ^= z >> 33;
     z = z.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
-    z ^= z >> 33;
-    let a = (z >> 60) as usize;
-    let c = (z >> 56) as usize & 15;
+    z ^ (z >> 33)
+}
+
+/// The two lanes a byte of the hash picks (see [`picks`]).
+#[inline(always)]
+fn pick_byte(byte: u8) -> (usize, usize) {
+    let a = usize::from(byte >> 4);
+    let c = usize::from(byte & 15);
     (a, a ^ (c | usize::from(c == 0) << 3))
 }
 
@@ -359,12 +373,7 @@ impl Lanes16 {
 
     /// The block's sums, or `None` if a value was NaN or infinite.
     fn finish(self, values: usize) -> Option<BlockSums> {
-        let fold = |l: &[f64; 16]| {
-            let h: [f64; 8] = std::array::from_fn(|j| l[j] + l[j + 8]);
-            let t = [h[0] + h[4], h[1] + h[5], h[2] + h[6], h[3] + h[7]];
-            ((t[0] + t[1]) + t[2]) + t[3]
-        };
-        let (s, q) = (fold(&self.s), fold(&self.q));
+        let (s, q) = (fold16(&self.s), fold16(&self.q));
         if !(s.is_finite() && q.is_finite()) {
             return None;
         }
@@ -381,6 +390,131 @@ impl Lanes16 {
             inf: 0,
         })
     }
+}
+
+/// Sixteen lane sums reduced in one fixed order.
+fn fold16(l: &[f64; 16]) -> f64 {
+    let h: [f64; 8] = std::array::from_fn(|j| l[j] + l[j + 8]);
+    let t = [h[0] + h[4], h[1] + h[5], h[2] + h[6], h[3] + h[7]];
+    ((t[0] + t[1]) + t[2]) + t[3]
+}
+
+/// A BF16 code as a signed integer in value order (negative codes reversed below the positive
+/// ones, -0 just below +0); its own inverse.
+#[inline(always)]
+fn ord16(code: u16) -> i16 {
+    (code ^ (((code as i16) >> 15) as u16 & 0x7FFF)) as i16
+}
+
+/// The lane of value `p` (0..32) of an aligned group of 32 BF16 values: the order in which
+/// AVX-512 widens them (`vpunpck[lh]wd` with zero, then the two halves of each to f64): lanes 0-7
+/// hold values 0-3 and 8-11, lanes 8-15 values 16-19 and 24-27, lanes 16-23 values 4-7 and 12-15,
+/// lanes 24-31 values 20-23 and 28-31. Widening costs one instruction per 16 values this way.
+const fn bf16_lane(p: usize) -> usize {
+    let (block, within) = (p / 8, p % 8);
+    ((within / 4) * 2 + block / 2) * 8 + (block % 2) * 4 + within % 4
+}
+
+/// Thirty-two-lane accumulators of one BF16 block, extremes as [`ord16`] codes.
+struct Lanes32 {
+    s: [f64; 32],
+    q: [f64; 32],
+    min: i16,
+    max: i16,
+    zeros: u64,
+}
+
+impl Lanes32 {
+    fn new() -> Lanes32 {
+        Lanes32 {
+            s: [0.0; 32],
+            q: [0.0; 32],
+            min: i16::MAX,
+            max: i16::MIN,
+            zeros: 0,
+        }
+    }
+
+    /// Adds the BF16 value `code`, value `i` of the tensor.
+    #[inline(always)]
+    fn add(&mut self, code: u16, i: u64, shift: f64) {
+        let lane = bf16_lane((i % 32) as usize);
+        let d = f64::from(f32::from_bits(u32::from(code) << 16)) - shift;
+        self.s[lane] += d;
+        self.q[lane] = d.mul_add(d, self.q[lane]);
+        let o = ord16(code);
+        self.min = self.min.min(o);
+        self.max = self.max.max(o);
+        self.zeros += u64::from(code & 0x7FFF == 0);
+    }
+
+    /// The block's sums, or `None` if a value was NaN or infinite.
+    fn finish(self, values: usize) -> Option<BlockSums> {
+        let fold = |l: &[f64; 32]| fold16(&std::array::from_fn(|j| l[j] + l[j + 16]));
+        let (s, q) = (fold(&self.s), fold(&self.q));
+        if !(s.is_finite() && q.is_finite()) {
+            return None;
+        }
+        let value = |o: i16| f64::from(f32::from_bits(u32::from(ord16(o as u16) as u16) << 16));
+        // (`ord16` is its own inverse: the extreme codes back from their ranks.)
+        let (min, max) = if values == 0 {
+            (f64::INFINITY, f64::NEG_INFINITY)
+        } else {
+            (value(self.min), value(self.max))
+        };
+        Some(BlockSums {
+            n: values as u64,
+            s,
+            q,
+            min,
+            max,
+            zeros: self.zeros,
+            nan: 0,
+            inf: 0,
+        })
+    }
+}
+
+/// Adds BF16 values `range` of `bytes` (value 0 being value `first` of the tensor) through the
+/// scalar lanes, counting their keys.
+#[inline(always)]
+fn bf16_run(
+    bytes: &[u8],
+    range: std::ops::Range<usize>,
+    first: u64,
+    shift: f64,
+    win: &Window,
+    acc: &mut Lanes32,
+    t: &mut impl Counter,
+) {
+    for j in range {
+        let code = u16::from_le_bytes([bytes[2 * j], bytes[2 * j + 1]]);
+        let i = first + j as u64;
+        acc.add(code, i, shift);
+        count(f32::from_bits(u32::from(code) << 16), i, win, t);
+    }
+}
+
+/// The portable BF16 kernel (and the reference of the vector ones): as [`block_scalar`], in the
+/// lanes of [`bf16_lane`].
+fn block_scalar_bf16(
+    bytes: &[u8],
+    first: u64,
+    shift: f64,
+    win: &Window,
+    t: &mut impl Counter,
+) -> Option<BlockSums> {
+    let n = bytes.len() / 2;
+    let mut acc = Lanes32::new();
+    bf16_run(bytes, 0..n, first, shift, win, &mut acc, t);
+    acc.finish(n)
+}
+
+/// How a BF16 vector kernel cuts `n` values starting at value `first` of the tensor: the values
+/// before the first whole group of 32, and the number of whole groups after them.
+fn cut32(first: u64, n: usize) -> (usize, usize) {
+    let head = ((32 - first % 32) % 32).min(n as u64) as usize;
+    (head, (n - head) / 32)
 }
 
 /// Counts value `x` (the tensor's value `i`, in lane `lane`) into `t`: every value outside the
@@ -403,6 +537,9 @@ pub(super) fn block_scalar(
     win: &Window,
     t: &mut impl Counter,
 ) -> Option<BlockSums> {
+    if source == Source::BF16 {
+        return block_scalar_bf16(bytes, first, shift, win, t);
+    }
     let n = bytes.len() / source.width();
     let mut acc = Lanes16::new();
     scalar_run(source, bytes, 0..n, first, shift, win, &mut acc, t);
@@ -456,6 +593,22 @@ const fn source_of(k: u8) -> Source {
 /// `at` must point to the group's 16 values of source `K`.
 #[inline(always)]
 unsafe fn count_group<const K: u8>(at: *const u8, group: u64, central: u16, t: &mut impl Counter) {
+    // SAFETY: as the caller guarantees.
+    unsafe { count_picked::<K>(at, picks(group), central, t) }
+}
+
+/// [`count_group`] with the group's picks already drawn.
+///
+/// # Safety
+///
+/// As for [`count_group`].
+#[inline(always)]
+unsafe fn count_picked<const K: u8>(
+    at: *const u8,
+    (a, b): (usize, usize),
+    central: u16,
+    t: &mut impl Counter,
+) {
     // SAFETY: the caller guarantees the group is readable; every `l` is below 16.
     let key_of = |l: usize| unsafe { group_key::<K>(at, l) };
     let mut tails = !central;
@@ -464,7 +617,6 @@ unsafe fn count_group<const K: u8>(at: *const u8, group: u64, central: u16, t: &
         tails &= tails - 1;
         t.bump(key_of(l), l);
     }
-    let (a, b) = picks(group);
     t.add(key_of(a), 0, u32::from(central >> a & 1));
     t.add(key_of(b), 1, u32::from(central >> b & 1));
 }
@@ -495,7 +647,9 @@ impl SampleKernel {
             && std::arch::is_x86_feature_detected!("popcnt")
         {
             out.push(SampleKernel::Avx2);
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+            {
                 out.push(SampleKernel::Avx512);
             }
         }
@@ -521,21 +675,25 @@ impl SampleKernel {
                 match (source, shift == 0.0) {
                     (Source::F32, true) => avx2::block::<0, false>(bytes, first, shift, win, t),
                     (Source::F32, false) => avx2::block::<0, true>(bytes, first, shift, win, t),
-                    (Source::BF16, true) => avx2::block::<1, false>(bytes, first, shift, win, t),
-                    (Source::BF16, false) => avx2::block::<1, true>(bytes, first, shift, win, t),
+                    (Source::BF16, true) => avx2::block_bf16::<false>(bytes, first, shift, win, t),
+                    (Source::BF16, false) => avx2::block_bf16::<true>(bytes, first, shift, win, t),
                     (Source::F16, true) => avx2::block::<2, false>(bytes, first, shift, win, t),
                     (Source::F16, false) => avx2::block::<2, true>(bytes, first, shift, win, t),
                 }
             },
-            // SAFETY: `Avx512` is only constructed by `available` after the CPU reported AVX-512F
-            // and the features of `Avx2`.
+            // SAFETY: `Avx512` is only constructed by `available` after the CPU reported AVX-512F,
+            // AVX-512BW and the features of `Avx2`.
             #[cfg(target_arch = "x86_64")]
             SampleKernel::Avx512 => unsafe {
                 match (source, shift == 0.0) {
                     (Source::F32, true) => avx512::block::<0, false>(bytes, first, shift, win, t),
                     (Source::F32, false) => avx512::block::<0, true>(bytes, first, shift, win, t),
-                    (Source::BF16, true) => avx512::block::<1, false>(bytes, first, shift, win, t),
-                    (Source::BF16, false) => avx512::block::<1, true>(bytes, first, shift, win, t),
+                    (Source::BF16, true) => {
+                        avx512::block_bf16::<false>(bytes, first, shift, win, t)
+                    }
+                    (Source::BF16, false) => {
+                        avx512::block_bf16::<true>(bytes, first, shift, win, t)
+                    }
                     (Source::F16, true) => avx512::block::<2, false>(bytes, first, shift, win, t),
                     (Source::F16, false) => avx512::block::<2, true>(bytes, first, shift, win, t),
                 }
@@ -596,7 +754,10 @@ pub(super) fn summarise(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{BlockSums, Counter, Lanes16, Window, count_group, cut, scalar_run, source_of};
+    use super::{
+        BlockSums, Counter, Lanes16, Lanes32, Window, bf16_run, count_group, count_picked, cut,
+        cut32, ord16, pair_hash, pick_byte, scalar_run, source_of,
+    };
     use std::arch::x86_64::*;
 
     /// Eight values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
@@ -713,11 +874,123 @@ mod avx2 {
         );
         acc.finish(n)
     }
+
+    /// AVX2 version of [`super::block_scalar_bf16`]: 32 values per step, widened in their order
+    /// and each run of four added to the accumulator [`super::bf16_lane`] gives it; extremes,
+    /// zeros and the window test on the codes as signed integers in value order.
+    #[target_feature(enable = "avx2,fma,f16c,popcnt")]
+    pub(super) unsafe fn block_bf16<const SHIFTED: bool>(
+        bytes: &[u8],
+        first: u64,
+        shift: f64,
+        win: &Window,
+        t: &mut impl Counter,
+    ) -> Option<BlockSums> {
+        /// The accumulator (of eight, four lanes each) of values `4c..4c + 4` of a group.
+        const ACC: [usize; 8] = [0, 4, 1, 5, 2, 6, 3, 7];
+        let n = bytes.len() / 2;
+        let mut acc = Lanes32::new();
+        let (head, groups) = cut32(first, n);
+        bf16_run(bytes, 0..head, first, shift, win, &mut acc, t);
+        let shift_pd = _mm256_set1_pd(shift);
+        let m7 = _mm256_set1_epi16(0x7FFF);
+        let (lo_o, hi_o) = (
+            _mm256_set1_epi16(ord16(win.keys.0 as u16)),
+            _mm256_set1_epi16(ord16(win.keys.1 as u16)),
+        );
+        // SAFETY (loads and stores below): `acc`'s arrays hold 32 lanes; the group loads read 64
+        // bytes at value `head + 32 * k`, inside `bytes` for `k < groups`.
+        let mut s: [__m256d; 8] =
+            unsafe { std::array::from_fn(|v| _mm256_loadu_pd(acc.s.as_ptr().add(4 * v))) };
+        let mut q: [__m256d; 8] =
+            unsafe { std::array::from_fn(|v| _mm256_loadu_pd(acc.q.as_ptr().add(4 * v))) };
+        let (mut mn, mut mx) = (_mm256_set1_epi16(i16::MAX), _mm256_set1_epi16(i16::MIN));
+        let mut zeros = 0u64;
+        let first_group = (first + head as u64) / 32;
+        for k in 0..groups {
+            let off = (head + 32 * k) * 2;
+            for m in 0..4 {
+                // SAFETY: see above.
+                let codes = unsafe { _mm_loadu_si128(bytes.as_ptr().add(off + 16 * m).cast()) };
+                let x = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(codes)));
+                let halves = [
+                    _mm256_cvtps_pd(_mm256_castps256_ps128(x)),
+                    _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(x)),
+                ];
+                for (h, &x) in halves.iter().enumerate() {
+                    let a = ACC[2 * m + h];
+                    let d = if SHIFTED {
+                        _mm256_sub_pd(x, shift_pd)
+                    } else {
+                        x
+                    };
+                    s[a] = _mm256_add_pd(s[a], d);
+                    q[a] = _mm256_fmadd_pd(d, d, q[a]);
+                }
+            }
+            let mut central = 0u32;
+            for h in 0..2 {
+                // SAFETY: see above.
+                let v = unsafe { _mm256_loadu_si256(bytes.as_ptr().add(off + 32 * h).cast()) };
+                let ord = _mm256_xor_si256(v, _mm256_and_si256(_mm256_srai_epi16::<15>(v), m7));
+                mn = _mm256_min_epi16(mn, ord);
+                mx = _mm256_max_epi16(mx, ord);
+                let out =
+                    _mm256_or_si256(_mm256_cmpgt_epi16(lo_o, ord), _mm256_cmpgt_epi16(ord, hi_o));
+                // Two mask bits per value: keep the even ones.
+                let bits = _mm256_movemask_epi8(out) as u32;
+                central |= u32::from(!compress_even(bits)) << (16 * h);
+                let z = _mm256_cmpeq_epi16(_mm256_and_si256(v, m7), _mm256_setzero_si256());
+                zeros += u64::from((_mm256_movemask_epi8(z) as u32).count_ones() / 2);
+            }
+            let z = pair_hash(first_group + k as u64);
+            let (c0, c1) = (central as u16, (central >> 16) as u16);
+            // SAFETY: the two groups of 16 just loaded.
+            unsafe {
+                count_picked::<1>(bytes.as_ptr().add(off), pick_byte((z >> 56) as u8), c0, t);
+                count_picked::<1>(
+                    bytes.as_ptr().add(off + 32),
+                    pick_byte((z >> 48) as u8),
+                    c1,
+                    t,
+                );
+            }
+        }
+        let (mut mins, mut maxs) = ([0i16; 16], [0i16; 16]);
+        // SAFETY: see above; `mins` and `maxs` hold 16 i16.
+        unsafe {
+            for v in 0..8 {
+                _mm256_storeu_pd(acc.s.as_mut_ptr().add(4 * v), s[v]);
+                _mm256_storeu_pd(acc.q.as_mut_ptr().add(4 * v), q[v]);
+            }
+            _mm256_storeu_si256(mins.as_mut_ptr().cast(), mn);
+            _mm256_storeu_si256(maxs.as_mut_ptr().cast(), mx);
+        }
+        acc.min = mins.iter().copied().fold(acc.min, i16::min);
+        acc.max = maxs.iter().copied().fold(acc.max, i16::max);
+        acc.zeros += zeros;
+        bf16_run(bytes, head + 32 * groups..n, first, shift, win, &mut acc, t);
+        acc.finish(n)
+    }
+
+    /// Bits 0, 2, 4, … 30 of `m` as bits 0..16.
+    #[inline(always)]
+    fn compress_even(m: u32) -> u16 {
+        let mut x = m & 0x5555_5555;
+        x = (x | (x >> 1)) & 0x3333_3333;
+        x = (x | (x >> 2)) & 0x0F0F_0F0F;
+        x = (x | (x >> 4)) & 0x00FF_00FF;
+        x = (x | (x >> 8)) & 0x0000_FFFF;
+        x as u16
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{BlockSums, Counter, Lanes16, Window, count_group, cut, scalar_run, source_of};
+    use super::{
+        BlockSums, Counter, Lanes16, Lanes32, Window, bf16_run, count_group, count_picked, cut,
+        cut32, ord16, pair_hash, pick_byte, scalar_run, source_of,
+    };
     use std::arch::x86_64::*;
 
     /// Sixteen values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
@@ -823,6 +1096,101 @@ mod avx512 {
         );
         acc.finish(n)
     }
+
+    /// AVX-512 version of [`super::block_scalar_bf16`]: 32 values per step, widened by
+    /// `vpunpck[lh]wd` with zero (the lane order of [`super::bf16_lane`]); extremes, zeros and the
+    /// window test on the codes as signed integers in value order ([`super::ord16`]).
+    #[target_feature(enable = "avx512f,avx512bw,popcnt")]
+    pub(super) unsafe fn block_bf16<const SHIFTED: bool>(
+        bytes: &[u8],
+        first: u64,
+        shift: f64,
+        win: &Window,
+        t: &mut impl Counter,
+    ) -> Option<BlockSums> {
+        let n = bytes.len() / 2;
+        let mut acc = Lanes32::new();
+        let (head, groups) = cut32(first, n);
+        bf16_run(bytes, 0..head, first, shift, win, &mut acc, t);
+        let shift_pd = _mm512_set1_pd(shift);
+        let zero = _mm512_setzero_si512();
+        let m7 = _mm512_set1_epi16(0x7FFF);
+        let (lo_o, hi_o) = (
+            _mm512_set1_epi16(ord16(win.keys.0 as u16)),
+            _mm512_set1_epi16(ord16(win.keys.1 as u16)),
+        );
+        // SAFETY (loads and stores below): `acc`'s arrays hold 32 lanes; the group loads read 64
+        // bytes at value `head + 32 * k`, inside `bytes` for `k < groups`.
+        let mut s: [__m512d; 4] =
+            unsafe { std::array::from_fn(|v| _mm512_loadu_pd(acc.s.as_ptr().add(8 * v))) };
+        let mut q: [__m512d; 4] =
+            unsafe { std::array::from_fn(|v| _mm512_loadu_pd(acc.q.as_ptr().add(8 * v))) };
+        let (mut mn, mut mx) = (_mm512_set1_epi16(i16::MAX), _mm512_set1_epi16(i16::MIN));
+        let mut zeros = 0u64;
+        let first_group = (first + head as u64) / 32;
+        for k in 0..groups {
+            let off = (head + 32 * k) * 2;
+            // SAFETY: see above.
+            let v = unsafe { _mm512_loadu_si512(bytes.as_ptr().add(off).cast()) };
+            let lo = _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v));
+            let hi = _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v));
+            let half =
+                |x: __m512| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)));
+            let x = [
+                _mm512_cvtps_pd(_mm512_castps512_ps256(lo)),
+                _mm512_cvtps_pd(half(lo)),
+                _mm512_cvtps_pd(_mm512_castps512_ps256(hi)),
+                _mm512_cvtps_pd(half(hi)),
+            ];
+            for (j, &x) in x.iter().enumerate() {
+                let d = if SHIFTED {
+                    _mm512_sub_pd(x, shift_pd)
+                } else {
+                    x
+                };
+                s[j] = _mm512_add_pd(s[j], d);
+                q[j] = _mm512_fmadd_pd(d, d, q[j]);
+            }
+            let ord = _mm512_xor_si512(v, _mm512_and_si512(_mm512_srai_epi16::<15>(v), m7));
+            mn = _mm512_min_epi16(mn, ord);
+            mx = _mm512_max_epi16(mx, ord);
+            let central =
+                _mm512_mask_cmple_epi16_mask(_mm512_cmpge_epi16_mask(ord, lo_o), ord, hi_o);
+            zeros += u64::from(_mm512_testn_epi16_mask(v, m7).count_ones());
+            // The upper half through a mask shift: left to itself the compiler moves the mask
+            // through memory into a vector register, a store-forwarding stall per step.
+            let (c0, c1) = (
+                _cvtmask32_u32(central) as u16,
+                _cvtmask32_u32(_kshiftri_mask32::<16>(central)) as u16,
+            );
+            let z = pair_hash(first_group + k as u64);
+            // SAFETY: the two groups of 16 just loaded.
+            unsafe {
+                count_picked::<1>(bytes.as_ptr().add(off), pick_byte((z >> 56) as u8), c0, t);
+                count_picked::<1>(
+                    bytes.as_ptr().add(off + 32),
+                    pick_byte((z >> 48) as u8),
+                    c1,
+                    t,
+                );
+            }
+        }
+        let (mut mins, mut maxs) = ([0i16; 32], [0i16; 32]);
+        // SAFETY: see above; `mins` and `maxs` hold 32 i16.
+        unsafe {
+            for v in 0..4 {
+                _mm512_storeu_pd(acc.s.as_mut_ptr().add(8 * v), s[v]);
+                _mm512_storeu_pd(acc.q.as_mut_ptr().add(8 * v), q[v]);
+            }
+            _mm512_storeu_si512(mins.as_mut_ptr().cast(), mn);
+            _mm512_storeu_si512(maxs.as_mut_ptr().cast(), mx);
+        }
+        acc.min = mins.iter().copied().fold(acc.min, i16::min);
+        acc.max = maxs.iter().copied().fold(acc.max, i16::max);
+        acc.zeros += zeros;
+        bf16_run(bytes, head + 32 * groups..n, first, shift, win, &mut acc, t);
+        acc.finish(n)
+    }
 }
 
 #[cfg(test)]
@@ -880,6 +1248,28 @@ mod tests {
                 .iter()
                 .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
                 .collect(),
+        }
+    }
+
+    #[test]
+    fn bf16_lanes_are_a_permutation_in_widening_order_and_ord16_is_value_order() {
+        let lanes: Vec<usize> = (0..32).map(bf16_lane).collect();
+        let mut sorted = lanes.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..32).collect::<Vec<_>>());
+        // Lanes 0-7: values 0-3, 8-11; 8-15: 16-19, 24-27; 16-23: 4-7, 12-15; 24-31: 20-23, 28-31.
+        let order = [
+            0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27, 4, 5, 6, 7, 12, 13,
+        ];
+        for (lane, &p) in order.iter().enumerate() {
+            assert_eq!(bf16_lane(p), lane);
+        }
+        for code in 0..=u16::MAX {
+            assert_eq!(
+                i32::from(ord16(code)) + 0x8000,
+                rank(u32::from(code)) as i32
+            );
+            assert_eq!(ord16(ord16(code) as u16) as u16, code);
         }
     }
 
@@ -1029,9 +1419,13 @@ mod tests {
                     (15, 1, false),
                     (16, 0, false),
                     (17, 15, true),
+                    (31, 1, false),
+                    (32, 0, false),
+                    (70, 17, false),
                     (4096, 0, false),
                     (4096, 7, true),
                     (4000, 33, false),
+                    (4000, 16, false),
                     (1000, 1 << 40, true),
                 ] {
                     let v = mixed(n, n as u64 + first, specials);
