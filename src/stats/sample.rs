@@ -7,7 +7,7 @@
 //! the machines here. This method counts only what the distribution needs:
 //!
 //! - **Moments** of every value, in f64 lanes (sixteen: lane `i % 16` takes value `i` of the
-//!   tensor), shifted by one value per tensor near its centre, with min, max and zeros, all exact
+//!   tensor; for BF16 thirty-two, in the order AVX-512 widens them, see `bf16_lane`), shifted by one value per tensor near its centre, with min, max and zeros, all exact
 //!   up to f64 rounding as in the bucketed kernel. A block holding NaN or Inf (its f64 sums turn
 //!   non-finite, which finite f32 values cannot do) has its moments recomputed by the masked
 //!   [`F32Kernel`], which counts NaN and Inf.
@@ -18,7 +18,7 @@
 //! - **Tails**: every value outside the window (and every NaN and Inf) is counted under its key:
 //!   exactly, as in the bucketed method.
 //! - **Sample**: in each aligned group of 16 values (`16g..16g + 16` of the tensor), two lanes
-//!   chosen by a hash of `g` are counted under their key if they are central. Each value is sampled
+//!   chosen by a hash of `g / 2` (one byte of it per group) are counted under their key if they are central. Each value is sampled
 //!   with probability 1/8, independently of its row or column (a fixed stride would alias with
 //!   matrix structure); the choice depends only on the value's position, so results never depend
 //!   on threads or chunking.
