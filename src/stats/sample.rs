@@ -294,21 +294,26 @@ fn window_of(mut values: Vec<f32>) -> (f64, Window) {
 
 /// The two sampled lanes of group `group` (values `16·group..16·group + 16` of a tensor).
 ///
-/// Each pair of groups (`group / 2`) goes through murmur3's 64-bit finaliser, so that any structure
-/// in the data (matrix columns, periodic patterns) meets independent-looking picks: each value's
-/// inclusion is like a fair 1-in-8 draw. The even group takes the top byte of the hash, the odd
-/// one the next. Of a byte, lane `a` (high nibble) is uniform; `b = a ^ c` with `c` (low nibble)
+/// Each octet of groups (`group / 8`, 128 values) goes through murmur3's 64-bit finaliser, so that
+/// any structure in the data (matrix columns, periodic patterns) meets independent-looking picks:
+/// each value's inclusion is like a fair 1-in-8 draw. Group `8o + j` of the octet takes byte `j`
+/// of its hash, from the top. Of a byte, lane `a` (high nibble) is uniform; `b = a ^ c` with `c` (low nibble)
 /// in 1..=15 (8 twice as likely) is uniform too, since `a ^ c` runs over every lane as `a` does,
 /// and never equals `a`.
 #[inline(always)]
 fn picks(group: u64) -> (usize, usize) {
-    let z = pair_hash(group >> 1);
-    pick_byte((z >> (56 - 8 * (group & 1))) as u8)
+    pick_byte(group_byte(octet_hash(group >> 3), group))
 }
 
-/// murmur3's 64-bit finaliser of a pair of groups.
+/// The byte of an octet's hash that group `group` takes: the top one for the first group.
 #[inline(always)]
-fn pair_hash(pair: u64) -> u64 {
+fn group_byte(hash: u64, group: u64) -> u8 {
+    (hash >> (56 - 8 * (group & 7))) as u8
+}
+
+/// murmur3's 64-bit finaliser of an octet of groups (128 values).
+#[inline(always)]
+fn octet_hash(pair: u64) -> u64 {
     let mut z = pair ^ (pair >> 33);
     z = z.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
     z ^= z >> 33;
@@ -584,24 +589,13 @@ const fn source_of(k: u8) -> Source {
     }
 }
 
-/// Counts one whole group of a vector kernel (group `group` of the tensor, at `at`): the key of
-/// every lane not in `central` (bit `l`: lane `l` is central), and of the two sampled lanes if
-/// they are central (adding 0 otherwise, without a branch).
+/// Counts one whole group of 16 values of a vector kernel (at `at`): the key of every lane not in
+/// `central` (bit `l`: lane `l` is central), and of the group's two sampled lanes (`picks`) if they
+/// are central (adding 0 otherwise, without a branch).
 ///
 /// # Safety
 ///
 /// `at` must point to the group's 16 values of source `K`.
-#[inline(always)]
-unsafe fn count_group<const K: u8>(at: *const u8, group: u64, central: u16, t: &mut impl Counter) {
-    // SAFETY: as the caller guarantees.
-    unsafe { count_picked::<K>(at, picks(group), central, t) }
-}
-
-/// [`count_group`] with the group's picks already drawn.
-///
-/// # Safety
-///
-/// As for [`count_group`].
 #[inline(always)]
 unsafe fn count_picked<const K: u8>(
     at: *const u8,
@@ -755,8 +749,8 @@ pub(super) fn summarise(
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{
-        BlockSums, Counter, Lanes16, Lanes32, Window, bf16_run, count_group, count_picked, cut,
-        cut32, ord16, pair_hash, pick_byte, scalar_run, source_of,
+        BlockSums, Counter, Lanes16, Lanes32, Window, bf16_run, count_picked, cut, cut32,
+        group_byte, octet_hash, ord16, pick_byte, scalar_run, source_of,
     };
     use std::arch::x86_64::*;
 
@@ -814,6 +808,7 @@ mod avx2 {
         };
         let mut zeros = 0u64;
         let first_group = (first + head as u64) / 16;
+        let mut hash = 0u64;
         for k in 0..groups {
             let group = first_group + k as u64;
             let off = (head + 16 * k) * width;
@@ -847,8 +842,12 @@ mod avx2 {
                 );
                 central |= (_mm256_movemask_ps(c) as u16) << (8 * h);
             }
+            if k == 0 || group & 7 == 0 {
+                hash = octet_hash(group >> 3);
+            }
+            let picked = pick_byte(group_byte(hash, group));
             // SAFETY: the group just loaded.
-            unsafe { count_group::<K>(bytes.as_ptr().add(off), group, central, t) };
+            unsafe { count_picked::<K>(bytes.as_ptr().add(off), picked, central, t) };
         }
         // SAFETY: see above.
         unsafe {
@@ -907,6 +906,7 @@ mod avx2 {
         let (mut mn, mut mx) = (_mm256_set1_epi16(i16::MAX), _mm256_set1_epi16(i16::MIN));
         let mut zeros = 0u64;
         let first_group = (first + head as u64) / 32;
+        let mut hash = 0u64;
         for k in 0..groups {
             let off = (head + 32 * k) * 2;
             for m in 0..4 {
@@ -943,17 +943,19 @@ mod avx2 {
                 let z = _mm256_cmpeq_epi16(_mm256_and_si256(v, m7), _mm256_setzero_si256());
                 zeros += u64::from((_mm256_movemask_epi8(z) as u32).count_ones() / 2);
             }
-            let z = pair_hash(first_group + k as u64);
             let (c0, c1) = (central as u16, (central >> 16) as u16);
+            let group = 2 * (first_group + k as u64);
+            if k == 0 || group & 7 == 0 {
+                hash = octet_hash(group >> 3);
+            }
+            let (p0, p1) = (
+                pick_byte(group_byte(hash, group)),
+                pick_byte(group_byte(hash, group + 1)),
+            );
             // SAFETY: the two groups of 16 just loaded.
             unsafe {
-                count_picked::<1>(bytes.as_ptr().add(off), pick_byte((z >> 56) as u8), c0, t);
-                count_picked::<1>(
-                    bytes.as_ptr().add(off + 32),
-                    pick_byte((z >> 48) as u8),
-                    c1,
-                    t,
-                );
+                count_picked::<1>(bytes.as_ptr().add(off), p0, c0, t);
+                count_picked::<1>(bytes.as_ptr().add(off + 32), p1, c1, t);
             }
         }
         let (mut mins, mut maxs) = ([0i16; 16], [0i16; 16]);
@@ -988,8 +990,8 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{
-        BlockSums, Counter, Lanes16, Lanes32, Window, bf16_run, count_group, count_picked, cut,
-        cut32, ord16, pair_hash, pick_byte, scalar_run, source_of,
+        BlockSums, Counter, Lanes16, Lanes32, Window, bf16_run, count_picked, cut, cut32,
+        group_byte, octet_hash, ord16, pick_byte, scalar_run, source_of,
     };
     use std::arch::x86_64::*;
 
@@ -1044,6 +1046,7 @@ mod avx512 {
         };
         let mut zeros = 0u64;
         let first_group = (first + head as u64) / 16;
+        let mut hash = 0u64;
         for k in 0..groups {
             let group = first_group + k as u64;
             let off = (head + 16 * k) * width;
@@ -1071,8 +1074,12 @@ mod avx512 {
                 x,
                 hi_e,
             );
+            if k == 0 || group & 7 == 0 {
+                hash = octet_hash(group >> 3);
+            }
+            let picked = pick_byte(group_byte(hash, group));
             // SAFETY: the group just loaded.
-            unsafe { count_group::<K>(bytes.as_ptr().add(off), group, central, t) };
+            unsafe { count_picked::<K>(bytes.as_ptr().add(off), picked, central, t) };
         }
         // SAFETY: see above.
         unsafe {
@@ -1126,8 +1133,9 @@ mod avx512 {
         let mut q: [__m512d; 4] =
             unsafe { std::array::from_fn(|v| _mm512_loadu_pd(acc.q.as_ptr().add(8 * v))) };
         let (mut mn, mut mx) = (_mm512_set1_epi16(i16::MAX), _mm512_set1_epi16(i16::MIN));
-        let mut zeros = 0u64;
+        let (mut zc, minus_one) = (_mm512_setzero_si512(), _mm512_set1_epi16(-1));
         let first_group = (first + head as u64) / 32;
+        let mut hash = 0u64;
         for k in 0..groups {
             let off = (head + 32 * k) * 2;
             // SAFETY: see above.
@@ -1156,27 +1164,30 @@ mod avx512 {
             mx = _mm512_max_epi16(mx, ord);
             let central =
                 _mm512_mask_cmple_epi16_mask(_mm512_cmpge_epi16_mask(ord, lo_o), ord, hi_o);
-            zeros += u64::from(_mm512_testn_epi16_mask(v, m7).count_ones());
+            // Zeros in sixteen-bit lanes (at most 1,024 steps a block: no overflow).
+            zc = _mm512_mask_sub_epi16(zc, _mm512_testn_epi16_mask(v, m7), zc, minus_one);
             // The upper half through a mask shift: left to itself the compiler moves the mask
             // through memory into a vector register, a store-forwarding stall per step.
             let (c0, c1) = (
                 _cvtmask32_u32(central) as u16,
                 _cvtmask32_u32(_kshiftri_mask32::<16>(central)) as u16,
             );
-            let z = pair_hash(first_group + k as u64);
+            let group = 2 * (first_group + k as u64);
+            if k == 0 || group & 7 == 0 {
+                hash = octet_hash(group >> 3);
+            }
+            let (p0, p1) = (
+                pick_byte(group_byte(hash, group)),
+                pick_byte(group_byte(hash, group + 1)),
+            );
             // SAFETY: the two groups of 16 just loaded.
             unsafe {
-                count_picked::<1>(bytes.as_ptr().add(off), pick_byte((z >> 56) as u8), c0, t);
-                count_picked::<1>(
-                    bytes.as_ptr().add(off + 32),
-                    pick_byte((z >> 48) as u8),
-                    c1,
-                    t,
-                );
+                count_picked::<1>(bytes.as_ptr().add(off), p0, c0, t);
+                count_picked::<1>(bytes.as_ptr().add(off + 32), p1, c1, t);
             }
         }
-        let (mut mins, mut maxs) = ([0i16; 32], [0i16; 32]);
-        // SAFETY: see above; `mins` and `maxs` hold 32 i16.
+        let (mut mins, mut maxs, mut zs) = ([0i16; 32], [0i16; 32], [0u16; 32]);
+        // SAFETY: see above; `mins`, `maxs` and `zs` hold 32 16-bit lanes.
         unsafe {
             for v in 0..4 {
                 _mm512_storeu_pd(acc.s.as_mut_ptr().add(8 * v), s[v]);
@@ -1184,10 +1195,11 @@ mod avx512 {
             }
             _mm512_storeu_si512(mins.as_mut_ptr().cast(), mn);
             _mm512_storeu_si512(maxs.as_mut_ptr().cast(), mx);
+            _mm512_storeu_si512(zs.as_mut_ptr().cast(), zc);
         }
         acc.min = mins.iter().copied().fold(acc.min, i16::min);
         acc.max = maxs.iter().copied().fold(acc.max, i16::max);
-        acc.zeros += zeros;
+        acc.zeros += zs.iter().map(|&z| u64::from(z)).sum::<u64>();
         bf16_run(bytes, head + 32 * groups..n, first, shift, win, &mut acc, t);
         acc.finish(n)
     }
