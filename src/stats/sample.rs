@@ -7,8 +7,9 @@
 //! the machines here. This method counts only what the distribution needs:
 //!
 //! - **Moments** of every value, in f64 lanes (sixteen: lane `i % 16` takes value `i` of the
-//!   tensor; for BF16 thirty-two, in the order AVX-512 widens them, see `bf16_lane`), shifted by one value per tensor near its centre, with min, max and zeros, all exact
-//!   up to f64 rounding as in the bucketed kernel. A block holding NaN or Inf (its f64 sums turn
+//!   tensor; for BF16 thirty-two, in the order AVX-512 widens them, see `bf16_lane`), shifted by
+//!   one value per tensor near its centre, with min, max and zeros, all exact up to f64 rounding
+//!   as in the bucketed kernel. A block holding NaN or Inf (its f64 sums turn
 //!   non-finite, which finite f32 values cannot do) has its moments recomputed by the masked
 //!   [`F32Kernel`], which counts NaN and Inf.
 //! - A **window** of central values `[lo, hi]`, chosen per tensor before it is read (the median ±
@@ -18,10 +19,10 @@
 //! - **Tails**: every value outside the window (and every NaN and Inf) is counted under its key:
 //!   exactly, as in the bucketed method.
 //! - **Sample**: in each aligned group of 16 values (`16g..16g + 16` of the tensor), two lanes
-//!   chosen by a hash of `g / 2` (one byte of it per group) are counted under their key if they are central. Each value is sampled
-//!   with probability 1/8, independently of its row or column (a fixed stride would alias with
-//!   matrix structure); the choice depends only on the value's position, so results never depend
-//!   on threads or chunking.
+//!   chosen by a hash of `g / 8` (one byte of it per group) are counted under their key if they
+//!   are central. Each value is sampled with probability 1/8, independently of its row or column
+//!   (a fixed stride would alias with matrix structure); the choice depends only on the value's
+//!   position, so results never depend on threads or chunking.
 //!
 //! At the end (`finish`), central buckets hold sampled counts scaled to the exact number of central
 //! values (`finite - tails`), tail buckets exact counts. Percentiles and the histogram are estimates
@@ -275,20 +276,16 @@ fn window_of(mut values: Vec<f32>) -> (f64, Window) {
     let m = values.len();
     let median = values[m / 2];
     let (p1, p99) = (values[m / 100], values[m - 1 - m / 100]);
-    let spread = f64::from(median - p1).max(f64::from(p99 - median));
+    let (m64, p1, p99) = (f64::from(median), f64::from(p1), f64::from(p99));
+    let spread = (m64 - p1).max(p99 - m64);
     let w = (2.0 * spread)
         .max(f64::from(median.abs()) / 256.0)
         .max(f64::from(f32::MIN_POSITIVE));
-    let m64 = f64::from(median);
     let a = ((m64 - w) as f32).max(f32::MIN);
     let b = ((m64 + w) as f32).min(f32::MAX);
     // A shift of 0 spares the kernel a subtraction per value; it costs no precision while the
     // centre is within the spread (the sums' cancellation is then at most a factor of 2).
-    let shift = if f64::from(median).abs() <= spread {
-        0.0
-    } else {
-        m64
-    };
+    let shift = if m64.abs() <= spread { 0.0 } else { m64 };
     (shift, Window::covering(a, b))
 }
 
@@ -297,9 +294,9 @@ fn window_of(mut values: Vec<f32>) -> (f64, Window) {
 /// Each octet of groups (`group / 8`, 128 values) goes through murmur3's 64-bit finaliser, so that
 /// any structure in the data (matrix columns, periodic patterns) meets independent-looking picks:
 /// each value's inclusion is like a fair 1-in-8 draw. Group `8o + j` of the octet takes byte `j`
-/// of its hash, from the top. Of a byte, lane `a` (high nibble) is uniform; `b = a ^ c` with `c` (low nibble)
-/// in 1..=15 (8 twice as likely) is uniform too, since `a ^ c` runs over every lane as `a` does,
-/// and never equals `a`.
+/// of its hash, from the top. Of a byte, lane `a` (high nibble) is uniform; `b = a ^ c` with `c`
+/// (low nibble) in 1..=15 (8 twice as likely) is uniform too, since `a ^ c` runs over every lane as
+/// `a` does, and never equals `a`.
 #[inline(always)]
 fn picks(group: u64) -> (usize, usize) {
     pick_byte(group_byte(octet_hash(group >> 3), group))
