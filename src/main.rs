@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             // One line: the library's messages already name the file and the fault (and include
             // their source), so the chain is not repeated.
             let message = e.to_string().replace('\n', " ");
+            let message = glassbox::render::printable(&message, false);
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(2)
         }

@@ -535,3 +535,66 @@ fn a_folder_with_only_a_pickle_says_why_it_is_not_read() {
     );
     assert_eq!(err.lines().count(), 1);
 }
+
+/// A safetensors file whose one F32 tensor has the name `name` and `data` bytes, with
+/// `data_offsets` claiming `claimed` bytes.
+fn named_tensor_file(path: &std::path::Path, name: &str, data: usize, claimed: usize) {
+    let header = serde_json::json!({
+        name: {"dtype": "F32", "shape": [claimed / 4], "data_offsets": [0, claimed]}
+    })
+    .to_string();
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(std::iter::repeat_n(0x3Fu8, data));
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn control_characters_from_files_never_reach_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "evil\u{1b}[2J\u{1b}]0;owned\u{7}\nname\r";
+    let good = tmp.path().join("good.safetensors");
+    named_tensor_file(&good, name, 16, 16);
+    for cmd in ["tensors", "stats", "summary"] {
+        for format in ["text", "markdown"] {
+            let out = glassbox(&[
+                cmd,
+                good.to_str().unwrap(),
+                "--format",
+                format,
+                "--color",
+                "always",
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{cmd} {format}");
+            let text = String::from_utf8(out.stdout).unwrap();
+            // Colour codes are glassbox's own (ESC + '['); none other, no BEL, no CR.
+            let stray = text
+                .char_indices()
+                .filter(|&(i, c)| {
+                    c.is_control()
+                        && c != '\n'
+                        && !(c == '\u{1b}' && text[i + 1..].starts_with('['))
+                })
+                .count();
+            assert_eq!(stray, 0, "{cmd} {format}:\n{text}");
+            assert!(!text.contains("\u{1b}[2J"), "{cmd} {format}");
+        }
+    }
+    // JSON keeps the exact name (escaped by JSON itself).
+    let out = glassbox(&["tensors", good.to_str().unwrap(), "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["tensors"][0]["name"], name);
+
+    // Errors naming the tensor are one printable line.
+    let bad = tmp.path().join("bad.safetensors");
+    named_tensor_file(&bad, name, 16, 64);
+    let out = glassbox(&["tensors", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.ends_with('\n') && !err.trim_end().chars().any(char::is_control),
+        "{err:?}"
+    );
+    assert!(err.contains("evil\\u{1b}[2J"), "{err}");
+}

@@ -182,6 +182,11 @@ impl From<SortArg> for TensorOrder {
 pub fn run(cli: Cli) -> Result<String> {
     let common = cli.common;
     let out = run_command(cli.command, cli.path, &common)?;
+    if common.format == FormatArg::Json {
+        return Ok(out); // JSON escapes control characters itself
+    }
+    // Names and metadata come from the files: no control character reaches the terminal.
+    let out = glassbox::render::printable(&out, true).into_owned();
     Ok(
         if common.format == FormatArg::Text && use_color(common.color) {
             colorize(&out)

@@ -22,8 +22,13 @@ impl Table {
         }
     }
 
+    /// Adds a row; control characters in its cells are escaped (see [`super::printable`]).
     pub fn push(&mut self, row: Vec<String>) {
         debug_assert_eq!(row.len(), self.header.len());
+        let row = row
+            .into_iter()
+            .map(|cell| super::printable(&cell, false).into_owned())
+            .collect();
         self.rows.push(row);
     }
 
