@@ -21,7 +21,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use super::accum::{self, ColMask, Columns, KeyCounts, RowSpan, Summary};
-use super::finish::{Gathered, finish};
+use super::finish::{Gathered, Keys, finish};
 use super::kernel::{self, BLOCK, F32Kernel, KeyTable, Table8};
 use super::plan::{self, Chunk, Piece};
 use super::sample::{self, SampleKernel, Source, Window};
@@ -765,14 +765,18 @@ fn finalise(plan: &TensorPlan, acc: Acc, opts: &StatsOptions) -> TensorStats {
             shift: plan.shift,
             counts: acc.counts.entries(),
             window: plan.window,
-            points: source == Source::BF16,
+            keys: match source {
+                Source::F32 => Keys::F32,
+                Source::BF16 => Keys::Bf16,
+                Source::F16 => Keys::F16,
+            },
         },
         Method::SampledGgml => Gathered::Sampled {
             summary: acc.summary,
             shift: plan.shift,
             counts: acc.counts.entries(),
             window: plan.window,
-            points: false,
+            keys: Keys::F32,
         },
     };
     finish(

@@ -35,8 +35,8 @@ pub(super) enum Gathered {
         shift: f64,
         counts: Vec<(u32, u64)>,
         window: Window,
-        /// Whether each key is one value (BF16: the key is the code).
-        points: bool,
+        /// What the keys are.
+        keys: Keys,
     },
 }
 
@@ -145,7 +145,7 @@ pub(super) fn finish(
             moments = kernel_moments(&summary, shift);
             (min, max) = (summary.min, summary.max);
             if summary.moments.n > 0 {
-                ranges = bucket_ranges(counts, min, max, false, |_| 1.0);
+                ranges = bucket_ranges(counts, min, max, Keys::F32, |_| 1.0);
             }
         }
         Gathered::Sampled {
@@ -153,14 +153,14 @@ pub(super) fn finish(
             shift,
             counts,
             window,
-            points,
+            keys,
         } => {
             distribution = Distribution::Sampled;
             (nan, inf, zeros) = (summary.nan, summary.inf, summary.zeros);
             moments = kernel_moments(&summary, shift);
             (min, max) = (summary.min, summary.max);
             if summary.moments.n > 0 {
-                ranges = sampled_ranges(counts, window, points, summary.moments.n, min, max);
+                ranges = sampled_ranges(counts, window, keys, summary.moments.n, min, max);
             }
         }
     }
@@ -219,29 +219,68 @@ fn bucket(key: u32) -> (f64, f64) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-/// Ranges of the finite buckets among `counts` (16-bit f32 keys in key order), each count times
-/// `weight(key)` (buckets of weight 0 are left out; `points`: each key is the single value of its
-/// lowest bit pattern), clamped to `[min, max]`; the extreme ranges
-/// end at the exact extremes (this also covers f64 values beyond the f32 range, kept in the largest
-/// finite bucket).
+/// What the 16-bit keys of bucketed or sampled counts are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Keys {
+    /// An f32's top 16 bits: a bucket of values 2^-7 wide.
+    F32,
+    /// A BF16 code: one value (the same as its f32 key).
+    Bf16,
+    /// An F16 code: one value.
+    F16,
+}
+
+impl Keys {
+    /// NaN and Inf: the all-ones exponent (counted by the kernel, not from keys).
+    fn non_finite(self, key: u32) -> bool {
+        match self {
+            Keys::F32 | Keys::Bf16 => key & 0x7F80 == 0x7F80,
+            Keys::F16 => key & 0x7C00 == 0x7C00,
+        }
+    }
+
+    /// The values of a key, ascending.
+    fn range(self, key: u32) -> (f64, f64) {
+        match self {
+            Keys::F32 => bucket(key),
+            Keys::Bf16 => {
+                let v = f64::from(f32::from_bits(key << 16));
+                (v, v)
+            }
+            Keys::F16 => {
+                let v = f64::from(half::f16::from_bits(key as u16).to_f32());
+                (v, v)
+            }
+        }
+    }
+
+    /// Whether a key's values are central in `window`.
+    fn central(self, window: &Window, key: u32) -> bool {
+        match self {
+            Keys::F32 | Keys::Bf16 => window.central_key(key),
+            Keys::F16 => {
+                let o = super::sample::ord16(key as u16);
+                window.codes.0 <= o && o <= window.codes.1
+            }
+        }
+    }
+}
+
+/// Ranges of the finite keys among `counts` (in key order), each count times `weight(key)` (keys
+/// of weight 0 are left out), clamped to `[min, max]`; the extreme ranges end at the exact extremes
+/// (this also covers f64 values beyond the f32 range, kept in the largest finite bucket).
 fn bucket_ranges(
     counts: Vec<(u32, u64)>,
     min: f64,
     max: f64,
-    points: bool,
+    keys: Keys,
     weight: impl Fn(u32) -> f64,
 ) -> Vec<Range> {
     let mut ranges: Vec<Range> = value_order(CodeOrder::SignMagnitude, 16, counts)
         .into_iter()
-        // NaN and Inf (the all-ones exponent) are counted by the kernel.
-        .filter(|&(key, _)| key & 0x7F80 != 0x7F80 && weight(key) > 0.0)
+        .filter(|&(key, _)| !keys.non_finite(key) && weight(key) > 0.0)
         .map(|(key, c)| {
-            let (lo, hi) = if points {
-                let v = f64::from(f32::from_bits(key << 16));
-                (v, v)
-            } else {
-                bucket(key)
-            };
+            let (lo, hi) = keys.range(key);
             Range {
                 lo: lo.clamp(min, max),
                 hi: hi.clamp(min, max),
@@ -267,17 +306,17 @@ fn set_ends(ranges: &mut [Range], min: f64, max: f64) {
 fn sampled_ranges(
     counts: Vec<(u32, u64)>,
     window: Window,
-    points: bool,
+    keys: Keys,
     n: u64,
     min: f64,
     max: f64,
 ) -> Vec<Range> {
     let (mut tails, mut sampled) = (0u64, 0u64);
     for &(k, c) in &counts {
-        if k & 0x7F80 == 0x7F80 {
+        if keys.non_finite(k) {
             continue;
         }
-        if window.central_key(k) {
+        if keys.central(&window, k) {
             sampled += c;
         } else {
             tails += c;
@@ -289,8 +328,8 @@ fn sampled_ranges(
     } else {
         0.0
     };
-    let mut ranges = bucket_ranges(counts, min, max, points, |k| {
-        if window.central_key(k) { scale } else { 1.0 }
+    let mut ranges = bucket_ranges(counts, min, max, keys, |k| {
+        if keys.central(&window, k) { scale } else { 1.0 }
     });
     if sampled == 0 && central > 0 {
         // Central values, none of them sampled (possible only for a handful of values).

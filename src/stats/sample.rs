@@ -86,27 +86,8 @@ fn key(x: f32) -> usize {
     (x.to_bits() >> 16) as usize
 }
 
-/// The key of an F16 value from its bits, without converting it: for a normal value the f32's top
-/// 16 bits are the sign, the exponent rebiased by 112 and the top 7 of the 10 mantissa bits, which
-/// is one shift and one add; zeros, subnormals, Inf and NaN take the conversion.
-#[inline(always)]
-fn f16_key(h: u16) -> usize {
-    let e = h & 0x7C00;
-    if e != 0 && e != 0x7C00 {
-        usize::from(h & 0x8000) | ((usize::from(h & 0x7FFF) >> 3) + 0x3800)
-    } else {
-        f16_key_slow(h)
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn f16_key_slow(h: u16) -> usize {
-    key(half::f16::from_bits(h).to_f32())
-}
-
 /// The key of value `l` of the group at `p`, for source `K` (0: F32, 1: BF16, 2: F16), straight
-/// from the bytes: the value's top half (F32), the code (BF16), or `f16_key` of the code (F16).
+/// from the bytes: the value's top half (F32) or its code (BF16, F16).
 ///
 /// # Safety
 ///
@@ -117,8 +98,7 @@ unsafe fn group_key<const K: u8>(p: *const u8, l: usize) -> usize {
     unsafe {
         match K {
             0 => usize::from(p.add(4 * l + 2).cast::<u16>().read_unaligned()),
-            1 => usize::from(p.add(2 * l).cast::<u16>().read_unaligned()),
-            _ => f16_key(p.add(2 * l).cast::<u16>().read_unaligned()),
+            _ => usize::from(p.add(2 * l).cast::<u16>().read_unaligned()),
         }
     }
 }
@@ -134,12 +114,14 @@ pub(super) fn rank(key: u32) -> u32 {
 }
 
 /// The central values of a tensor: `lo <= x <= hi`, exactly the values whose keys lie in
-/// `keys.0..=keys.1` (in value order, see [`rank`]).
+/// `keys.0..=keys.1` (in value order, see [`rank`]). For a 16-bit source, `codes` are the same
+/// values as a range of its codes in [`ord16`] order (BF16: the keys themselves).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Window {
     pub lo: f32,
     pub hi: f32,
     pub keys: (u32, u32),
+    pub codes: (i16, i16),
 }
 
 impl Window {
@@ -170,7 +152,37 @@ impl Window {
             lo,
             hi,
             keys: (ka, kb),
+            codes: (ord16(ka as u16), ord16(kb as u16)),
         }
+    }
+
+    /// The same window with `codes` for F16: the F16 values in `[lo, hi]` are those whose codes
+    /// lie in `codes.0..=codes.1` in [`ord16`] order (an empty range if none does).
+    pub fn for_f16(mut self) -> Window {
+        let value = |o: i16| half::f16::from_bits(ord16(o as u16) as u16).to_f32();
+        // The finite and infinite codes, in order: -Inf (0xFC00) to +Inf (0x7C00).
+        let (first, last) = (ord16(0xFC00), ord16(0x7C00));
+        // The first code in order whose value passes `pred` (monotone over the range).
+        let search = |pred: &dyn Fn(f32) -> bool| -> i32 {
+            let (mut a, mut b) = (i32::from(first), i32::from(last) + 1);
+            while a < b {
+                let m = a + (b - a) / 2;
+                if pred(value(m as i16)) {
+                    b = m;
+                } else {
+                    a = m + 1;
+                }
+            }
+            a
+        };
+        let lo = search(&|x| x >= self.lo);
+        let hi = search(&|x| x > self.hi) - 1;
+        self.codes = if lo <= hi {
+            (lo as i16, hi as i16)
+        } else {
+            (i16::MAX, i16::MIN)
+        };
+        self
     }
 
     /// Whether a key's bucket is central.
@@ -211,6 +223,11 @@ pub(super) fn window(source: Source, bytes: &[u8]) -> Probed {
         values.extend(range.clone().map(|i| source.value(bytes, i)));
     }
     let (shift, window) = window_of(values);
+    let window = if source == Source::F16 {
+        window.for_f16()
+    } else {
+        window
+    };
     let w = source.width();
     Probed {
         shift,
@@ -401,10 +418,11 @@ fn fold16(l: &[f64; 16]) -> f64 {
     ((t[0] + t[1]) + t[2]) + t[3]
 }
 
-/// A BF16 code as a signed integer in value order (negative codes reversed below the positive
-/// ones, -0 just below +0); its own inverse.
+/// A BF16 or F16 code (sign and magnitude) as a signed integer in value order (negative codes
+/// reversed below the positive ones, -0 just below +0, NaN codes beyond the infinities); its own
+/// inverse.
 #[inline(always)]
-fn ord16(code: u16) -> i16 {
+pub(super) fn ord16(code: u16) -> i16 {
     (code ^ (((code as i16) >> 15) as u16 & 0x7FFF)) as i16
 }
 
@@ -417,7 +435,34 @@ const fn bf16_lane(p: usize) -> usize {
     ((within / 4) * 2 + block / 2) * 8 + (block % 2) * 4 + within % 4
 }
 
-/// Thirty-two-lane accumulators of one BF16 block, extremes as [`ord16`] codes.
+/// The 16-bit float types whose codes the 32-lane kernels read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Code16 {
+    BF16,
+    F16,
+}
+
+impl Code16 {
+    #[inline(always)]
+    fn value(self, code: u16) -> f32 {
+        match self {
+            Code16::BF16 => f32::from_bits(u32::from(code) << 16),
+            Code16::F16 => half::f16::from_bits(code).to_f32(),
+        }
+    }
+
+    /// The lane of value `p` (0..32) of an aligned group of 32: the order in which the AVX-512
+    /// kernel widens them ([`bf16_lane`] for BF16; F16 widens in order).
+    #[inline(always)]
+    fn lane(self, p: usize) -> usize {
+        match self {
+            Code16::BF16 => bf16_lane(p),
+            Code16::F16 => p,
+        }
+    }
+}
+
+/// Thirty-two-lane accumulators of one block of 16-bit codes, extremes as [`ord16`] codes.
 struct Lanes32 {
     s: [f64; 32],
     q: [f64; 32],
@@ -437,11 +482,11 @@ impl Lanes32 {
         }
     }
 
-    /// Adds the BF16 value `code`, value `i` of the tensor.
+    /// Adds `code` (whose value is `x`), value `i` of the tensor.
     #[inline(always)]
-    fn add(&mut self, code: u16, i: u64, shift: f64) {
-        let lane = bf16_lane((i % 32) as usize);
-        let d = f64::from(f32::from_bits(u32::from(code) << 16)) - shift;
+    fn add(&mut self, kind: Code16, code: u16, x: f32, i: u64, shift: f64) {
+        let lane = kind.lane((i % 32) as usize);
+        let d = f64::from(x) - shift;
         self.s[lane] += d;
         self.q[lane] = d.mul_add(d, self.q[lane]);
         let o = ord16(code);
@@ -451,14 +496,14 @@ impl Lanes32 {
     }
 
     /// The block's sums, or `None` if a value was NaN or infinite.
-    fn finish(self, values: usize) -> Option<BlockSums> {
+    fn finish(self, kind: Code16, values: usize) -> Option<BlockSums> {
         let fold = |l: &[f64; 32]| fold16(&std::array::from_fn(|j| l[j] + l[j + 16]));
         let (s, q) = (fold(&self.s), fold(&self.q));
         if !(s.is_finite() && q.is_finite()) {
             return None;
         }
-        let value = |o: i16| f64::from(f32::from_bits(u32::from(ord16(o as u16) as u16) << 16));
         // (`ord16` is its own inverse: the extreme codes back from their ranks.)
+        let value = |o: i16| f64::from(kind.value(ord16(o as u16) as u16));
         let (min, max) = if values == 0 {
             (f64::INFINITY, f64::NEG_INFINITY)
         } else {
@@ -477,10 +522,13 @@ impl Lanes32 {
     }
 }
 
-/// Adds BF16 values `range` of `bytes` (value 0 being value `first` of the tensor) through the
-/// scalar lanes, counting their keys.
+/// Adds values `range` of `bytes` (16-bit codes of `kind`; value 0 being value `first` of the
+/// tensor) through the scalar lanes, counting every code outside the window's `codes` and the
+/// sampled ones inside it (the key of a 16-bit value is its code).
 #[inline(always)]
-fn bf16_run(
+#[allow(clippy::too_many_arguments)]
+fn code16_run(
+    kind: Code16,
     bytes: &[u8],
     range: std::ops::Range<usize>,
     first: u64,
@@ -492,14 +540,19 @@ fn bf16_run(
     for j in range {
         let code = u16::from_le_bytes([bytes[2 * j], bytes[2 * j + 1]]);
         let i = first + j as u64;
-        acc.add(code, i, shift);
-        count(f32::from_bits(u32::from(code) << 16), i, win, t);
+        acc.add(kind, code, kind.value(code), i, shift);
+        let o = ord16(code);
+        let central = win.codes.0 <= o && o <= win.codes.1;
+        if !central || sampled(i) {
+            t.bump(usize::from(code), (i % 16) as usize);
+        }
     }
 }
 
-/// The portable BF16 kernel (and the reference of the vector ones): as [`block_scalar`], in the
-/// lanes of [`bf16_lane`].
-fn block_scalar_bf16(
+/// The portable kernel for 16-bit codes (and the reference of the vector ones): as
+/// [`block_scalar`], in the lanes of [`Code16::lane`], keyed by code.
+fn block_scalar_code16(
+    kind: Code16,
     bytes: &[u8],
     first: u64,
     shift: f64,
@@ -508,11 +561,11 @@ fn block_scalar_bf16(
 ) -> Option<BlockSums> {
     let n = bytes.len() / 2;
     let mut acc = Lanes32::new();
-    bf16_run(bytes, 0..n, first, shift, win, &mut acc, t);
-    acc.finish(n)
+    code16_run(kind, bytes, 0..n, first, shift, win, &mut acc, t);
+    acc.finish(kind, n)
 }
 
-/// How a BF16 vector kernel cuts `n` values starting at value `first` of the tensor: the values
+/// How a 16-bit-code vector kernel cuts `n` values starting at value `first` of the tensor: the values
 /// before the first whole group of 32, and the number of whole groups after them.
 fn cut32(first: u64, n: usize) -> (usize, usize) {
     let head = ((32 - first % 32) % 32).min(n as u64) as usize;
@@ -539,8 +592,10 @@ pub(super) fn block_scalar(
     win: &Window,
     t: &mut impl Counter,
 ) -> Option<BlockSums> {
-    if source == Source::BF16 {
-        return block_scalar_bf16(bytes, first, shift, win, t);
+    match source {
+        Source::BF16 => return block_scalar_code16(Code16::BF16, bytes, first, shift, win, t),
+        Source::F16 => return block_scalar_code16(Code16::F16, bytes, first, shift, win, t),
+        Source::F32 => {}
     }
     let n = bytes.len() / source.width();
     let mut acc = Lanes16::new();
@@ -666,10 +721,18 @@ impl SampleKernel {
                 match (source, shift == 0.0) {
                     (Source::F32, true) => avx2::block::<0, false>(bytes, first, shift, win, t),
                     (Source::F32, false) => avx2::block::<0, true>(bytes, first, shift, win, t),
-                    (Source::BF16, true) => avx2::block_bf16::<false>(bytes, first, shift, win, t),
-                    (Source::BF16, false) => avx2::block_bf16::<true>(bytes, first, shift, win, t),
-                    (Source::F16, true) => avx2::block::<2, false>(bytes, first, shift, win, t),
-                    (Source::F16, false) => avx2::block::<2, true>(bytes, first, shift, win, t),
+                    (Source::BF16, true) => {
+                        avx2::block_code16::<1, false>(bytes, first, shift, win, t)
+                    }
+                    (Source::BF16, false) => {
+                        avx2::block_code16::<1, true>(bytes, first, shift, win, t)
+                    }
+                    (Source::F16, true) => {
+                        avx2::block_code16::<2, false>(bytes, first, shift, win, t)
+                    }
+                    (Source::F16, false) => {
+                        avx2::block_code16::<2, true>(bytes, first, shift, win, t)
+                    }
                 }
             },
             // SAFETY: `Avx512` is only constructed by `available` after the CPU reported AVX-512F,
@@ -680,13 +743,17 @@ impl SampleKernel {
                     (Source::F32, true) => avx512::block::<0, false>(bytes, first, shift, win, t),
                     (Source::F32, false) => avx512::block::<0, true>(bytes, first, shift, win, t),
                     (Source::BF16, true) => {
-                        avx512::block_bf16::<false>(bytes, first, shift, win, t)
+                        avx512::block_code16::<1, false>(bytes, first, shift, win, t)
                     }
                     (Source::BF16, false) => {
-                        avx512::block_bf16::<true>(bytes, first, shift, win, t)
+                        avx512::block_code16::<1, true>(bytes, first, shift, win, t)
                     }
-                    (Source::F16, true) => avx512::block::<2, false>(bytes, first, shift, win, t),
-                    (Source::F16, false) => avx512::block::<2, true>(bytes, first, shift, win, t),
+                    (Source::F16, true) => {
+                        avx512::block_code16::<2, false>(bytes, first, shift, win, t)
+                    }
+                    (Source::F16, false) => {
+                        avx512::block_code16::<2, true>(bytes, first, shift, win, t)
+                    }
                 }
             },
         }
@@ -746,8 +813,8 @@ pub(super) fn summarise(
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{
-        BlockSums, Counter, Lanes16, Lanes32, Window, bf16_run, count_picked, cut, cut32,
-        group_byte, octet_hash, ord16, pick_byte, scalar_run, source_of,
+        BlockSums, Code16, Counter, Lanes16, Lanes32, Window, code16_run, count_picked, cut, cut32,
+        group_byte, octet_hash, pick_byte, scalar_run, source_of,
     };
     use std::arch::x86_64::*;
 
@@ -871,28 +938,30 @@ mod avx2 {
         acc.finish(n)
     }
 
-    /// AVX2 version of [`super::block_scalar_bf16`]: 32 values per step, widened in their order
-    /// and each run of four added to the accumulator [`super::bf16_lane`] gives it; extremes,
-    /// zeros and the window test on the codes as signed integers in value order.
+    /// AVX2 version of [`super::block_scalar_code16`] for codes `KIND` (1: BF16, 2: F16): 32
+    /// values per step, widened in their order and each run of four added to the accumulator
+    /// [`super::Code16::lane`] gives it; extremes, zeros and the window test on the codes as
+    /// signed integers in value order.
     #[target_feature(enable = "avx2,fma,f16c,popcnt")]
-    pub(super) unsafe fn block_bf16<const SHIFTED: bool>(
+    pub(super) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         bytes: &[u8],
         first: u64,
         shift: f64,
         win: &Window,
         t: &mut impl Counter,
     ) -> Option<BlockSums> {
-        /// The accumulator (of eight, four lanes each) of values `4c..4c + 4` of a group.
+        /// The accumulator (of eight, four lanes each) of values `4c..4c + 4` of a BF16 group.
         const ACC: [usize; 8] = [0, 4, 1, 5, 2, 6, 3, 7];
+        let kind = if KIND == 1 { Code16::BF16 } else { Code16::F16 };
         let n = bytes.len() / 2;
         let mut acc = Lanes32::new();
         let (head, groups) = cut32(first, n);
-        bf16_run(bytes, 0..head, first, shift, win, &mut acc, t);
+        code16_run(kind, bytes, 0..head, first, shift, win, &mut acc, t);
         let shift_pd = _mm256_set1_pd(shift);
         let m7 = _mm256_set1_epi16(0x7FFF);
         let (lo_o, hi_o) = (
-            _mm256_set1_epi16(ord16(win.keys.0 as u16)),
-            _mm256_set1_epi16(ord16(win.keys.1 as u16)),
+            _mm256_set1_epi16(win.codes.0),
+            _mm256_set1_epi16(win.codes.1),
         );
         // SAFETY (loads and stores below): `acc`'s arrays hold 32 lanes; the group loads read 64
         // bytes at value `head + 32 * k`, inside `bytes` for `k < groups`.
@@ -909,13 +978,17 @@ mod avx2 {
             for m in 0..4 {
                 // SAFETY: see above.
                 let codes = unsafe { _mm_loadu_si128(bytes.as_ptr().add(off + 16 * m).cast()) };
-                let x = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(codes)));
+                let x = if KIND == 1 {
+                    _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(codes)))
+                } else {
+                    _mm256_cvtph_ps(codes)
+                };
                 let halves = [
                     _mm256_cvtps_pd(_mm256_castps256_ps128(x)),
                     _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(x)),
                 ];
                 for (h, &x) in halves.iter().enumerate() {
-                    let a = ACC[2 * m + h];
+                    let a = if KIND == 1 { ACC[2 * m + h] } else { 2 * m + h };
                     let d = if SHIFTED {
                         _mm256_sub_pd(x, shift_pd)
                     } else {
@@ -968,8 +1041,17 @@ mod avx2 {
         acc.min = mins.iter().copied().fold(acc.min, i16::min);
         acc.max = maxs.iter().copied().fold(acc.max, i16::max);
         acc.zeros += zeros;
-        bf16_run(bytes, head + 32 * groups..n, first, shift, win, &mut acc, t);
-        acc.finish(n)
+        code16_run(
+            kind,
+            bytes,
+            head + 32 * groups..n,
+            first,
+            shift,
+            win,
+            &mut acc,
+            t,
+        );
+        acc.finish(kind, n)
     }
 
     /// Bits 0, 2, 4, … 30 of `m` as bits 0..16.
@@ -987,8 +1069,8 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{
-        BlockSums, Counter, Lanes16, Lanes32, Window, bf16_run, count_picked, cut, cut32,
-        group_byte, octet_hash, ord16, pick_byte, scalar_run, source_of,
+        BlockSums, Code16, Counter, Lanes16, Lanes32, Window, code16_run, count_picked, cut, cut32,
+        group_byte, octet_hash, pick_byte, scalar_run, source_of,
     };
     use std::arch::x86_64::*;
 
@@ -1101,27 +1183,29 @@ mod avx512 {
         acc.finish(n)
     }
 
-    /// AVX-512 version of [`super::block_scalar_bf16`]: 32 values per step, widened by
-    /// `vpunpck[lh]wd` with zero (the lane order of [`super::bf16_lane`]); extremes, zeros and the
-    /// window test on the codes as signed integers in value order ([`super::ord16`]).
+    /// AVX-512 version of [`super::block_scalar_code16`] for codes `KIND` (1: BF16, 2: F16): 32
+    /// values per step, BF16 widened by `vpunpck[lh]wd` with zero (the lane order of
+    /// [`super::bf16_lane`]), F16 by `vcvtph2ps` (in order); extremes, zeros and the window test
+    /// on the codes as signed integers in value order ([`super::ord16`]).
     #[target_feature(enable = "avx512f,avx512bw,popcnt")]
-    pub(super) unsafe fn block_bf16<const SHIFTED: bool>(
+    pub(super) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         bytes: &[u8],
         first: u64,
         shift: f64,
         win: &Window,
         t: &mut impl Counter,
     ) -> Option<BlockSums> {
+        let kind = if KIND == 1 { Code16::BF16 } else { Code16::F16 };
         let n = bytes.len() / 2;
         let mut acc = Lanes32::new();
         let (head, groups) = cut32(first, n);
-        bf16_run(bytes, 0..head, first, shift, win, &mut acc, t);
+        code16_run(kind, bytes, 0..head, first, shift, win, &mut acc, t);
         let shift_pd = _mm512_set1_pd(shift);
         let zero = _mm512_setzero_si512();
         let m7 = _mm512_set1_epi16(0x7FFF);
         let (lo_o, hi_o) = (
-            _mm512_set1_epi16(ord16(win.keys.0 as u16)),
-            _mm512_set1_epi16(ord16(win.keys.1 as u16)),
+            _mm512_set1_epi16(win.codes.0),
+            _mm512_set1_epi16(win.codes.1),
         );
         // SAFETY (loads and stores below): `acc`'s arrays hold 32 lanes; the group loads read 64
         // bytes at value `head + 32 * k`, inside `bytes` for `k < groups`.
@@ -1137,15 +1221,24 @@ mod avx512 {
             let off = (head + 32 * k) * 2;
             // SAFETY: see above.
             let v = unsafe { _mm512_loadu_si512(bytes.as_ptr().add(off).cast()) };
-            let lo = _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v));
-            let hi = _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v));
-            let half =
-                |x: __m512| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)));
+            let half = |x: __m512| _mm512_castps_pd(x);
+            let top = |x: __m512d| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(x));
+            let (a, b) = if KIND == 1 {
+                (
+                    _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v)),
+                    _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)),
+                )
+            } else {
+                (
+                    _mm512_cvtph_ps(_mm512_castsi512_si256(v)),
+                    _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(v)),
+                )
+            };
             let x = [
-                _mm512_cvtps_pd(_mm512_castps512_ps256(lo)),
-                _mm512_cvtps_pd(half(lo)),
-                _mm512_cvtps_pd(_mm512_castps512_ps256(hi)),
-                _mm512_cvtps_pd(half(hi)),
+                _mm512_cvtps_pd(_mm512_castps512_ps256(a)),
+                _mm512_cvtps_pd(top(half(a))),
+                _mm512_cvtps_pd(_mm512_castps512_ps256(b)),
+                _mm512_cvtps_pd(top(half(b))),
             ];
             for (j, &x) in x.iter().enumerate() {
                 let d = if SHIFTED {
@@ -1197,8 +1290,17 @@ mod avx512 {
         acc.min = mins.iter().copied().fold(acc.min, i16::min);
         acc.max = maxs.iter().copied().fold(acc.max, i16::max);
         acc.zeros += zs.iter().map(|&z| u64::from(z)).sum::<u64>();
-        bf16_run(bytes, head + 32 * groups..n, first, shift, win, &mut acc, t);
-        acc.finish(n)
+        code16_run(
+            kind,
+            bytes,
+            head + 32 * groups..n,
+            first,
+            shift,
+            win,
+            &mut acc,
+            t,
+        );
+        acc.finish(kind, n)
     }
 }
 
@@ -1279,14 +1381,6 @@ mod tests {
                 rank(u32::from(code)) as i32
             );
             assert_eq!(ord16(ord16(code) as u16) as u16, code);
-        }
-    }
-
-    #[test]
-    fn f16_keys_are_the_keys_of_the_converted_values() {
-        for h in 0..=u16::MAX {
-            let x = half::f16::from_bits(h).to_f32();
-            assert_eq!(f16_key(h), key(x), "{h:#06x}");
         }
     }
 
@@ -1378,6 +1472,37 @@ mod tests {
                     w.central_key(x.to_bits() >> 16),
                     "{a}..{b}: {x:e} ({:#x}) in {w:?}",
                     x.to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn f16_code_bounds_select_exactly_the_values_inside_the_window() {
+        let cases = [
+            (-0.07f32, 0.08f32),
+            (0.0, 1.0),
+            (-1.0, 0.0),
+            (0.0, 0.0),
+            (0.9, 1.1),
+            (-1.1, -0.9),
+            (1.0001, 1.0002), // no F16 value inside
+            (1e-7, 1e-6),     // F16 subnormals
+            (-1e6, 1e6),      // beyond the F16 range
+            (f32::MIN, f32::MAX),
+        ];
+        for (a, b) in cases {
+            let w = Window::covering(a, b).for_f16();
+            for code in 0..=u16::MAX {
+                let x = half::f16::from_bits(code).to_f32();
+                if x.is_nan() {
+                    continue;
+                }
+                let o = ord16(code);
+                assert_eq!(
+                    w.central(x),
+                    w.codes.0 <= o && o <= w.codes.1,
+                    "{a}..{b}: {code:#06x} = {x:e} in {w:?}"
                 );
             }
         }
