@@ -17,7 +17,8 @@
 //!   weights, of values spread over the tensor) and widened to whole 16-bit key buckets
 //!   (the f32's top 16 bits, as in the bucketed method), so that a key is either central or not.
 //! - **Tails**: every value outside the window (and every NaN and Inf) is counted under its key:
-//!   exactly, as in the bucketed method.
+//!   exactly, as in the bucketed method. The key of an F32 (or dequantised) value is its top 16
+//!   bits; a BF16 or F16 value is keyed by its code, so those buckets are single values.
 //! - **Sample**: in each aligned group of 16 values (`16g..16g + 16` of the tensor), two lanes
 //!   chosen by a hash of `g / 8` (one byte of it per group) are counted under their key if they
 //!   are central. Each value is sampled with probability 1/8, independently of its row or column
