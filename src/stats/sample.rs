@@ -633,15 +633,6 @@ fn cut(first: u64, n: usize) -> (usize, usize) {
     (head, (n - head) / 16)
 }
 
-/// The source of a vector kernel's constant `K` (0: F32, 1: BF16, 2: F16).
-const fn source_of(k: u8) -> Source {
-    match k {
-        0 => Source::F32,
-        1 => Source::BF16,
-        _ => Source::F16,
-    }
-}
-
 /// Counts one whole group of 16 values of a vector kernel (at `at`): the key of every lane not in
 /// `central` (bit `l`: lane `l` is central), and of the group's two sampled lanes (`picks`) if they
 /// are central (adding 0 otherwise, without a branch).
@@ -720,8 +711,8 @@ impl SampleKernel {
             #[cfg(target_arch = "x86_64")]
             SampleKernel::Avx2 => unsafe {
                 match (source, shift == 0.0) {
-                    (Source::F32, true) => avx2::block::<0, false>(bytes, first, shift, win, t),
-                    (Source::F32, false) => avx2::block::<0, true>(bytes, first, shift, win, t),
+                    (Source::F32, true) => avx2::block_f32::<false>(bytes, first, shift, win, t),
+                    (Source::F32, false) => avx2::block_f32::<true>(bytes, first, shift, win, t),
                     (Source::BF16, true) => {
                         avx2::block_code16::<1, false>(bytes, first, shift, win, t)
                     }
@@ -741,8 +732,8 @@ impl SampleKernel {
             #[cfg(target_arch = "x86_64")]
             SampleKernel::Avx512 => unsafe {
                 match (source, shift == 0.0) {
-                    (Source::F32, true) => avx512::block::<0, false>(bytes, first, shift, win, t),
-                    (Source::F32, false) => avx512::block::<0, true>(bytes, first, shift, win, t),
+                    (Source::F32, true) => avx512::block_f32::<false>(bytes, first, shift, win, t),
+                    (Source::F32, false) => avx512::block_f32::<true>(bytes, first, shift, win, t),
                     (Source::BF16, true) => {
                         avx512::block_code16::<1, false>(bytes, first, shift, win, t)
                     }
@@ -815,37 +806,22 @@ pub(super) fn summarise(
 mod avx2 {
     use super::{
         BlockSums, Code16, Counter, Lanes16, Lanes32, Window, code16_run, count_picked, cut, cut32,
-        group_byte, octet_hash, pick_byte, scalar_run, source_of,
+        group_byte, octet_hash, pick_byte, scalar_run,
     };
     use std::arch::x86_64::*;
 
-    /// Eight values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
+    /// AVX2 version of [`super::block_scalar`] for F32: sixteen values per step as two vectors of
+    /// eight, lane `j` of each f64 vector being lane `4v + j` of the scalar kernel (v = 0..4 in
+    /// order).
     #[target_feature(enable = "avx2,fma,f16c,popcnt")]
-    unsafe fn load<const K: u8>(p: *const u8) -> __m256 {
-        // SAFETY: the caller guarantees 32 (F32) or 16 readable bytes at `p`; no alignment needed.
-        unsafe {
-            match K {
-                0 => _mm256_loadu_ps(p.cast()),
-                1 => _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(
-                    _mm_loadu_si128(p.cast()),
-                ))),
-                _ => _mm256_cvtph_ps(_mm_loadu_si128(p.cast())),
-            }
-        }
-    }
-
-    /// AVX2 version of [`super::block_scalar`]: sixteen values per step as two vectors of eight,
-    /// lane `j` of each f64 vector being lane `4v + j` of the scalar kernel (v = 0..4 in order).
-    #[target_feature(enable = "avx2,fma,f16c,popcnt")]
-    pub(super) unsafe fn block<const K: u8, const SHIFTED: bool>(
+    pub(super) unsafe fn block_f32<const SHIFTED: bool>(
         bytes: &[u8],
         first: u64,
         shift: f64,
         win: &Window,
         t: &mut impl Counter,
     ) -> Option<BlockSums> {
-        let source = source_of(K);
-        let width = source.width();
+        let (source, width) = (super::Source::F32, 4);
         let n = bytes.len() / width;
         let mut acc = Lanes16::new();
         let (head, groups) = cut(first, n);
@@ -880,8 +856,8 @@ mod avx2 {
             // SAFETY: see above.
             let x = unsafe {
                 [
-                    load::<K>(bytes.as_ptr().add(off)),
-                    load::<K>(bytes.as_ptr().add(off + 8 * width)),
+                    _mm256_loadu_ps(bytes.as_ptr().add(off).cast()),
+                    _mm256_loadu_ps(bytes.as_ptr().add(off + 32).cast()),
                 ]
             };
             let mut central = 0u16;
@@ -912,7 +888,7 @@ mod avx2 {
             }
             let picked = pick_byte(group_byte(hash, group));
             // SAFETY: the group just loaded.
-            unsafe { count_picked::<K>(bytes.as_ptr().add(off), picked, central, t) };
+            unsafe { count_picked::<0>(bytes.as_ptr().add(off), picked, central, t) };
         }
         // SAFETY: see above.
         unsafe {
@@ -1071,40 +1047,23 @@ mod avx2 {
 mod avx512 {
     use super::{
         BlockSums, Code16, Counter, Lanes16, Lanes32, Window, code16_run, count_picked, cut, cut32,
-        group_byte, octet_hash, pick_byte, scalar_run, source_of,
+        group_byte, octet_hash, pick_byte, scalar_run,
     };
     use std::arch::x86_64::*;
 
-    /// Sixteen values of source `K` (0: F32, 1: BF16, 2: F16) at `p`, as f32.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn load<const K: u8>(p: *const u8) -> __m512 {
-        // SAFETY: the caller guarantees 64 (F32) or 32 readable bytes at `p`; no alignment needed.
-        unsafe {
-            match K {
-                0 => _mm512_loadu_ps(p.cast()),
-                1 => _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(
-                    _mm256_loadu_si256(p.cast()),
-                ))),
-                _ => _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())),
-            }
-        }
-    }
-
-    /// AVX-512 version of [`super::block_scalar`] for source `K` (`SHIFTED`: `shift != 0`):
-    /// values before the first whole group of sixteen and after the last go through the scalar
-    /// lanes; whole groups through the vector lanes, lane `j` of the `lo` vectors being lane `j`
-    /// and of the `hi` vectors lane `8 + j`, each adding its values in the same order as the
-    /// scalar kernel.
+    /// AVX-512 version of [`super::block_scalar`] for F32 (`SHIFTED`: `shift != 0`): values before
+    /// the first whole group of sixteen and after the last go through the scalar lanes; whole
+    /// groups through the vector lanes, lane `j` of the `lo` vectors being lane `j` and of the `hi`
+    /// vectors lane `8 + j`, each adding its values in the same order as the scalar kernel.
     #[target_feature(enable = "avx512f,popcnt")]
-    pub(super) unsafe fn block<const K: u8, const SHIFTED: bool>(
+    pub(super) unsafe fn block_f32<const SHIFTED: bool>(
         bytes: &[u8],
         first: u64,
         shift: f64,
         win: &Window,
         t: &mut impl Counter,
     ) -> Option<BlockSums> {
-        let source = source_of(K);
-        let width = source.width();
+        let (source, width) = (super::Source::F32, 4);
         let n = bytes.len() / width;
         let mut acc = Lanes16::new();
         let (head, groups) = cut(first, n);
@@ -1131,7 +1090,7 @@ mod avx512 {
             let group = first_group + k as u64;
             let off = (head + 16 * k) * width;
             // SAFETY: see above.
-            let x = unsafe { load::<K>(bytes.as_ptr().add(off)) };
+            let x = unsafe { _mm512_loadu_ps(bytes.as_ptr().add(off).cast()) };
             let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
             let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
                 _mm512_castps_pd(x),
@@ -1159,7 +1118,7 @@ mod avx512 {
             }
             let picked = pick_byte(group_byte(hash, group));
             // SAFETY: the group just loaded.
-            unsafe { count_picked::<K>(bytes.as_ptr().add(off), picked, central, t) };
+            unsafe { count_picked::<0>(bytes.as_ptr().add(off), picked, central, t) };
         }
         // SAFETY: see above.
         unsafe {
