@@ -76,8 +76,9 @@ const RULES: &[Rule] = &[
                 (
                     Severity::Error,
                     format!(
-                        "{} NaN values ({})",
+                        "{} NaN {} ({})",
                         s.stats.nan,
+                        plural(s.stats.nan, "value", "values"),
                         share(s.stats.nan, s.stats.count)
                     ),
                 )
@@ -91,8 +92,9 @@ const RULES: &[Rule] = &[
                 (
                     Severity::Error,
                     format!(
-                        "{} infinite values ({})",
+                        "{} infinite {} ({})",
                         s.stats.inf,
+                        plural(s.stats.inf, "value", "values"),
                         share(s.stats.inf, s.stats.count)
                     ),
                 )
@@ -157,9 +159,11 @@ const RULES: &[Rule] = &[
             Some((
                 severity,
                 format!(
-                    "{} values ({}) lie beyond {} standard deviations of the mean (a normal distribution would put {:.2} there){}",
+                    "{} {} ({}) {} beyond {} standard deviations of the mean (a normal distribution would put {:.2} there){}",
                     st.outliers,
+                    plural(st.outliers, "value", "values"),
                     share(st.outliers, st.finite),
+                    plural(st.outliers, "lies", "lie"),
                     st.outlier_sigmas,
                     expected,
                     match st.distribution {
@@ -174,6 +178,11 @@ const RULES: &[Rule] = &[
         },
     },
 ];
+
+/// `one` for a count of 1, `many` otherwise.
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
 
 /// Name fragments of embeddings and output heads: byte-identical copies of these are tied weights.
 const TIED_NAMES: &[&str] = &[
