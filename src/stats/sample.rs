@@ -1189,10 +1189,14 @@ mod avx512 {
                     _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)),
                 )
             } else {
-                (
-                    _mm512_cvtph_ps(_mm512_castsi512_si256(v)),
-                    _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(v)),
-                )
+                // SAFETY: the group's two halves, inside `bytes` (see above); converting them
+                // straight from memory spares extracting the upper half.
+                unsafe {
+                    (
+                        _mm512_cvtph_ps(_mm256_loadu_si256(bytes.as_ptr().add(off).cast())),
+                        _mm512_cvtph_ps(_mm256_loadu_si256(bytes.as_ptr().add(off + 32).cast())),
+                    )
+                }
             };
             let x = [
                 _mm512_cvtps_pd(_mm512_castps512_ps256(a)),
