@@ -169,9 +169,7 @@ const RULES: &[Rule] = &[
                     match st.distribution {
                         Distribution::Exact | Distribution::None => "",
                         Distribution::Buckets => "; count estimated from 16-bit buckets",
-                        Distribution::Sampled => {
-                            "; count from 16-bit buckets (central values sampled 1 in 8)"
-                        }
+                        Distribution::Sampled => "; central values sampled 1 in 8",
                     },
                 ),
             ))
