@@ -73,10 +73,10 @@ impl Source {
                 let b = &bytes[4 * i..4 * i + 4];
                 f32::from_le_bytes([b[0], b[1], b[2], b[3]])
             }
-            Source::BF16 => f32::from_bits(
-                u32::from(u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]])) << 16,
-            ),
-            Source::F16 => half::f16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]).to_f32(),
+            Source::BF16 => {
+                Code16::BF16.value(u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]))
+            }
+            Source::F16 => Code16::F16.value(u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]])),
         }
     }
 }
@@ -318,6 +318,17 @@ fn window_of(mut values: Vec<f32>) -> (f64, Window) {
 #[inline(always)]
 fn picks(group: u64) -> (usize, usize) {
     pick_byte(group_byte(octet_hash(group >> 3), group))
+}
+
+/// The hash of the octet of `group`, the group of step `k` of a kernel's loop: recomputed at the
+/// first step and at each octet's first group, kept in `hash` in between (the hash is most of a
+/// pick's cost).
+#[inline(always)]
+fn step_hash(hash: &mut u64, k: usize, group: u64) -> u64 {
+    if k == 0 || group & 7 == 0 {
+        *hash = octet_hash(group >> 3);
+    }
+    *hash
 }
 
 /// The byte of an octet's hash that group `group` takes: the top one for the first group.
@@ -566,13 +577,6 @@ fn block_scalar_code16(
     acc.finish(kind, n)
 }
 
-/// How a 16-bit-code vector kernel cuts `n` values starting at value `first` of the tensor: the values
-/// before the first whole group of 32, and the number of whole groups after them.
-fn cut32(first: u64, n: usize) -> (usize, usize) {
-    let head = ((32 - first % 32) % 32).min(n as u64) as usize;
-    (head, (n - head) / 32)
-}
-
 /// Counts value `x` (the tensor's value `i`, in lane `lane`) into `t`: every value outside the
 /// window, and a sampled one inside it.
 #[inline(always)]
@@ -598,18 +602,16 @@ pub(super) fn block_scalar(
         Source::F16 => return block_scalar_code16(Code16::F16, bytes, first, shift, win, t),
         Source::F32 => {}
     }
-    let n = bytes.len() / source.width();
+    let n = bytes.len() / 4;
     let mut acc = Lanes16::new();
-    scalar_run(source, bytes, 0..n, first, shift, win, &mut acc, t);
+    scalar_run(bytes, 0..n, first, shift, win, &mut acc, t);
     acc.finish(n)
 }
 
-/// Adds values `range` of `bytes` (value 0 being value `first` of the tensor) through the scalar
-/// lanes, counting their keys.
+/// Adds F32 values `range` of `bytes` (value 0 being value `first` of the tensor) through the
+/// scalar lanes, counting their keys.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn scalar_run(
-    source: Source,
     bytes: &[u8],
     range: std::ops::Range<usize>,
     first: u64,
@@ -619,18 +621,18 @@ fn scalar_run(
     t: &mut impl Counter,
 ) {
     for j in range {
-        let x = source.value(bytes, j);
+        let x = Source::F32.value(bytes, j);
         let i = first + j as u64;
         acc.add(x, (i % 16) as usize, shift);
         count(x, i, win, t);
     }
 }
 
-/// How a vector kernel cuts `n` values starting at value `first` of the tensor: the values before
-/// the first whole group of 16, and the number of whole groups after them.
-fn cut(first: u64, n: usize) -> (usize, usize) {
-    let head = ((16 - first % 16) % 16).min(n as u64) as usize;
-    (head, (n - head) / 16)
+/// How a vector kernel taking `G` values a step cuts `n` values starting at value `first` of the
+/// tensor: the values before the first whole aligned group, and the number of whole groups after.
+fn cut<const G: u64>(first: u64, n: usize) -> (usize, usize) {
+    let head = ((G - first % G) % G).min(n as u64) as usize;
+    (head, (n - head) / G as usize)
 }
 
 /// Counts one whole group of 16 values of a vector kernel (at `at`): the key of every lane not in
@@ -805,8 +807,8 @@ pub(super) fn summarise(
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{
-        BlockSums, Code16, Counter, Lanes16, Lanes32, Window, code16_run, count_picked, cut, cut32,
-        group_byte, octet_hash, pick_byte, scalar_run,
+        BlockSums, Code16, Counter, Lanes16, Lanes32, Window, code16_run, count_picked, cut,
+        group_byte, pick_byte, scalar_run, step_hash,
     };
     use std::arch::x86_64::*;
 
@@ -821,11 +823,11 @@ mod avx2 {
         win: &Window,
         t: &mut impl Counter,
     ) -> Option<BlockSums> {
-        let (source, width) = (super::Source::F32, 4);
+        let width = 4;
         let n = bytes.len() / width;
         let mut acc = Lanes16::new();
-        let (head, groups) = cut(first, n);
-        scalar_run(source, bytes, 0..head, first, shift, win, &mut acc, t);
+        let (head, groups) = cut::<16>(first, n);
+        scalar_run(bytes, 0..head, first, shift, win, &mut acc, t);
         let shift_pd = _mm256_set1_pd(shift);
         let (lo_e, hi_e) = (_mm256_set1_ps(win.lo), _mm256_set1_ps(win.hi));
         let zero = _mm256_setzero_ps();
@@ -883,10 +885,7 @@ mod avx2 {
                 );
                 central |= (_mm256_movemask_ps(c) as u16) << (8 * h);
             }
-            if k == 0 || group & 7 == 0 {
-                hash = octet_hash(group >> 3);
-            }
-            let picked = pick_byte(group_byte(hash, group));
+            let picked = pick_byte(group_byte(step_hash(&mut hash, k, group), group));
             // SAFETY: the group just loaded.
             unsafe { count_picked::<0>(bytes.as_ptr().add(off), picked, central, t) };
         }
@@ -902,16 +901,7 @@ mod avx2 {
             }
         }
         acc.zeros += zeros;
-        scalar_run(
-            source,
-            bytes,
-            head + 16 * groups..n,
-            first,
-            shift,
-            win,
-            &mut acc,
-            t,
-        );
+        scalar_run(bytes, head + 16 * groups..n, first, shift, win, &mut acc, t);
         acc.finish(n)
     }
 
@@ -932,7 +922,7 @@ mod avx2 {
         let kind = if KIND == 1 { Code16::BF16 } else { Code16::F16 };
         let n = bytes.len() / 2;
         let mut acc = Lanes32::new();
-        let (head, groups) = cut32(first, n);
+        let (head, groups) = cut::<32>(first, n);
         code16_run(kind, bytes, 0..head, first, shift, win, &mut acc, t);
         let shift_pd = _mm256_set1_pd(shift);
         let m7 = _mm256_set1_epi16(0x7FFF);
@@ -992,12 +982,10 @@ mod avx2 {
             }
             let (c0, c1) = (central as u16, (central >> 16) as u16);
             let group = 2 * (first_group + k as u64);
-            if k == 0 || group & 7 == 0 {
-                hash = octet_hash(group >> 3);
-            }
+            let z = step_hash(&mut hash, k, group);
             let (p0, p1) = (
-                pick_byte(group_byte(hash, group)),
-                pick_byte(group_byte(hash, group + 1)),
+                pick_byte(group_byte(z, group)),
+                pick_byte(group_byte(z, group + 1)),
             );
             // SAFETY: the two groups of 16 just loaded.
             unsafe {
@@ -1046,8 +1034,8 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{
-        BlockSums, Code16, Counter, Lanes16, Lanes32, Window, code16_run, count_picked, cut, cut32,
-        group_byte, octet_hash, pick_byte, scalar_run,
+        BlockSums, Code16, Counter, Lanes16, Lanes32, Window, code16_run, count_picked, cut,
+        group_byte, pick_byte, scalar_run, step_hash,
     };
     use std::arch::x86_64::*;
 
@@ -1063,11 +1051,11 @@ mod avx512 {
         win: &Window,
         t: &mut impl Counter,
     ) -> Option<BlockSums> {
-        let (source, width) = (super::Source::F32, 4);
+        let width = 4;
         let n = bytes.len() / width;
         let mut acc = Lanes16::new();
-        let (head, groups) = cut(first, n);
-        scalar_run(source, bytes, 0..head, first, shift, win, &mut acc, t);
+        let (head, groups) = cut::<16>(first, n);
+        scalar_run(bytes, 0..head, first, shift, win, &mut acc, t);
         let shift_pd = _mm512_set1_pd(shift);
         let (lo_e, hi_e) = (_mm512_set1_ps(win.lo), _mm512_set1_ps(win.hi));
         let zero = _mm512_setzero_ps();
@@ -1113,10 +1101,7 @@ mod avx512 {
                 x,
                 hi_e,
             );
-            if k == 0 || group & 7 == 0 {
-                hash = octet_hash(group >> 3);
-            }
-            let picked = pick_byte(group_byte(hash, group));
+            let picked = pick_byte(group_byte(step_hash(&mut hash, k, group), group));
             // SAFETY: the group just loaded.
             unsafe { count_picked::<0>(bytes.as_ptr().add(off), picked, central, t) };
         }
@@ -1130,16 +1115,7 @@ mod avx512 {
             _mm512_storeu_ps(acc.max.as_mut_ptr(), mx);
         }
         acc.zeros += zeros;
-        scalar_run(
-            source,
-            bytes,
-            head + 16 * groups..n,
-            first,
-            shift,
-            win,
-            &mut acc,
-            t,
-        );
+        scalar_run(bytes, head + 16 * groups..n, first, shift, win, &mut acc, t);
         acc.finish(n)
     }
 
@@ -1158,7 +1134,7 @@ mod avx512 {
         let kind = if KIND == 1 { Code16::BF16 } else { Code16::F16 };
         let n = bytes.len() / 2;
         let mut acc = Lanes32::new();
-        let (head, groups) = cut32(first, n);
+        let (head, groups) = cut::<32>(first, n);
         code16_run(kind, bytes, 0..head, first, shift, win, &mut acc, t);
         let shift_pd = _mm512_set1_pd(shift);
         let zero = _mm512_setzero_si512();
@@ -1227,12 +1203,10 @@ mod avx512 {
                 _cvtmask32_u32(_kshiftri_mask32::<16>(central)) as u16,
             );
             let group = 2 * (first_group + k as u64);
-            if k == 0 || group & 7 == 0 {
-                hash = octet_hash(group >> 3);
-            }
+            let z = step_hash(&mut hash, k, group);
             let (p0, p1) = (
-                pick_byte(group_byte(hash, group)),
-                pick_byte(group_byte(hash, group + 1)),
+                pick_byte(group_byte(z, group)),
+                pick_byte(group_byte(z, group + 1)),
             );
             // SAFETY: the two groups of 16 just loaded.
             unsafe {
