@@ -12,6 +12,7 @@
 //! folders, malformed files (exit 2, one line naming the file) and an unknown tensor type.
 
 mod common;
+use common::glassbox;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -447,14 +448,6 @@ fn malformed_files_fail_for_their_reason() {
 }
 
 // ---- the `glassbox` binary on the GGUF fixtures ----
-
-fn glassbox(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run glassbox")
-}
 
 /// Runs `glassbox <command> <path> --format json`, expecting success.
 fn json_of(command: &str, path: &Path) -> Json {

@@ -14,6 +14,9 @@ use glassbox::stats::{
 };
 use proptest::prelude::*;
 
+mod common;
+use common::fixtures;
+
 fn run(tensors: &[TensorSlice<'_>], opts: &StatsOptions) -> Vec<TensorStats> {
     compute_stats(
         tensors,
@@ -766,10 +769,6 @@ fn fixture_check(file: &Path, expected: &serde_json::Value) -> Vec<(String, Stri
             .collect();
     }
     findings
-}
-
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 #[test]

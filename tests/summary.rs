@@ -10,11 +10,10 @@
 
 mod common;
 
-use common::ArchitectureObj;
+use common::{ArchitectureObj, glassbox, stderr, stdout};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,24 +27,6 @@ fn root() -> PathBuf {
 
 fn families() -> PathBuf {
     root().join("fixtures").join("families")
-}
-
-/// Runs the binary from the package root, so relative paths in snapshots are stable.
-fn glassbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run glassbox")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
 }
 
 // ---- strict mirror of the summary document (docs/json.md) ----
