@@ -7,6 +7,7 @@
 pub mod arch;
 pub mod decode;
 pub mod error;
+pub mod finding;
 pub mod format;
 pub mod model;
 pub mod render;
