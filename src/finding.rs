@@ -29,9 +29,9 @@ impl Severity {
     }
 }
 
-/// What a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
+/// What a finding is about. In JSON it is flattened into the finding: `"tensor"` (the name, or
+/// null when the finding is not about one tensor) and, for a file or a key, `"file"` or `"key"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     /// The model as a whole.
     Model,
@@ -70,7 +70,10 @@ impl Evidence {
 }
 
 /// Something readable but suspicious about the model, a file, a key or a tensor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// JSON: `{"severity", "code", "tensor", ["file" | "key",] "message", ["evidence"]}`, `evidence`
+/// being an object of its fields, left out when there is none.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub severity: Severity,
     /// Stable machine-readable identifier (`nan`, `dead_rows`, `gap`, `config_invalid`, …).
@@ -107,5 +110,60 @@ impl Finding {
     /// The tensor's name when the finding is about one tensor.
     pub fn tensor(&self) -> Option<&str> {
         self.subject.tensor()
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("severity", &self.severity)?;
+        map.serialize_entry("code", self.code)?;
+        map.serialize_entry("tensor", &self.subject.tensor())?;
+        match &self.subject {
+            Subject::File(name) => map.serialize_entry("file", name)?,
+            Subject::Key(name) => map.serialize_entry("key", name)?,
+            Subject::Model | Subject::Tensor(_) => {}
+        }
+        map.serialize_entry("message", &self.message)?;
+        if !self.evidence.is_empty() {
+            let fields: serde_json::Map<String, serde_json::Value> = self
+                .evidence
+                .iter()
+                .map(|e| (e.field.to_owned(), e.value.clone()))
+                .collect();
+            map.serialize_entry("evidence", &fields)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keeps_the_tensor_key_and_adds_evidence_only_when_there_is_some() {
+        let bare = Finding::new(
+            Severity::Warning,
+            "nan",
+            Subject::Tensor("w".into()),
+            "2 NaN",
+        );
+        assert_eq!(
+            serde_json::to_string(&bare).unwrap(),
+            r#"{"severity":"warning","code":"nan","tensor":"w","message":"2 NaN"}"#
+        );
+        let model = Finding::new(Severity::Info, "gap", Subject::File("a.st".into()), "gap")
+            .with("bytes", 16);
+        assert_eq!(
+            serde_json::to_string(&model).unwrap(),
+            r#"{"severity":"info","code":"gap","tensor":null,"file":"a.st","message":"gap","evidence":{"bytes":16}}"#
+        );
+        assert_eq!(
+            serde_json::to_value(Finding::new(Severity::Error, "x", Subject::Model, "m")).unwrap()
+                ["tensor"],
+            serde_json::Value::Null
+        );
     }
 }
