@@ -6,6 +6,7 @@
 
 pub mod arch;
 pub mod decode;
+pub mod dtype;
 pub mod error;
 pub mod finding;
 pub mod format;
@@ -13,5 +14,6 @@ pub mod model;
 pub mod render;
 pub mod stats;
 
+pub use dtype::DType;
 pub use error::{Error, Result};
-pub use model::{DType, Model, TensorInfo};
+pub use model::{Model, TensorInfo};

@@ -28,7 +28,7 @@ mod grids;
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 
-use crate::format::gguf::GgmlType;
+use crate::dtype::GgmlType;
 
 /// The type has no dequantisation kernel yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -35,7 +35,7 @@ pub mod minifloat;
 #[cfg(test)]
 mod oracle;
 
-use crate::model::DType;
+use crate::dtype::DType;
 
 /// The bytes given to a decoder do not hold whole blocks of the dtype.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -290,7 +290,7 @@ pub fn decode_f64(dtype: DType, bytes: &[u8], out: &mut Vec<f64>) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::dtype::SAFETENSORS_DTYPES;
+    use crate::dtype::SAFETENSORS_DTYPES;
 
     fn decode(dtype: DType, bytes: &[u8]) -> Vec<f64> {
         let mut out = Vec::new();

@@ -12,8 +12,8 @@ use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 
+use crate::dtype::DType;
 use crate::error::FormatError;
-use crate::model::DType;
 
 /// The header cap, as in the `safetensors` crate.
 pub const MAX_HEADER_SIZE: u64 = 100_000_000;
@@ -490,7 +490,7 @@ mod tests {
 
     #[test]
     fn every_safetensors_dtype_is_accepted() {
-        for &d in crate::model::dtype::SAFETENSORS_DTYPES {
+        for &d in crate::dtype::SAFETENSORS_DTYPES {
             let n = d.block_elements() * 2;
             let bytes = d.bytes_for(n).unwrap();
             let h = parse(

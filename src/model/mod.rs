@@ -7,7 +7,6 @@
 //! is kept on [`Model::gguf`]. Opening reads headers only; tensor data is read later, by the
 //! `compute_*` functions, through [`Model::tensor_bytes`].
 
-pub mod dtype;
 mod measure;
 mod open;
 pub mod sort;
@@ -15,7 +14,8 @@ pub mod sort;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use dtype::DType;
+/// The element types live in the leaf [`crate::dtype`]; re-exported here, where they always were.
+pub use crate::dtype::{self, DType};
 pub use open::open;
 
 /// The on-disk format of a model.

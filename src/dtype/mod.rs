@@ -1,9 +1,16 @@
-//! The element types glassbox understands, one enum for every format.
+//! The element types glassbox understands: one [`DType`] for every format, and ggml's own
+//! [`GgmlType`] table that GGUF files use.
+//!
+//! This is a leaf module: it imports nothing from the crate, so the format readers (which produce
+//! these types), the decoders (which consume them) and the model (which lists them) can all depend
+//! on it without depending on each other.
+
+mod ggml;
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::format::gguf::GgmlType;
+pub use ggml::GgmlType;
 
 /// An element type, named as its format names it (`BF16`, `F8_E4M3`, `Q4_K`).
 ///
