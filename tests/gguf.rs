@@ -17,11 +17,9 @@ use common::glassbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use glassbox::arch::gguf_names::{QkPermutation, gguf_to_hf_name, qk_permutation, unpermute_rows};
 use glassbox::decode::ggml::{can_decode, dequantize_to_vec};
-use glassbox::format::gguf::{
-    GgmlType, Gguf, GgufError, QkPermutation, gguf_to_hf_name, parse_gguf, qk_permutation,
-    unpermute_rows,
-};
+use glassbox::format::gguf::{GgmlType, Gguf, GgufError, parse_gguf};
 use serde_json::Value as Json;
 
 fn root() -> PathBuf {

@@ -22,6 +22,7 @@
 
 pub mod blocks;
 pub mod config;
+pub mod gguf_names;
 mod infer;
 pub mod memory;
 pub mod rules;

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::format::gguf::gguf_to_hf_name;
+use crate::arch::gguf_names::gguf_to_hf_name;
 use crate::model::{DType, Document, Model, OpenNote, TensorInfo};
 
 /// Bumped only when a key changes meaning or disappears; new keys may be added at any time.

@@ -2,7 +2,7 @@
 
 use super::json::{self, ModelJson, SCHEMA_VERSION, TensorJson, TensorsDocument};
 use super::table::{Align, Table, human_bytes, human_count, shape, thousands};
-use crate::format::gguf::gguf_to_hf_name;
+use crate::arch::gguf_names::gguf_to_hf_name;
 use crate::model::{DType, Model, TensorInfo};
 
 /// Renders the table of `tensors` (already filtered and sorted) as text or markdown.

@@ -1,0 +1,342 @@
+//! GGUF tensor names and their Hugging Face names, and the rows llama.cpp's converter permuted:
+//! what a model's architecture says about how its GGUF file was written, kept as data.
+//!
+//! llama.cpp's converter renames every tensor (`model.layers.3.self_attn.q_proj.weight` becomes
+//! `blk.3.attn_q.weight`) and, for the llama family, permutes the rows of the attention Q and K
+//! weights. The tables below undo the renaming per architecture (`general.architecture`);
+//! [`qk_permutation`] says which tensors were permuted and [`unpermute_rows`] restores the Hugging
+//! Face row order. Adding an architecture is adding a `Family` row to `FAMILIES`, not a code path.
+
+/// GGUF tensor names of the llama family and their Hugging Face names, as data: `{N}` is the layer
+/// number. From llama.cpp's `gguf-py/gguf/tensor_mapping.py` (the `LLAMA`-style entries).
+const LLAMA_NAMES: &[(&str, &str)] = &[
+    ("token_embd.weight", "model.embed_tokens.weight"),
+    ("output_norm.weight", "model.norm.weight"),
+    ("output.weight", "lm_head.weight"),
+    (
+        "blk.{N}.attn_norm.weight",
+        "model.layers.{N}.input_layernorm.weight",
+    ),
+    (
+        "blk.{N}.attn_q.weight",
+        "model.layers.{N}.self_attn.q_proj.weight",
+    ),
+    (
+        "blk.{N}.attn_k.weight",
+        "model.layers.{N}.self_attn.k_proj.weight",
+    ),
+    (
+        "blk.{N}.attn_v.weight",
+        "model.layers.{N}.self_attn.v_proj.weight",
+    ),
+    (
+        "blk.{N}.attn_output.weight",
+        "model.layers.{N}.self_attn.o_proj.weight",
+    ),
+    (
+        "blk.{N}.attn_q.bias",
+        "model.layers.{N}.self_attn.q_proj.bias",
+    ),
+    (
+        "blk.{N}.attn_k.bias",
+        "model.layers.{N}.self_attn.k_proj.bias",
+    ),
+    (
+        "blk.{N}.attn_v.bias",
+        "model.layers.{N}.self_attn.v_proj.bias",
+    ),
+    (
+        "blk.{N}.attn_output.bias",
+        "model.layers.{N}.self_attn.o_proj.bias",
+    ),
+    (
+        "blk.{N}.ffn_norm.weight",
+        "model.layers.{N}.post_attention_layernorm.weight",
+    ),
+    (
+        "blk.{N}.ffn_gate.weight",
+        "model.layers.{N}.mlp.gate_proj.weight",
+    ),
+    (
+        "blk.{N}.ffn_up.weight",
+        "model.layers.{N}.mlp.up_proj.weight",
+    ),
+    (
+        "blk.{N}.ffn_down.weight",
+        "model.layers.{N}.mlp.down_proj.weight",
+    ),
+    // Mixtral-style MoE converted as `llama`: the router. The experts are merged into one
+    // `ffn_*_exps` tensor per layer, which has no single Hugging Face counterpart.
+    (
+        "blk.{N}.ffn_gate_inp.weight",
+        "model.layers.{N}.block_sparse_moe.gate.weight",
+    ),
+];
+
+/// Qwen3 adds per-head norms of Q and K to the llama names.
+const QWEN3_EXTRA_NAMES: &[(&str, &str)] = &[
+    (
+        "blk.{N}.attn_q_norm.weight",
+        "model.layers.{N}.self_attn.q_norm.weight",
+    ),
+    (
+        "blk.{N}.attn_k_norm.weight",
+        "model.layers.{N}.self_attn.k_norm.weight",
+    ),
+];
+
+/// One architecture's naming rules.
+struct Family {
+    /// `general.architecture`.
+    arch: &'static str,
+    /// GGUF name patterns and their Hugging Face names.
+    names: &'static [&'static [(&'static str, &'static str)]],
+    /// Whether the converter permuted the Q and K rows (llama.cpp's `LlamaModel.modify_tensors`;
+    /// Qwen's converters do not).
+    permuted_qk: bool,
+}
+
+const FAMILIES: &[Family] = &[
+    Family {
+        arch: "llama",
+        names: &[LLAMA_NAMES],
+        permuted_qk: true,
+    },
+    Family {
+        arch: "mistral",
+        names: &[LLAMA_NAMES],
+        permuted_qk: true,
+    },
+    Family {
+        arch: "qwen2",
+        names: &[LLAMA_NAMES],
+        permuted_qk: false,
+    },
+    Family {
+        arch: "qwen3",
+        names: &[LLAMA_NAMES, QWEN3_EXTRA_NAMES],
+        permuted_qk: false,
+    },
+];
+
+fn family(arch: &str) -> Option<&'static Family> {
+    FAMILIES.iter().find(|f| f.arch == arch)
+}
+
+/// The Hugging Face name of GGUF tensor `name` in a model of architecture `arch`
+/// (`general.architecture`), where the mapping is known: llama (and Mistral, converted as llama),
+/// qwen2, qwen3. `rope_freqs.weight` (computed, not stored by Hugging Face) and merged expert
+/// tensors map to `None`.
+pub fn gguf_to_hf_name(arch: &str, name: &str) -> Option<String> {
+    family(arch)?
+        .names
+        .iter()
+        .flat_map(|t| t.iter())
+        .find_map(|(gguf, hf)| match_pattern(gguf, name).map(|n| fill_pattern(hf, n)))
+}
+
+/// Which heads count to pass to [`unpermute_rows`] to restore the Hugging Face row order of GGUF
+/// tensor `name`, when llama.cpp's converter permuted it: the Q weight (and bias) by
+/// `attention.head_count`, the K weight (and bias) by `attention.head_count_kv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QkPermutation {
+    /// Unpermute with `{arch}.attention.head_count`.
+    Query,
+    /// Unpermute with `{arch}.attention.head_count_kv` (or `head_count` when absent).
+    Key,
+}
+
+/// Whether GGUF tensor `name` of an `arch` model has its rows permuted relative to Hugging Face.
+pub fn qk_permutation(arch: &str, name: &str) -> Option<QkPermutation> {
+    if !family(arch)?.permuted_qk {
+        return None;
+    }
+    let rest = name.strip_prefix("blk.")?;
+    let (layer, tail) = rest.split_once('.')?;
+    if layer.is_empty() || !layer.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match tail {
+        "attn_q.weight" | "attn_q.bias" => Some(QkPermutation::Query),
+        "attn_k.weight" | "attn_k.bias" => Some(QkPermutation::Key),
+        _ => None,
+    }
+}
+
+/// The layer number when `name` matches `pattern` (`{N}` standing for decimal digits), or `Some("")`
+/// for an exact match of a pattern without `{N}`.
+fn match_pattern<'n>(pattern: &str, name: &'n str) -> Option<&'n str> {
+    match pattern.split_once("{N}") {
+        None => (pattern == name).then_some(""),
+        Some((before, after)) => {
+            let n = name.strip_prefix(before)?.strip_suffix(after)?;
+            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
+        }
+    }
+}
+
+fn fill_pattern(pattern: &str, n: &str) -> String {
+    pattern.replace("{N}", n)
+}
+
+/// The row of the GGUF tensor that holds Hugging Face row `hf_row`, for a Q or K weight of `rows`
+/// rows permuted by llama.cpp's converter with `n_head` heads.
+///
+/// The converter's `permute(w, n_head)` is
+/// `w.reshape(n_head, 2, rows // n_head // 2, cols).swapaxes(1, 2).reshape(rows, cols)`: within each
+/// head, Hugging Face rows `[half 0 | half 1]` (the two halves of the rotary dimensions) become
+/// interleaved pairs. So Hugging Face row `h·d + s·(d/2) + i` (head `h`, half `s`, index `i`,
+/// `d = rows / n_head`) is GGUF row `h·d + 2·i + s`.
+pub fn permuted_row(hf_row: usize, rows: usize, n_head: usize) -> usize {
+    let d = rows / n_head;
+    let half = d / 2;
+    let (h, r) = (hf_row / d, hf_row % d);
+    let (s, i) = (r / half, r % half);
+    h * d + 2 * i + s
+}
+
+/// Why rows cannot be unpermuted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnpermuteError {
+    #[error("{len} values do not form {rows} rows")]
+    NotRows { len: usize, rows: usize },
+    #[error("{rows} rows do not split into {n_head} heads of an even number of rows")]
+    BadHeads { rows: usize, n_head: usize },
+}
+
+/// Restores the Hugging Face row order of a Q or K weight (or bias) that llama.cpp's converter
+/// permuted with `n_head` heads (see [`permuted_row`]). `data` holds `rows` rows of equal length,
+/// row-major: values, or the raw bytes of a quantised tensor (each GGUF row is whole blocks, so
+/// rows can be moved as bytes).
+pub fn unpermute_rows<T: Copy>(
+    data: &[T],
+    rows: usize,
+    n_head: usize,
+) -> Result<Vec<T>, UnpermuteError> {
+    if rows == 0 || !data.len().is_multiple_of(rows) {
+        return Err(UnpermuteError::NotRows {
+            len: data.len(),
+            rows,
+        });
+    }
+    if n_head == 0 || !rows.is_multiple_of(n_head) || !(rows / n_head).is_multiple_of(2) {
+        return Err(UnpermuteError::BadHeads { rows, n_head });
+    }
+    let cols = data.len() / rows;
+    let mut out = Vec::with_capacity(data.len());
+    for hf_row in 0..rows {
+        let g = permuted_row(hf_row, rows, n_head);
+        out.extend_from_slice(&data[g * cols..(g + 1) * cols]);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn llama_names_map_to_hugging_face() {
+        let cases = [
+            ("token_embd.weight", "model.embed_tokens.weight"),
+            ("output_norm.weight", "model.norm.weight"),
+            ("output.weight", "lm_head.weight"),
+            (
+                "blk.0.attn_q.weight",
+                "model.layers.0.self_attn.q_proj.weight",
+            ),
+            (
+                "blk.17.attn_k.weight",
+                "model.layers.17.self_attn.k_proj.weight",
+            ),
+            (
+                "blk.3.attn_v.weight",
+                "model.layers.3.self_attn.v_proj.weight",
+            ),
+            (
+                "blk.3.attn_output.weight",
+                "model.layers.3.self_attn.o_proj.weight",
+            ),
+            (
+                "blk.3.attn_norm.weight",
+                "model.layers.3.input_layernorm.weight",
+            ),
+            (
+                "blk.3.ffn_norm.weight",
+                "model.layers.3.post_attention_layernorm.weight",
+            ),
+            (
+                "blk.3.ffn_gate.weight",
+                "model.layers.3.mlp.gate_proj.weight",
+            ),
+            ("blk.3.ffn_up.weight", "model.layers.3.mlp.up_proj.weight"),
+            (
+                "blk.3.ffn_down.weight",
+                "model.layers.3.mlp.down_proj.weight",
+            ),
+        ];
+        for (g, hf) in cases {
+            assert_eq!(gguf_to_hf_name("llama", g).as_deref(), Some(hf), "{g}");
+        }
+        for unknown in [
+            "rope_freqs.weight",
+            "blk.x.attn_q.weight",
+            "blk..attn_q.weight",
+            "blk.0.ffn_gate_exps.weight",
+        ] {
+            assert_eq!(gguf_to_hf_name("llama", unknown), None, "{unknown}");
+        }
+        assert_eq!(gguf_to_hf_name("gpt2", "token_embd.weight"), None);
+        assert_eq!(
+            gguf_to_hf_name("qwen3", "blk.2.attn_k_norm.weight").as_deref(),
+            Some("model.layers.2.self_attn.k_norm.weight")
+        );
+        assert_eq!(gguf_to_hf_name("llama", "blk.2.attn_k_norm.weight"), None);
+        assert_eq!(
+            gguf_to_hf_name("qwen2", "blk.0.attn_q.bias").as_deref(),
+            Some("model.layers.0.self_attn.q_proj.bias")
+        );
+    }
+
+    #[test]
+    fn qk_permutation_applies_to_llama_q_and_k_only() {
+        assert_eq!(
+            qk_permutation("llama", "blk.0.attn_q.weight"),
+            Some(QkPermutation::Query)
+        );
+        assert_eq!(
+            qk_permutation("llama", "blk.12.attn_k.weight"),
+            Some(QkPermutation::Key)
+        );
+        assert_eq!(qk_permutation("llama", "blk.0.attn_v.weight"), None);
+        assert_eq!(qk_permutation("qwen2", "blk.0.attn_q.weight"), None);
+        assert_eq!(qk_permutation("llama", "token_embd.weight"), None);
+    }
+
+    #[test]
+    fn unpermute_rows_matches_numpy() {
+        let hf: Vec<u32> = (0..24).collect();
+        let gguf_rows = [0usize, 2, 1, 3, 4, 6, 5, 7];
+        let gguf: Vec<u32> = gguf_rows
+            .iter()
+            .flat_map(|&r| hf[r * 3..r * 3 + 3].to_vec())
+            .collect();
+        assert_eq!(unpermute_rows(&gguf, 8, 2).unwrap(), hf);
+        for (hf_row, &g) in [0usize, 2, 1, 3, 4, 6, 5, 7].iter().enumerate() {
+            // permuted_row is the inverse view: HF row -> GGUF row.
+            assert_eq!(gguf_rows[permuted_row(hf_row, 8, 2)], hf_row, "{g}");
+        }
+        assert_eq!(
+            unpermute_rows(&gguf, 5, 2),
+            Err(UnpermuteError::NotRows { len: 24, rows: 5 })
+        );
+        assert_eq!(
+            unpermute_rows(&gguf, 8, 3),
+            Err(UnpermuteError::BadHeads { rows: 8, n_head: 3 })
+        );
+        assert_eq!(
+            unpermute_rows(&gguf, 8, 8),
+            Err(UnpermuteError::BadHeads { rows: 8, n_head: 8 })
+        );
+    }
+}
