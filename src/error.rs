@@ -2,8 +2,17 @@
 //!
 //! Readable-but-suspicious inputs (gaps between tensors, trailing bytes, a config that is not JSON)
 //! are not errors: they are recorded on the [`Model`](crate::Model) and reported as findings.
+//!
+//! Each format reader raises its own error, defined beside it in [`crate::format`] (bytes in, no
+//! paths); [`Error`] wraps them with the path of the file, once, where the file is opened. So this
+//! module sits just above `format` in the layering (it imports the readers' errors, the readers do
+//! not import it) and below `model`, which returns it.
 
 use std::path::PathBuf;
+
+pub use crate::format::gguf::GgufError;
+pub use crate::format::index::IndexError;
+pub use crate::format::safetensors::FormatError;
 
 /// Result alias for the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -59,7 +68,7 @@ pub enum Error {
     Gguf {
         path: PathBuf,
         #[source]
-        source: Box<crate::format::gguf::GgufError>,
+        source: Box<GgufError>,
     },
     /// A part of a split GGUF model (`split.count` > 1) is not in the folder.
     #[error("{}: part {} of {count} of this split GGUF model is missing (expected `{expected}`)", path.display(), no + 1)]
@@ -82,92 +91,4 @@ pub enum Error {
     /// A folder holds several GGUF models and no other weights: glassbox does not guess which.
     #[error("{}: the folder holds several GGUF models ({}); name the file to open", folder.display(), files.join(", "))]
     SeveralGguf { folder: PathBuf, files: Vec<String> },
-}
-
-/// What is wrong inside one weight file (the path is attached by [`Error::Format`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FormatError {
-    #[error("file is {len} bytes, too short for the 8-byte header length")]
-    TooShort { len: u64 },
-    #[error("header length {size} exceeds the limit of {max} bytes")]
-    HeaderTooLarge { size: u64, max: u64 },
-    #[error("header length {size} runs past the end of the file ({len} bytes)")]
-    HeaderPastEnd { size: u64, len: u64 },
-    #[error("header is not valid UTF-8 (at byte {valid_up_to})")]
-    HeaderUtf8 { valid_up_to: usize },
-    #[error("header is not valid JSON: {message}")]
-    HeaderJson { message: String },
-    #[error("header is not a JSON object")]
-    HeaderNotObject,
-    #[error("tensor `{tensor}` appears more than once in the header")]
-    DuplicateTensor { tensor: String },
-    #[error("tensor `{tensor}`: {message}")]
-    InvalidEntry { tensor: String, message: String },
-    #[error("tensor `{tensor}` has unknown dtype `{dtype}`")]
-    UnknownDType { tensor: String, dtype: String },
-    #[error("tensor `{tensor}` shape {shape:?} overflows the element count")]
-    ShapeOverflow { tensor: String, shape: Vec<u64> },
-    #[error("tensor `{tensor}` shape {shape:?} does not fill whole `{dtype}` blocks")]
-    PartialBlock {
-        tensor: String,
-        dtype: String,
-        shape: Vec<u64>,
-    },
-    #[error("tensor `{tensor}` data offsets [{start}, {end}) are reversed")]
-    OffsetsReversed {
-        tensor: String,
-        start: u64,
-        end: u64,
-    },
-    #[error(
-        "tensor `{tensor}` is {dtype} {shape:?}, which needs {expected} bytes, but its data range [{start}, {end}) holds {actual}"
-    )]
-    ShapeMismatch {
-        tensor: String,
-        dtype: String,
-        shape: Vec<u64>,
-        expected: u64,
-        start: u64,
-        end: u64,
-        actual: u64,
-    },
-    #[error("tensor `{tensor}` data [{start}, {end}) ends past the file ({len} bytes of data)")]
-    DataPastEnd {
-        tensor: String,
-        start: u64,
-        end: u64,
-        len: u64,
-    },
-    #[error(
-        "tensor `{tensor}` data [{start}, {end}) overlaps tensor `{other}` [{other_start}, {other_end})"
-    )]
-    Overlap {
-        tensor: String,
-        start: u64,
-        end: u64,
-        other: String,
-        other_start: u64,
-        other_end: u64,
-    },
-}
-
-/// What is wrong with a `*.safetensors.index.json` shard index.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IndexError {
-    #[error("index is not valid JSON: {message}")]
-    Json { message: String },
-    #[error("index has no `weight_map` object")]
-    NoWeightMap,
-    #[error("index maps tensor `{tensor}` to a value that is not a file name")]
-    BadShardName { tensor: String },
-    #[error("index names shard `{shard}`, which is not a plain file name in the model folder")]
-    ShardOutsideFolder { shard: String },
-    #[error("index names shard `{shard}`, which does not exist")]
-    MissingShard { shard: String },
-    #[error("index puts tensor `{tensor}` in `{shard}`, but that shard does not hold it{}", found_in.as_ref().map(|f| format!(" (it is in `{f}`)")).unwrap_or_default())]
-    WrongShard {
-        tensor: String,
-        shard: String,
-        found_in: Option<String>,
-    },
 }

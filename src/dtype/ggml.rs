@@ -2,9 +2,9 @@
 //! (values per block, bytes per block) that sizes every tensor and that the dequantisers in
 //! [`crate::decode`] read.
 //!
-//! The table is data from ggml itself (`ggml.h`'s `enum ggml_type`, `ggml-common.h`'s block structs
-//! and their static size asserts); [`super::DType`] wraps the quantised types, and the GGUF reader in
-//! [`crate::format::gguf`] turns a stored id into one of these.
+//! The table is data from ggml itself (`ggml.h`'s `enum ggml_type`, `ggml-common.h`'s block
+//! structs and their static size asserts); [`super::DType`] wraps the quantised types, and the GGUF
+//! reader in [`crate::format::gguf`] turns a stored id into one of these.
 
 use std::fmt;
 

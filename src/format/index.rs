@@ -2,7 +2,26 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::IndexError;
+/// What is wrong with a `*.safetensors.index.json` shard index.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexError {
+    #[error("index is not valid JSON: {message}")]
+    Json { message: String },
+    #[error("index has no `weight_map` object")]
+    NoWeightMap,
+    #[error("index maps tensor `{tensor}` to a value that is not a file name")]
+    BadShardName { tensor: String },
+    #[error("index names shard `{shard}`, which is not a plain file name in the model folder")]
+    ShardOutsideFolder { shard: String },
+    #[error("index names shard `{shard}`, which does not exist")]
+    MissingShard { shard: String },
+    #[error("index puts tensor `{tensor}` in `{shard}`, but that shard does not hold it{}", found_in.as_ref().map(|f| format!(" (it is in `{f}`)")).unwrap_or_default())]
+    WrongShard {
+        tensor: String,
+        shard: String,
+        found_in: Option<String>,
+    },
+}
 
 /// A parsed shard index.
 #[derive(Debug, Clone, PartialEq, Eq)]

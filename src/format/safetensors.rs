@@ -13,10 +13,77 @@ use std::fmt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
 use crate::dtype::DType;
-use crate::error::FormatError;
 
 /// The header cap, as in the `safetensors` crate.
 pub const MAX_HEADER_SIZE: u64 = 100_000_000;
+
+/// What is wrong inside one safetensors file (the path is attached by
+/// [`Error::Format`](crate::error::Error::Format)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("file is {len} bytes, too short for the 8-byte header length")]
+    TooShort { len: u64 },
+    #[error("header length {size} exceeds the limit of {max} bytes")]
+    HeaderTooLarge { size: u64, max: u64 },
+    #[error("header length {size} runs past the end of the file ({len} bytes)")]
+    HeaderPastEnd { size: u64, len: u64 },
+    #[error("header is not valid UTF-8 (at byte {valid_up_to})")]
+    HeaderUtf8 { valid_up_to: usize },
+    #[error("header is not valid JSON: {message}")]
+    HeaderJson { message: String },
+    #[error("header is not a JSON object")]
+    HeaderNotObject,
+    #[error("tensor `{tensor}` appears more than once in the header")]
+    DuplicateTensor { tensor: String },
+    #[error("tensor `{tensor}`: {message}")]
+    InvalidEntry { tensor: String, message: String },
+    #[error("tensor `{tensor}` has unknown dtype `{dtype}`")]
+    UnknownDType { tensor: String, dtype: String },
+    #[error("tensor `{tensor}` shape {shape:?} overflows the element count")]
+    ShapeOverflow { tensor: String, shape: Vec<u64> },
+    #[error("tensor `{tensor}` shape {shape:?} does not fill whole `{dtype}` blocks")]
+    PartialBlock {
+        tensor: String,
+        dtype: String,
+        shape: Vec<u64>,
+    },
+    #[error("tensor `{tensor}` data offsets [{start}, {end}) are reversed")]
+    OffsetsReversed {
+        tensor: String,
+        start: u64,
+        end: u64,
+    },
+    #[error(
+        "tensor `{tensor}` is {dtype} {shape:?}, which needs {expected} bytes, but its data range [{start}, {end}) holds {actual}"
+    )]
+    ShapeMismatch {
+        tensor: String,
+        dtype: String,
+        shape: Vec<u64>,
+        expected: u64,
+        start: u64,
+        end: u64,
+        actual: u64,
+    },
+    #[error("tensor `{tensor}` data [{start}, {end}) ends past the file ({len} bytes of data)")]
+    DataPastEnd {
+        tensor: String,
+        start: u64,
+        end: u64,
+        len: u64,
+    },
+    #[error(
+        "tensor `{tensor}` data [{start}, {end}) overlaps tensor `{other}` [{other_start}, {other_end})"
+    )]
+    Overlap {
+        tensor: String,
+        start: u64,
+        end: u64,
+        other: String,
+        other_start: u64,
+        other_end: u64,
+    },
+}
 
 /// One tensor as the header declares it, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]

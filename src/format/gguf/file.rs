@@ -75,8 +75,8 @@ impl Gguf {
         self.tensors.iter().find(|t| t.name == name)
     }
 
-    /// The data of `tensor`, from the file's bytes (the same bytes given to [`parse_gguf`](super::parse_gguf));
-    /// `None` when its type (and so its size) is unknown.
+    /// The data of `tensor`, from the file's bytes (the same bytes given to
+    /// [`parse_gguf`](super::parse_gguf)); `None` when its type (and so its size) is unknown.
     pub fn tensor_data<'a>(&self, bytes: &'a [u8], tensor: &GgufTensor) -> Option<&'a [u8]> {
         let r = tensor.range()?;
         bytes.get(usize::try_from(r.start).ok()?..usize::try_from(r.end).ok()?)

@@ -271,8 +271,9 @@ pub struct Array {
 }
 
 impl Array {
-    /// The items, decoded from the file's bytes (the same bytes given to [`parse_gguf`](super::parse_gguf)) when they
-    /// were not decoded while parsing. `key` names the array in errors.
+    /// The items, decoded from the file's bytes (the same bytes given to
+    /// [`parse_gguf`](super::parse_gguf)) when they were not decoded while parsing. `key` names the
+    /// array in errors.
     pub fn read_items(&self, bytes: &[u8], key: &str) -> Result<Vec<Value>, GgufError> {
         if let Some(items) = &self.items {
             return Ok(items.clone());
