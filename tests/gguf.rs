@@ -10,9 +10,15 @@
 //! The `cli_*` tests run the `glassbox` binary on the same fixtures: the tensor table and
 //! `glassbox stats --format json` against gguf-py, the summary of `llama-tiny.gguf`, split models,
 //! folders, malformed files (exit 2, one line naming the file) and an unknown tensor type.
+//!
+//! Both sides are read through strict mirrors: `expected.json` through the structs below, the
+//! binary's JSON through tests/common's; a key missing from either is an error, never `null`.
 
 mod common;
-use common::glassbox;
+use common::{
+    GgufStatsTensorObj, GgufTensorObj, SourceObj, StatsDoc, SummaryDoc, TensorsDoc, glassbox,
+    strict,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,28 +26,205 @@ use std::path::{Path, PathBuf};
 use glassbox::arch::gguf_names::{QkPermutation, gguf_to_hf_name, qk_permutation, unpermute_rows};
 use glassbox::decode::ggml::{can_decode, dequantize_to_vec};
 use glassbox::format::gguf::{GgmlType, Gguf, GgufError, parse_gguf};
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gguf")
 }
 
-fn expected() -> BTreeMap<String, Json> {
-    let text = std::fs::read_to_string(root().join("expected.json"))
-        .expect("run fixtures/generate_gguf.py");
-    serde_json::from_str(&text).unwrap()
+// ---- strict mirror of `expected.json` (written by fixtures/generate_gguf.py) ----
+
+/// One fixture's entry: a valid file, a malformed file, or the readable file of an unknown type.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+enum Expected {
+    File(Box<ExpectedFile>),
+    Unreadable(ExpectedUnreadable),
+    UnknownType(ExpectedUnknownType),
+}
+
+impl Expected {
+    fn file(&self) -> &ExpectedFile {
+        match self {
+            Expected::File(f) => f,
+            other => panic!("not a valid fixture: {other:?}"),
+        }
+    }
+}
+
+/// A valid file as gguf-py's `GGUFReader` reads it, with numpy's statistics of its values.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedFile {
+    format: String,
+    version: u32,
+    alignment: u64,
+    data_start: u64,
+    file_len: u64,
+    kv_count: u64,
+    /// Metadata keys in file order.
+    keys: Vec<String>,
+    /// The metadata values, as gguf-py decodes them.
+    metadata: BTreeMap<String, Json>,
+    tensor_count: u64,
+    parameter_count: u64,
+    bytes: u64,
+    /// In file order.
+    tensors: Vec<ExpectedTensor>,
+    stats: BTreeMap<String, ExpectedStats>,
+    /// FNV-1a of each tensor's dequantised values.
+    fnv1a64: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    summary: Option<ExpectedSummary>,
+    /// `llama-tiny.gguf`: gguf-py's tensor map, inverted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hf_names: Option<BTreeMap<String, String>>,
+    /// `llama-tiny.gguf`: the Q and K weights in Hugging Face row order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unpermuted: Option<BTreeMap<String, ExpectedUnpermuted>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedTensor {
+    name: String,
+    dtype: String,
+    type_id: u32,
+    shape: Vec<u64>,
+    gguf_shape: Vec<u64>,
+    parameters: u64,
+    bytes: u64,
+    offset: u64,
+}
+
+/// numpy's statistics of one tensor's values, in float64 (`null` where no value is finite).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedStats {
+    count: u64,
+    mean: Option<f64>,
+    std: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    abs_max: Option<f64>,
+    l2_norm: Option<f64>,
+    zeros: u64,
+    nan: u64,
+    inf: u64,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedUnpermuted {
+    n_head: u64,
+    hf_name: String,
+    fnv1a64: String,
+}
+
+/// The summary the generator wrote: the metadata of `llama-tiny.gguf`, or the architecture of an
+/// `arch/*.gguf` fixture.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+enum ExpectedSummary {
+    Metadata(ExpectedMetadata),
+    Arch(ExpectedArch),
+}
+
+/// What `llama-tiny.gguf`'s metadata declares.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedMetadata {
+    architecture: String,
+    name: String,
+    license: String,
+    base_models: Vec<SourceObj>,
+    datasets: Vec<String>,
+    tokenizer: ExpectedTokenizer,
+    /// GGUF key without the architecture prefix → value.
+    hyperparameters: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedTokenizer {
+    model: String,
+    pre: String,
+    tokens: u64,
+    bos_token_id: u64,
+    eos_token_id: u64,
+    unknown_token_id: u64,
+    add_bos_token: bool,
+    add_eos_token: bool,
+    chat_template: String,
+}
+
+/// A malformed file: the error glassbox must give (a slug of its [`GgufError`] variant).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedUnreadable {
+    readable: bool,
+    error: String,
+    gguf_py_rejects: bool,
+}
+
+/// A file with a tensor type glassbox does not know: readable, with a finding.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedUnknownType {
+    readable: bool,
+    finding: String,
+    tensors: Vec<ExpectedUnknownTensor>,
+    gguf_py_rejects: bool,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedUnknownTensor {
+    name: String,
+    type_id: u32,
+    shape: Vec<u64>,
+    bytes: Option<u64>,
+}
+
+fn expected() -> BTreeMap<String, Expected> {
+    let bytes = std::fs::read(root().join("expected.json")).expect("run fixtures/generate_gguf.py");
+    strict(&bytes, "fixtures/gguf/expected.json")
+}
+
+/// The mirrors are only as strict as [`strict`]: a key the mirror does not know fails, and so does
+/// a key it knows that the document lacks, at any depth (serde alone reads it as `None`).
+#[test]
+fn strict_mirrors_refuse_unknown_and_missing_keys() {
+    use common::{FindingObj, SourceObj};
+    use std::panic::catch_unwind;
+    let complete = br#"[{"severity": "info", "code": "x", "tensor": null, "message": "m"}]"#;
+    let f: Vec<FindingObj> = strict(complete, "complete");
+    assert_eq!(f[0].tensor, None);
+
+    let missing = br#"[{"severity": "info", "code": "x", "tensor": "t", "message": "m"},
+                       {"severity": "info", "code": "x", "message": "m"}]"#;
+    assert!(serde_json::from_slice::<Vec<FindingObj>>(missing).is_ok());
+    assert!(catch_unwind(|| strict::<Vec<FindingObj>>(missing, "missing")).is_err());
+
+    let unknown = br#"[{"severity": "info", "code": "x", "tensor": null, "message": "m", "y": 1}]"#;
+    assert!(catch_unwind(|| strict::<Vec<FindingObj>>(unknown, "unknown")).is_err());
+
+    // Keys the output leaves out on purpose (a source's absent fields) are not required.
+    let source: SourceObj = strict(br#"{"name": "Base"}"#, "source");
+    assert_eq!(source.name.as_deref(), Some("Base"));
+}
+
+/// The metadata summary of `llama-tiny.gguf`.
+fn llama_tiny_metadata(want: &ExpectedFile) -> &ExpectedMetadata {
+    match &want.summary {
+        Some(ExpectedSummary::Metadata(m)) => m,
+        other => panic!("llama-tiny.gguf: expected its metadata summary, found {other:?}"),
+    }
 }
 
 fn read(rel: &str) -> Vec<u8> {
     std::fs::read(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn u64_of(v: &Json) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("not an integer: {v}"))
-}
-
-fn u64s(v: &Json) -> Vec<u64> {
-    v.as_array().unwrap().iter().map(u64_of).collect()
 }
 
 /// FNV-1a over the values as little-endian f32, NaN canonicalised (as the generator does).
@@ -119,111 +302,97 @@ fn stats(values: &[f32]) -> Stats {
     }
 }
 
-fn close(got: Option<f64>, want: &Json, tol: f64, what: &str) {
-    match (got, want.as_f64()) {
+fn close(got: Option<f64>, want: Option<f64>, tol: f64, what: &str) {
+    match (got, want) {
         (None, None) => {}
         (Some(g), Some(w)) => assert!(
             (g - w).abs() <= tol,
             "{what}: got {g}, expected {w} (difference {}, tolerance {tol})",
             (g - w).abs()
         ),
-        (g, _) => panic!("{what}: got {g:?}, expected {want}"),
+        (g, w) => panic!("{what}: got {g:?}, expected {w:?}"),
     }
 }
 
-fn check_stats(values: &[f32], want: &Json, what: &str) {
+fn check_stats(values: &[f32], want: &ExpectedStats, what: &str) {
     let s = stats(values);
-    assert_eq!(s.count, u64_of(&want["count"]), "{what} count");
-    assert_eq!(s.zeros, u64_of(&want["zeros"]), "{what} zeros");
-    assert_eq!(s.nan, u64_of(&want["nan"]), "{what} nan");
-    assert_eq!(s.inf, u64_of(&want["inf"]), "{what} inf");
-    let rel = |w: &Json| 1e-6 * w.as_f64().map_or(0.0, f64::abs);
-    let std = want["std"].as_f64().unwrap_or(0.0);
+    assert_eq!(s.count, want.count, "{what} count");
+    assert_eq!(s.zeros, want.zeros, "{what} zeros");
+    assert_eq!(s.nan, want.nan, "{what} nan");
+    assert_eq!(s.inf, want.inf, "{what} inf");
+    let rel = |w: Option<f64>| 1e-6 * w.map_or(0.0, f64::abs);
+    let std = want.std.unwrap_or(0.0);
     close(
         s.mean,
-        &want["mean"],
+        want.mean,
         1e-6 * std.max(f64::MIN_POSITIVE),
         &format!("{what} mean"),
     );
-    for (got, key) in [
-        (s.std, "std"),
-        (s.min, "min"),
-        (s.max, "max"),
-        (s.abs_max, "abs_max"),
-        (s.l2_norm, "l2_norm"),
+    for (got, w, key) in [
+        (s.std, want.std, "std"),
+        (s.min, want.min, "min"),
+        (s.max, want.max, "max"),
+        (s.abs_max, want.abs_max, "abs_max"),
+        (s.l2_norm, want.l2_norm, "l2_norm"),
     ] {
-        close(got, &want[key], rel(&want[key]), &format!("{what} {key}"));
+        close(got, w, rel(w), &format!("{what} {key}"));
     }
 }
 
 /// Tensor table, metadata keys and the values of every tensor of one valid fixture.
-fn check_file(rel: &str, want: &Json) -> (Gguf, Vec<u8>) {
+fn check_file(rel: &str, want: &ExpectedFile) -> (Gguf, Vec<u8>) {
     let bytes = read(rel);
     let g = parse_gguf(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    assert_eq!(
-        u64::from(g.version),
-        u64_of(&want["version"]),
-        "{rel} version"
-    );
-    assert_eq!(g.alignment, u64_of(&want["alignment"]), "{rel} alignment");
-    assert_eq!(
-        g.data_start,
-        u64_of(&want["data_start"]),
-        "{rel} data start"
-    );
-    assert_eq!(g.file_len, u64_of(&want["file_len"]), "{rel} length");
+    assert_eq!(want.format, "gguf", "{rel}");
+    assert_eq!(g.version, want.version, "{rel} version");
+    assert_eq!(g.alignment, want.alignment, "{rel} alignment");
+    assert_eq!(g.data_start, want.data_start, "{rel} data start");
+    assert_eq!(g.file_len, want.file_len, "{rel} length");
     let keys: Vec<&str> = g
         .metadata
         .entries()
         .iter()
         .map(|(k, _)| k.as_str())
         .collect();
-    let want_keys: Vec<&str> = want["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k.as_str().unwrap())
-        .collect();
-    assert_eq!(keys, want_keys, "{rel} keys");
+    assert_eq!(keys, want.keys, "{rel} keys");
+    assert_eq!(g.metadata.len() as u64, want.kv_count, "{rel} key count");
 
     let mut by_offset: Vec<_> = g.tensors.iter().collect();
     by_offset.sort_by_key(|t| t.start);
-    let want_tensors = want["tensors"].as_array().unwrap();
-    assert_eq!(by_offset.len(), want_tensors.len(), "{rel} tensor count");
-    let mut parameters = 0;
-    for (t, w) in by_offset.iter().zip(want_tensors) {
+    assert_eq!(by_offset.len(), want.tensors.len(), "{rel} tensor count");
+    assert_eq!(
+        g.tensors.len() as u64,
+        want.tensor_count,
+        "{rel} tensor count"
+    );
+    let (mut parameters, mut data_bytes) = (0, 0);
+    for (t, w) in by_offset.iter().zip(&want.tensors) {
         let what = format!("{rel} `{}`", t.name);
-        assert_eq!(t.name, w["name"].as_str().unwrap());
+        assert_eq!(t.name, w.name);
         let ty =
             t.ty.unwrap_or_else(|| panic!("{what}: unknown type {}", t.type_id));
-        assert_eq!(ty.name(), w["dtype"].as_str().unwrap(), "{what} type");
-        assert_eq!(
-            u64::from(t.type_id),
-            u64_of(&w["type_id"]),
-            "{what} type id"
-        );
-        assert_eq!(t.shape, u64s(&w["shape"]), "{what} shape");
-        assert_eq!(t.dims, u64s(&w["gguf_shape"]), "{what} GGUF shape");
-        assert_eq!(t.elements, u64_of(&w["parameters"]), "{what} parameters");
-        assert_eq!(t.bytes, Some(u64_of(&w["bytes"])), "{what} bytes");
-        assert_eq!(t.start, u64_of(&w["offset"]), "{what} offset");
+        assert_eq!(ty.name(), w.dtype, "{what} type");
+        assert_eq!(t.type_id, w.type_id, "{what} type id");
+        assert_eq!(t.shape, w.shape, "{what} shape");
+        assert_eq!(t.dims, w.gguf_shape, "{what} GGUF shape");
+        assert_eq!(t.elements, w.parameters, "{what} parameters");
+        assert_eq!(t.bytes, Some(w.bytes), "{what} bytes");
+        assert_eq!(t.start, w.offset, "{what} offset");
         parameters += t.elements;
+        data_bytes += w.bytes;
 
         assert!(can_decode(ty), "{what}");
         let data = g.tensor_data(&bytes, t).unwrap();
         let values = dequantize_to_vec(ty, data).unwrap();
-        check_stats(&values, &want["stats"][&t.name], &what);
+        check_stats(&values, &want.stats[&t.name], &what);
         assert_eq!(
             fnv1a64(&values),
-            want["fnv1a64"][&t.name].as_str().unwrap(),
+            want.fnv1a64[&t.name],
             "{what} values (FNV-1a)"
         );
     }
-    assert_eq!(
-        parameters,
-        u64_of(&want["parameter_count"]),
-        "{rel} parameter count"
-    );
+    assert_eq!(parameters, want.parameter_count, "{rel} parameter count");
+    assert_eq!(data_bytes, want.bytes, "{rel} tensor bytes");
     (g, bytes)
 }
 
@@ -237,7 +406,7 @@ fn every_type_file_matches_gguf_py() {
     assert!(types.len() >= 33, "{} type files", types.len());
     let mut seen = Vec::new();
     for (rel, want) in types {
-        let (g, _) = check_file(rel, want);
+        let (g, _) = check_file(rel, want.file());
         seen.extend(g.tensors.iter().filter_map(|t| t.ty));
     }
     // Every type glassbox decodes has a fixture.
@@ -249,68 +418,74 @@ fn every_type_file_matches_gguf_py() {
 #[test]
 fn llama_tiny_tensors_and_metadata() {
     let expected = expected();
-    let want = &expected["llama-tiny.gguf"];
+    let want = expected["llama-tiny.gguf"].file();
     let (g, bytes) = check_file("llama-tiny.gguf", want);
-    let s = &want["summary"];
-    assert_eq!(g.architecture(), s["architecture"].as_str());
-    assert_eq!(g.name(), s["name"].as_str());
-    assert_eq!(g.license(), s["license"].as_str());
-    for (key, value) in s["hyperparameters"].as_object().unwrap() {
-        assert_eq!(g.arch_f64(key), value.as_f64(), "llama.{key}");
+    let s = llama_tiny_metadata(want);
+    assert_eq!(g.architecture(), Some(s.architecture.as_str()));
+    assert_eq!(g.name(), Some(s.name.as_str()));
+    assert_eq!(g.license(), Some(s.license.as_str()));
+    assert!(!s.hyperparameters.is_empty());
+    for (key, value) in &s.hyperparameters {
+        assert_eq!(g.arch_f64(key), Some(*value), "llama.{key}");
     }
     assert_eq!(g.arch_u64("block_count"), Some(2));
     assert_eq!(g.metadata.get_u64("general.file_type"), Some(15));
 
-    let base = g.base_models();
-    let want_base = s["base_models"].as_array().unwrap();
-    assert_eq!(base.len(), want_base.len());
-    assert_eq!(base[0].name.as_deref(), want_base[0]["name"].as_str());
-    assert_eq!(
-        base[0].organization.as_deref(),
-        want_base[0]["organization"].as_str()
-    );
-    assert_eq!(
-        base[0].repo_url.as_deref(),
-        want_base[0]["repo_url"].as_str()
-    );
+    let base: Vec<SourceObj> = g.base_models().into_iter().map(source_obj).collect();
+    assert_eq!(base, s.base_models);
+    assert!(base[0].name.is_some() && base[0].repo_url.is_some());
     let datasets: Vec<String> = g.datasets().into_iter().filter_map(|d| d.name).collect();
-    let want_datasets: Vec<&str> = s["datasets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_str().unwrap())
-        .collect();
-    assert_eq!(datasets, want_datasets);
+    assert_eq!(datasets, s.datasets);
 
     let tok = g.tokenizer();
-    let t = &s["tokenizer"];
-    assert_eq!(tok.model.as_deref(), t["model"].as_str());
-    assert_eq!(tok.pre.as_deref(), t["pre"].as_str());
-    assert_eq!(tok.tokens, t["tokens"].as_u64());
-    assert_eq!(tok.bos_token_id, t["bos_token_id"].as_u64());
-    assert_eq!(tok.eos_token_id, t["eos_token_id"].as_u64());
-    assert_eq!(tok.unknown_token_id, t["unknown_token_id"].as_u64());
-    assert_eq!(tok.add_bos_token, t["add_bos_token"].as_bool());
-    assert_eq!(tok.add_eos_token, t["add_eos_token"].as_bool());
-    assert_eq!(tok.chat_template.as_deref(), t["chat_template"].as_str());
+    let t = &s.tokenizer;
+    assert_eq!(tok.model.as_deref(), Some(t.model.as_str()));
+    assert_eq!(tok.pre.as_deref(), Some(t.pre.as_str()));
+    assert_eq!(tok.tokens, Some(t.tokens));
+    assert_eq!(tok.bos_token_id, Some(t.bos_token_id));
+    assert_eq!(tok.eos_token_id, Some(t.eos_token_id));
+    assert_eq!(tok.unknown_token_id, Some(t.unknown_token_id));
+    assert_eq!(tok.add_bos_token, Some(t.add_bos_token));
+    assert_eq!(tok.add_eos_token, Some(t.add_eos_token));
+    assert_eq!(tok.chat_template.as_deref(), Some(t.chat_template.as_str()));
     let tokens = g.metadata.get_array("tokenizer.ggml.tokens").unwrap();
     let items = tokens.read_items(&bytes, "tokenizer.ggml.tokens").unwrap();
     assert_eq!(items[1].as_str(), Some("<s>"));
     assert_eq!(g.split(), None);
 }
 
+/// The reader's [`glassbox::format::gguf::Source`] in the JSON mirror's shape, every field kept.
+fn source_obj(s: glassbox::format::gguf::Source) -> SourceObj {
+    SourceObj {
+        name: s.name,
+        author: s.author,
+        version: s.version,
+        organization: s.organization,
+        description: s.description,
+        url: s.url,
+        doi: s.doi,
+        uuid: s.uuid,
+        repo_url: s.repo_url,
+    }
+}
+
 #[test]
 fn llama_tiny_maps_to_hugging_face_names_and_row_order() {
     let expected = expected();
-    let want = &expected["llama-tiny.gguf"];
+    let want = expected["llama-tiny.gguf"].file();
     let bytes = read("llama-tiny.gguf");
     let g = parse_gguf(&bytes).unwrap();
     let arch = g.architecture().unwrap();
     // gguf-py's own tensor map, inverted by the generator.
-    for (gguf_name, hf) in want["hf_names"].as_object().unwrap() {
+    let hf_names = want
+        .hf_names
+        .as_ref()
+        .expect("llama-tiny.gguf has hf_names");
+    assert_eq!(hf_names.len(), g.tensors.len());
+    for (gguf_name, hf) in hf_names {
         assert_eq!(
             gguf_to_hf_name(arch, gguf_name).as_deref(),
-            hf.as_str(),
+            Some(hf.as_str()),
             "{gguf_name}"
         );
     }
@@ -321,7 +496,10 @@ fn llama_tiny_maps_to_hugging_face_names_and_row_order() {
     );
 
     // Undo the converter's Q/K permutation; the values must come back in the HF weight's order.
-    let unpermuted = want["unpermuted"].as_object().unwrap();
+    let unpermuted = want
+        .unpermuted
+        .as_ref()
+        .expect("llama-tiny.gguf has unpermuted");
     assert_eq!(unpermuted.len(), 4);
     for t in &g.tensors {
         let Some(which) = qk_permutation(arch, &t.name) else {
@@ -329,40 +507,34 @@ fn llama_tiny_maps_to_hugging_face_names_and_row_order() {
             continue;
         };
         let w = &unpermuted[&t.name];
+        assert_eq!(
+            gguf_to_hf_name(arch, &t.name).as_deref(),
+            Some(w.hf_name.as_str())
+        );
         let n_head = match which {
             QkPermutation::Query => g.arch_u64("attention.head_count"),
             QkPermutation::Key => g.arch_u64("attention.head_count_kv"),
         }
         .unwrap();
-        assert_eq!(n_head, u64_of(&w["n_head"]), "{}", t.name);
+        assert_eq!(n_head, w.n_head, "{}", t.name);
         let values = dequantize_to_vec(t.ty.unwrap(), g.tensor_data(&bytes, t).unwrap()).unwrap();
         let rows = t.shape[0] as usize;
         let hf = unpermute_rows(&values, rows, n_head as usize).unwrap();
-        assert_eq!(fnv1a64(&hf), w["fnv1a64"].as_str().unwrap(), "{}", t.name);
-        assert_ne!(
-            fnv1a64(&values),
-            w["fnv1a64"].as_str().unwrap(),
-            "{} was not permuted",
-            t.name
-        );
+        assert_eq!(fnv1a64(&hf), w.fnv1a64, "{}", t.name);
+        assert_ne!(fnv1a64(&values), w.fnv1a64, "{} was not permuted", t.name);
 
         // Unpermuting the quantised rows as bytes, then decoding, gives the same values.
         let data = g.tensor_data(&bytes, t).unwrap();
         let raw = unpermute_rows(data, rows, n_head as usize).unwrap();
         let hf2 = dequantize_to_vec(t.ty.unwrap(), &raw).unwrap();
-        assert_eq!(
-            fnv1a64(&hf2),
-            w["fnv1a64"].as_str().unwrap(),
-            "{} (bytes)",
-            t.name
-        );
+        assert_eq!(fnv1a64(&hf2), w.fnv1a64, "{} (bytes)", t.name);
     }
 }
 
 #[test]
 fn version_2_file() {
     let expected = expected();
-    let (g, _) = check_file("v2.gguf", &expected["v2.gguf"]);
+    let (g, _) = check_file("v2.gguf", expected["v2.gguf"].file());
     assert_eq!(g.version, 2);
 }
 
@@ -372,14 +544,16 @@ fn split_model_parts() {
     let mut names = Vec::new();
     for i in 1..=2u64 {
         let rel = format!("llama-split-0000{i}-of-00002.gguf");
-        let want = &expected[&rel];
+        let want = expected[&rel].file();
         let (g, _) = check_file(&rel, want);
         let split = g.split().unwrap();
         assert_eq!((split.no, split.count), (i - 1, 2));
-        assert_eq!(
-            split.tensors,
-            want["metadata"]["split.tensors.count"].as_u64()
-        );
+        let declared = want
+            .metadata
+            .get("split.tensors.count")
+            .and_then(Json::as_u64)
+            .expect("the generator writes split.tensors.count");
+        assert_eq!(split.tensors, Some(declared));
         names.extend(g.tensors.iter().map(|t| t.name.clone()));
     }
     assert_eq!(names.len(), 4);
@@ -422,19 +596,27 @@ fn malformed_files_fail_for_their_reason() {
     for (rel, want) in malformed {
         let bytes = read(rel);
         let result = parse_gguf(&bytes);
-        if want["readable"].as_bool().unwrap() {
-            let g = result.unwrap_or_else(|e| panic!("{rel}: {e}"));
-            assert_eq!(want["finding"], "unknown_type");
-            for (t, w) in g.tensors.iter().zip(want["tensors"].as_array().unwrap()) {
-                assert_eq!(t.name, w["name"].as_str().unwrap());
-                assert_eq!(u64::from(t.type_id), u64_of(&w["type_id"]));
-                assert_eq!(t.shape, u64s(&w["shape"]));
-                assert_eq!(t.bytes, w["bytes"].as_u64(), "{rel} `{}`", t.name);
-                assert_eq!(t.ty.is_none(), t.type_id == 99);
+        let slug = match want {
+            Expected::UnknownType(want) => {
+                assert!(want.readable, "{rel}");
+                let g = result.unwrap_or_else(|e| panic!("{rel}: {e}"));
+                assert_eq!(want.finding, "unknown_type");
+                assert_eq!(g.tensors.len(), want.tensors.len(), "{rel}");
+                for (t, w) in g.tensors.iter().zip(&want.tensors) {
+                    assert_eq!(t.name, w.name);
+                    assert_eq!(t.type_id, w.type_id);
+                    assert_eq!(t.shape, w.shape);
+                    assert_eq!(t.bytes, w.bytes, "{rel} `{}`", t.name);
+                    assert_eq!(t.ty.is_none(), t.type_id == 99);
+                }
+                continue;
             }
-            continue;
-        }
-        let slug = want["error"].as_str().unwrap();
+            Expected::Unreadable(want) => {
+                assert!(!want.readable, "{rel}");
+                &want.error
+            }
+            Expected::File(_) => panic!("{rel}: a malformed fixture must say why"),
+        };
         match result {
             Ok(_) => panic!("{rel}: parsed, expected `{slug}`"),
             Err(e) => assert!(
@@ -447,8 +629,9 @@ fn malformed_files_fail_for_their_reason() {
 
 // ---- the `glassbox` binary on the GGUF fixtures ----
 
-/// Runs `glassbox <command> <path> --format json`, expecting success.
-fn json_of(command: &str, path: &Path) -> Json {
+/// Runs `glassbox <command> <path> --format json`, expecting success, and reads the document into
+/// its strict mirror `T`.
+fn json_of<T: serde::de::DeserializeOwned + Serialize>(command: &str, path: &Path) -> T {
     let out = glassbox(&[command, path.to_str().unwrap(), "--format", "json"]);
     assert!(
         out.status.success(),
@@ -456,15 +639,35 @@ fn json_of(command: &str, path: &Path) -> Json {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    strict(&out.stdout, &format!("{command} {}", path.display()))
+}
+
+fn tensors_of(path: &Path) -> TensorsDoc<GgufTensorObj> {
+    json_of("tensors", path)
+}
+
+fn stats_of(path: &Path) -> StatsDoc<GgufStatsTensorObj> {
+    json_of("stats", path)
+}
+
+/// The summary of a GGUF model, which always has its `metadata`.
+fn summary_of(path: &Path) -> SummaryDoc {
+    let doc: SummaryDoc = json_of("summary", path);
+    assert!(
+        doc.metadata.is_some(),
+        "{}: no GGUF metadata",
+        path.display()
+    );
+    doc
 }
 
 /// The valid single-file fixtures (a split part opens the whole split model).
-fn valid_files(expected: &BTreeMap<String, Json>) -> Vec<(&String, &Json)> {
+fn valid_files(expected: &BTreeMap<String, Expected>) -> Vec<(&String, &ExpectedFile)> {
     expected
         .iter()
-        .filter(|(k, v)| {
-            !k.starts_with("malformed/") && !k.contains("-split-") && v["tensors"].is_array()
+        .filter_map(|(k, v)| match v {
+            Expected::File(f) if !k.contains("-split-") => Some((k, &**f)),
+            _ => None,
         })
         .collect()
 }
@@ -475,33 +678,25 @@ fn cli_tensor_table_matches_gguf_py() {
     let files = valid_files(&expected);
     assert!(files.len() >= 35);
     for (rel, want) in files {
-        let doc = json_of("tensors", &root().join(rel));
-        assert_eq!(doc["schema_version"], 1);
-        assert_eq!(doc["model"]["format"], "gguf", "{rel}");
-        assert_eq!(
-            doc["model"]["parameter_count"], want["parameter_count"],
-            "{rel}"
-        );
-        let mut got: Vec<&Json> = doc["tensors"].as_array().unwrap().iter().collect();
-        got.sort_by_key(|t| t["offset"].as_u64());
-        let want_tensors = want["tensors"].as_array().unwrap();
-        assert_eq!(got.len(), want_tensors.len(), "{rel}");
-        for (g, w) in got.iter().zip(want_tensors) {
-            let what = format!("{rel} `{}`", w["name"]);
-            for (key, wkey) in [
-                ("name", "name"),
-                ("dtype", "dtype"),
-                ("ggml_type", "type_id"),
-                ("shape", "shape"),
-                ("gguf_shape", "gguf_shape"),
-                ("parameters", "parameters"),
-                ("bytes", "bytes"),
-                ("offset", "offset"),
-            ] {
-                assert_eq!(g[key], w[wkey], "{what} {key}");
-            }
-            let bpw = u64_of(&w["bytes"]) as f64 * 8.0 / u64_of(&w["parameters"]) as f64;
-            assert_eq!(g["bits_per_weight"].as_f64(), Some(bpw), "{what}");
+        let doc = tensors_of(&root().join(rel));
+        assert_eq!(doc.schema_version, 1);
+        assert_eq!(doc.model.format, "gguf", "{rel}");
+        assert_eq!(doc.model.parameter_count, want.parameter_count, "{rel}");
+        let mut got: Vec<&GgufTensorObj> = doc.tensors.iter().collect();
+        got.sort_by_key(|t| t.offset);
+        assert_eq!(got.len(), want.tensors.len(), "{rel}");
+        for (g, w) in got.iter().zip(&want.tensors) {
+            let what = format!("{rel} `{}`", w.name);
+            assert_eq!(g.name, w.name, "{what} name");
+            assert_eq!(g.dtype, w.dtype, "{what} dtype");
+            assert_eq!(g.ggml_type, w.type_id, "{what} ggml_type");
+            assert_eq!(g.shape, w.shape, "{what} shape");
+            assert_eq!(g.gguf_shape, w.gguf_shape, "{what} gguf_shape");
+            assert_eq!(g.parameters, w.parameters, "{what} parameters");
+            assert_eq!(g.bytes, w.bytes, "{what} bytes");
+            assert_eq!(g.offset, w.offset, "{what} offset");
+            let bpw = w.bytes as f64 * 8.0 / w.parameters as f64;
+            assert_eq!(g.bits_per_weight, Some(bpw), "{what}");
         }
     }
 }
@@ -512,17 +707,26 @@ fn cli_stats_match_gguf_py() {
     let mut worst: f64 = 0.0;
     let mut measured = 0;
     for (rel, want) in valid_files(&expected) {
-        let doc = json_of("stats", &root().join(rel));
-        for t in doc["tensors"].as_array().unwrap() {
-            let name = t["name"].as_str().unwrap();
-            let what = format!("{rel} `{name}`");
-            let (s, w) = (&t["stats"], &want["stats"][name]);
-            for key in ["count", "zeros", "nan", "inf"] {
-                assert_eq!(s[key], w[key], "{what} {key}");
-            }
-            let std = w["std"].as_f64().unwrap_or(0.0);
-            for key in ["mean", "std", "min", "max", "abs_max", "l2_norm"] {
-                match (s[key].as_f64(), w[key].as_f64()) {
+        let doc = stats_of(&root().join(rel));
+        assert_eq!(doc.tensors.len(), want.tensors.len(), "{rel}");
+        for t in &doc.tensors {
+            let what = format!("{rel} `{}`", t.name);
+            let (s, w) = (&t.stats, &want.stats[&t.name]);
+            assert_eq!(
+                (s.count, s.zeros, s.nan, s.inf),
+                (w.count, w.zeros, w.nan, w.inf),
+                "{what} count, zeros, nan, inf"
+            );
+            let std = w.std.unwrap_or(0.0);
+            for (key, got, x) in [
+                ("mean", s.mean, w.mean),
+                ("std", s.std, w.std),
+                ("min", s.min, w.min),
+                ("max", s.max, w.max),
+                ("abs_max", s.abs_max, w.abs_max),
+                ("l2_norm", s.l2_norm, w.l2_norm),
+            ] {
+                match (got, x) {
                     (None, None) => {}
                     (Some(g), Some(x)) => {
                         let scale = if key == "mean" { std } else { x.abs() };
@@ -532,14 +736,13 @@ fn cli_stats_match_gguf_py() {
                             worst = worst.max(err);
                         }
                     }
-                    (g, _) => panic!("{what} {key}: got {g:?}, expected {}", w[key]),
+                    (g, x) => panic!("{what} {key}: got {g:?}, expected {x:?}"),
                 }
             }
             measured += 1;
         }
-        let findings = doc["findings"].as_array().unwrap();
         assert!(
-            findings.iter().all(|f| f["code"] != "not_decoded"),
+            doc.findings.iter().all(|f| f.code != "not_decoded"),
             "{rel}: every fixture type decodes"
         );
     }
@@ -550,24 +753,20 @@ fn cli_stats_match_gguf_py() {
 #[test]
 fn cli_tensors_show_hugging_face_names() {
     let expected = expected();
-    let want = &expected["llama-tiny.gguf"]["hf_names"];
-    let doc = json_of("tensors", &root().join("llama-tiny.gguf"));
-    for t in doc["tensors"].as_array().unwrap() {
-        assert_eq!(
-            t["hf_name"],
-            want[t["name"].as_str().unwrap()],
-            "{}",
-            t["name"]
-        );
+    let want = expected["llama-tiny.gguf"]
+        .file()
+        .hf_names
+        .as_ref()
+        .expect("llama-tiny.gguf has hf_names");
+    let doc = tensors_of(&root().join("llama-tiny.gguf"));
+    assert_eq!(doc.tensors.len(), want.len());
+    for t in &doc.tensors {
+        assert_eq!(t.hf_name.as_ref(), Some(&want[&t.name]), "{}", t.name);
     }
-    // A name the mapping does not know: the key is there, null.
-    let doc = json_of("tensors", &root().join("types/Q4_K.gguf"));
-    let plain = doc["tensors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "weight");
-    assert!(plain.unwrap()["hf_name"].is_null());
+    // A name the mapping does not know: the key is there (the mirror requires it), null.
+    let doc = tensors_of(&root().join("types/Q4_K.gguf"));
+    let plain = doc.tensors.iter().find(|t| t.name == "weight");
+    assert_eq!(plain.expect("a tensor named `weight`").hf_name, None);
     let out = glassbox(&["tensors", root().join("llama-tiny.gguf").to_str().unwrap()]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.lines().next().unwrap().contains("hf name"), "{text}");
@@ -589,11 +788,11 @@ fn cli_split_model_opens_as_one_from_any_part_or_the_folder() {
         dir.path().join("llama-split-00001-of-00002.gguf"),
         dir.path().join("llama-split-00002-of-00002.gguf"),
     ] {
-        let doc = json_of("tensors", &path);
-        assert_eq!(doc["model"]["tensor_count"], 4, "{}", path.display());
-        assert_eq!(doc["model"]["files"].as_array().unwrap().len(), 2);
-        let stats = json_of("stats", &path);
-        assert_eq!(stats["tensors"].as_array().unwrap().len(), 4);
+        let doc = tensors_of(&path);
+        assert_eq!(doc.model.tensor_count, 4, "{}", path.display());
+        assert_eq!(doc.model.files.len(), 2);
+        let stats = stats_of(&path);
+        assert_eq!(stats.tensors.len(), 4);
     }
     std::fs::remove_file(dir.path().join("llama-split-00002-of-00002.gguf")).unwrap();
     let out = glassbox(&["tensors", dir.path().to_str().unwrap()]);
@@ -609,10 +808,13 @@ fn cli_split_model_opens_as_one_from_any_part_or_the_folder() {
 #[test]
 fn cli_malformed_files_exit_2_with_one_line_naming_the_file() {
     let expected = expected();
+    let mut unreadable = 0;
     for (rel, want) in expected.iter().filter(|(k, _)| k.starts_with("malformed/")) {
-        if want["readable"].as_bool().unwrap() {
+        let Expected::Unreadable(want) = want else {
             continue;
-        }
+        };
+        assert!(!want.readable, "{rel}");
+        unreadable += 1;
         let path = root().join(rel);
         for command in ["tensors", "stats", "summary"] {
             let out = glassbox(&[command, path.to_str().unwrap()]);
@@ -626,45 +828,41 @@ fn cli_malformed_files_exit_2_with_one_line_naming_the_file() {
             );
         }
     }
+    assert!(unreadable >= 18, "{unreadable} unreadable fixtures");
 }
 
 #[test]
 fn cli_unknown_type_is_listed_and_not_decoded() {
     let path = root().join("malformed/unknown-type.gguf");
-    let doc = json_of("tensors", &path);
-    let mystery = doc["tensors"]
-        .as_array()
-        .unwrap()
+    let doc = tensors_of(&path);
+    let mystery = doc
+        .tensors
         .iter()
-        .find(|t| t["name"] == "mystery")
-        .unwrap();
-    assert_eq!(mystery["dtype"], "UNKNOWN");
-    assert_eq!(mystery["ggml_type"], 99);
-    assert_eq!(mystery["shape"], serde_json::json!([3, 7]));
-    assert!(mystery["bits_per_weight"].is_null());
-    let notes = doc["model"]["notes"].as_array().unwrap();
-    assert!(
-        notes.iter().any(|n| n["code"] == "unknown_type"),
-        "{notes:?}"
-    );
+        .find(|t| t.name == "mystery")
+        .expect("the tensor of unknown type is listed");
+    assert_eq!(mystery.dtype, "UNKNOWN");
+    assert_eq!(mystery.ggml_type, 99);
+    assert_eq!(mystery.shape, [3, 7]);
+    assert_eq!(mystery.gguf_shape, [7, 3]);
+    assert_eq!(mystery.bits_per_weight, None);
+    let notes = &doc.model.notes;
+    assert!(notes.iter().any(|n| n.code == "unknown_type"), "{notes:?}");
 
-    let stats = json_of("stats", &path);
-    let t = stats["tensors"]
-        .as_array()
-        .unwrap()
+    let stats = stats_of(&path);
+    let t = stats
+        .tensors
         .iter()
-        .find(|t| t["name"] == "mystery")
-        .unwrap();
-    assert_eq!(t["stats"]["count"], 21);
-    assert!(t["stats"]["mean"].is_null());
-    let finding = stats["findings"]
-        .as_array()
-        .unwrap()
+        .find(|t| t.name == "mystery")
+        .expect("the tensor of unknown type has statistics");
+    assert_eq!(t.stats.count, 21);
+    assert_eq!(t.stats.mean, None);
+    let finding = stats
+        .findings
         .iter()
-        .find(|f| f["code"] == "not_decoded")
+        .find(|f| f.code == "not_decoded")
         .expect("a not_decoded finding");
-    assert_eq!(finding["severity"], "info");
-    assert_eq!(finding["tensor"], "mystery");
+    assert_eq!(finding.severity, "info");
+    assert_eq!(finding.tensor.as_deref(), Some("mystery"));
     let text = glassbox(&["tensors", path.to_str().unwrap()]);
     assert!(
         String::from_utf8(text.stdout)
@@ -676,31 +874,40 @@ fn cli_unknown_type_is_listed_and_not_decoded() {
 #[test]
 fn cli_summary_family_hyperparameters_and_metadata_from_gguf() {
     let expected = expected();
-    let want = &expected["llama-tiny.gguf"]["summary"];
-    let doc = json_of("summary", &root().join("llama-tiny.gguf"));
-    let a = &doc["architecture"];
-    assert_eq!(a["family"], want["architecture"]);
-    assert_eq!(a["family_source"], "gguf_metadata");
-    assert_eq!(a["convention"], "gguf");
-    let h = &want["hyperparameters"];
-    for (key, gguf) in [
-        ("layers", "block_count"),
-        ("hidden_size", "embedding_length"),
-        ("intermediate_size", "feed_forward_length"),
-        ("attention_heads", "attention.head_count"),
-        ("kv_heads", "attention.head_count_kv"),
-        ("context_length", "context_length"),
-        ("vocab_size", "vocab_size"),
-        ("rope_theta", "rope.freq_base"),
+    let want = llama_tiny_metadata(expected["llama-tiny.gguf"].file());
+    let doc = summary_of(&root().join("llama-tiny.gguf"));
+    let a = &doc.architecture;
+    assert_eq!(a.family.as_deref(), Some(want.architecture.as_str()));
+    assert_eq!(a.family_source.as_deref(), Some("gguf_metadata"));
+    assert_eq!(a.convention.as_deref(), Some("gguf"));
+    let h = &want.hyperparameters;
+    let whole = |v: Option<u64>| v.map(|v| v as f64);
+    for (key, got, gguf) in [
+        ("layers", whole(a.layers), "block_count"),
+        ("hidden_size", whole(a.hidden_size), "embedding_length"),
+        (
+            "intermediate_size",
+            whole(a.intermediate_size),
+            "feed_forward_length",
+        ),
+        (
+            "attention_heads",
+            whole(a.attention_heads),
+            "attention.head_count",
+        ),
+        ("kv_heads", whole(a.kv_heads), "attention.head_count_kv"),
+        ("context_length", whole(a.context_length), "context_length"),
+        ("vocab_size", whole(a.vocab_size), "vocab_size"),
+        ("rope_theta", a.rope_theta, "rope.freq_base"),
     ] {
-        assert_eq!(a[key].as_f64(), h[gguf].as_f64(), "{key}");
+        assert_eq!(got, Some(h[gguf]), "{key}");
     }
-    assert_eq!(a["head_dim"], 64);
-    assert_eq!(a["tied_embeddings"], false);
+    assert_eq!(a.head_dim, Some(64));
+    assert_eq!(a.tied_embeddings, Some(false));
     // The metadata agrees with the shapes, and each declared value names its GGUF key.
-    let checks = doc["checks"].as_array().unwrap();
+    let checks = &doc.checks;
     assert!(
-        checks.iter().all(|c| c["status"] != "contradicted"),
+        checks.iter().all(|c| c.status != "contradicted"),
         "{checks:#?}"
     );
     for (field, key) in [
@@ -709,27 +916,57 @@ fn cli_summary_family_hyperparameters_and_metadata_from_gguf() {
         ("intermediate_size", "llama.feed_forward_length"),
         ("kv_heads", "llama.attention.head_count_kv"),
     ] {
-        let c = checks.iter().find(|c| c["field"] == field).unwrap();
-        assert_eq!(c["status"], "consistent", "{field}");
-        assert_eq!(c["declared_key"], key, "{field}");
+        let c = checks.iter().find(|c| c.field == field).unwrap();
+        assert_eq!(c.status, "consistent", "{field}");
+        assert_eq!(c.declared_key.as_deref(), Some(key), "{field}");
     }
-    let m = &doc["metadata"];
-    assert_eq!(m["name"], want["name"]);
-    assert_eq!(m["license"], want["license"]);
-    assert_eq!(m["base_models"], want["base_models"]);
-    let datasets: Vec<&Json> = m["datasets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| &d["name"])
-        .collect();
-    let want_datasets: Vec<&Json> = want["datasets"].as_array().unwrap().iter().collect();
+    let m = doc.metadata.as_ref().expect("checked by summary_of");
+    assert_eq!(m.name.as_deref(), Some(want.name.as_str()));
+    assert_eq!(m.license.as_deref(), Some(want.license.as_str()));
+    assert_eq!(m.base_models, want.base_models);
+    let datasets: Vec<Option<&str>> = m.datasets.iter().map(|d| d.name.as_deref()).collect();
+    let want_datasets: Vec<Option<&str>> = want.datasets.iter().map(|d| Some(d.as_str())).collect();
     assert_eq!(datasets, want_datasets);
-    for (key, value) in want["tokenizer"].as_object().unwrap() {
-        assert_eq!(&m["tokenizer"][key], value, "tokenizer {key}");
-    }
-    assert!(m["bits_per_weight"].as_f64().unwrap() > 4.0);
-    assert_eq!(doc["model"]["format"], "gguf");
+    let (t, w) = (&m.tokenizer, &want.tokenizer);
+    assert_eq!(
+        t.model.as_deref(),
+        Some(w.model.as_str()),
+        "tokenizer model"
+    );
+    assert_eq!(t.pre.as_deref(), Some(w.pre.as_str()), "tokenizer pre");
+    assert_eq!(t.tokens, Some(w.tokens), "tokenizer tokens");
+    assert_eq!(
+        t.bos_token_id,
+        Some(w.bos_token_id),
+        "tokenizer bos_token_id"
+    );
+    assert_eq!(
+        t.eos_token_id,
+        Some(w.eos_token_id),
+        "tokenizer eos_token_id"
+    );
+    assert_eq!(
+        t.unknown_token_id,
+        Some(w.unknown_token_id),
+        "tokenizer unknown_token_id"
+    );
+    assert_eq!(
+        t.add_bos_token,
+        Some(w.add_bos_token),
+        "tokenizer add_bos_token"
+    );
+    assert_eq!(
+        t.add_eos_token,
+        Some(w.add_eos_token),
+        "tokenizer add_eos_token"
+    );
+    assert_eq!(
+        t.chat_template.as_deref(),
+        Some(w.chat_template.as_str()),
+        "tokenizer chat_template"
+    );
+    assert!(m.bits_per_weight.unwrap() > 4.0);
+    assert_eq!(doc.model.format, "gguf");
 
     let out = glassbox(&["summary", root().join("llama-tiny.gguf").to_str().unwrap()]);
     assert!(out.status.success());
@@ -760,7 +997,7 @@ fn large_quantised_tensors_match_gguf_py_through_small_chunks() {
 fn large_quantised_tensors_match_gguf_py(sample_above: Option<u64>) {
     use glassbox::stats::{Distribution, StatsOptions};
     let expected = expected();
-    let want = &expected["llama-tiny.gguf"]["stats"];
+    let want = &expected["llama-tiny.gguf"].file().stats;
     let model = glassbox::model::open(root().join("llama-tiny.gguf")).unwrap();
     let tensors: Vec<_> = model.tensors.iter().collect();
     let options = StatsOptions {
@@ -783,18 +1020,18 @@ fn large_quantised_tensors_match_gguf_py(sample_above: Option<u64>) {
             let (p1, p50, p99) = (s.p1.unwrap(), s.p50.unwrap(), s.p99.unwrap());
             assert!(s.min.unwrap() <= p1 && p1 <= p50 && p50 <= p99 && p99 <= s.max.unwrap());
         }
-        assert_eq!(s.count, u64_of(&w["count"]), "{}", t.name);
-        assert_eq!(s.zeros, u64_of(&w["zeros"]), "{}", t.name);
-        let std = w["std"].as_f64().unwrap();
-        close(s.mean, &w["mean"], 1e-6 * std, &format!("{} mean", t.name));
-        for (got, key) in [
-            (s.std, "std"),
-            (s.min, "min"),
-            (s.max, "max"),
-            (s.l2_norm, "l2_norm"),
+        assert_eq!(s.count, w.count, "{}", t.name);
+        assert_eq!(s.zeros, w.zeros, "{}", t.name);
+        let std = w.std.unwrap();
+        close(s.mean, w.mean, 1e-6 * std, &format!("{} mean", t.name));
+        for (got, x, key) in [
+            (s.std, w.std, "std"),
+            (s.min, w.min, "min"),
+            (s.max, w.max, "max"),
+            (s.l2_norm, w.l2_norm, "l2_norm"),
         ] {
-            let tol = 1e-6 * w[key].as_f64().unwrap().abs();
-            close(got, &w[key], tol, &format!("{} {key}", t.name));
+            let tol = 1e-6 * x.unwrap().abs();
+            close(got, x, tol, &format!("{} {key}", t.name));
         }
     }
     assert!(findings.iter().all(|f| f.code != "not_decoded"));
@@ -834,8 +1071,8 @@ fn cli_folder_of_unrelated_gguf_files_is_an_error_naming_them() {
     );
     // One of them alone opens.
     std::fs::remove_file(dir.path().join("Q8_0.gguf")).unwrap();
-    let doc = json_of("tensors", dir.path());
-    assert_eq!(doc["model"]["tensor_count"], 2);
+    let doc = tensors_of(dir.path());
+    assert_eq!(doc.model.tensor_count, 2);
 }
 
 #[test]
@@ -863,7 +1100,7 @@ fn cli_split_part_whose_keys_disagree_with_its_name_is_an_error() {
 
 /// The summary `fixtures/generate_gguf.py` computed for an `arch/*.gguf` fixture from the sizes it
 /// used (never from glassbox's output).
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct ExpectedArch {
     architecture: String,
@@ -889,60 +1126,22 @@ struct ExpectedArch {
     parameters_total: u64,
 }
 
-/// `glassbox summary --format json` on a GGUF model: the parts compared strictly.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct GgufSummaryDoc {
-    schema_version: u32,
-    model: Json,
-    metadata: Json,
-    architecture: common::ArchitectureObj,
-    parameters: GgufParameters,
-    blocks: Json,
-    other_tensors: Json,
-    checks: Vec<GgufCheck>,
-    memory: Json,
-    notes: Vec<String>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct GgufParameters {
-    total: u64,
-    by_component: BTreeMap<String, u64>,
-    active: Option<u64>,
-    active_basis: Option<String>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct GgufCheck {
-    field: String,
-    declared: Json,
-    observed: Json,
-    status: String,
-    declared_key: Option<String>,
-    basis: Option<String>,
-}
-
 fn arch_fixtures() -> Vec<(String, ExpectedArch)> {
     expected()
         .into_iter()
         .filter(|(k, _)| k.starts_with("arch/"))
-        .map(|(k, v)| {
-            let want: ExpectedArch =
-                serde_json::from_value(v["summary"].clone()).unwrap_or_else(|e| panic!("{k}: {e}"));
-            (k, want)
+        .map(|(k, v)| match v {
+            Expected::File(f) => match f.summary {
+                Some(ExpectedSummary::Arch(want)) => (k, want),
+                other => panic!("{k}: expected an architecture summary, found {other:?}"),
+            },
+            other => panic!("{k}: not a valid fixture: {other:?}"),
         })
         .collect()
 }
 
-fn gguf_summary(rel: &str) -> GgufSummaryDoc {
-    let doc = json_of("summary", &root().join(rel));
-    serde_json::from_value(doc).unwrap_or_else(|e| panic!("{rel}: strict summary document: {e}"))
+fn gguf_summary(rel: &str) -> SummaryDoc {
+    summary_of(&root().join(rel))
 }
 
 #[test]
@@ -967,10 +1166,10 @@ fn cli_summary_of_every_gguf_architecture_matches_the_generator() {
     for (rel, want) in &fixtures {
         let doc = gguf_summary(rel);
         assert_eq!(doc.schema_version, 1);
-        assert_eq!(doc.model["format"], "gguf", "{rel}");
+        assert_eq!(doc.model.format, "gguf", "{rel}");
         assert_eq!(
-            doc.metadata["architecture"],
-            want.architecture.as_str(),
+            doc.metadata.as_ref().unwrap().architecture.as_deref(),
+            Some(want.architecture.as_str()),
             "{rel}"
         );
         let a = &doc.architecture;
@@ -1110,15 +1309,12 @@ fn cli_gguf_contradicting_metadata_is_a_finding_with_the_observed_values() {
 #[test]
 fn cli_gguf_fused_and_merged_layouts_get_their_roles() {
     let roles = |rel: &str| -> BTreeMap<String, (String, Vec<u64>)> {
-        let doc = json_of("summary", &root().join(rel));
+        let doc = gguf_summary(rel);
         let mut out = BTreeMap::new();
-        for stack in doc["blocks"].as_array().unwrap() {
-            for group in stack["groups"].as_array().unwrap() {
-                for t in group["tensors"].as_array().unwrap() {
-                    out.insert(
-                        t["name"].as_str().unwrap().to_owned(),
-                        (t["role"].as_str().unwrap().to_owned(), u64s(&t["shape"])),
-                    );
+        for stack in &doc.blocks {
+            for group in &stack.groups {
+                for t in &group.tensors {
+                    out.insert(t.name.clone(), (t.role.clone(), t.shape.clone()));
                 }
             }
         }
@@ -1154,12 +1350,11 @@ fn cli_gguf_fused_and_merged_layouts_get_their_roles() {
         ("attn_q_norm".to_owned(), vec![16])
     );
     assert_eq!(gemma3["post_ffw_norm.weight"].0, "norm");
-    let bert = json_of("summary", &root().join("arch/bert.gguf"));
-    let others: Vec<(&str, &str)> = bert["other_tensors"]
-        .as_array()
-        .unwrap()
+    let bert = gguf_summary("arch/bert.gguf");
+    let others: Vec<(&str, &str)> = bert
+        .other_tensors
         .iter()
-        .map(|t| (t["name"].as_str().unwrap(), t["role"].as_str().unwrap()))
+        .map(|t| (t.name.as_str(), t.role.as_str()))
         .collect();
     assert!(
         others.contains(&("token_types.weight", "token_type_embedding")),

@@ -7,6 +7,11 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod mirrors;
+// Each test binary uses some of the mirrors, none uses them all.
+#[allow(unused_imports)]
+pub use mirrors::*;
+
 /// The committed fixtures.
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -32,7 +37,7 @@ pub fn stderr(o: &Output) -> String {
 }
 
 /// The `architecture` object of `glassbox summary --format json`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArchitectureObj {
     pub family: Option<String>,
