@@ -4,76 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod common;
-use common::{fixtures, glassbox, stderr, stdout};
+use common::{TensorObj, TensorsDoc, fixtures, glassbox, stderr, stdout, strict};
 
-// ---- strict mirrors of the JSON contract (docs/json.md) ----
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TensorsDoc {
-    schema_version: u32,
-    model: ModelObj,
-    tensors: Vec<TensorObj>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ModelObj {
-    path: String,
-    format: String,
-    files: Vec<FileObj>,
-    tensor_count: usize,
-    parameter_count: u64,
-    bytes: u64,
-    bits_per_weight: Option<f64>,
-    parameters_by_dtype: BTreeMap<String, u64>,
-    documents: Vec<DocumentObj>,
-    notes: Vec<NoteObj>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileObj {
-    path: String,
-    name: String,
-    bytes: u64,
-    header_bytes: u64,
-    metadata: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DocumentObj {
-    kind: String,
-    path: String,
-    bytes: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoteObj {
-    code: String,
-    message: String,
-}
-
-#[derive(Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-struct TensorObj {
-    name: String,
-    dtype: String,
-    shape: Vec<u64>,
-    parameters: u64,
-    bytes: u64,
-    file: String,
-    offset: u64,
-    bits_per_weight: Option<f64>,
-}
+// ---- strict mirrors: the output's in tests/common, the generator's `expected.json` here ----
 
 /// The generator's `expected.json` (numpy + safetensors, independent of the Rust code).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 struct Expected {
     format: String,
     files: Vec<String>,
@@ -81,14 +21,70 @@ struct Expected {
     parameter_count: u64,
     bytes: u64,
     parameters_by_dtype: BTreeMap<String, u64>,
-    tensors: Vec<TensorObj>,
+    tensors: Vec<ExpectedTensor>,
+    /// numpy's statistics of each tensor, checked by tests/stats_cli.rs.
+    stats: BTreeMap<String, serde_json::Value>,
+    /// `stats-edge` only: the findings its tensors must raise, checked by tests/stats_cli.rs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    findings: Option<serde_json::Value>,
+}
+
+/// A tensor as the generator wrote it (`expected.json` predates `bits_per_weight`).
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct ExpectedTensor {
+    name: String,
+    dtype: String,
+    shape: Vec<u64>,
+    parameters: u64,
+    bytes: u64,
+    file: String,
+    offset: u64,
+}
+
+impl From<&TensorObj> for ExpectedTensor {
+    fn from(t: &TensorObj) -> Self {
+        ExpectedTensor {
+            name: t.name.clone(),
+            dtype: t.dtype.clone(),
+            shape: t.shape.clone(),
+            parameters: t.parameters,
+            bytes: t.bytes,
+            file: t.file.clone(),
+            offset: t.offset,
+        }
+    }
+}
+
+/// `fixtures/malformed/expected.json`: why each input is unreadable, or what a readable but odd one
+/// holds.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+enum MalformedExpected {
+    Unreadable(UnreadableExpected),
+    Readable(ReadableExpected),
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct UnreadableExpected {
+    readable: bool,
+    error: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ReadableExpected {
+    readable: bool,
+    finding: String,
+    expected: Expected,
 }
 
 fn tensors_json(path: &Path) -> TensorsDoc {
     let out = glassbox(&["tensors", path.to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
-    serde_json::from_slice(&out.stdout).expect("strict JSON document")
+    strict(&out.stdout, &format!("tensors {}", path.display()))
 }
 
 fn check_against_expected(path: &Path, expected: &Expected) {
@@ -114,27 +110,16 @@ fn check_against_expected(path: &Path, expected: &Expected) {
         assert_eq!(t.bits_per_weight, bpw, "{} bits per weight", t.name);
     }
     // `expected.json` predates `bits_per_weight` (checked above).
-    let got: Vec<TensorObj> = doc
-        .tensors
-        .iter()
-        .map(|t| TensorObj {
-            bits_per_weight: None,
-            name: t.name.clone(),
-            dtype: t.dtype.clone(),
-            shape: t.shape.clone(),
-            file: t.file.clone(),
-            ..*t
-        })
-        .collect();
-    let mut got: Vec<&TensorObj> = got.iter().collect();
-    let mut want: Vec<&TensorObj> = expected.tensors.iter().collect();
+    let mut got: Vec<ExpectedTensor> = doc.tensors.iter().map(ExpectedTensor::from).collect();
+    let mut want: Vec<&ExpectedTensor> = expected.tensors.iter().collect();
     got.sort_by(|a, b| a.name.cmp(&b.name));
     want.sort_by(|a, b| a.name.cmp(&b.name));
+    let got: Vec<&ExpectedTensor> = got.iter().collect();
     assert_eq!(got, want, "{}", path.display());
 }
 
 fn load_expected(path: &Path) -> Expected {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    strict(&std::fs::read(path).unwrap(), &path.display().to_string())
 }
 
 #[test]
@@ -173,8 +158,9 @@ fn sharded_model_opens_from_folder_or_index_and_equals_the_single_file() {
 #[test]
 fn every_dtype_file_matches_numpy() {
     let dir = fixtures().join("dtypes");
+    let path = dir.join("expected.json");
     let all: BTreeMap<String, Expected> =
-        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+        strict(&std::fs::read(&path).unwrap(), &path.display().to_string());
     assert!(all.len() >= 15);
     for (file, expected) in &all {
         check_against_expected(&dir.join(file), expected);
@@ -278,11 +264,18 @@ fn tree_snapshot(path: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> 
 fn every_malformed_input_exits_2_with_one_clear_line_and_is_left_untouched() {
     let dir = fixtures().join("malformed");
     let before = tree_snapshot(&dir);
-    let expected: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let path = dir.join("expected.json");
+    let expected: BTreeMap<String, MalformedExpected> =
+        strict(&std::fs::read(&path).unwrap(), &path.display().to_string());
     let unreadable = expected
-        .iter()
-        .filter(|(_, v)| v["readable"] == false)
+        .values()
+        .filter(|v| match v {
+            MalformedExpected::Unreadable(u) => !u.readable,
+            MalformedExpected::Readable(r) => {
+                assert!(r.readable && !r.finding.is_empty(), "{r:?}");
+                false
+            }
+        })
         .count();
     assert_eq!(unreadable, UNREADABLE.len(), "every fixture is covered");
     for &(name, needle) in UNREADABLE {
@@ -412,11 +405,11 @@ fn table_is_in_natural_order_with_totals_and_sorts_and_filters() {
     assert_eq!(stdout(&glassbox(&[p])), stdout(&glassbox(&["summary", p])));
 
     let out = glassbox(&["tensors", p, "--sort", "size", "--format", "json"]);
-    let doc: TensorsDoc = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: TensorsDoc = strict(&out.stdout, "tensors");
     assert_eq!(doc.tensors[0].name, "layers.11.w");
     assert_eq!(doc.tensors[11].name, "layers.0.w");
     let out = glassbox(&["tensors", p, "--sort", "offset", "--format", "json"]);
-    let doc: TensorsDoc = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: TensorsDoc = strict(&out.stdout, "tensors");
     assert_eq!(doc.tensors[0].name, "layers.11.w");
     assert!(doc.tensors.windows(2).all(|w| w[0].offset < w[1].offset));
 
@@ -424,7 +417,7 @@ fn table_is_in_natural_order_with_totals_and_sorts_and_filters() {
     let text = stdout(&out);
     assert!(text.contains("3 tensors (of 12), 25 parameters"), "{text}");
     let out = glassbox(&["tensors", p, "--filter", "s.1", "--format", "json"]);
-    let doc: TensorsDoc = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: TensorsDoc = strict(&out.stdout, "tensors");
     let names: Vec<&str> = doc.tensors.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["layers.1.w", "layers.10.w", "layers.11.w"]);
     assert_eq!(
@@ -564,8 +557,8 @@ fn control_characters_from_files_never_reach_the_terminal() {
     }
     // JSON keeps the exact name (escaped by JSON itself).
     let out = glassbox(&["tensors", good.to_str().unwrap(), "--format", "json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["tensors"][0]["name"], name);
+    let doc: TensorsDoc = strict(&out.stdout, "tensors");
+    assert_eq!(doc.tensors[0].name, name);
 
     // Errors naming the tensor are one printable line.
     let bad = tmp.path().join("bad.safetensors");
