@@ -1428,7 +1428,7 @@ fn declared_moe_layers(
 
 /// The floating dtype holding most parameters, and its share of all floating parameters.
 fn majority_dtype(tensors: &[TensorInfo]) -> Option<(&'static str, f64)> {
-    let mut by: BTreeMap<crate::model::DType, u64> = BTreeMap::new();
+    let mut by: BTreeMap<crate::dtype::DType, u64> = BTreeMap::new();
     for t in tensors.iter().filter(|t| t.dtype.is_float()) {
         *by.entry(t.dtype).or_default() += t.parameters();
     }

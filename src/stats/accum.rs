@@ -5,7 +5,7 @@
 
 use super::kernel::{self, BLOCK, BlockSums, F32Kernel, KeyTable};
 use crate::decode;
-use crate::model::DType;
+use crate::dtype::DType;
 
 /// Count, mean and sum of squared deviations (M2) of finite values.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -27,7 +27,7 @@ use super::plan::{self, Chunk, Piece};
 use super::sample::{self, SampleKernel, Source, Window};
 use super::{Cancelled, StatsOptions, TensorSlice, TensorStats};
 use crate::decode::{self, code_bits};
-use crate::model::DType;
+use crate::dtype::DType;
 
 /// 16-bit-code tensors below this many values sort their codes instead of using a count table
 /// (draining a 256 KiB table costs about as much as sorting 2048 codes).
@@ -708,7 +708,7 @@ fn decoded(dtype: DType, bytes: &[u8], buffer: &mut Vec<f64>, mut f: impl FnMut(
 /// Dequantises whole ggml blocks, about [`BLOCK`] values at a time, and hands each run over as
 /// little-endian f32 bytes.
 fn dequantised_f32(
-    ty: crate::format::gguf::GgmlType,
+    ty: crate::dtype::GgmlType,
     bytes: &[u8],
     (values, le): &mut (Vec<f32>, Vec<u8>),
     mut f: impl FnMut(&[u8]),

@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use super::{Distribution, TensorSlice, TensorStats};
-use crate::model::DType;
+use crate::dtype::DType;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

@@ -5,7 +5,7 @@ use super::accum::Summary;
 use super::sample::Window;
 use super::{Distribution, Histogram, StatsOptions, TensorStats};
 use crate::decode::{CodeOrder, code_value};
-use crate::model::DType;
+use crate::dtype::DType;
 
 /// What the engine gathered for one tensor.
 pub(super) enum Gathered {

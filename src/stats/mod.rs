@@ -78,7 +78,7 @@ mod sample;
 pub use engine::compute_stats;
 pub use findings::{Finding, Severity, find_anomalies};
 
-use crate::model::DType;
+use crate::dtype::DType;
 
 /// The bytes of one tensor, as the model layer hands them to the engine.
 #[derive(Debug, Clone, Copy)]

@@ -112,7 +112,7 @@ pub(super) fn plan(tensors: &[TensorSlice<'_>], chunk_bytes: usize) -> (Vec<Chun
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::DType;
+    use crate::dtype::DType;
 
     fn slice<'a>(dtype: DType, shape: &'a [u64], bytes: &'a [u8]) -> TensorSlice<'a> {
         TensorSlice {
@@ -189,14 +189,14 @@ mod tests {
         assert_eq!(matrix(&slice(DType::F32, &[1, 16], &data)), None);
         assert_eq!(matrix(&slice(DType::F32, &[4, 5], &data)), None);
         assert_eq!(matrix(&slice(DType::F32, &[16], &data)), None);
-        let q8 = DType::Ggml(crate::format::gguf::GgmlType::Q8_0);
+        let q8 = DType::Ggml(crate::dtype::GgmlType::Q8_0);
         let blocks = vec![0u8; 68];
         assert_eq!(matrix(&slice(q8, &[2, 32], &blocks)), None);
     }
 
     #[test]
     fn quantised_tensors_split_on_whole_blocks() {
-        let q4k = DType::Ggml(crate::format::gguf::GgmlType::Q4_K);
+        let q4k = DType::Ggml(crate::dtype::GgmlType::Q4_K);
         let data = vec![0u8; 144 * 8];
         let tensors = [slice(q4k, &[4, 512], &data)];
         let (chunks, pieces) = plan(&tensors, 300);

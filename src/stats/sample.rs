@@ -38,7 +38,7 @@
 
 use super::accum::Summary;
 use super::kernel::{self, BlockSums, Counter, F32Kernel, KeyTable, Layout};
-use crate::model::DType;
+use crate::dtype::DType;
 
 /// The element types the sampled kernels read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +239,7 @@ pub(super) fn window(source: Source, bytes: &[u8]) -> Probed {
 
 /// The shift and window of a ggml block-quantised tensor (`bytes` whole blocks of `ty`), from the
 /// dequantised values of the blocks at the same eight places.
-pub(super) fn window_ggml(ty: crate::format::gguf::GgmlType, bytes: &[u8]) -> Probed {
+pub(super) fn window_ggml(ty: crate::dtype::GgmlType, bytes: &[u8]) -> Probed {
     let (per, size) = (ty.block_elements() as usize, ty.block_bytes() as usize);
     let blocks = bytes.len() / size;
     let mut values: Vec<f32> = Vec::with_capacity(PROBE * PROBES);
