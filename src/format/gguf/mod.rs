@@ -28,7 +28,8 @@
 //! Shapes: GGUF stores dimensions innermost first (`ne[0]` is the row length). [`GgufTensor::shape`]
 //! is row-major, outermost first, as numpy and PyTorch print it; [`GgufTensor::dims`] keeps the GGUF
 //! order.
-//!//! Names across formats (GGUF tensor names to Hugging Face names, the Q/K row permutation of
+//!
+//! Names across formats (GGUF tensor names to Hugging Face names, the Q/K row permutation of
 //! llama.cpp's converter) are architecture knowledge and live in [`crate::arch::gguf_names`].
 //!
 //! The files of this module, one concern each:
