@@ -8,7 +8,6 @@
 //! `compute_*` functions, through [`Model::tensor_bytes`].
 
 pub mod dtype;
-mod measure;
 mod open;
 pub mod sort;
 

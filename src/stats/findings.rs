@@ -1,9 +1,11 @@
 //! Health findings: what the statistics say is suspicious.
 //!
-//! Each per-tensor check is a row of [`RULES`] (a code and a function from one tensor's statistics
-//! to an optional severity and message); byte-identical tensors are found across the model by
-//! [`duplicates`]. Findings come out in tensor order, and in the order of [`RULES`] within a tensor,
-//! the duplicate check last.
+//! Two kinds, made at two moments. [`tensor_findings`] looks at one tensor as soon as its
+//! statistics are known: each check is a row of [`RULES`] (a code and a function from one tensor's
+//! statistics to an optional severity and message). [`cross_tensor_findings`] looks across the
+//! tensors once all are measured: byte-identical tensors, by [`duplicates`]. [`find_anomalies`]
+//! puts both in report order: tensor order, the order of [`RULES`] within a tensor, the duplicate
+//! check last. Every finding is a [`crate::finding::Finding`] about `Subject::Tensor(name)`.
 //!
 //! | code | severity | rule |
 //! |---|---|---|
@@ -19,30 +21,11 @@
 use std::collections::HashMap;
 
 use super::{Distribution, TensorSlice, TensorStats};
+use crate::finding::{Finding, Severity, Subject};
 use crate::model::DType;
 
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-/// Something readable but suspicious about a tensor (or, with `tensor: None`, the model).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    /// Stable machine-readable identifier (`nan`, `dead_rows`, ...).
-    pub code: &'static str,
-    pub tensor: Option<String>,
-    /// One sentence for people.
-    pub message: String,
-}
-
 /// What a per-tensor rule sees.
-struct Subject<'a> {
+struct Measured<'a> {
     name: &'a str,
     slice: &'a TensorSlice<'a>,
     stats: &'a TensorStats,
@@ -50,7 +33,7 @@ struct Subject<'a> {
 
 struct Rule {
     code: &'static str,
-    check: fn(&Subject<'_>) -> Option<(Severity, String)>,
+    check: fn(&Measured<'_>) -> Option<(Severity, String)>,
 }
 
 /// The per-tensor rules, in report order.
@@ -192,49 +175,88 @@ const TIED_NAMES: &[&str] = &[
     "shared.weight",
 ];
 
-/// Finds the anomalies in a model's tensors. `names`, `tensors` and `stats` are parallel (as
-/// given to and returned by [`compute_stats`](super::compute_stats)).
+/// The findings about one tensor, from its statistics alone, in the order of [`RULES`].
+pub fn tensor_findings(name: &str, slice: &TensorSlice<'_>, stats: &TensorStats) -> Vec<Finding> {
+    let measured = Measured { name, slice, stats };
+    RULES
+        .iter()
+        .filter_map(|rule| {
+            let (severity, message) = (rule.check)(&measured)?;
+            Some(Finding::new(
+                severity,
+                rule.code,
+                Subject::Tensor(name.to_owned()),
+                message,
+            ))
+        })
+        .collect()
+}
+
+/// The findings that compare tensors (byte-identical copies), once every tensor is measured.
+/// `names`, `tensors` and `stats` are parallel; the findings come in the order of the tensor they
+/// are about (the later copy).
+pub fn cross_tensor_findings(
+    names: &[&str],
+    tensors: &[TensorSlice<'_>],
+    stats: &[TensorStats],
+) -> Vec<Finding> {
+    duplicate_findings(names, tensors, stats)
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// The `duplicate` findings, each with the position of the tensor it is about.
+fn duplicate_findings(
+    names: &[&str],
+    tensors: &[TensorSlice<'_>],
+    stats: &[TensorStats],
+) -> Vec<(usize, Finding)> {
+    duplicates(tensors, stats)
+        .into_iter()
+        .map(|(later, earlier)| {
+            let tied = [names[later], names[earlier]]
+                .iter()
+                .any(|n| TIED_NAMES.iter().any(|t| n.to_lowercase().contains(t)));
+            let finding = Finding::new(
+                if tied {
+                    Severity::Info
+                } else {
+                    Severity::Warning
+                },
+                "duplicate",
+                Subject::Tensor(names[later].to_owned()),
+                format!(
+                    "byte-identical to `{}`{}",
+                    names[earlier],
+                    if tied {
+                        " (tied weights: the embedding stored again as the output head)"
+                    } else {
+                        " (tied or copied weights)"
+                    }
+                ),
+            );
+            (later, finding)
+        })
+        .collect()
+}
+
+/// Every finding about a model's tensors, in report order (see the module documentation).
+/// `names`, `tensors` and `stats` are parallel (as given to and returned by
+/// [`compute_stats`](super::compute_stats)).
 pub fn find_anomalies(
     names: &[&str],
     tensors: &[TensorSlice<'_>],
     stats: &[TensorStats],
 ) -> Vec<Finding> {
-    let mut per_tensor: Vec<Vec<Finding>> = vec![Vec::new(); stats.len()];
-    for (i, ((name, slice), stats)) in names.iter().zip(tensors).zip(stats).enumerate() {
-        let subject = Subject { name, slice, stats };
-        for rule in RULES {
-            if let Some((severity, message)) = (rule.check)(&subject) {
-                per_tensor[i].push(Finding {
-                    severity,
-                    code: rule.code,
-                    tensor: Some((*name).to_owned()),
-                    message,
-                });
-            }
-        }
-    }
-    for (later, earlier) in duplicates(tensors, stats) {
-        let tied = [names[later], names[earlier]]
-            .iter()
-            .any(|n| TIED_NAMES.iter().any(|t| n.to_lowercase().contains(t)));
-        per_tensor[later].push(Finding {
-            severity: if tied {
-                Severity::Info
-            } else {
-                Severity::Warning
-            },
-            code: "duplicate",
-            tensor: Some(names[later].to_owned()),
-            message: format!(
-                "byte-identical to `{}`{}",
-                names[earlier],
-                if tied {
-                    " (tied weights: the embedding stored again as the output head)"
-                } else {
-                    " (tied or copied weights)"
-                }
-            ),
-        });
+    let mut per_tensor: Vec<Vec<Finding>> = names
+        .iter()
+        .zip(tensors)
+        .zip(stats)
+        .map(|((name, slice), stats)| tensor_findings(name, slice, stats))
+        .collect();
+    for (later, finding) in duplicate_findings(names, tensors, stats) {
+        per_tensor[later].push(finding);
     }
     per_tensor.into_iter().flatten().collect()
 }
@@ -259,7 +281,7 @@ fn constant(s: &TensorStats) -> Option<f64> {
 }
 
 /// The value (1 or 0) of a norm weight that holds nothing else.
-fn norm_uninitialised(s: &Subject<'_>) -> Option<u8> {
+fn norm_uninitialised(s: &Measured<'_>) -> Option<u8> {
     let name = s.name.to_lowercase();
     let is_norm = (name.contains("norm") || name.contains("ln_")) && name.ends_with(".weight");
     if !is_norm || s.slice.shape.len() != 1 || s.stats.count == 0 || s.stats.finite != s.stats.count
@@ -273,7 +295,12 @@ fn norm_uninitialised(s: &Subject<'_>) -> Option<u8> {
     }
 }
 
-fn dead(s: &Subject<'_>, dead: Option<u64>, axis: usize, what: &str) -> Option<(Severity, String)> {
+fn dead(
+    s: &Measured<'_>,
+    dead: Option<u64>,
+    axis: usize,
+    what: &str,
+) -> Option<(Severity, String)> {
     let n = dead.filter(|&d| d > 0)?;
     if all_zero(s.stats) {
         return None;
@@ -373,7 +400,7 @@ mod tests {
         .unwrap();
         find_anomalies(&names, &slices, &stats)
             .into_iter()
-            .map(|f| (f.code, f.tensor.unwrap(), f.severity))
+            .map(|f| (f.code, f.tensor().unwrap().to_owned(), f.severity))
             .collect()
     }
 

@@ -1,7 +1,11 @@
 //! Parameter statistics: mergeable accumulators, the parallel engine and health findings.
 //!
-//! [`compute_stats`] reads every tensor once, in fixed-size chunks spread over rayon's threads, and
-//! returns a [`TensorStats`] per tensor; [`find_anomalies`] turns statistics into [`Finding`]s.
+//! [`StatsRun`] measures a model's tensors in the background on the caller's rayon pool and
+//! delivers each tensor's [`TensorStats`] and findings as it finishes (the TUI's way in);
+//! [`compute_model_stats`] is the same run waited for (the `stats` command's). Underneath,
+//! [`compute_stats`] reads tensors' bytes once, in fixed-size chunks spread over the pool's
+//! threads; [`tensor_findings`] and [`cross_tensor_findings`] turn statistics into
+//! [`Finding`](crate::finding::Finding)s.
 //!
 //! # How each statistic is computed
 //!
@@ -73,10 +77,12 @@ mod findings;
 mod finish;
 mod kernel;
 mod plan;
+mod run;
 mod sample;
 
 pub use engine::compute_stats;
-pub use findings::{Finding, Severity, find_anomalies};
+pub use findings::{cross_tensor_findings, find_anomalies, tensor_findings};
+pub use run::{BATCH_BYTES, Progress, StatsEvent, StatsRun, compute_model_stats, thread_pool};
 
 use crate::model::DType;
 
@@ -91,11 +97,10 @@ pub struct TensorSlice<'a> {
     pub bytes: &'a [u8],
 }
 
-/// How [`compute_stats`] runs.
+/// What the engine computes and how it cuts the work. The threads are the caller's: the rayon pool
+/// it runs on ([`thread_pool`], one per process).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatsOptions {
-    /// Worker threads; `None` uses rayon's global pool (one thread per core).
-    pub threads: Option<usize>,
     /// Bytes per unit of work (default 4 MiB). Results depend on it (in the last bits of mean and
     /// std for bucketed tensors); they never depend on the thread count.
     pub chunk_bytes: usize,
@@ -116,7 +121,6 @@ pub struct StatsOptions {
 impl Default for StatsOptions {
     fn default() -> Self {
         StatsOptions {
-            threads: None,
             chunk_bytes: 4 << 20,
             histogram_bins: 64,
             outlier_sigmas: 6.0,
