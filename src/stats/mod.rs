@@ -116,6 +116,10 @@ pub struct StatsOptions {
     /// moments and tails, a one-in-eight sample of the central values for the distribution; default
     /// 2^22 values). `None` counts every value (`glassbox stats --exact`).
     pub sample_above: Option<u64>,
+    /// Bytes of tensor data a [`StatsRun`] measures between two looks at its queue (default
+    /// [`BATCH_BYTES`], 256 MiB; a larger tensor is a batch of its own). Smaller batches let
+    /// [`StatsRun::prioritize`] act sooner; results never depend on it.
+    pub batch_bytes: u64,
 }
 
 impl Default for StatsOptions {
@@ -126,6 +130,7 @@ impl Default for StatsOptions {
             outlier_sigmas: 6.0,
             exact_limit: 1 << 16,
             sample_above: Some(1 << 22),
+            batch_bytes: BATCH_BYTES,
         }
     }
 }

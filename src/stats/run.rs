@@ -34,7 +34,8 @@ use crate::decode;
 use crate::finding::Finding;
 use crate::model::{Model, Releaser};
 
-/// Bytes of tensor data a batch gathers before the engine runs it. Between batches the engine's
+/// Bytes of tensor data a batch gathers before the engine runs it, by default
+/// ([`StatsOptions::batch_bytes`]). Between batches the engine's
 /// workers wait for the last chunk of the batch (at most one chunk each, under a millisecond); at
 /// 256 MiB that is well under 1% of the run, and a prioritised tensor waits for at most a few tens
 /// of milliseconds of work already started.
@@ -276,13 +277,13 @@ impl Coordinator {
         self.shared.finished.store(true, Ordering::Release);
     }
 
-    /// The next tensors from the front of the queue, up to [`BATCH_BYTES`] of data (at least one
+    /// The next tensors from the front of the queue, up to `batch_bytes` of data (at least one
     /// tensor); empty when the queue is.
     fn next_batch(&self) -> Vec<usize> {
         let mut queue = lock(&self.shared.queue);
         let mut batch = Vec::new();
         let mut bytes = 0;
-        while bytes < BATCH_BYTES
+        while bytes < self.options.batch_bytes.max(1)
             && let Some(i) = queue.pop_front()
         {
             bytes += plan::usable_bytes(&slice_of(&self.model, i)) as u64;
@@ -384,6 +385,9 @@ pub fn compute_model_stats(
         tensors.iter().all(|&i| i < model.tensors.len()),
         "tensor index out of range"
     );
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Cancelled);
+    }
     let (send, receive) = mpsc::channel();
     let run = StatsRun::start(
         model.clone(),
