@@ -23,9 +23,10 @@ use rayon::prelude::*;
 
 use super::accum::{self, ColMask, Columns, KeyCounts, RowSpan, Summary};
 use super::finish::{Gathered, Keys, finish};
-use super::kernel::{self, BLOCK, F32Kernel, KeyTable, Table8};
+use super::isa::Isa;
+use super::kernel::{self, BLOCK, KeyTable, Table8};
 use super::plan::{self, Chunk, Piece};
-use super::sample::{self, SampleKernel, Source, Window};
+use super::sample::{self, Source, Window};
 use super::{Cancelled, StatsOptions, TensorSlice, TensorStats};
 use crate::decode::{self, code_bits};
 use crate::model::DType;
@@ -133,8 +134,8 @@ struct Job<'a> {
     opts: &'a StatsOptions,
     plans: Vec<TensorPlan>,
     chunks: Vec<Chunk>,
-    kernel: F32Kernel,
-    sample_kernel: SampleKernel,
+    /// The instruction set of every kernel of this computation.
+    isa: Isa,
     next_chunk: AtomicUsize,
     window: usize,
     merge: Mutex<MergeState>,
@@ -320,8 +321,7 @@ impl<'a> Job<'a> {
             opts,
             plans,
             chunks,
-            kernel: F32Kernel::detect(),
-            sample_kernel: SampleKernel::detect(),
+            isa: Isa::detect(),
             next_chunk: AtomicUsize::new(0),
             window: 0,
             merge: Mutex::new(MergeState {
@@ -460,13 +460,13 @@ impl<'a> Job<'a> {
                 self.hold(p.tensor, scratch);
                 let shift = plan.shift;
                 let summary = if dtype == DType::F32 {
-                    accum::summarise_f32(self.kernel, bytes, shift, &mut scratch.table)
+                    accum::summarise_f32(self.isa, bytes, shift, &mut scratch.table)
                 } else if let DType::Ggml(ty) = dtype {
                     // ggml dequantises to f32: those values go through the F32 kernel.
                     let mut summary = Summary::default();
                     dequantised_f32(ty, bytes, &mut scratch.dequantised, |f32_bytes| {
                         summary.merge(&accum::summarise_f32(
-                            self.kernel,
+                            self.isa,
                             f32_bytes,
                             shift,
                             &mut scratch.table,
@@ -492,8 +492,7 @@ impl<'a> Job<'a> {
                 self.hold(p.tensor, scratch);
                 let width = source.width();
                 let summary = sample::summarise(
-                    self.sample_kernel,
-                    self.kernel,
+                    self.isa,
                     source,
                     bytes,
                     (p.bytes.start / width) as u64,
@@ -520,8 +519,7 @@ impl<'a> Job<'a> {
                 } = scratch;
                 dequantised_f32(ty, bytes, dequantised, |run| {
                     summary.merge(&sample::summarise(
-                        self.sample_kernel,
-                        self.kernel,
+                        self.isa,
                         Source::F32,
                         run,
                         first,
