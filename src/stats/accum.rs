@@ -164,7 +164,7 @@ impl KeyCounts {
         KeyCounts::Sparse(Vec::new())
     }
 
-    /// Adds counts sorted by key (as [`kernel::drain`] returns them).
+    /// Adds counts sorted by key (as [`KeyTable::drain`] returns them).
     pub fn add(&mut self, bits: u32, counts: &[(u32, u64)]) {
         match self {
             KeyCounts::Dense(d) => {

@@ -175,7 +175,7 @@ const TIED_NAMES: &[&str] = &[
     "shared.weight",
 ];
 
-/// The findings about one tensor, from its statistics alone, in the order of [`RULES`].
+/// The findings about one tensor, from its statistics alone, in the order of the rules in the module documentation.
 pub fn tensor_findings(name: &str, slice: &TensorSlice<'_>, stats: &TensorStats) -> Vec<Finding> {
     let measured = Measured { name, slice, stats };
     RULES

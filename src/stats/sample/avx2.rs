@@ -12,6 +12,9 @@ use std::arch::x86_64::*;
 /// AVX2 version of [`super::block_scalar`] for F32: sixteen values per step as two vectors of
 /// eight, lane `j` of each f64 vector being lane `4v + j` of the scalar kernel (v = 0..4 in
 /// order).
+/// # Safety
+///
+/// The CPU must support AVX2, FMA, F16C and POPCNT (`Isa::Avx2`).
 #[target_feature(enable = "avx2,fma,f16c,popcnt")]
 pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     bytes: &[u8],
@@ -28,12 +31,14 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     let shift_pd = _mm256_set1_pd(shift);
     let (lo_e, hi_e) = (_mm256_set1_ps(win.lo), _mm256_set1_ps(win.hi));
     let zero = _mm256_setzero_ps();
-    // SAFETY (loads and stores below): `acc`'s arrays hold 16 lanes; the group loads read
+    // SAFETY: (this load and those below, which say "see above") `acc`'s arrays hold 16 lanes; the group loads read
     // `16 * width` bytes at `head + 16 * k` values, inside `bytes` for `k < groups`.
     let mut s: [__m256d; 4] =
         unsafe { std::array::from_fn(|v| _mm256_loadu_pd(acc.s.as_ptr().add(4 * v))) };
+    // SAFETY: see above (the lanes of `acc.q`).
     let mut q: [__m256d; 4] =
         unsafe { std::array::from_fn(|v| _mm256_loadu_pd(acc.q.as_ptr().add(4 * v))) };
+    // SAFETY: see above (the lanes of `acc.min` and `acc.max`).
     let (mut mn, mut mx) = unsafe {
         (
             [
@@ -102,10 +107,13 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     acc.finish(n)
 }
 
-/// AVX2 version of [`super::block_scalar_code16`] for codes `KIND` (1: BF16, 2: F16): 32
+/// AVX2 version of [`super::scalar::block_scalar_code16`] for codes `KIND` (1: BF16, 2: F16): 32
 /// values per step, widened in their order and each run of four added to the accumulator
-/// [`super::Code16::lane`] gives it; extremes, zeros and the window test on the codes as
+/// [`Code16::lane`] gives it; extremes, zeros and the window test on the codes as
 /// signed integers in value order.
+/// # Safety
+///
+/// The CPU must support AVX2, FMA, F16C and POPCNT (`Isa::Avx2`).
 #[target_feature(enable = "avx2,fma,f16c,popcnt")]
 pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     bytes: &[u8],
@@ -131,10 +139,11 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         _mm256_set1_epi16(win.codes.0),
         _mm256_set1_epi16(win.codes.1),
     );
-    // SAFETY (loads and stores below): `acc`'s arrays hold 32 lanes; the group loads read 64
+    // SAFETY: (this load and those below, which say "see above") `acc`'s arrays hold 32 lanes; the group loads read 64
     // bytes at value `head + 32 * k`, inside `bytes` for `k < groups`.
     let mut s: [__m256d; 8] =
         unsafe { std::array::from_fn(|v| _mm256_loadu_pd(acc.s.as_ptr().add(4 * v))) };
+    // SAFETY: see above (the lanes of `acc.q`).
     let mut q: [__m256d; 8] =
         unsafe { std::array::from_fn(|v| _mm256_loadu_pd(acc.q.as_ptr().add(4 * v))) };
     let (mut mn, mut mx) = (_mm256_set1_epi16(i16::MAX), _mm256_set1_epi16(i16::MIN));

@@ -12,6 +12,9 @@ use std::arch::x86_64::*;
 /// the first whole group of sixteen and after the last go through the scalar lanes; whole
 /// groups through the vector lanes, lane `j` of the `lo` vectors being lane `j` and of the `hi`
 /// vectors lane `8 + j`, each adding its values in the same order as the scalar kernel.
+/// # Safety
+///
+/// The CPU must support AVX-512F and POPCNT (`Isa::Avx512`).
 #[target_feature(enable = "avx512f,popcnt")]
 pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     bytes: &[u8],
@@ -28,7 +31,7 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     let shift_pd = _mm512_set1_pd(shift);
     let (lo_e, hi_e) = (_mm512_set1_ps(win.lo), _mm512_set1_ps(win.hi));
     let zero = _mm512_setzero_ps();
-    // SAFETY (loads and stores below): `acc`'s arrays hold 16 lanes; the group loads read
+    // SAFETY: (this load and those below, which say "see above") `acc`'s arrays hold 16 lanes; the group loads read
     // `16 * width` bytes at `head + 16 * k` values, inside `bytes` for `k < groups`.
     let (mut sa, mut sb, mut qa, mut qb, mut mn, mut mx) = unsafe {
         (
@@ -88,10 +91,13 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     acc.finish(n)
 }
 
-/// AVX-512 version of [`super::block_scalar_code16`] for codes `KIND` (1: BF16, 2: F16): 32
+/// AVX-512 version of [`super::scalar::block_scalar_code16`] for codes `KIND` (1: BF16, 2: F16): 32
 /// values per step, BF16 widened by `vpunpck[lh]wd` with zero (the lane order of
-/// [`super::bf16_lane`]), F16 by `vcvtph2ps` (in order); extremes, zeros and the window test
-/// on the codes as signed integers in value order ([`super::ord16`]).
+/// [`crate::stats::lanes::bf16_lane`]), F16 by `vcvtph2ps` (in order); extremes, zeros and the window test
+/// on the codes as signed integers in value order ([`crate::stats::lanes::ord16`]).
+/// # Safety
+///
+/// The CPU must support AVX-512F, AVX-512BW and POPCNT (`Isa::Avx512`).
 #[target_feature(enable = "avx512f,avx512bw,popcnt")]
 pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     bytes: &[u8],
@@ -116,10 +122,11 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         _mm512_set1_epi16(win.codes.0),
         _mm512_set1_epi16(win.codes.1),
     );
-    // SAFETY (loads and stores below): `acc`'s arrays hold 32 lanes; the group loads read 64
+    // SAFETY: (this load and those below, which say "see above") `acc`'s arrays hold 32 lanes; the group loads read 64
     // bytes at value `head + 32 * k`, inside `bytes` for `k < groups`.
     let mut s: [__m512d; 4] =
         unsafe { std::array::from_fn(|v| _mm512_loadu_pd(acc.s.as_ptr().add(8 * v))) };
+    // SAFETY: see above (the lanes of `acc.q`).
     let mut q: [__m512d; 4] =
         unsafe { std::array::from_fn(|v| _mm512_loadu_pd(acc.q.as_ptr().add(8 * v))) };
     let (mut mn, mut mx) = (_mm512_set1_epi16(i16::MAX), _mm512_set1_epi16(i16::MIN));

@@ -60,7 +60,7 @@ pub(crate) fn count(x: f32, i: u64, win: &Window, t: &mut impl Counter) {
     }
 }
 
-/// The portable kernel (and the reference of the vector ones): one block of at most [`BLOCK`]
+/// The portable kernel (and the reference of the vector ones): one block of at most [`BLOCK`](super::BLOCK)
 /// values of `bytes`, the first being value `first` of the tensor.
 pub(crate) fn block_scalar(
     source: Source,
