@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use super::{Distribution, TensorSlice, TensorStats};
-use crate::finding::{Finding, Severity, Subject};
+use crate::finding::{Evidence, Finding, Severity, Subject};
 use crate::model::DType;
 
 /// What a per-tensor rule sees.
@@ -33,7 +33,18 @@ struct Measured<'a> {
 
 struct Rule {
     code: &'static str,
+    /// The severity and the sentence, when the rule finds something.
     check: fn(&Measured<'_>) -> Option<(Severity, String)>,
+    /// The fields the sentence is made from (the finding's `evidence`).
+    evidence: fn(&Measured<'_>) -> Vec<Evidence>,
+}
+
+/// Evidence fields from `(name, value)` pairs.
+fn fields<const N: usize>(pairs: [(&'static str, serde_json::Value); N]) -> Vec<Evidence> {
+    pairs
+        .into_iter()
+        .map(|(field, value)| Evidence { field, value })
+        .collect()
 }
 
 /// The per-tensor rules, in report order.
@@ -51,6 +62,12 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| {
+            fields([
+                ("dtype", s.slice.dtype.to_string().into()),
+                ("values", s.stats.count.into()),
+            ])
+        },
     },
     Rule {
         code: "nan",
@@ -66,6 +83,12 @@ const RULES: &[Rule] = &[
                     ),
                 )
             })
+        },
+        evidence: |s| {
+            fields([
+                ("nan", s.stats.nan.into()),
+                ("values", s.stats.count.into()),
+            ])
         },
     },
     Rule {
@@ -83,6 +106,12 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| {
+            fields([
+                ("inf", s.stats.inf.into()),
+                ("values", s.stats.count.into()),
+            ])
+        },
     },
     Rule {
         code: "norm_uninitialised",
@@ -94,6 +123,7 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| fields([("value", norm_uninitialised(s).unwrap_or_default().into())]),
     },
     Rule {
         code: "all_zero",
@@ -105,6 +135,7 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| fields([("values", s.stats.count.into())]),
     },
     Rule {
         code: "constant",
@@ -117,14 +148,32 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| {
+            fields([
+                ("value", s.stats.min.into()),
+                ("values", s.stats.count.into()),
+            ])
+        },
     },
     Rule {
         code: "dead_rows",
         check: |s| dead(s, s.stats.dead_rows, 0, "rows"),
+        evidence: |s| {
+            fields([
+                ("dead_rows", s.stats.dead_rows.into()),
+                ("rows", s.slice.shape.first().copied().into()),
+            ])
+        },
     },
     Rule {
         code: "dead_columns",
         check: |s| dead(s, s.stats.dead_columns, 1, "columns"),
+        evidence: |s| {
+            fields([
+                ("dead_columns", s.stats.dead_columns.into()),
+                ("columns", s.slice.shape.get(1).copied().into()),
+            ])
+        },
     },
     Rule {
         code: "outliers",
@@ -157,6 +206,22 @@ const RULES: &[Rule] = &[
                 ),
             ))
         },
+        evidence: |s| {
+            let st = s.stats;
+            fields([
+                ("outliers", st.outliers.into()),
+                ("finite", st.finite.into()),
+                ("sigmas", st.outlier_sigmas.into()),
+                (
+                    "expected",
+                    (st.finite as f64 * normal_tail(st.outlier_sigmas)).into(),
+                ),
+                (
+                    "distribution",
+                    serde_json::to_value(st.distribution).unwrap_or_default(),
+                ),
+            ])
+        },
     },
 ];
 
@@ -182,12 +247,14 @@ pub fn tensor_findings(name: &str, slice: &TensorSlice<'_>, stats: &TensorStats)
         .iter()
         .filter_map(|rule| {
             let (severity, message) = (rule.check)(&measured)?;
-            Some(Finding::new(
+            let mut finding = Finding::new(
                 severity,
                 rule.code,
                 Subject::Tensor(name.to_owned()),
                 message,
-            ))
+            );
+            finding.evidence = (rule.evidence)(&measured);
+            Some(finding)
         })
         .collect()
 }
@@ -218,7 +285,7 @@ fn duplicate_findings(
             let tied = [names[later], names[earlier]]
                 .iter()
                 .any(|n| TIED_NAMES.iter().any(|t| n.to_lowercase().contains(t)));
-            let finding = Finding::new(
+            let mut finding = Finding::new(
                 if tied {
                     Severity::Info
                 } else {
@@ -236,6 +303,10 @@ fn duplicate_findings(
                     }
                 ),
             );
+            finding.evidence = fields([
+                ("duplicate_of", names[earlier].into()),
+                ("tied", tied.into()),
+            ]);
             (later, finding)
         })
         .collect()
