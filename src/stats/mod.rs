@@ -54,12 +54,24 @@
 //!
 //! # Reproducibility and memory
 //!
-//! The cut into chunks depends only on `chunk_bytes`; partial results merge in chunk order, so the
-//! output is bit-identical whatever the number of threads. Code counts are integers and merge in any
+//! A tensor is cut into pieces at offsets that depend only on the tensor and `chunk_bytes`;
+//! partial results merge in piece order, so the output is bit-identical whatever the number of
+//! threads, and whatever other tensors are measured with it (a [`StatsRun`] measures small batches
+//! in any order, the `stats` command gets the same bits). Code counts are integers and merge in any
 //! order. Memory stays bounded: per worker a 256 KiB count table (1 MiB more when one code
 //! crowds it), a buffer of 4096 decoded values, and at most a few chunks' partial results waiting
 //! to be merged; a tensor's bytes are never copied. `release` is called for each finished piece
 //! so the caller can drop the pages it has read.
+//!
+//! # Streaming
+//!
+//! [`StatsRun::start`] returns at once; a coordinator thread feeds the queue of requested tensors
+//! to the engine in batches of about [`StatsOptions::batch_bytes`], on the caller's pool (one per
+//! process, [`thread_pool`]). Each tensor arrives as a [`StatsEvent::Tensor`] with its own findings
+//! the moment its last piece is merged; [`StatsEvent::Finished`] brings the findings across
+//! tensors (duplicates). [`StatsRun::prioritize`] moves tensors to the front of the queue,
+//! [`StatsRun::cancel`] stops at the next chunk and keeps what was delivered,
+//! [`StatsRun::progress`] reads counters the workers add to.
 //!
 //! # Speed
 //!

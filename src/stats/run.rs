@@ -70,7 +70,8 @@ pub struct Progress {
 }
 
 /// A statistics computation running in the background. Dropping it cancels it and waits for its
-/// threads, so no thread is left reading a model that is gone.
+/// threads, so no thread is left reading a model that is gone: do not drop it (nor `wait` for it)
+/// inside its own `on_event`, which runs on those threads.
 pub struct StatsRun {
     shared: Arc<Shared>,
     coordinator: Option<JoinHandle<()>>,
