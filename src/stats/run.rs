@@ -35,10 +35,10 @@ use crate::finding::Finding;
 use crate::model::{Model, Releaser};
 
 /// Bytes of tensor data a batch gathers before the engine runs it, by default
-/// ([`StatsOptions::batch_bytes`]). Between batches the engine's
-/// workers wait for the last chunk of the batch (at most one chunk each, under a millisecond); at
-/// 256 MiB that is well under 1% of the run, and a prioritised tensor waits for at most a few tens
-/// of milliseconds of work already started.
+/// ([`StatsOptions::batch_bytes`]). Between batches the engine's workers wait for the last chunk
+/// of the batch (at most one chunk each, under a millisecond); at 256 MiB that is well under 1% of
+/// the run, and a prioritised tensor waits for at most a few tens of milliseconds of work already
+/// started.
 pub const BATCH_BYTES: u64 = 256 << 20;
 
 /// What a [`StatsRun`] delivers.
@@ -369,7 +369,7 @@ impl Coordinator {
 ///
 /// `progress` is called on the calling thread, every 50 ms or so while the run lasts and once at the
 /// end (with `bytes_done == bytes_total`), its counters never decreasing. Setting `cancel` stops
-/// the run: `Err(Cancelled)`.
+/// the run: `Err(Cancelled)`. Call it from outside `pool` (the run needs every thread of it).
 ///
 /// # Panics
 ///
