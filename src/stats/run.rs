@@ -34,6 +34,13 @@ use crate::decode;
 use crate::finding::Finding;
 use crate::model::{Model, Releaser};
 
+// A run shares its `Arc<Model>` with its threads: the model must stay `Send + Sync` (memory maps
+// and plain data), which this fails to compile without.
+const _: () = {
+    const fn shared_across_threads<T: Send + Sync>() {}
+    shared_across_threads::<Model>();
+};
+
 /// Bytes of tensor data a batch gathers before the engine runs it, by default
 /// ([`StatsOptions::batch_bytes`]). Between batches the engine's workers wait for the last chunk
 /// of the batch (at most one chunk each, under a millisecond); at 256 MiB that is well under 1% of
