@@ -27,10 +27,9 @@ fn run(tensors: &[TensorSlice<'_>], opts: &StatsOptions) -> usize {
 /// One thread, one 64 MiB tensor per dtype.
 fn kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("stats_one_thread");
-    let opts = StatsOptions {
-        threads: Some(1),
-        ..StatsOptions::default()
-    };
+    // The engine runs on the pool it is called in: one thread here.
+    let one_thread = glassbox::stats::thread_pool(Some(1)).unwrap();
+    let opts = StatsOptions::default();
     for (dtype, width) in [
         (DType::F32, 4),
         (DType::BF16, 2),
@@ -48,7 +47,7 @@ fn kernels(c: &mut Criterion) {
         }];
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function(dtype.name(), |b| {
-            b.iter(|| black_box(run(black_box(&tensors), &opts)))
+            b.iter(|| one_thread.install(|| black_box(run(black_box(&tensors), &opts))))
         });
         if matches!(dtype, DType::F32 | DType::BF16 | DType::F16) {
             let exact = StatsOptions {
@@ -56,16 +55,17 @@ fn kernels(c: &mut Criterion) {
                 ..opts.clone()
             };
             group.bench_function(format!("{} exact", dtype.name()), |b| {
-                b.iter(|| black_box(run(black_box(&tensors), &exact)))
+                b.iter(|| one_thread.install(|| black_box(run(black_box(&tensors), &exact))))
             });
         }
     }
     group.finish();
 }
 
-/// All cores, 256 MiB in 16 matrices.
+/// All cores (one pool, built once), 256 MiB in 16 matrices.
 fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("stats_engine");
+    let pool = glassbox::stats::thread_pool(None).unwrap();
     group.sample_size(10);
     for (dtype, width) in [(DType::F32, 4), (DType::BF16, 2)] {
         let per_tensor = (16 << 20) / width;
@@ -83,14 +83,16 @@ fn engine(c: &mut Criterion) {
             .collect();
         group.throughput(Throughput::Bytes(256 << 20));
         group.bench_function(dtype.name(), |b| {
-            b.iter(|| black_box(run(black_box(&tensors), &StatsOptions::default())))
+            b.iter(|| {
+                pool.install(|| black_box(run(black_box(&tensors), &StatsOptions::default())))
+            })
         });
         let exact = StatsOptions {
             sample_above: None,
             ..StatsOptions::default()
         };
         group.bench_function(format!("{} exact", dtype.name()), |b| {
-            b.iter(|| black_box(run(black_box(&tensors), &exact)))
+            b.iter(|| pool.install(|| black_box(run(black_box(&tensors), &exact))))
         });
     }
     group.finish();

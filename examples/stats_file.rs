@@ -28,9 +28,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|v| v.parse::<usize>())
     };
     let mut opts = StatsOptions::default();
-    if let Some(t) = flag("--threads") {
-        opts.threads = Some(t?);
-    }
+    // One pool for every repeat, as the command line builds one per process.
+    let pool = glassbox::stats::thread_pool(flag("--threads").transpose()?)?;
     if let Some(c) = flag("--chunk") {
         opts.chunk_bytes = c?;
     }
@@ -122,14 +121,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         };
-        let stats = compute_stats(
-            &slices,
-            &opts,
-            &|_, _| {},
-            &drop_pages,
-            &AtomicBool::new(false),
-        )
-        .map_err(|e| e.to_string())?;
+        let stats = pool
+            .install(|| {
+                compute_stats(
+                    &slices,
+                    &opts,
+                    &|_, _| {},
+                    &drop_pages,
+                    &AtomicBool::new(false),
+                )
+            })
+            .map_err(|e| e.to_string())?;
         advise(std::mem::replace(
             &mut *batch.lock().unwrap_or_else(|e| e.into_inner()),
             0..0,

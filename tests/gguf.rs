@@ -998,7 +998,7 @@ fn large_quantised_tensors_match_gguf_py(sample_above: Option<u64>) {
     use glassbox::stats::{Distribution, StatsOptions};
     let expected = expected();
     let want = &expected["llama-tiny.gguf"].file().stats;
-    let model = glassbox::model::open(root().join("llama-tiny.gguf")).unwrap();
+    let model = std::sync::Arc::new(glassbox::model::open(root().join("llama-tiny.gguf")).unwrap());
     let tensors: Vec<_> = model.tensors.iter().collect();
     let options = StatsOptions {
         exact_limit: 1000,
@@ -1007,11 +1007,14 @@ fn large_quantised_tensors_match_gguf_py(sample_above: Option<u64>) {
         ..StatsOptions::default()
     };
     let seen = std::sync::Mutex::new(Vec::new());
-    let progress = |done: u64, total: u64| seen.lock().unwrap().push((done, total));
+    let progress =
+        |p: glassbox::stats::Progress| seen.lock().unwrap().push((p.bytes_done, p.bytes_total));
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let (stats, findings) = model
-        .compute_stats(&tensors, &options, &progress, &cancel)
-        .unwrap();
+    let pool = glassbox::stats::thread_pool(None).unwrap();
+    let indices: Vec<usize> = (0..model.tensors.len()).collect();
+    let (stats, findings) =
+        glassbox::stats::compute_model_stats(&model, &indices, &options, &pool, &progress, &cancel)
+            .unwrap();
     let mut sampled = 0;
     for (t, s) in tensors.iter().zip(&stats) {
         let w = &want[&t.name];

@@ -53,12 +53,19 @@ fn resident_memory_stays_bounded_on_a_file_larger_than_the_budget() {
     let len = sparse_model(&path, tensors, 32 * 1024);
     assert!(len > gib << 30);
 
-    let model = glassbox::model::open(&path).unwrap();
-    let selected: Vec<_> = model.tensors.iter().collect();
+    let model = std::sync::Arc::new(glassbox::model::open(&path).unwrap());
+    let selected: Vec<usize> = (0..model.tensors.len()).collect();
     let cancel = AtomicBool::new(false);
-    let (stats, findings) = model
-        .compute_stats(&selected, &StatsOptions::default(), &|_, _| {}, &cancel)
-        .unwrap();
+    let pool = glassbox::stats::thread_pool(None).unwrap();
+    let (stats, findings) = glassbox::stats::compute_model_stats(
+        &model,
+        &selected,
+        &StatsOptions::default(),
+        &pool,
+        &|_| {},
+        &cancel,
+    )
+    .unwrap();
     assert_eq!(stats.len() as u64, tensors);
     assert!(
         stats

@@ -99,6 +99,7 @@ struct FindingObj {
     code: String,
     tensor: Option<String>,
     message: String,
+    evidence: BTreeMap<String, serde_json::Value>,
 }
 
 /// numpy's statistics of one tensor, from the generator.
@@ -299,6 +300,49 @@ fn stats_edge_findings_are_the_expected_ones() {
     assert!(healthy.is_empty(), "{healthy:?}");
     let nan = doc.findings.iter().find(|f| f.code == "nan").unwrap();
     assert_eq!(nan.severity, "error");
+
+    // The evidence holds the numbers the message states, taken from the tensor's statistics.
+    let tensor = |name: &str| doc.tensors.iter().find(|t| t.name == name).unwrap();
+    let int = |f: &FindingObj, key: &str| f.evidence[key].as_u64().unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &doc.findings {
+        let t = tensor(f.tensor.as_deref().unwrap());
+        seen.insert(f.code.as_str());
+        match f.code.as_str() {
+            "nan" => {
+                assert_eq!(int(f, "nan"), t.stats.nan);
+                assert_eq!(int(f, "values"), t.stats.count);
+                assert!(f.message.starts_with(&format!("{} NaN", t.stats.nan)));
+            }
+            "inf" => assert_eq!(int(f, "inf"), t.stats.inf),
+            "all_zero" => assert_eq!(int(f, "values"), t.stats.zeros),
+            "constant" => assert_eq!(f.evidence["value"].as_f64(), t.stats.min),
+            "dead_rows" => {
+                assert_eq!(Some(int(f, "dead_rows")), t.stats.dead_rows);
+                assert_eq!(int(f, "rows"), t.shape[0]);
+            }
+            "dead_columns" => {
+                assert_eq!(Some(int(f, "dead_columns")), t.stats.dead_columns);
+                assert_eq!(int(f, "columns"), t.shape[1]);
+            }
+            "outliers" => {
+                assert_eq!(int(f, "outliers"), t.stats.outliers);
+                assert_eq!(f.evidence["sigmas"].as_f64(), Some(6.0));
+                assert_eq!(f.evidence["distribution"], t.stats.distribution.as_str());
+            }
+            "duplicate" => {
+                let earlier = f.evidence["duplicate_of"].as_str().unwrap();
+                let e = tensor(earlier);
+                assert_eq!((&e.dtype, &e.shape), (&t.dtype, &t.shape));
+                assert!(f.message.contains(earlier));
+            }
+            "norm_uninitialised" => {
+                assert_eq!(f.evidence["value"].as_f64(), t.stats.min);
+            }
+            other => panic!("no evidence check for `{other}`"),
+        }
+    }
+    assert!(seen.len() >= 6, "{seen:?}");
 }
 
 #[test]

@@ -17,31 +17,49 @@ use proptest::prelude::*;
 mod common;
 use common::fixtures;
 
-fn run(tensors: &[TensorSlice<'_>], opts: &StatsOptions) -> Vec<TensorStats> {
-    compute_stats(
-        tensors,
-        opts,
-        &|_, _| {},
-        &|_, _| {},
-        &AtomicBool::new(false),
-    )
+/// The engine's options and the threads of the pool it runs on.
+struct Setup {
+    threads: usize,
+    options: StatsOptions,
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (the engine runs on the pool it is called in).
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+fn run(tensors: &[TensorSlice<'_>], setup: &Setup) -> Vec<TensorStats> {
+    in_pool(setup.threads, || {
+        compute_stats(
+            tensors,
+            &setup.options,
+            &|_, _| {},
+            &|_, _| {},
+            &AtomicBool::new(false),
+        )
+    })
     .unwrap()
 }
 
-fn opts(threads: usize, chunk_bytes: usize, exact_limit: u64) -> StatsOptions {
-    StatsOptions {
-        threads: Some(threads),
-        chunk_bytes,
-        exact_limit,
-        ..StatsOptions::default()
+fn opts(threads: usize, chunk_bytes: usize, exact_limit: u64) -> Setup {
+    Setup {
+        threads,
+        options: StatsOptions {
+            chunk_bytes,
+            exact_limit,
+            ..StatsOptions::default()
+        },
     }
 }
 
-fn sampled_opts(threads: usize, chunk_bytes: usize, sample_above: Option<u64>) -> StatsOptions {
-    StatsOptions {
-        sample_above,
-        ..opts(threads, chunk_bytes, 1 << 16)
-    }
+fn sampled_opts(threads: usize, chunk_bytes: usize, sample_above: Option<u64>) -> Setup {
+    let mut setup = opts(threads, chunk_bytes, 1 << 16);
+    setup.options.sample_above = sample_above;
+    setup
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -494,7 +512,11 @@ proptest! {
             .collect();
         let refs: Vec<Reference> = tensors.iter().map(|t| reference(t.dtype, &t.shape, &t.bytes)).collect();
         for chunk in [1usize, 7, 100, 4096, 4 << 20] {
-            let o = |threads| StatsOptions { sample_above, ..opts(threads, chunk, exact_limit) };
+            let o = |threads| {
+                let mut setup = opts(threads, chunk, exact_limit);
+                setup.options.sample_above = sample_above;
+                setup
+            };
             let one = run(&slices, &o(1));
             let two = run(&slices, &o(2));
             prop_assert_eq!(
@@ -514,7 +536,7 @@ proptest! {
 // ------------------------------------------------------------------------------------------------
 
 /// Relative errors of mean (in units of std), std and L2 against a two-pass f64 reference.
-fn errors(dtype: DType, bytes: &[u8], o: &StatsOptions) -> (f64, f64, f64) {
+fn errors(dtype: DType, bytes: &[u8], o: &Setup) -> (f64, f64, f64) {
     let slice = [TensorSlice {
         dtype,
         shape: &[],
@@ -609,13 +631,15 @@ fn progress_and_release_cover_every_byte_once() {
     let calls = Mutex::new(Vec::new());
     let released: Mutex<Vec<(usize, Range<usize>)>> = Mutex::new(Vec::new());
     let o = opts(2, 3000, 1 << 16);
-    let stats = compute_stats(
-        &slices,
-        &o,
-        &|done, total| calls.lock().unwrap().push((done, total)),
-        &|t, r| released.lock().unwrap().push((t, r)),
-        &AtomicBool::new(false),
-    )
+    let stats = in_pool(o.threads, || {
+        compute_stats(
+            &slices,
+            &o.options,
+            &|done, total| calls.lock().unwrap().push((done, total)),
+            &|t, r| released.lock().unwrap().push((t, r)),
+            &AtomicBool::new(false),
+        )
+    })
     .unwrap();
     assert_eq!(stats.len(), 4);
     let calls = calls.into_inner().unwrap();
@@ -645,28 +669,32 @@ fn a_set_cancel_flag_stops_the_work() {
         bytes: &data,
     }];
     let cancel = AtomicBool::new(true);
-    let r = compute_stats(
-        &slices,
-        &opts(2, 4096, 1 << 16),
-        &|_, _| {},
-        &|_, _| {},
-        &cancel,
-    );
+    let r = in_pool(2, || {
+        compute_stats(
+            &slices,
+            &opts(2, 4096, 1 << 16).options,
+            &|_, _| {},
+            &|_, _| {},
+            &cancel,
+        )
+    });
     assert_eq!(r, Err(glassbox::stats::Cancelled));
 
     // Cancelled from the progress callback, part way.
     let cancel = AtomicBool::new(false);
-    let r = compute_stats(
-        &slices,
-        &opts(1, 4096, 1 << 16),
-        &|done, _| {
-            if done >= 8192 {
-                cancel.store(true, Ordering::Relaxed)
-            }
-        },
-        &|_, _| {},
-        &cancel,
-    );
+    let r = in_pool(1, || {
+        compute_stats(
+            &slices,
+            &opts(1, 4096, 1 << 16).options,
+            &|done, _| {
+                if done >= 8192 {
+                    cancel.store(true, Ordering::Relaxed)
+                }
+            },
+            &|_, _| {},
+            &cancel,
+        )
+    });
     assert!(r.is_err());
 }
 
@@ -765,7 +793,7 @@ fn fixture_check(file: &Path, expected: &serde_json::Value) -> Vec<(String, Stri
         }
         findings = find_anomalies(&names, &slices, &stats)
             .into_iter()
-            .map(|f| (f.code.to_owned(), f.tensor.unwrap_or_default()))
+            .map(|f| (f.code.to_owned(), f.tensor().unwrap_or_default().to_owned()))
             .collect();
     }
     findings

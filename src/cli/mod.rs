@@ -274,7 +274,7 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
     use glassbox::render::stats::{StatsReport, render_stats_json, render_stats_table};
     use glassbox::stats::StatsOptions;
 
-    let model = glassbox::model::open(&args.path)?;
+    let model = std::sync::Arc::new(glassbox::model::open(&args.path)?);
     let filter = common.filter.as_deref().map(NameFilter::new);
     let order = match args.sort {
         StatsSortArg::Size => TensorOrder::Size,
@@ -283,7 +283,6 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
     };
     let selected = select_tensors(&model, filter.as_ref(), order);
     let options = StatsOptions {
-        threads: common.threads.map(usize::from),
         sample_above: if args.exact {
             None
         } else {
@@ -294,12 +293,22 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
     let total: u64 = selected.iter().map(|t| t.bytes).sum();
     let bar = progress_bar(common, total);
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let progress = |done: u64, _total: u64| {
+    let progress = |p: glassbox::stats::Progress| {
         if let Some(bar) = &bar {
-            bar.set_position(done);
+            bar.set_position(p.bytes_done);
         }
     };
-    let (stats, findings) = model.compute_stats(&selected, &options, &progress, &cancel)?;
+    let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
+    let index: std::collections::HashMap<*const glassbox::model::TensorInfo, usize> = model
+        .tensors
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t as *const _, i))
+        .collect();
+    let indices: Vec<usize> = selected.iter().map(|&t| index[&(t as *const _)]).collect();
+    let (stats, findings) = glassbox::stats::compute_model_stats(
+        &model, &indices, &options, &pool, &progress, &cancel,
+    )?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -7,7 +7,6 @@
 //! is kept on [`Model::gguf`]. Opening reads headers only; tensor data is read later, by the
 //! `compute_*` functions, through [`Model::tensor_bytes`].
 
-mod measure;
 mod open;
 pub mod sort;
 

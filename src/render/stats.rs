@@ -7,10 +7,11 @@ use serde::Serialize;
 
 use super::json::{self, ModelJson, SCHEMA_VERSION, TensorJson};
 use super::table::{Align, Table, human_count, shape, thousands};
+use crate::finding::{Finding, Severity};
 use crate::model::sort::natural_cmp;
 use crate::model::{Model, TensorInfo};
+use crate::stats::TensorStats;
 use crate::stats::aggregate::{GroupStats, block_of};
-use crate::stats::{Finding, Severity, TensorStats};
 
 /// Everything `glassbox stats` shows, computed once and rendered in any format.
 #[derive(Debug)]
@@ -179,8 +180,7 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> String {
     }
     for f in &report.findings {
         let tensor = f
-            .tensor
-            .as_deref()
+            .tensor()
             .map(|t| {
                 if markdown {
                     format!(" `{t}`")

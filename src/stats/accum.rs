@@ -3,7 +3,9 @@
 //! Everything here merges in a fixed order (the engine merges pieces in chunk order), so a result
 //! depends on the chunk size but never on the number of threads. Counts merge exactly in any order.
 
-use super::kernel::{self, BLOCK, BlockSums, F32Kernel, KeyTable};
+use super::isa::Isa;
+use super::kernel::{self, BLOCK, KeyTable};
+use super::lanes::BlockSums;
 use crate::decode;
 use crate::dtype::DType;
 
@@ -128,12 +130,7 @@ pub(super) fn tensor_shift(dtype: DType, bytes: &[u8]) -> f64 {
 
 /// Summary of a run of little-endian f32, block by block, shifted by the tensor's `shift`; every
 /// value's key goes into `table`.
-pub(super) fn summarise_f32(
-    kernel: F32Kernel,
-    bytes: &[u8],
-    shift: f64,
-    table: &mut KeyTable,
-) -> Summary {
+pub(super) fn summarise_f32(isa: Isa, bytes: &[u8], shift: f64, table: &mut KeyTable) -> Summary {
     let mut out = Summary::default();
     // A finite value of this run stands in for non-finite values in the min/max lanes.
     let rep = decode::groups::<4>(bytes)
@@ -141,7 +138,7 @@ pub(super) fn summarise_f32(
         .find(|x| x.is_finite())
         .unwrap_or(0.0);
     for block in bytes.chunks(BLOCK * 4) {
-        out.add_block(&kernel.block(block, shift, rep, Some(table)));
+        out.add_block(&kernel::f32_block(isa, block, shift, rep, Some(table)));
     }
     out
 }
@@ -167,7 +164,7 @@ impl KeyCounts {
         KeyCounts::Sparse(Vec::new())
     }
 
-    /// Adds counts sorted by key (as [`kernel::drain`] returns them).
+    /// Adds counts sorted by key (as [`KeyTable::drain`] returns them).
     pub fn add(&mut self, bits: u32, counts: &[(u32, u64)]) {
         match self {
             KeyCounts::Dense(d) => {

@@ -4,8 +4,9 @@
 //! Each worker is a rayon task looping over an atomic chunk counter. A finished chunk's parts go
 //! into a reorder buffer; whoever completes the next chunk in order merges every ready chunk into
 //! the per-tensor accumulators, and a tensor whose parts are all in is finished (percentiles,
-//! histogram) outside the lock by that worker. A worker does not start a chunk more than a window
-//! of chunks ahead of the merge, which bounds the memory held in waiting parts.
+//! histogram) outside the lock by that worker, which hands it to the caller at once
+//! ([`Hooks::finished`]: the streaming run delivers it as an event). A worker does not start a chunk
+//! more than a window of chunks ahead of the merge, which bounds the memory held in waiting parts.
 //!
 //! Code counts of large 16-bit tensors (and the bucket counts of large F32/wide tensors) skip the
 //! ordered merge: a worker keeps one count table (`kernel::KeyTable`) for the tensor it is on and
@@ -14,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -22,9 +23,10 @@ use rayon::prelude::*;
 
 use super::accum::{self, ColMask, Columns, KeyCounts, RowSpan, Summary};
 use super::finish::{Gathered, Keys, finish};
-use super::kernel::{self, BLOCK, F32Kernel, KeyTable, Table8};
+use super::isa::Isa;
+use super::kernel::{self, BLOCK, KeyTable, Table8};
 use super::plan::{self, Chunk, Piece};
-use super::sample::{self, SampleKernel, Source, Window};
+use super::sample::{self, Source, Window};
 use super::{Cancelled, StatsOptions, TensorSlice, TensorStats};
 use crate::decode::{self, code_bits};
 use crate::dtype::DType;
@@ -125,7 +127,6 @@ struct MergeState {
     next: usize,
     pending: BTreeMap<usize, Vec<Part>>,
     accs: HashMap<usize, Acc>,
-    done_bytes: u64,
 }
 
 struct Job<'a> {
@@ -133,17 +134,29 @@ struct Job<'a> {
     opts: &'a StatsOptions,
     plans: Vec<TensorPlan>,
     chunks: Vec<Chunk>,
-    total_bytes: u64,
-    kernel: F32Kernel,
-    sample_kernel: SampleKernel,
+    /// The instruction set of every kernel of this computation.
+    isa: Isa,
     next_chunk: AtomicUsize,
     window: usize,
     merge: Mutex<MergeState>,
     merged: Condvar,
-    results: Mutex<Vec<Option<TensorStats>>>,
-    progress: &'a (dyn Fn(u64, u64) + Sync),
-    release: &'a (dyn Fn(usize, Range<usize>) + Sync),
-    cancel: &'a AtomicBool,
+    /// Tensors finished before any chunk is read (no bytes), delivered when the run starts.
+    ready: Vec<(usize, TensorStats)>,
+    hooks: &'a Hooks<'a>,
+}
+
+/// Where the engine reports to while it runs. Every hook is called from worker threads.
+pub(super) struct Hooks<'a> {
+    /// Bytes just merged (a delta), called outside the merge lock, possibly by two workers at once.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+    /// `release(tensor, bytes)`: the engine will not read that byte range of tensor `tensor` again
+    /// (see [`compute_stats`]). Called one at a time, in chunk order.
+    pub release: &'a (dyn Fn(usize, Range<usize>) + Sync),
+    /// `finished(tensor, stats)`: one tensor is done. Called outside every lock of the engine, as
+    /// soon as the tensor's last part is merged (so in no fixed order), once per tensor.
+    pub finished: &'a (dyn Fn(usize, TensorStats) + Sync),
+    /// Checked between chunks: once set, the workers stop.
+    pub cancel: &'a AtomicBool,
 }
 
 /// A worker's reusable buffers.
@@ -165,7 +178,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Computes the statistics of every tensor, in parallel.
+/// Computes the statistics of every tensor, in parallel on the current rayon pool (run it inside
+/// the caller's `ThreadPool::install` to choose the threads; `crate::stats::StatsRun` does).
 ///
 /// - `progress(done, total)` reports bytes merged so far; it is called from worker threads, one
 ///   call at a time, with `done` increasing.
@@ -177,7 +191,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// - `cancel` is checked between chunks; once it is set the workers stop and the result is
 ///   `Err(Cancelled)` (unless every chunk had already been read).
 ///
-/// The result has one entry per tensor, in order, bit-identical for any `threads`.
+/// The result has one entry per tensor, in order, bit-identical for any number of threads. A
+/// tensor's statistics depend only on its bytes and the options, not on the other tensors given.
 pub fn compute_stats(
     tensors: &[TensorSlice<'_>],
     opts: &StatsOptions,
@@ -185,26 +200,51 @@ pub fn compute_stats(
     release: &(dyn Fn(usize, Range<usize>) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Vec<TensorStats>, Cancelled> {
-    let job = Job::new(tensors, opts, progress, release, cancel);
-    match opts.threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-        {
-            Ok(pool) => pool.install(|| job.run()),
-            Err(_) => job.run(),
+    let total: u64 = tensors.iter().map(|t| plan::usable_bytes(t) as u64).sum();
+    let merged = AtomicU64::new(0);
+    // The last `done` reported: deltas arrive from two workers at once, the caller sees a total
+    // that only grows.
+    let reported = Mutex::new(0u64);
+    let results = Mutex::new(vec![None; tensors.len()]);
+    let hooks = Hooks {
+        progress: &|delta| {
+            let done = merged.fetch_add(delta, Ordering::Relaxed) + delta;
+            let mut last = lock(&reported);
+            if done > *last {
+                *last = done;
+                progress(done, total);
+            }
         },
-        None => job.run(),
-    }
+        release,
+        finished: &|t, stats| lock(&results)[t] = Some(stats),
+        cancel,
+    };
+    measure(tensors, opts, &hooks)?;
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| unreachable!("every tensor is finished once all chunks are merged"))
+        })
+        .collect())
+}
+
+/// Measures every tensor on the current rayon pool, delivering each result through `hooks` as it
+/// is finished. `Err(Cancelled)` when the cancel flag stopped the workers before the last chunk
+/// (the tensors delivered until then are complete and valid).
+pub(super) fn measure(
+    tensors: &[TensorSlice<'_>],
+    opts: &StatsOptions,
+    hooks: &Hooks<'_>,
+) -> Result<(), Cancelled> {
+    Job::new(tensors, opts, hooks).run()
 }
 
 impl<'a> Job<'a> {
     fn new(
         tensors: &'a [TensorSlice<'a>],
         opts: &'a StatsOptions,
-        progress: &'a (dyn Fn(u64, u64) + Sync),
-        release: &'a (dyn Fn(usize, Range<usize>) + Sync),
-        cancel: &'a AtomicBool,
+        hooks: &'a Hooks<'a>,
     ) -> Job<'a> {
         let chunk_bytes = opts.chunk_bytes.clamp(1, 1 << 30);
         let (chunks, pieces) = plan::plan(tensors, chunk_bytes);
@@ -267,41 +307,38 @@ impl<'a> Job<'a> {
         // reaches them (half a megabyte per tensor), so they are released now.
         for (t, ranges) in probed.into_iter().enumerate() {
             for r in ranges.into_iter().filter(|r| !r.is_empty()) {
-                release(t, r);
+                (hooks.release)(t, r);
             }
         }
-        let total_bytes = chunks.iter().map(|c| c.bytes).sum();
-        let mut results = vec![None; tensors.len()];
-        for (i, p) in plans.iter().enumerate() {
-            if p.pieces == 0 {
-                results[i] = Some(finalise(p, Acc::new(), opts));
-            }
-        }
+        let ready = plans
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.pieces == 0)
+            .map(|(i, p)| (i, finalise(p, Acc::new(), opts)))
+            .collect();
         Job {
             tensors,
             opts,
             plans,
             chunks,
-            total_bytes,
-            kernel: F32Kernel::detect(),
-            sample_kernel: SampleKernel::detect(),
+            isa: Isa::detect(),
             next_chunk: AtomicUsize::new(0),
             window: 0,
             merge: Mutex::new(MergeState {
                 next: 0,
                 pending: BTreeMap::new(),
                 accs: HashMap::new(),
-                done_bytes: 0,
             }),
             merged: Condvar::new(),
-            results: Mutex::new(results),
-            progress,
-            release,
-            cancel,
+            ready,
+            hooks,
         }
     }
 
-    fn run(mut self) -> Result<Vec<TensorStats>, Cancelled> {
+    fn run(mut self) -> Result<(), Cancelled> {
+        for (t, stats) in std::mem::take(&mut self.ready) {
+            (self.hooks.finished)(t, stats);
+        }
         let workers = rayon::current_num_threads().clamp(1, self.chunks.len().max(1));
         self.window = 2 * workers + 2;
         let job = &self;
@@ -318,15 +355,7 @@ impl<'a> Job<'a> {
         if merged < self.chunks.len() {
             return Err(Cancelled);
         }
-        let results = self.results.into_inner().unwrap_or_else(|e| e.into_inner());
-        Ok(results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    unreachable!("every tensor is finished once all chunks are merged")
-                })
-            })
-            .collect())
+        Ok(())
     }
 
     /// One worker: claim chunks in order until none is left or the computation is cancelled.
@@ -341,7 +370,7 @@ impl<'a> Job<'a> {
             widened: Vec::new(),
         };
         loop {
-            if self.cancel.load(Ordering::Relaxed) {
+            if self.hooks.cancel.load(Ordering::Relaxed) {
                 break;
             }
             let c = self.next_chunk.fetch_add(1, Ordering::Relaxed);
@@ -362,7 +391,7 @@ impl<'a> Job<'a> {
     fn wait_for_window(&self, c: usize) -> bool {
         let mut state = lock(&self.merge);
         while c >= state.next + self.window {
-            if self.cancel.load(Ordering::Relaxed) {
+            if self.hooks.cancel.load(Ordering::Relaxed) {
                 return false;
             }
             state = self
@@ -431,13 +460,13 @@ impl<'a> Job<'a> {
                 self.hold(p.tensor, scratch);
                 let shift = plan.shift;
                 let summary = if dtype == DType::F32 {
-                    accum::summarise_f32(self.kernel, bytes, shift, &mut scratch.table)
+                    accum::summarise_f32(self.isa, bytes, shift, &mut scratch.table)
                 } else if let DType::Ggml(ty) = dtype {
                     // ggml dequantises to f32: those values go through the F32 kernel.
                     let mut summary = Summary::default();
                     dequantised_f32(ty, bytes, &mut scratch.dequantised, |f32_bytes| {
                         summary.merge(&accum::summarise_f32(
-                            self.kernel,
+                            self.isa,
                             f32_bytes,
                             shift,
                             &mut scratch.table,
@@ -463,8 +492,7 @@ impl<'a> Job<'a> {
                 self.hold(p.tensor, scratch);
                 let width = source.width();
                 let summary = sample::summarise(
-                    self.sample_kernel,
-                    self.kernel,
+                    self.isa,
                     source,
                     bytes,
                     (p.bytes.start / width) as u64,
@@ -491,8 +519,7 @@ impl<'a> Job<'a> {
                 } = scratch;
                 dequantised_f32(ty, bytes, dequantised, |run| {
                     summary.merge(&sample::summarise(
-                        self.sample_kernel,
-                        self.kernel,
+                        self.isa,
                         Source::F32,
                         run,
                         first,
@@ -608,6 +635,7 @@ impl<'a> Job<'a> {
     /// Adds chunk `c`'s parts to the reorder buffer and merges every chunk now in order.
     fn deposit(&self, c: usize, parts: Vec<Part>) {
         let mut finished = Vec::new();
+        let mut merged_bytes = 0;
         {
             let mut state = lock(&self.merge);
             state.pending.insert(c, parts);
@@ -629,16 +657,18 @@ impl<'a> Job<'a> {
                 // piece while reading it (fault-around of large folios), and those are released
                 // with the next chunk only if chunks are released in order.
                 for p in &self.chunks[next].pieces {
-                    (self.release)(p.tensor, p.bytes.clone());
+                    (self.hooks.release)(p.tensor, p.bytes.clone());
                 }
-                state.done_bytes += self.chunks[next].bytes;
+                merged_bytes += self.chunks[next].bytes;
                 state.next += 1;
                 advanced = true;
             }
             if advanced {
-                (self.progress)(state.done_bytes, self.total_bytes);
                 self.merged.notify_all();
             }
+        }
+        if merged_bytes > 0 {
+            (self.hooks.progress)(merged_bytes);
         }
         self.finish_all(finished);
     }
@@ -672,8 +702,7 @@ impl<'a> Job<'a> {
 
     fn finish_all(&self, finished: Vec<(usize, Acc)>) {
         for (t, acc) in finished {
-            let stats = finalise(&self.plans[t], acc, self.opts);
-            lock(&self.results)[t] = Some(stats);
+            (self.hooks.finished)(t, finalise(&self.plans[t], acc, self.opts));
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Health findings: what the statistics say is suspicious.
 //!
-//! Each per-tensor check is a row of [`RULES`] (a code and a function from one tensor's statistics
-//! to an optional severity and message); byte-identical tensors are found across the model by
-//! [`duplicates`]. Findings come out in tensor order, and in the order of [`RULES`] within a tensor,
-//! the duplicate check last.
+//! Two kinds, made at two moments. [`tensor_findings`] looks at one tensor as soon as its
+//! statistics are known: each check is a row of [`RULES`] (a code and a function from one tensor's
+//! statistics to an optional severity and message). [`cross_tensor_findings`] looks across the
+//! tensors once all are measured: byte-identical tensors, by [`duplicates`]. [`find_anomalies`]
+//! puts both in report order: tensor order, the order of [`RULES`] within a tensor, the duplicate
+//! check last. Every finding is a [`crate::finding::Finding`] about `Subject::Tensor(name)`.
 //!
 //! | code | severity | rule |
 //! |---|---|---|
@@ -20,29 +22,10 @@ use std::collections::HashMap;
 
 use super::{Distribution, TensorSlice, TensorStats};
 use crate::dtype::DType;
-
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-/// Something readable but suspicious about a tensor (or, with `tensor: None`, the model).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    /// Stable machine-readable identifier (`nan`, `dead_rows`, ...).
-    pub code: &'static str,
-    pub tensor: Option<String>,
-    /// One sentence for people.
-    pub message: String,
-}
+use crate::finding::{Evidence, Finding, Severity, Subject};
 
 /// What a per-tensor rule sees.
-struct Subject<'a> {
+struct Measured<'a> {
     name: &'a str,
     slice: &'a TensorSlice<'a>,
     stats: &'a TensorStats,
@@ -50,7 +33,18 @@ struct Subject<'a> {
 
 struct Rule {
     code: &'static str,
-    check: fn(&Subject<'_>) -> Option<(Severity, String)>,
+    /// The severity and the sentence, when the rule finds something.
+    check: fn(&Measured<'_>) -> Option<(Severity, String)>,
+    /// The fields the sentence is made from (the finding's `evidence`).
+    evidence: fn(&Measured<'_>) -> Vec<Evidence>,
+}
+
+/// Evidence fields from `(name, value)` pairs.
+fn fields<const N: usize>(pairs: [(&'static str, serde_json::Value); N]) -> Vec<Evidence> {
+    pairs
+        .into_iter()
+        .map(|(field, value)| Evidence { field, value })
+        .collect()
 }
 
 /// The per-tensor rules, in report order.
@@ -68,6 +62,12 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| {
+            fields([
+                ("dtype", s.slice.dtype.to_string().into()),
+                ("values", s.stats.count.into()),
+            ])
+        },
     },
     Rule {
         code: "nan",
@@ -83,6 +83,12 @@ const RULES: &[Rule] = &[
                     ),
                 )
             })
+        },
+        evidence: |s| {
+            fields([
+                ("nan", s.stats.nan.into()),
+                ("values", s.stats.count.into()),
+            ])
         },
     },
     Rule {
@@ -100,6 +106,12 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| {
+            fields([
+                ("inf", s.stats.inf.into()),
+                ("values", s.stats.count.into()),
+            ])
+        },
     },
     Rule {
         code: "norm_uninitialised",
@@ -111,6 +123,7 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| fields([("value", norm_uninitialised(s).unwrap_or_default().into())]),
     },
     Rule {
         code: "all_zero",
@@ -122,6 +135,7 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| fields([("values", s.stats.count.into())]),
     },
     Rule {
         code: "constant",
@@ -134,14 +148,32 @@ const RULES: &[Rule] = &[
                 )
             })
         },
+        evidence: |s| {
+            fields([
+                ("value", s.stats.min.into()),
+                ("values", s.stats.count.into()),
+            ])
+        },
     },
     Rule {
         code: "dead_rows",
         check: |s| dead(s, s.stats.dead_rows, 0, "rows"),
+        evidence: |s| {
+            fields([
+                ("dead_rows", s.stats.dead_rows.into()),
+                ("rows", s.slice.shape.first().copied().into()),
+            ])
+        },
     },
     Rule {
         code: "dead_columns",
         check: |s| dead(s, s.stats.dead_columns, 1, "columns"),
+        evidence: |s| {
+            fields([
+                ("dead_columns", s.stats.dead_columns.into()),
+                ("columns", s.slice.shape.get(1).copied().into()),
+            ])
+        },
     },
     Rule {
         code: "outliers",
@@ -174,6 +206,22 @@ const RULES: &[Rule] = &[
                 ),
             ))
         },
+        evidence: |s| {
+            let st = s.stats;
+            fields([
+                ("outliers", st.outliers.into()),
+                ("finite", st.finite.into()),
+                ("sigmas", st.outlier_sigmas.into()),
+                (
+                    "expected",
+                    (st.finite as f64 * normal_tail(st.outlier_sigmas)).into(),
+                ),
+                (
+                    "distribution",
+                    serde_json::to_value(st.distribution).unwrap_or_default(),
+                ),
+            ])
+        },
     },
 ];
 
@@ -192,49 +240,94 @@ const TIED_NAMES: &[&str] = &[
     "shared.weight",
 ];
 
-/// Finds the anomalies in a model's tensors. `names`, `tensors` and `stats` are parallel (as
-/// given to and returned by [`compute_stats`](super::compute_stats)).
+/// The findings about one tensor, from its statistics alone, in the order of the rules in the module documentation.
+pub fn tensor_findings(name: &str, slice: &TensorSlice<'_>, stats: &TensorStats) -> Vec<Finding> {
+    let measured = Measured { name, slice, stats };
+    RULES
+        .iter()
+        .filter_map(|rule| {
+            let (severity, message) = (rule.check)(&measured)?;
+            let mut finding = Finding::new(
+                severity,
+                rule.code,
+                Subject::Tensor(name.to_owned()),
+                message,
+            );
+            finding.evidence = (rule.evidence)(&measured);
+            Some(finding)
+        })
+        .collect()
+}
+
+/// The findings that compare tensors (byte-identical copies), once every tensor is measured.
+/// `names`, `tensors` and `stats` are parallel; the findings come in the order of the tensor they
+/// are about (the later copy).
+pub fn cross_tensor_findings(
+    names: &[&str],
+    tensors: &[TensorSlice<'_>],
+    stats: &[TensorStats],
+) -> Vec<Finding> {
+    duplicate_findings(names, tensors, stats)
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// The `duplicate` findings, each with the position of the tensor it is about.
+fn duplicate_findings(
+    names: &[&str],
+    tensors: &[TensorSlice<'_>],
+    stats: &[TensorStats],
+) -> Vec<(usize, Finding)> {
+    duplicates(tensors, stats)
+        .into_iter()
+        .map(|(later, earlier)| {
+            let tied = [names[later], names[earlier]]
+                .iter()
+                .any(|n| TIED_NAMES.iter().any(|t| n.to_lowercase().contains(t)));
+            let mut finding = Finding::new(
+                if tied {
+                    Severity::Info
+                } else {
+                    Severity::Warning
+                },
+                "duplicate",
+                Subject::Tensor(names[later].to_owned()),
+                format!(
+                    "byte-identical to `{}`{}",
+                    names[earlier],
+                    if tied {
+                        " (tied weights: the embedding stored again as the output head)"
+                    } else {
+                        " (tied or copied weights)"
+                    }
+                ),
+            );
+            finding.evidence = fields([
+                ("duplicate_of", names[earlier].into()),
+                ("tied", tied.into()),
+            ]);
+            (later, finding)
+        })
+        .collect()
+}
+
+/// Every finding about a model's tensors, in report order (see the module documentation).
+/// `names`, `tensors` and `stats` are parallel (as given to and returned by
+/// [`compute_stats`](super::compute_stats)).
 pub fn find_anomalies(
     names: &[&str],
     tensors: &[TensorSlice<'_>],
     stats: &[TensorStats],
 ) -> Vec<Finding> {
-    let mut per_tensor: Vec<Vec<Finding>> = vec![Vec::new(); stats.len()];
-    for (i, ((name, slice), stats)) in names.iter().zip(tensors).zip(stats).enumerate() {
-        let subject = Subject { name, slice, stats };
-        for rule in RULES {
-            if let Some((severity, message)) = (rule.check)(&subject) {
-                per_tensor[i].push(Finding {
-                    severity,
-                    code: rule.code,
-                    tensor: Some((*name).to_owned()),
-                    message,
-                });
-            }
-        }
-    }
-    for (later, earlier) in duplicates(tensors, stats) {
-        let tied = [names[later], names[earlier]]
-            .iter()
-            .any(|n| TIED_NAMES.iter().any(|t| n.to_lowercase().contains(t)));
-        per_tensor[later].push(Finding {
-            severity: if tied {
-                Severity::Info
-            } else {
-                Severity::Warning
-            },
-            code: "duplicate",
-            tensor: Some(names[later].to_owned()),
-            message: format!(
-                "byte-identical to `{}`{}",
-                names[earlier],
-                if tied {
-                    " (tied weights: the embedding stored again as the output head)"
-                } else {
-                    " (tied or copied weights)"
-                }
-            ),
-        });
+    let mut per_tensor: Vec<Vec<Finding>> = names
+        .iter()
+        .zip(tensors)
+        .zip(stats)
+        .map(|((name, slice), stats)| tensor_findings(name, slice, stats))
+        .collect();
+    for (later, finding) in duplicate_findings(names, tensors, stats) {
+        per_tensor[later].push(finding);
     }
     per_tensor.into_iter().flatten().collect()
 }
@@ -259,7 +352,7 @@ fn constant(s: &TensorStats) -> Option<f64> {
 }
 
 /// The value (1 or 0) of a norm weight that holds nothing else.
-fn norm_uninitialised(s: &Subject<'_>) -> Option<u8> {
+fn norm_uninitialised(s: &Measured<'_>) -> Option<u8> {
     let name = s.name.to_lowercase();
     let is_norm = (name.contains("norm") || name.contains("ln_")) && name.ends_with(".weight");
     if !is_norm || s.slice.shape.len() != 1 || s.stats.count == 0 || s.stats.finite != s.stats.count
@@ -273,7 +366,12 @@ fn norm_uninitialised(s: &Subject<'_>) -> Option<u8> {
     }
 }
 
-fn dead(s: &Subject<'_>, dead: Option<u64>, axis: usize, what: &str) -> Option<(Severity, String)> {
+fn dead(
+    s: &Measured<'_>,
+    dead: Option<u64>,
+    axis: usize,
+    what: &str,
+) -> Option<(Severity, String)> {
     let n = dead.filter(|&d| d > 0)?;
     if all_zero(s.stats) {
         return None;
@@ -373,7 +471,7 @@ mod tests {
         .unwrap();
         find_anomalies(&names, &slices, &stats)
             .into_iter()
-            .map(|f| (f.code, f.tensor.unwrap(), f.severity))
+            .map(|f| (f.code, f.tensor().unwrap().to_owned(), f.severity))
             .collect()
     }
 

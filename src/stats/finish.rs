@@ -259,7 +259,7 @@ impl Keys {
         match self {
             Keys::F32 | Keys::Bf16 => window.central_key(key),
             Keys::F16 => {
-                let o = super::sample::ord16(key as u16);
+                let o = super::lanes::ord16(key as u16);
                 window.codes.0 <= o && o <= window.codes.1
             }
         }

@@ -1,7 +1,11 @@
 //! Parameter statistics: mergeable accumulators, the parallel engine and health findings.
 //!
-//! [`compute_stats`] reads every tensor once, in fixed-size chunks spread over rayon's threads, and
-//! returns a [`TensorStats`] per tensor; [`find_anomalies`] turns statistics into [`Finding`]s.
+//! [`StatsRun`] measures a model's tensors in the background on the caller's rayon pool and
+//! delivers each tensor's [`TensorStats`] and findings as it finishes (the TUI's way in);
+//! [`compute_model_stats`] is the same run waited for (the `stats` command's). Underneath,
+//! [`compute_stats`] reads tensors' bytes once, in fixed-size chunks spread over the pool's
+//! threads; [`tensor_findings`] and [`cross_tensor_findings`] turn statistics into
+//! [`Finding`](crate::finding::Finding)s.
 //!
 //! # How each statistic is computed
 //!
@@ -50,12 +54,24 @@
 //!
 //! # Reproducibility and memory
 //!
-//! The cut into chunks depends only on `chunk_bytes`; partial results merge in chunk order, so the
-//! output is bit-identical whatever the number of threads. Code counts are integers and merge in any
+//! A tensor is cut into pieces at offsets that depend only on the tensor and `chunk_bytes`;
+//! partial results merge in piece order, so the output is bit-identical whatever the number of
+//! threads, and whatever other tensors are measured with it (a [`StatsRun`] measures small batches
+//! in any order, the `stats` command gets the same bits). Code counts are integers and merge in any
 //! order. Memory stays bounded: per worker a 256 KiB count table (1 MiB more when one code
 //! crowds it), a buffer of 4096 decoded values, and at most a few chunks' partial results waiting
 //! to be merged; a tensor's bytes are never copied. `release` is called for each finished piece
 //! so the caller can drop the pages it has read.
+//!
+//! # Streaming
+//!
+//! [`StatsRun::start`] returns at once; a coordinator thread feeds the queue of requested tensors
+//! to the engine in batches of about [`StatsOptions::batch_bytes`], on the caller's pool (one per
+//! process, [`thread_pool`]). Each tensor arrives as a [`StatsEvent::Tensor`] with its own findings
+//! the moment its last piece is merged; [`StatsEvent::Finished`] brings the findings across
+//! tensors (duplicates). [`StatsRun::prioritize`] moves tensors to the front of the queue,
+//! [`StatsRun::cancel`] stops at the next chunk and keeps what was delivered,
+//! [`StatsRun::progress`] reads counters the workers add to.
 //!
 //! # Speed
 //!
@@ -71,12 +87,16 @@ pub mod aggregate;
 mod engine;
 mod findings;
 mod finish;
+mod isa;
 mod kernel;
+mod lanes;
 mod plan;
+mod run;
 mod sample;
 
 pub use engine::compute_stats;
-pub use findings::{Finding, Severity, find_anomalies};
+pub use findings::{cross_tensor_findings, find_anomalies, tensor_findings};
+pub use run::{BATCH_BYTES, Progress, StatsEvent, StatsRun, compute_model_stats, thread_pool};
 
 use crate::dtype::DType;
 
@@ -91,11 +111,10 @@ pub struct TensorSlice<'a> {
     pub bytes: &'a [u8],
 }
 
-/// How [`compute_stats`] runs.
+/// What the engine computes and how it cuts the work. The threads are the caller's: the rayon pool
+/// it runs on ([`thread_pool`], one per process).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatsOptions {
-    /// Worker threads; `None` uses rayon's global pool (one thread per core).
-    pub threads: Option<usize>,
     /// Bytes per unit of work (default 4 MiB). Results depend on it (in the last bits of mean and
     /// std for bucketed tensors); they never depend on the thread count.
     pub chunk_bytes: usize,
@@ -111,17 +130,21 @@ pub struct StatsOptions {
     /// moments and tails, a one-in-eight sample of the central values for the distribution; default
     /// 2^22 values). `None` counts every value (`glassbox stats --exact`).
     pub sample_above: Option<u64>,
+    /// Bytes of tensor data a [`StatsRun`] measures between two looks at its queue (default
+    /// [`BATCH_BYTES`], 256 MiB; a larger tensor is a batch of its own). Smaller batches let
+    /// [`StatsRun::prioritize`] act sooner; results never depend on it.
+    pub batch_bytes: u64,
 }
 
 impl Default for StatsOptions {
     fn default() -> Self {
         StatsOptions {
-            threads: None,
             chunk_bytes: 4 << 20,
             histogram_bins: 64,
             outlier_sigmas: 6.0,
             exact_limit: 1 << 16,
             sample_above: Some(1 << 22),
+            batch_bytes: BATCH_BYTES,
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Cutting the tensors into fixed-size chunks of work.
 //!
-//! The tensors are laid end to end and cut into chunks of `chunk_bytes`: a big tensor spans several
-//! chunks, small tensors share one. A cut inside a tensor falls on a whole storage block and, for a
-//! 2-D tensor whose row fits in a chunk, on a row boundary. The plan depends only on the tensors
-//! and `chunk_bytes`, never on the number of threads, which is what makes results reproducible.
+//! Each tensor is cut into pieces of at most `chunk_bytes`, at offsets that depend only on the tensor
+//! and `chunk_bytes`; the pieces are packed into chunks in order, so small tensors share one. A cut
+//! inside a tensor falls on a whole storage block and, for a 2-D tensor whose row fits in a chunk,
+//! on a row boundary. The plan never depends on the number of threads, nor a tensor's cuts on the
+//! other tensors measured with it, which is what makes results reproducible.
 
 use std::ops::Range;
 
@@ -65,6 +66,12 @@ fn granularity(t: &TensorSlice<'_>, chunk_bytes: usize) -> usize {
 
 /// Cuts `tensors` into chunks of at most `chunk_bytes` (a chunk exceeds it only when a single block
 /// does). Returns the chunks and the number of pieces of each tensor (0 for an empty tensor).
+///
+/// Each tensor is cut on its own, at the same offsets wherever it stands in the list: pieces of
+/// `chunk_bytes` rounded down to its granularity, the last one shorter. Pieces are then packed into
+/// chunks in order, a piece that does not fit in the room left starting a new chunk. So a tensor's
+/// statistics (whose last bits depend on where it is cut) are the same whether it is measured with
+/// the whole model or in a small batch of a few tensors, as the streaming run does.
 pub(super) fn plan(tensors: &[TensorSlice<'_>], chunk_bytes: usize) -> (Vec<Chunk>, Vec<usize>) {
     let cap = chunk_bytes.max(1);
     let mut chunks = Vec::new();
@@ -74,22 +81,13 @@ pub(super) fn plan(tensors: &[TensorSlice<'_>], chunk_bytes: usize) -> (Vec<Chun
         let len = usable_bytes(t);
         let step = granularity(t, cap);
         let block = t.dtype.block_bytes() as usize;
+        // A block larger than a chunk is a piece of its own.
+        let piece = (cap / step * step).max(block);
         let mut pos = 0;
         while pos < len {
-            let room = cap.saturating_sub(cur.bytes as usize);
-            let want = len - pos;
-            let mut take = if want <= room {
-                want
-            } else {
-                room / step * step
-            };
-            if take == 0 {
-                if cur.pieces.is_empty() {
-                    take = block.min(want); // a block larger than a chunk
-                } else {
-                    chunks.push(std::mem::take(&mut cur));
-                    continue;
-                }
+            let take = piece.min(len - pos);
+            if cur.bytes as usize + take > cap && !cur.pieces.is_empty() {
+                chunks.push(std::mem::take(&mut cur));
             }
             cur.pieces.push(Piece {
                 tensor: i,
@@ -133,30 +131,55 @@ mod tests {
         ];
         let (chunks, pieces) = plan(&tensors, 128);
         assert_eq!(pieces, vec![1, 4, 1, 0]);
-        // 16 bytes of tensor 0, then three rows (120 bytes) would overflow: two rows (80) fit.
+        // Three rows (120 bytes) of tensor 1 do not fit beside tensor 0's 16 bytes: a new chunk.
+        // Its last row shares a chunk with tensor 2.
+        let cuts: Vec<Vec<(usize, Range<usize>)>> = chunks
+            .iter()
+            .map(|c| {
+                c.pieces
+                    .iter()
+                    .map(|p| (p.tensor, p.bytes.clone()))
+                    .collect()
+            })
+            .collect();
         assert_eq!(
-            chunks[0].pieces,
+            cuts,
             vec![
-                Piece {
-                    tensor: 0,
-                    bytes: 0..16
-                },
-                Piece {
-                    tensor: 1,
-                    bytes: 0..80
-                }
+                vec![(0, 0..16)],
+                vec![(1, 0..120)],
+                vec![(1, 120..240)],
+                vec![(1, 240..360)],
+                vec![(1, 360..400), (2, 0..6)],
             ]
         );
-        for c in &chunks[1..] {
-            for p in &c.pieces {
-                if p.tensor == 1 {
-                    assert_eq!(p.bytes.start % 40, 0, "cuts on row boundaries");
-                }
-            }
-        }
         let total: u64 = chunks.iter().map(|c| c.bytes).sum();
         assert_eq!(total, 16 + 400 + 6);
         assert!(chunks.iter().all(|c| c.bytes <= 128));
+    }
+
+    #[test]
+    fn a_tensor_is_cut_at_the_same_offsets_whatever_precedes_it() {
+        let data = vec![0u8; 4096];
+        let alone = [slice(DType::F32, &[25, 10], &data[..1000])];
+        let after = [
+            slice(DType::BF16, &[7], &data[..14]),
+            slice(DType::F32, &[25, 10], &data[..1000]),
+        ];
+        let cuts = |tensors: &[TensorSlice<'_>], t: usize| -> Vec<Range<usize>> {
+            let (chunks, _) = plan(tensors, 128);
+            chunks
+                .iter()
+                .flat_map(|c| c.pieces.iter())
+                .filter(|p| p.tensor == t)
+                .map(|p| p.bytes.clone())
+                .collect()
+        };
+        let want: Vec<Range<usize>> = (0..1000)
+            .step_by(120)
+            .map(|s| s..(s + 120).min(1000))
+            .collect();
+        assert_eq!(cuts(&alone, 0), want);
+        assert_eq!(cuts(&after, 1), want);
     }
 
     #[test]

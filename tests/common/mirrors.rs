@@ -231,6 +231,9 @@ pub struct FindingObj {
     pub code: String,
     pub tensor: Option<String>,
     pub message: String,
+    /// The fields the message was rendered from; left out when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<BTreeMap<String, Value>>,
 }
 
 // ---- `glassbox summary` ------------------------------------------------------------------------

@@ -1,0 +1,221 @@
+//! The AVX-512 sampled kernels (F and BW): F32 sixteen values per step, BF16 and F16 thirty-two.
+
+use super::pick::{count_picked, cut, group_byte, pick_byte, step_hash};
+use super::scalar::{code16_run, scalar_run};
+use super::window::Window;
+use super::{BF16_CODES, F32_VALUES};
+use crate::stats::kernel::Counter;
+use crate::stats::lanes::{BlockSums, Code16, Lanes16, Lanes32};
+use std::arch::x86_64::*;
+
+/// AVX-512 version of [`super::block_scalar`] for F32 (`SHIFTED`: `shift != 0`): values before
+/// the first whole group of sixteen and after the last go through the scalar lanes; whole
+/// groups through the vector lanes, lane `j` of the `lo` vectors being lane `j` and of the `hi`
+/// vectors lane `8 + j`, each adding its values in the same order as the scalar kernel.
+/// # Safety
+///
+/// The CPU must support AVX-512F and POPCNT (`Isa::Avx512`).
+#[target_feature(enable = "avx512f,popcnt")]
+pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
+    bytes: &[u8],
+    first: u64,
+    shift: f64,
+    win: &Window,
+    t: &mut impl Counter,
+) -> Option<BlockSums> {
+    let width = 4;
+    let n = bytes.len() / width;
+    let mut acc = Lanes16::new();
+    let (head, groups) = cut::<16>(first, n);
+    scalar_run(bytes, 0..head, first, shift, win, &mut acc, t);
+    let shift_pd = _mm512_set1_pd(shift);
+    let (lo_e, hi_e) = (_mm512_set1_ps(win.lo), _mm512_set1_ps(win.hi));
+    let zero = _mm512_setzero_ps();
+    // SAFETY: (this load and those below, which say "see above") `acc`'s arrays hold 16 lanes; the group loads read
+    // `16 * width` bytes at `head + 16 * k` values, inside `bytes` for `k < groups`.
+    let (mut sa, mut sb, mut qa, mut qb, mut mn, mut mx) = unsafe {
+        (
+            _mm512_loadu_pd(acc.s.as_ptr()),
+            _mm512_loadu_pd(acc.s.as_ptr().add(8)),
+            _mm512_loadu_pd(acc.q.as_ptr()),
+            _mm512_loadu_pd(acc.q.as_ptr().add(8)),
+            _mm512_loadu_ps(acc.min.as_ptr()),
+            _mm512_loadu_ps(acc.max.as_ptr()),
+        )
+    };
+    let mut zeros = 0u64;
+    let first_group = (first + head as u64) / 16;
+    let mut hash = 0u64;
+    for k in 0..groups {
+        let group = first_group + k as u64;
+        let off = (head + 16 * k) * width;
+        // SAFETY: see above.
+        let x = unsafe { _mm512_loadu_ps(bytes.as_ptr().add(off).cast()) };
+        let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+        let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+            _mm512_castps_pd(x),
+        )));
+        // `x - 0.0` is `x` for every finite x (and -0.0 stays -0.0).
+        let (dlo, dhi) = if SHIFTED {
+            (_mm512_sub_pd(lo, shift_pd), _mm512_sub_pd(hi, shift_pd))
+        } else {
+            (lo, hi)
+        };
+        sa = _mm512_add_pd(sa, dlo);
+        sb = _mm512_add_pd(sb, dhi);
+        qa = _mm512_fmadd_pd(dlo, dlo, qa);
+        qb = _mm512_fmadd_pd(dhi, dhi, qb);
+        mn = _mm512_min_ps(mn, x);
+        mx = _mm512_max_ps(mx, x);
+        zeros += u64::from(_mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, zero).count_ones());
+        let central = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(
+            _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, lo_e),
+            x,
+            hi_e,
+        );
+        let picked = pick_byte(group_byte(step_hash(&mut hash, k, group), group));
+        // SAFETY: the group just loaded.
+        unsafe { count_picked::<F32_VALUES>(bytes.as_ptr().add(off), picked, central, t) };
+    }
+    // SAFETY: see above.
+    unsafe {
+        _mm512_storeu_pd(acc.s.as_mut_ptr(), sa);
+        _mm512_storeu_pd(acc.s.as_mut_ptr().add(8), sb);
+        _mm512_storeu_pd(acc.q.as_mut_ptr(), qa);
+        _mm512_storeu_pd(acc.q.as_mut_ptr().add(8), qb);
+        _mm512_storeu_ps(acc.min.as_mut_ptr(), mn);
+        _mm512_storeu_ps(acc.max.as_mut_ptr(), mx);
+    }
+    acc.zeros += zeros;
+    scalar_run(bytes, head + 16 * groups..n, first, shift, win, &mut acc, t);
+    acc.finish(n)
+}
+
+/// AVX-512 version of [`super::scalar::block_scalar_code16`] for codes `KIND` (1: BF16, 2: F16): 32
+/// values per step, BF16 widened by `vpunpck[lh]wd` with zero (the lane order of
+/// [`crate::stats::lanes::bf16_lane`]), F16 by `vcvtph2ps` (in order); extremes, zeros and the window test
+/// on the codes as signed integers in value order ([`crate::stats::lanes::ord16`]).
+/// # Safety
+///
+/// The CPU must support AVX-512F, AVX-512BW and POPCNT (`Isa::Avx512`).
+#[target_feature(enable = "avx512f,avx512bw,popcnt")]
+pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
+    bytes: &[u8],
+    first: u64,
+    shift: f64,
+    win: &Window,
+    t: &mut impl Counter,
+) -> Option<BlockSums> {
+    let kind = if KIND == BF16_CODES {
+        Code16::BF16
+    } else {
+        Code16::F16
+    };
+    let n = bytes.len() / 2;
+    let mut acc = Lanes32::new();
+    let (head, groups) = cut::<32>(first, n);
+    code16_run(kind, bytes, 0..head, first, shift, win, &mut acc, t);
+    let shift_pd = _mm512_set1_pd(shift);
+    let zero = _mm512_setzero_si512();
+    let m7 = _mm512_set1_epi16(0x7FFF);
+    let (lo_o, hi_o) = (
+        _mm512_set1_epi16(win.codes.0),
+        _mm512_set1_epi16(win.codes.1),
+    );
+    // SAFETY: (this load and those below, which say "see above") `acc`'s arrays hold 32 lanes; the group loads read 64
+    // bytes at value `head + 32 * k`, inside `bytes` for `k < groups`.
+    let mut s: [__m512d; 4] =
+        unsafe { std::array::from_fn(|v| _mm512_loadu_pd(acc.s.as_ptr().add(8 * v))) };
+    // SAFETY: see above (the lanes of `acc.q`).
+    let mut q: [__m512d; 4] =
+        unsafe { std::array::from_fn(|v| _mm512_loadu_pd(acc.q.as_ptr().add(8 * v))) };
+    let (mut mn, mut mx) = (_mm512_set1_epi16(i16::MAX), _mm512_set1_epi16(i16::MIN));
+    let (mut zc, minus_one) = (_mm512_setzero_si512(), _mm512_set1_epi16(-1));
+    let first_group = (first + head as u64) / 32;
+    let mut hash = 0u64;
+    for k in 0..groups {
+        let off = (head + 32 * k) * 2;
+        // SAFETY: see above.
+        let v = unsafe { _mm512_loadu_si512(bytes.as_ptr().add(off).cast()) };
+        let half = |x: __m512| _mm512_castps_pd(x);
+        let top = |x: __m512d| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(x));
+        let (a, b) = if KIND == BF16_CODES {
+            (
+                _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v)),
+                _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)),
+            )
+        } else {
+            // SAFETY: the group's two halves, inside `bytes` (see above); converting them
+            // straight from memory spares extracting the upper half.
+            unsafe {
+                (
+                    _mm512_cvtph_ps(_mm256_loadu_si256(bytes.as_ptr().add(off).cast())),
+                    _mm512_cvtph_ps(_mm256_loadu_si256(bytes.as_ptr().add(off + 32).cast())),
+                )
+            }
+        };
+        let x = [
+            _mm512_cvtps_pd(_mm512_castps512_ps256(a)),
+            _mm512_cvtps_pd(top(half(a))),
+            _mm512_cvtps_pd(_mm512_castps512_ps256(b)),
+            _mm512_cvtps_pd(top(half(b))),
+        ];
+        for (j, &x) in x.iter().enumerate() {
+            let d = if SHIFTED {
+                _mm512_sub_pd(x, shift_pd)
+            } else {
+                x
+            };
+            s[j] = _mm512_add_pd(s[j], d);
+            q[j] = _mm512_fmadd_pd(d, d, q[j]);
+        }
+        let ord = _mm512_xor_si512(v, _mm512_and_si512(_mm512_srai_epi16::<15>(v), m7));
+        mn = _mm512_min_epi16(mn, ord);
+        mx = _mm512_max_epi16(mx, ord);
+        let central = _mm512_mask_cmple_epi16_mask(_mm512_cmpge_epi16_mask(ord, lo_o), ord, hi_o);
+        // Zeros in sixteen-bit lanes (at most 1,024 steps a block: no overflow).
+        zc = _mm512_mask_sub_epi16(zc, _mm512_testn_epi16_mask(v, m7), zc, minus_one);
+        // The upper half through a mask shift: left to itself the compiler moves the mask
+        // through memory into a vector register, a store-forwarding stall per step.
+        let (c0, c1) = (
+            _cvtmask32_u32(central) as u16,
+            _cvtmask32_u32(_kshiftri_mask32::<16>(central)) as u16,
+        );
+        let group = 2 * (first_group + k as u64);
+        let z = step_hash(&mut hash, k, group);
+        let (p0, p1) = (
+            pick_byte(group_byte(z, group)),
+            pick_byte(group_byte(z, group + 1)),
+        );
+        // SAFETY: the two groups of 16 just loaded.
+        unsafe {
+            count_picked::<KIND>(bytes.as_ptr().add(off), p0, c0, t);
+            count_picked::<KIND>(bytes.as_ptr().add(off + 32), p1, c1, t);
+        }
+    }
+    let (mut mins, mut maxs, mut zs) = ([0i16; 32], [0i16; 32], [0u16; 32]);
+    // SAFETY: see above; `mins`, `maxs` and `zs` hold 32 16-bit lanes.
+    unsafe {
+        for v in 0..4 {
+            _mm512_storeu_pd(acc.s.as_mut_ptr().add(8 * v), s[v]);
+            _mm512_storeu_pd(acc.q.as_mut_ptr().add(8 * v), q[v]);
+        }
+        _mm512_storeu_si512(mins.as_mut_ptr().cast(), mn);
+        _mm512_storeu_si512(maxs.as_mut_ptr().cast(), mx);
+        _mm512_storeu_si512(zs.as_mut_ptr().cast(), zc);
+    }
+    acc.min = mins.iter().copied().fold(acc.min, i16::min);
+    acc.max = maxs.iter().copied().fold(acc.max, i16::max);
+    acc.zeros += zs.iter().map(|&z| u64::from(z)).sum::<u64>();
+    code16_run(
+        kind,
+        bytes,
+        head + 32 * groups..n,
+        first,
+        shift,
+        win,
+        &mut acc,
+        t,
+    );
+    acc.finish(kind, n)
+}

@@ -1,0 +1,110 @@
+//! Which values are sampled (two lanes of each aligned group of 16, picked by a hash of the group's
+//! position), and the counting of a vector kernel's group: tails and picks.
+
+use super::F32_VALUES;
+use crate::stats::kernel::Counter;
+
+/// The two sampled lanes of group `group` (values `16·group..16·group + 16` of a tensor).
+///
+/// Each octet of groups (`group / 8`, 128 values) goes through murmur3's 64-bit finaliser, so that
+/// any structure in the data (matrix columns, periodic patterns) meets independent-looking picks:
+/// each value's inclusion is like a fair 1-in-8 draw. Group `8o + j` of the octet takes byte `j`
+/// of its hash, from the top. Of a byte, lane `a` (high nibble) is uniform; `b = a ^ c` with `c`
+/// (low nibble) in 1..=15 (8 twice as likely) is uniform too, since `a ^ c` runs over every lane as
+/// `a` does, and never equals `a`.
+#[inline(always)]
+pub(crate) fn picks(group: u64) -> (usize, usize) {
+    pick_byte(group_byte(octet_hash(group >> 3), group))
+}
+
+/// The hash of the octet of `group`, the group of step `k` of a kernel's loop: recomputed at the
+/// first step and at each octet's first group, kept in `hash` in between (the hash is most of a
+/// pick's cost).
+#[inline(always)]
+pub(crate) fn step_hash(hash: &mut u64, k: usize, group: u64) -> u64 {
+    if k == 0 || group & 7 == 0 {
+        *hash = octet_hash(group >> 3);
+    }
+    *hash
+}
+
+/// The byte of an octet's hash that group `group` takes: the top one for the first group.
+#[inline(always)]
+pub(crate) fn group_byte(hash: u64, group: u64) -> u8 {
+    (hash >> (56 - 8 * (group & 7))) as u8
+}
+
+/// murmur3's 64-bit finaliser of an octet of groups (128 values).
+#[inline(always)]
+pub(crate) fn octet_hash(pair: u64) -> u64 {
+    let mut z = pair ^ (pair >> 33);
+    z = z.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    z ^= z >> 33;
+    z = z.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    z ^ (z >> 33)
+}
+
+/// The two lanes a byte of the hash picks (see [`picks`]).
+#[inline(always)]
+pub(crate) fn pick_byte(byte: u8) -> (usize, usize) {
+    let a = usize::from(byte >> 4);
+    let c = usize::from(byte & 15);
+    (a, a ^ (c | usize::from(c == 0) << 3))
+}
+
+/// Whether value `i` of a tensor is sampled (the rule the kernels implement).
+pub(crate) fn sampled(i: u64) -> bool {
+    let (a, b) = picks(i / 16);
+    let lane = (i % 16) as usize;
+    lane == a || lane == b
+}
+
+/// The key of value `l` of the group at `p`, for source `K` (0: F32, 1: BF16, 2: F16), straight
+/// from the bytes: the value's top half (F32) or its code (BF16, F16).
+///
+/// # Safety
+///
+/// `p` must point to a whole group (16 values) of source `K`, and `l < 16`.
+#[inline(always)]
+pub(crate) unsafe fn group_key<const K: u8>(p: *const u8, l: usize) -> usize {
+    // SAFETY: the caller guarantees the group is readable; the reads have no alignment needs.
+    unsafe {
+        match K {
+            F32_VALUES => usize::from(p.add(4 * l + 2).cast::<u16>().read_unaligned()),
+            _ => usize::from(p.add(2 * l).cast::<u16>().read_unaligned()),
+        }
+    }
+}
+
+/// How a vector kernel taking `G` values a step cuts `n` values starting at value `first` of the
+/// tensor: the values before the first whole aligned group, and the number of whole groups after.
+pub(crate) fn cut<const G: u64>(first: u64, n: usize) -> (usize, usize) {
+    let head = ((G - first % G) % G).min(n as u64) as usize;
+    (head, (n - head) / G as usize)
+}
+
+/// Counts one whole group of 16 values of a vector kernel (at `at`): the key of every lane not in
+/// `central` (bit `l`: lane `l` is central), and of the group's two sampled lanes (`picks`) if they
+/// are central (adding 0 otherwise, without a branch).
+///
+/// # Safety
+///
+/// `at` must point to the group's 16 values of source `K`.
+#[inline(always)]
+pub(crate) unsafe fn count_picked<const K: u8>(
+    at: *const u8,
+    (a, b): (usize, usize),
+    central: u16,
+    t: &mut impl Counter,
+) {
+    // SAFETY: the caller guarantees the group is readable; every `l` is below 16.
+    let key_of = |l: usize| unsafe { group_key::<K>(at, l) };
+    let mut tails = !central;
+    while tails != 0 {
+        let l = tails.trailing_zeros() as usize;
+        tails &= tails - 1;
+        t.bump(key_of(l), l);
+    }
+    t.add(key_of(a), 0, u32::from(central >> a & 1));
+    t.add(key_of(b), 1, u32::from(central >> b & 1));
+}
