@@ -36,6 +36,7 @@ pub mod format;
 pub mod model;
 pub mod render;
 pub mod stats;
+pub mod transparency;
 
 pub use dtype::DType;
 pub use error::{Error, Result};
