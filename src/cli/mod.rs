@@ -66,6 +66,8 @@ pub enum FormatArg {
     Text,
     Markdown,
     Json,
+    /// A CycloneDX 1.6 ML-BOM (`transparency` only).
+    Cyclonedx,
 }
 
 impl From<FormatArg> for OutputFormat {
@@ -73,7 +75,8 @@ impl From<FormatArg> for OutputFormat {
         match f {
             FormatArg::Text => OutputFormat::Text,
             FormatArg::Markdown => OutputFormat::Markdown,
-            FormatArg::Json => OutputFormat::Json,
+            // Refused before any other command runs (see `run_command`); JSON is its nearest kin.
+            FormatArg::Json | FormatArg::Cyclonedx => OutputFormat::Json,
         }
     }
 }
@@ -104,6 +107,23 @@ pub enum Command {
         after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n  glassbox stats model.gguf --exact\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
     )]
     Stats(StatsArgs),
+    /// What the files prove, what they only declare, and what stays hidden, item by item (A–K),
+    /// beside what a closed API model discloses: licence and its class, MOF / OSAID verdicts, the
+    /// prompt-format audit (chat template, special tokens, remote code) and SHA-256 fingerprints.
+    #[command(
+        after_help = "Examples:\n  glassbox transparency ./model\n  glassbox transparency ./model --format markdown > TRANSPARENCY.md\n  glassbox transparency model.gguf --format json | jq '.items[] | select(.bucket == \"missing\") | .id'\n  glassbox transparency ./model --format cyclonedx > model.cdx.json\n\nStatuses: VERIFIED, CONSISTENT (verified), CONTRADICTED, DECLARED, DECLARED_TEXT, REFERENCED\n(declared), DERIVED (verified from one declared input), PLACEHOLDER, MISSING (missing), N/A,\nNOT_ASSESSABLE."
+    )]
+    Transparency(TransparencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TransparencyArgs {
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    pub path: PathBuf,
+
+    /// Skip the SHA-256 fingerprints (item D4 is then NOT_ASSESSABLE).
+    #[arg(long)]
+    pub no_hash: bool,
 }
 
 #[derive(Debug, Args)]
@@ -182,7 +202,7 @@ impl From<SortArg> for TensorOrder {
 pub fn run(cli: Cli) -> Result<String> {
     let common = cli.common;
     let out = run_command(cli.command, cli.path, &common)?;
-    if common.format == FormatArg::Json {
+    if matches!(common.format, FormatArg::Json | FormatArg::Cyclonedx) {
         return Ok(out); // JSON escapes control characters itself
     }
     // Names and metadata come from the files: no control character reaches the terminal.
@@ -232,7 +252,11 @@ pub fn colorize(text: &str) -> String {
 }
 
 fn run_command(command: Option<Command>, path: Option<PathBuf>, common: &Common) -> Result<String> {
+    if common.format == FormatArg::Cyclonedx && !matches!(command, Some(Command::Transparency(_))) {
+        anyhow::bail!("`--format cyclonedx` is only for `glassbox transparency`");
+    }
     match command {
+        Some(Command::Transparency(args)) => transparency(&args, common),
         Some(Command::Summary(args)) => summary(&args.path, common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
         Some(Command::Stats(args)) => stats(&args, common),
@@ -291,7 +315,7 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
         ..StatsOptions::default()
     };
     let total: u64 = selected.iter().map(|t| t.bytes).sum();
-    let bar = progress_bar(common, total);
+    let bar = progress_bar(common, total, "measuring");
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let progress = |p: glassbox::stats::Progress| {
         if let Some(bar) = &bar {
@@ -337,8 +361,48 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
     })
 }
 
+fn transparency(args: &TransparencyArgs, common: &Common) -> Result<String> {
+    use glassbox::render::transparency::{
+        render_transparency_cyclonedx, render_transparency_json, render_transparency_markdown,
+        render_transparency_text,
+    };
+    use glassbox::transparency as t;
+
+    let model = glassbox::model::open(&args.path)?;
+    let arch = glassbox::arch::infer_architecture(&model);
+    let sources = t::open_sources(&model);
+    let hashes = if args.no_hash {
+        None
+    } else {
+        let files = t::hashable_files(&model, &sources.files);
+        let total = files
+            .iter()
+            .map(|(p, _, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .sum();
+        let bar = progress_bar(common, total, "hashing");
+        let progress = |p: t::HashProgress| {
+            if let Some(bar) = &bar {
+                bar.set_position(p.bytes_done);
+            }
+        };
+        let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
+        let hashes = pool.install(|| t::compute_hashes(&files, &progress));
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Some(hashes)
+    };
+    let report = t::build_report(&model, &arch, &sources, hashes);
+    Ok(match common.format {
+        FormatArg::Cyclonedx => render_transparency_cyclonedx(&report),
+        FormatArg::Json => render_transparency_json(&model, &report),
+        FormatArg::Markdown => render_transparency_markdown(&report),
+        FormatArg::Text => render_transparency_text(&report),
+    })
+}
+
 /// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.
-fn progress_bar(common: &Common, total: u64) -> Option<indicatif::ProgressBar> {
+fn progress_bar(common: &Common, total: u64, verb: &str) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if common.quiet || !std::io::stderr().is_terminal() {
         return None;
@@ -346,7 +410,7 @@ fn progress_bar(common: &Common, total: u64) -> Option<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} measuring {bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            &format!("{{spinner}} {verb} {{bar:40}} {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} eta {{eta}}"),
         )
         .expect("valid template"),
     );

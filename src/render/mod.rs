@@ -5,6 +5,7 @@ pub mod stats;
 pub mod summary;
 pub mod table;
 pub mod tensors;
+pub mod transparency;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1193,6 +1193,56 @@ fn data_card(ctx: &Context) -> Item {
     it
 }
 
+/// The structured facts a bill of materials needs.
+pub fn bom_facts(ctx: &Context) -> super::BomFacts {
+    let card = ctx.card();
+    let mut datasets = card.map(|c| c.strings("datasets")).unwrap_or_default();
+    let mut base_models = card.map(|c| c.strings("base_model")).unwrap_or_default();
+    if let Some(g) = &ctx.model.gguf {
+        datasets.extend(
+            g.datasets()
+                .into_iter()
+                .filter_map(|s| s.name.or(s.repo_url)),
+        );
+        base_models.extend(
+            g.base_models()
+                .into_iter()
+                .filter_map(|s| s.repo_url.or(s.name)),
+        );
+    }
+    datasets.dedup();
+    base_models.dedup();
+    let text = |v: Option<&Value>| v.and_then(super::card::scalar_text).unwrap_or_default();
+    let metrics = model_index_results(card)
+        .iter()
+        .flat_map(|r| {
+            let task = text(r.pointer("/task/type"));
+            let dataset = text(r.pointer("/dataset/type").or(r.pointer("/dataset/name")));
+            r.get("metrics")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(move |m| {
+                    (
+                        task.clone(),
+                        dataset.clone(),
+                        text(m.get("type")),
+                        text(m.get("value")),
+                    )
+                })
+        })
+        .collect();
+    super::BomFacts {
+        family: ctx.arch.family.clone(),
+        class: ctx.arch.class.clone(),
+        parameters: ctx.arch.parameters.total,
+        pipeline_tag: card.and_then(|c| c.strings("pipeline_tag").into_iter().next()),
+        datasets,
+        base_models,
+        metrics,
+    }
+}
+
 fn model_index_results(card: Option<&Card>) -> Vec<&Value> {
     card.and_then(|c| c.key("model-index"))
         .and_then(Value::as_array)
@@ -1691,6 +1741,7 @@ mod tests {
             Some("1.5 trillion tokens")
         );
         assert_eq!(token_count_claim("special tokens"), None);
+        assert_eq!(token_count_claim("Vocabulary: 256 tokens (BPE)"), None);
         assert_eq!(
             arxiv_ids("see https://arxiv.org/abs/2403.13784 and arXiv: 2310.12941."),
             ["2310.12941", "2403.13784"]

@@ -204,6 +204,22 @@ pub struct TransparencyReport {
     pub chat_template: Option<String>,
     /// Everything suspicious: prompt-format audit, hidden text, remote code, oversize card.
     pub findings: Vec<Finding>,
+    /// Structured facts for a bill of materials (CycloneDX): what the items show as text.
+    pub bom: BomFacts,
+}
+
+/// The facts a CycloneDX ML-BOM carries, gathered once so the face formats without computing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BomFacts {
+    pub family: Option<String>,
+    /// `architectures[0]` of the config.
+    pub class: Option<String>,
+    pub parameters: u64,
+    pub pipeline_tag: Option<String>,
+    pub datasets: Vec<String>,
+    pub base_models: Vec<String>,
+    /// (task, dataset, metric, value) from `model-index`.
+    pub metrics: Vec<(String, String, String, String)>,
 }
 
 impl TransparencyReport {
@@ -239,6 +255,7 @@ pub fn build_report(
         hashes: hashed.then_some(hashes.as_slice()),
     };
     let items = items::build_items(&ctx);
+    let bom = items::bom_facts(&ctx);
     let openness = openness::judge_openness(&items, &license);
     let counts = count(&items);
     TransparencyReport {
@@ -251,6 +268,7 @@ pub fn build_report(
         hashed,
         chat_template: audit.template.clone(),
         findings,
+        bom,
     }
 }
 

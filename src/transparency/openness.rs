@@ -52,6 +52,8 @@ pub struct Openness {
     /// The highest class met, or `None` (unclassified).
     pub mof_class: Option<&'static str>,
     pub osaid: Outcome,
+    /// Why OSAID is not met, or what a person must still review.
+    #[serde(rename = "reasons")]
     pub osaid_reasons: Vec<String>,
 }
 
@@ -179,7 +181,9 @@ fn judge_class(
                     .find(|i| i.status == best)
                     .and_then(|i| i.value.clone())
                     .unwrap_or_default();
-                reasons.push(format!("{component}: only referenced"));
+                reasons.push(format!(
+                    "{component}: only referenced or described in prose"
+                ));
                 to_check.push(format!("{component}: {what}"));
             }
             _ => {
