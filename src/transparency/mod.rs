@@ -18,10 +18,11 @@
 //! Submodules, one concern each: [`card`] (front matter, sections, placeholders, hidden text),
 //! [`license`] (the licence table and its classification), [`template`] (the static chat-template
 //! reading), [`audit`] (the prompt-format audit), [`sources`] (reading the side files), [`hash`] (fingerprints), [`items`] (the A–K
-//! items), [`closed_api`] (the closed-API column, as data), [`openness`] (MOF classes and OSAID).
+//! items), [`claims`] (numbers read from the card's prose), [`closed_api`] (the closed-API column, as data), [`openness`] (MOF classes and OSAID).
 
 pub mod audit;
 pub mod card;
+pub mod claims;
 pub mod closed_api;
 pub mod hash;
 pub mod items;
