@@ -259,19 +259,31 @@ pub fn confusable_tokens(tokens: &[String]) -> Vec<Finding> {
             .chain(tokens.iter().filter(|o| *o != t).cloned())
             .find(|m| *m == folded);
         let escaped: String = t.escape_unicode().to_string();
+        // The characters that differ from what is shown, by code point.
+        let odd: Vec<String> = t
+            .chars()
+            .filter(|c| !c.is_ascii())
+            .map(|c| format!("U+{:04X}", c as u32))
+            .collect();
         let finding = match looks_like {
             Some(marker) => Finding::new(
                 Severity::Error,
                 "token_confusable",
                 Subject::Key(t.clone()),
-                format!("special token `{}` looks like the role marker `{marker}` but is a different token", folded),
+                format!(
+                    "special token `{folded}` looks like the role marker `{marker}` but is a different token (it holds {})",
+                    odd.join(", ")
+                ),
             )
             .with("looks_like", marker),
             None => Finding::new(
                 Severity::Warning,
                 "token_invisible",
                 Subject::Key(t.clone()),
-                format!("special token `{folded}` holds invisible or look-alike characters"),
+                format!(
+                    "special token `{folded}` holds invisible or look-alike characters ({})",
+                    odd.join(", ")
+                ),
             ),
         };
         out.push(finding.with("code_points", escaped));

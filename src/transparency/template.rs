@@ -485,18 +485,29 @@ pub fn audit_template(src: &str, source: &str) -> TemplateAudit {
             return audit;
         }
     };
-    for hit in ssti_indicators(&pieces) {
+    let hits = ssti_indicators(&pieces);
+    if !hits.is_empty() {
+        let mut tokens: Vec<String> = hits.iter().map(|h| h.token.clone()).collect();
+        tokens.dedup();
+        let mut why: Vec<&str> = hits.iter().map(|h| h.why).collect();
+        why.sort();
+        why.dedup();
         audit.findings.push(
             Finding::new(
                 Severity::Error,
                 "template_ssti",
                 subject(),
                 format!(
-                    "the chat template holds `{}`: {} (a template-injection chain; never render it)",
-                    hit.token, hit.why
+                    "the chat template holds a template-injection chain ({}): {}; never render it",
+                    tokens
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    why.join("; ")
                 ),
             )
-            .with("token", hit.token),
+            .with("tokens", tokens),
         );
     }
     match parse_template(&pieces) {

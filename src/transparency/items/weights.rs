@@ -172,6 +172,9 @@ pub(super) fn c2_parameters(ctx: &Context) -> Item {
     if claims.is_empty() {
         return item("C2", Status::Verified, Some(total.to_string()), evidence);
     }
+    // The title is both the declared name and the first line of the prose: one claim, once.
+    let mut seen = std::collections::HashSet::new();
+    claims.retain(|c| seen.insert(c.text.clone()));
     let wrong: Vec<&Claim> = claims.iter().filter(|c| !claim_agrees(c, total)).collect();
     for c in &claims {
         evidence.push(format!("{} claims \"{}\"", c.source, c.text));
