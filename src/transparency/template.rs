@@ -400,13 +400,14 @@ fn content_test(cond: &[Tok]) -> Option<String> {
                     return Some(s);
                 }
             }
-            Tok::Ident(n) if matches!(n.as_str(), "startswith" | "endswith" | "find" | "count") => {
-                if left(i).iter().any(is_content) {
-                    return right(i).iter().find_map(|t| match t {
-                        Tok::Str(s) => Some(s.clone()),
-                        _ => None,
-                    });
-                }
+            Tok::Ident(n)
+                if matches!(n.as_str(), "startswith" | "endswith" | "find" | "count")
+                    && left(i).iter().any(is_content) =>
+            {
+                return right(i).iter().find_map(|t| match t {
+                    Tok::Str(s) => Some(s.clone()),
+                    _ => None,
+                });
             }
             _ => {}
         }
