@@ -1,15 +1,12 @@
 //! `glassbox summary` (and `glassbox PATH`): the architecture at a glance, as aligned text for a
 //! terminal, markdown for a model card, or JSON (docs/json.md).
 
-use serde::Serialize;
-
-use super::json::{self, ModelJson, SCHEMA_VERSION};
 use super::table::{Align, Table, human_bytes, human_count, shape, thousands};
-use crate::arch::{
-    Architecture, BlockGroup, Check, Component, Hyperparameters, Kind, Memory, Role, Status, Value,
-};
-use crate::format::gguf::{Source, TokenizerInfo};
-use crate::model::Model;
+use super::{Painted, Tone};
+use crate::arch::{BlockGroup, Component, Hyperparameters, Kind, Memory, Status, Value};
+use crate::format::gguf::Source;
+use crate::report::DTypeCount;
+use crate::report::summary::{ArchitectureFacts, DeclaredBy, Metadata, SummaryReport};
 
 /// Words for a field name in tables.
 fn field_label(field: &str) -> String {
@@ -43,7 +40,7 @@ fn value(v: &Option<Value>) -> String {
 }
 
 /// The family line: `llama (decoder)` or `unrecognised`.
-fn family_line(arch: &Architecture) -> String {
+fn family_line(arch: &ArchitectureFacts) -> String {
     let name = match (&arch.family, arch.family_known) {
         (Some(f), true) => f.clone(),
         (Some(f), false) => format!("{f} (unknown to glassbox)"),
@@ -69,17 +66,14 @@ fn kind_words(kind: Kind, h: &Hyperparameters) -> String {
     words
 }
 
-fn dtype_mix(model: &Model) -> String {
-    let by = model.parameters_by_dtype();
-    let total: u64 = by.values().sum();
-    let mut list: Vec<_> = by.into_iter().collect();
-    list.sort_by_key(|e| std::cmp::Reverse(e.1));
-    match list.as_slice() {
+fn dtype_mix(list: &[DTypeCount]) -> String {
+    let total: u64 = list.iter().map(|d| d.parameters).sum();
+    match list {
         [] => "no tensors".to_owned(),
-        [(d, _)] => d.name().to_owned(),
+        [d] => d.dtype.name().to_owned(),
         _ => list
             .iter()
-            .map(|(d, n)| format!("{} {}", d.name(), percent(*n, total)))
+            .map(|d| format!("{} {}", d.dtype.name(), percent(d.parameters, total)))
             .collect::<Vec<_>>()
             .join(", "),
     }
@@ -97,16 +91,16 @@ fn percent(n: u64, total: u64) -> String {
     }
 }
 
-fn files_words(model: &Model) -> String {
-    let n = model.files.len();
+fn files_words(report: &SummaryReport) -> String {
+    let n = report.model.files.len();
     format!(
         "{} in {n} file{}",
-        human_bytes(model.tensor_bytes_total()),
+        human_bytes(report.model.bytes),
         if n == 1 { "" } else { "s" }
     )
 }
 
-fn checks_table(arch: &Architecture, markdown: bool) -> Table {
+fn checks_table(report: &SummaryReport, markdown: bool) -> Table {
     let mut t = Table::new(&[
         ("field", Align::Left),
         ("declared", Align::Right),
@@ -114,13 +108,11 @@ fn checks_table(arch: &Architecture, markdown: bool) -> Table {
         ("status", Align::Left),
         ("how observed / declared", Align::Left),
     ]);
-    // For a GGUF model the declared side is the GGUF metadata, not a config.json.
-    let source = if arch.family_source == Some(crate::arch::FamilySource::GgufMetadata) {
-        "GGUF"
-    } else {
-        "config"
+    let source = match report.declared_by {
+        DeclaredBy::GgufMetadata => "GGUF",
+        DeclaredBy::Config => "config",
     };
-    for c in &arch.checks {
+    for c in &report.checks {
         let how = match (&c.basis, &c.declared_key) {
             (Some(b), _) => b.clone(),
             (None, Some(k)) => format!("{source} `{k}`"),
@@ -142,12 +134,15 @@ fn checks_table(arch: &Architecture, markdown: bool) -> Table {
             },
             how,
         ]);
+        if c.status == Status::Contradicted {
+            t.mark_last(3, Tone::Contradicted);
+        }
     }
     t
 }
 
-fn parameters_table(arch: &Architecture) -> Table {
-    let p = &arch.parameters;
+fn parameters_table(report: &SummaryReport) -> Table {
+    let p = &report.parameters;
     let mut t = Table::new(&[
         ("component", Align::Left),
         ("parameters", Align::Right),
@@ -251,12 +246,13 @@ fn memory_lines(m: &Memory) -> Vec<(String, String)> {
     out
 }
 
-/// The summary as aligned plain text.
-pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
-    let mut out = String::new();
-    let p = &arch.parameters;
+/// The summary as aligned plain text, contradicted checks marked for colour.
+pub fn render_summary_text(report: &SummaryReport) -> Painted {
+    let mut out = Painted::default();
+    let arch = &report.architecture;
+    let p = &report.parameters;
     let mut head = Table::new(&[("", Align::Left), ("", Align::Left)]);
-    head.push(vec!["model".into(), model.path.display().to_string()]);
+    head.push(vec!["model".into(), report.model.path.clone()]);
     head.push(vec!["family".into(), family_line(arch)]);
     head.push(vec!["evidence".into(), arch.family_evidence.clone()]);
     if let Some(c) = &arch.class {
@@ -273,9 +269,9 @@ pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
     head.push(vec!["parameters".into(), size]);
     head.push(vec![
         "storage".into(),
-        format!("{}, {}", dtype_mix(model), files_words(model)),
+        format!("{}, {}", dtype_mix(&report.storage), files_words(report)),
     ]);
-    for (k, v) in gguf_rows(model) {
+    for (k, v) in metadata_rows(report.metadata.as_ref()) {
         head.push(vec![k, v]);
     }
     let mut s = String::new();
@@ -283,22 +279,22 @@ pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
     // The header row of this two-column table is empty: drop it.
     out.push_str(s.split_once('\n').map_or("", |(_, rest)| rest));
 
-    if !arch.checks.is_empty() {
+    if !report.checks.is_empty() {
         out.push('\n');
-        checks_table(arch, false).render_text(&mut out);
+        checks_table(report, false).render_text_painted(&mut out);
     }
 
     out.push('\n');
-    parameters_table(arch).render_text(&mut out);
+    parameters_table(report).render_text_painted(&mut out);
     if let Some(b) = &p.active_basis {
         out.push_str(&format!("  active: {b}\n"));
     }
 
     out.push_str("\nblocks\n");
-    if arch.stacks.is_empty() {
+    if report.blocks.is_empty() {
         out.push_str("  (no repeated blocks found)\n");
     }
-    for stack in &arch.stacks {
+    for stack in &report.blocks {
         for g in &stack.groups {
             out.push_str(&format!("  {}\n", group_header(g)));
             out.push_str(&format!("    {}\n", g.outline));
@@ -307,9 +303,9 @@ pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
             }
         }
     }
-    if !arch.others.is_empty() {
+    if !report.other_tensors.is_empty() {
         out.push_str("outside blocks\n");
-        let t = others_table(model, arch, |name| format!("  {name}"));
+        let t = others_table(report, |name| format!("  {name}"));
         let mut s = String::new();
         t.render_text(&mut s);
         out.push_str(s.split_once('\n').map_or("", |(_, rest)| rest));
@@ -317,7 +313,7 @@ pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
 
     out.push('\n');
     let mut t = Table::new(&[("", Align::Left), ("", Align::Left)]);
-    for (k, v) in memory_lines(&arch.memory) {
+    for (k, v) in memory_lines(&report.memory) {
         t.push(vec![k, v]);
     }
     let mut s = String::new();
@@ -327,9 +323,9 @@ pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
         out.push_str(&format!("  {line}\n"));
     }
 
-    if !arch.notes.is_empty() {
+    if !report.notes.is_empty() {
         out.push_str("\nnotes\n");
-        for n in &arch.notes {
+        for n in &report.notes {
             out.push_str(&format!("  - {n}\n"));
         }
     }
@@ -337,15 +333,14 @@ pub fn render_summary_text(model: &Model, arch: &Architecture) -> String {
 }
 
 /// The summary as markdown, ready to paste into a model card.
-pub fn render_summary_markdown(model: &Model, arch: &Architecture) -> String {
+pub fn render_summary_markdown(report: &SummaryReport) -> String {
     let mut out = String::new();
-    let p = &arch.parameters;
-    let name = model
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| model.path.display().to_string());
-    out.push_str(&format!("## Architecture of `{name}`\n\n"));
+    let arch = &report.architecture;
+    let p = &report.parameters;
+    out.push_str(&format!(
+        "## Architecture of `{}`\n\n",
+        report.model.display_name
+    ));
     out.push_str(&format!("- **Family:** {}\n", family_line(arch)));
     out.push_str(&format!("- **Evidence:** {}\n", arch.family_evidence));
     if let Some(c) = &arch.class {
@@ -366,11 +361,11 @@ pub fn render_summary_markdown(model: &Model, arch: &Architecture) -> String {
     out.push('\n');
     out.push_str(&format!(
         "- **Storage:** {}, {}\n",
-        dtype_mix(model),
-        files_words(model)
+        dtype_mix(&report.storage),
+        files_words(report)
     ));
-    // GGUF metadata rows; a continuation row (empty key) joins the previous item.
-    for (k, v) in gguf_rows(model) {
+    // Metadata rows; a continuation row (empty key) joins the previous item.
+    for (k, v) in metadata_rows(report.metadata.as_ref()) {
         let v = v.replace('`', "'");
         if k.is_empty() {
             out.truncate(out.trim_end_matches('\n').len());
@@ -384,29 +379,28 @@ pub fn render_summary_markdown(model: &Model, arch: &Architecture) -> String {
         }
     }
 
-    if !arch.checks.is_empty() {
-        let declared_by = if model.gguf.is_some() {
-            "GGUF metadata"
-        } else {
-            "config.json"
+    if !report.checks.is_empty() {
+        let declared_by = match report.declared_by {
+            DeclaredBy::GgufMetadata => "GGUF metadata",
+            DeclaredBy::Config => "config.json",
         };
         out.push_str(&format!(
             "\n### Hyperparameters: declared ({declared_by}) and observed (weights)\n\n"
         ));
-        checks_table(arch, true).render_markdown(&mut out);
+        checks_table(report, true).render_markdown(&mut out);
     }
 
     out.push_str("\n### Parameters\n\n");
-    parameters_table(arch).render_markdown(&mut out);
+    parameters_table(report).render_markdown(&mut out);
     if let Some(b) = &p.active_basis {
         out.push_str(&format!("\nActive parameters: {b}.\n"));
     }
 
     out.push_str("\n### Blocks\n\n");
-    if arch.stacks.is_empty() {
+    if report.blocks.is_empty() {
         out.push_str("No repeated blocks found.\n");
     }
-    for stack in &arch.stacks {
+    for stack in &report.blocks {
         for g in &stack.groups {
             out.push_str(&format!(
                 "- `{}` ×{} ({} parameters{}): `{}`\n",
@@ -421,120 +415,27 @@ pub fn render_summary_markdown(model: &Model, arch: &Architecture) -> String {
             }
         }
     }
-    if !arch.others.is_empty() {
+    if !report.other_tensors.is_empty() {
         out.push_str("\nOutside the blocks:\n\n");
-        others_table(model, arch, |name| format!("`{name}`")).render_markdown(&mut out);
+        others_table(report, |name| format!("`{name}`")).render_markdown(&mut out);
     }
 
     out.push_str("\n### Memory\n\n");
-    for (k, v) in memory_lines(&arch.memory) {
+    for (k, v) in memory_lines(&report.memory) {
         if k.is_empty() {
             out.push_str(&format!("  {v}\n"));
         } else {
             out.push_str(&format!("- **{k}:** {v}\n"));
         }
     }
-    if !arch.notes.is_empty() {
+    if !report.notes.is_empty() {
         out.push_str("\n### Notes\n\n");
-        for n in &arch.notes {
+        for n in &report.notes {
             out.push_str(&format!("- {n}\n"));
         }
     }
     out.push_str("\n*Generated by glassbox from the weight headers and config.json.*\n");
     out
-}
-
-/// The `architecture` object.
-#[derive(Debug, Serialize)]
-struct ArchitectureJson<'a> {
-    family: Option<&'a str>,
-    family_known: bool,
-    family_source: Option<crate::arch::FamilySource>,
-    family_evidence: &'a str,
-    signature: Option<&'a str>,
-    convention: Option<&'a str>,
-    kind: Option<Kind>,
-    class: Option<&'a str>,
-    #[serde(flatten)]
-    hyper: &'a Hyperparameters,
-}
-
-#[derive(Debug, Serialize)]
-struct ParametersJson {
-    total: u64,
-    by_component: serde_json::Map<String, serde_json::Value>,
-    active: Option<u64>,
-    active_basis: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct StackJson<'a> {
-    prefix: &'a str,
-    count: u64,
-    main: bool,
-    groups: &'a [BlockGroup],
-}
-
-#[derive(Debug, Serialize)]
-struct OtherTensorJson<'a> {
-    name: &'a str,
-    role: Role,
-    component: Component,
-    dtype: &'static str,
-    shape: &'a [u64],
-    parameters: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct SummaryDocument<'a> {
-    schema_version: u32,
-    model: ModelJson<'a>,
-    architecture: ArchitectureJson<'a>,
-    parameters: ParametersJson,
-    blocks: Vec<StackJson<'a>>,
-    other_tensors: Vec<OtherTensorJson<'a>>,
-    checks: &'a [Check],
-    memory: &'a Memory,
-    notes: &'a [String],
-    /// GGUF models only: what the GGUF metadata says about the model.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<GgufMetadataJson<'a>>,
-}
-
-/// The `metadata` object of a GGUF model's summary (docs/json.md).
-#[derive(Debug, Serialize)]
-struct GgufMetadataJson<'a> {
-    gguf_version: u32,
-    architecture: Option<&'a str>,
-    name: Option<&'a str>,
-    license: Option<&'a str>,
-    /// `general.file_type`: llama.cpp's `llama_ftype` (15 = `MOSTLY_Q4_K_M`).
-    file_type: Option<u64>,
-    quantization_version: Option<u64>,
-    base_models: Vec<Source>,
-    datasets: Vec<Source>,
-    tokenizer: TokenizerInfo,
-    bits_per_weight: Option<f64>,
-    split_count: Option<u64>,
-}
-
-impl<'a> GgufMetadataJson<'a> {
-    fn new(model: &'a Model) -> Option<Self> {
-        let g = model.gguf.as_deref()?;
-        Some(GgufMetadataJson {
-            gguf_version: g.version,
-            architecture: g.architecture(),
-            name: g.name(),
-            license: g.license(),
-            file_type: g.metadata.get_u64("general.file_type"),
-            quantization_version: g.metadata.get_u64("general.quantization_version"),
-            base_models: g.base_models(),
-            datasets: g.datasets(),
-            tokenizer: g.tokenizer(),
-            bits_per_weight: model.bits_per_weight(),
-            split_count: g.split().map(|s| s.count),
-        })
-    }
 }
 
 /// A base model or dataset in a few words: its name (or repository), organisation and version.
@@ -557,32 +458,33 @@ fn source_words(s: &Source) -> String {
     out
 }
 
-/// The rows the GGUF metadata adds to the summary's head: identity, lineage, tokenizer, chat
-/// template (its size and first line, not the text), bits per weight.
-fn gguf_rows(model: &Model) -> Vec<(String, String)> {
-    let Some(g) = model.gguf.as_deref() else {
+/// The rows the model's metadata adds to the summary's head: identity, lineage, tokenizer, chat
+/// template (its size and opening, not the text), bits per weight. A continuation row has an empty
+/// key.
+fn metadata_rows(metadata: Option<&Metadata>) -> Vec<(String, String)> {
+    let Some(m) = metadata else {
         return Vec::new();
     };
     let mut rows = Vec::new();
     let mut push = |k: &str, v: String| rows.push((k.to_owned(), v));
-    push("format", format!("GGUF v{}", g.version));
-    if let Some(n) = g.name() {
-        push("name", n.to_owned());
+    push("format", format!("GGUF v{}", m.gguf_version));
+    if let Some(n) = &m.name {
+        push("name", n.clone());
     }
-    if let Some(l) = g.license() {
-        push("license", l.to_owned());
+    if let Some(l) = &m.license {
+        push("license", l.clone());
     }
-    for (i, b) in g.base_models().iter().enumerate() {
+    for (i, b) in m.base_models.iter().enumerate() {
         push(if i == 0 { "base model" } else { "" }, source_words(b));
     }
-    for (i, d) in g.datasets().iter().enumerate() {
+    for (i, d) in m.datasets.iter().enumerate() {
         push(if i == 0 { "datasets" } else { "" }, source_words(d));
     }
-    let t = g.tokenizer();
+    let t = &m.tokenizer;
     let mut words = Vec::new();
-    if let Some(m) = &t.model {
+    if let Some(model) = &t.model {
         words.push(format!(
-            "{m}{}",
+            "{model}{}",
             t.pre
                 .as_ref()
                 .map(|p| format!(" (pre {p})"))
@@ -610,102 +512,36 @@ fn gguf_rows(model: &Model) -> Vec<(String, String)> {
     if !words.is_empty() {
         push("tokenizer", words.join(", "));
     }
-    if let Some(c) = &t.chat_template {
-        let first: String = c.lines().next().unwrap_or("").chars().take(60).collect();
-        let more = if first.len() < c.len() { "…" } else { "" };
+    if let Some(c) = &m.chat_template {
+        let more = if c.continues { "…" } else { "" };
         push(
             "chat template",
-            format!(
-                "{} chars: {first}{more}",
-                thousands(c.chars().count() as u64)
-            ),
+            format!("{} chars: {}{more}", thousands(c.chars), c.opening),
         );
     }
     if !t.named_chat_templates.is_empty() {
         push("templates", t.named_chat_templates.join(", "));
     }
-    if let Some(b) = model.bits_per_weight() {
+    if let Some(b) = m.bits_per_weight {
         push("bits/weight", format!("{b:.2}"));
     }
     rows
 }
 
-/// The `glassbox summary --format json` document (docs/json.md).
-pub fn render_summary_json(model: &Model, arch: &Architecture) -> String {
-    let p = &arch.parameters;
-    let doc = SummaryDocument {
-        schema_version: SCHEMA_VERSION,
-        model: ModelJson::new(model),
-        architecture: ArchitectureJson {
-            family: arch.family.as_deref(),
-            family_known: arch.family_known,
-            family_source: arch.family_source,
-            family_evidence: &arch.family_evidence,
-            signature: arch.signature,
-            convention: arch.convention,
-            kind: arch.kind,
-            class: arch.class.as_deref(),
-            hyper: &arch.hyper,
-        },
-        parameters: ParametersJson {
-            total: p.total,
-            by_component: p
-                .by_component
-                .iter()
-                .map(|(c, n)| (c.name().to_owned(), serde_json::Value::from(*n)))
-                .collect(),
-            active: p.active,
-            active_basis: p.active_basis.clone(),
-        },
-        blocks: arch
-            .stacks
-            .iter()
-            .enumerate()
-            .map(|(i, s)| StackJson {
-                prefix: &s.prefix,
-                count: s.count(),
-                main: i == 0,
-                groups: &s.groups,
-            })
-            .collect(),
-        other_tensors: arch
-            .others
-            .iter()
-            .map(|&i| {
-                let t = &model.tensors[i];
-                OtherTensorJson {
-                    name: &t.name,
-                    role: arch.roles[i].role,
-                    component: arch.roles[i].component,
-                    dtype: t.dtype.name(),
-                    shape: &t.shape,
-                    parameters: t.parameters(),
-                }
-            })
-            .collect(),
-        checks: &arch.checks,
-        memory: &arch.memory,
-        notes: &arch.notes,
-        metadata: GgufMetadataJson::new(model),
-    };
-    json::to_string(&doc)
-}
-
 /// The tensors outside any repeated block: name (as `name` writes it), shape, dtype and role.
-fn others_table(model: &Model, arch: &Architecture, name: impl Fn(&str) -> String) -> Table {
+fn others_table(report: &SummaryReport, name: impl Fn(&str) -> String) -> Table {
     let mut t = Table::new(&[
         ("tensor", Align::Left),
         ("shape", Align::Left),
         ("dtype", Align::Left),
         ("role", Align::Left),
     ]);
-    for &i in &arch.others {
-        let tensor = &model.tensors[i];
+    for tensor in &report.other_tensors {
         t.push(vec![
             name(&tensor.name),
             shape(&tensor.shape),
             tensor.dtype.to_string(),
-            arch.roles[i].role.label().to_owned(),
+            tensor.role.label().to_owned(),
         ]);
     }
     t
