@@ -1165,7 +1165,12 @@ fn odd_configs_never_panic() {
         let config = Value::Object(map);
         let arch = infer_from_parts(&t.0, Some(&config), Some(u64::MAX));
         prop_assert_eq!(arch.parameters.total, t.total());
-        prop_assert_eq!(arch.hyper.layers, arch.hyper.layers.or(Some(2)));
+        // The weights hold two blocks: whatever the config says, two layers are observed.
+        prop_assert_eq!(
+            arch.check("layers").and_then(|c| c.observed.clone()),
+            Some(glassbox::arch::Value::Count(2))
+        );
+        prop_assert_eq!(arch.hyper.layers, Some(2));
         let _ = serde_json::to_string(&arch.checks).unwrap();
     });
     // Not an object at all.
