@@ -14,6 +14,7 @@ pub mod model;
 pub mod render;
 pub mod report;
 pub mod stats;
+pub mod text;
 
 pub use error::{Error, Result};
 pub use model::{DType, Model, TensorInfo};

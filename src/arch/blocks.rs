@@ -415,8 +415,8 @@ fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<String> {
                 out.push(format!(
                     "{} is {} (typical {})",
                     t.name,
-                    crate::render::table::shape(&t.shape),
-                    crate::render::table::shape(&u.shape)
+                    crate::text::shape(&t.shape),
+                    crate::text::shape(&u.shape)
                 ));
             } else if u.dtype != t.dtype {
                 out.push(format!("{} is {} (typical {})", t.name, t.dtype, u.dtype));

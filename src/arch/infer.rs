@@ -16,7 +16,7 @@ use super::{
     TensorRole, Value,
 };
 use crate::model::TensorInfo;
-use crate::render::table::thousands;
+use crate::text::thousands;
 
 /// [`super::infer_architecture`] on its parts: the tensor table, the parsed `config.json` and the
 /// tokenizer's size. Pure; never panics on odd configs.

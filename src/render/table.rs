@@ -1,5 +1,7 @@
 //! Plain-text and markdown tables, and human units.
 
+pub use crate::text::{shape, thousands};
+
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -134,19 +136,6 @@ fn pad(line: &mut String, cell: &str, width: usize, align: Align) {
     }
 }
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Bytes in binary units: `512 B`, `1.5 KiB`, `3.21 GiB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -191,12 +180,6 @@ fn three_digits(v: f64) -> String {
     } else {
         s
     }
-}
-
-/// A shape as `[4096, 11008]`.
-pub fn shape(dims: &[u64]) -> String {
-    let inner: Vec<String> = dims.iter().map(u64::to_string).collect();
-    format!("[{}]", inner.join(", "))
 }
 
 #[cfg(test)]
