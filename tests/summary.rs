@@ -1104,11 +1104,16 @@ fn deepseek_v3_with_its_multi_token_prediction_layer() {
     // MLA caches (512 + 64) values per layer and token.
     let kv = arch.memory.kv_cache.as_ref().unwrap();
     assert_eq!(kv.bytes_per_token, 61 * (512 + 64) * 2);
-    assert!(
-        arch.notes
-            .iter()
-            .any(|n| n.contains("multi-token-prediction"))
-    );
+    let mtp = arch
+        .notes
+        .iter()
+        .find(|n| n.code == "mtp_blocks")
+        .expect("an MTP note");
+    assert!(mtp.message.contains("multi-token-prediction"));
+    let evidence: BTreeMap<&str, &Value> =
+        mtp.evidence.iter().map(|e| (e.field, &e.value)).collect();
+    assert_eq!(evidence["blocks"], &json!("61"));
+    assert_eq!(evidence["count"], &json!(1));
 }
 
 #[test]
@@ -1209,7 +1214,16 @@ fn family_evidence_when_config_and_names_disagree_or_are_unknown() {
     let arch = infer_from_parts(&t.0, Some(&json!({"model_type": "bert"})), None);
     assert_eq!(field(&arch, "family"), Status::Contradicted);
     assert!(arch.family_evidence.contains("contradicted"));
-    assert!(arch.notes[0].starts_with("family: config says bert"));
+    assert!(
+        arch.notes[0]
+            .message
+            .starts_with("family: config says bert")
+    );
+    assert_eq!(arch.notes[0].code, "contradicted");
+    assert_eq!(
+        arch.notes[0].subject,
+        glassbox::finding::Subject::Key("model_type".into())
+    );
 
     // `architectures` alone names the family; mistral shares llama's names.
     let config = json!({"architectures": ["MistralForCausalLM"]});
@@ -1222,5 +1236,10 @@ fn family_evidence_when_config_and_names_disagree_or_are_unknown() {
                         "quantization_config": {"quant_method": "fp8"}});
     let arch = infer_from_parts(&t.0, Some(&config), None);
     assert_eq!(field(&arch, "dtype"), Status::ObservedOnly);
-    assert!(arch.notes.iter().any(|n| n.contains("fp8")));
+    let quantized = arch
+        .notes
+        .iter()
+        .find(|n| n.code == "quantized_compute_dtype")
+        .expect("a note on the compute dtype");
+    assert!(quantized.message.contains("fp8"), "{}", quantized.message);
 }

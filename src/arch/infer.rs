@@ -8,12 +8,13 @@ use serde_json::Value as Json;
 use super::blocks::{self, BlockGroup, Stack, split_block};
 use super::config::{ConfigReader, Declared, dtype_name};
 use super::memory::{self, KvInputs};
+use super::note::Note;
 use super::rules::{
     self, CONVENTIONS, Convention, Family, Kind, SIGNATURES, Signature, VISION_SEGMENTS,
 };
 use super::{
-    Architecture, Check, Component, FamilySource, Hyperparameters, Parameters, Role, Status,
-    TensorRole, Value,
+    Architecture, Check, Component, DeclaredBy, FamilySource, Hyperparameters, Parameters, Role,
+    Status, TensorRole, Value,
 };
 use crate::model::TensorInfo;
 use crate::text::thousands;
@@ -37,10 +38,36 @@ pub fn infer_with_naming(
     tokenizer_size: Option<u64>,
     naming: Option<&'static Convention>,
 ) -> Architecture {
-    let mut cfg = ConfigReader::new(config);
+    let declaration = Declaration {
+        config,
+        by: DeclaredBy::Config,
+        key_names: &[],
+    };
+    infer(tensors, declaration, tokenizer_size, naming)
+}
+
+/// What declares the hyperparameters: a config (`config.json`, or the one a GGUF model's metadata
+/// stands for), who declared it, and the name the declaring side gives each config key.
+pub(crate) struct Declaration<'a> {
+    pub config: Option<&'a Json>,
+    pub by: DeclaredBy,
+    /// Config key → its name on the declaring side (`hidden_size` → `llama.embedding_length`),
+    /// and `tokenizer_size` → where the tokenizer's size was read.
+    pub key_names: &'a [(&'static str, String)],
+}
+
+/// [`infer_with_naming`] for any [`Declaration`].
+pub(crate) fn infer(
+    tensors: &[TensorInfo],
+    declaration: Declaration,
+    tokenizer_size: Option<u64>,
+    naming: Option<&'static Convention>,
+) -> Architecture {
+    let config = declaration.config;
+    let mut cfg = ConfigReader::new(config).with_key_names(declaration.key_names);
     let mut notes = Vec::new();
     if config.is_some() && !cfg.present() {
-        notes.push("config.json is not a JSON object; ignored".to_owned());
+        notes.push(Note::ConfigNotObject);
     }
 
     // ---- family ----
@@ -216,10 +243,17 @@ pub fn infer_with_naming(
     let kv = kv_inputs(facts, &hyper, &mut cfg, family, kind);
     let memory = memory::estimate(tensors, parameters.total, kind, kv);
 
-    let contradictions: Vec<String> = checks
+    let contradictions: Vec<Note> = checks
         .iter()
         .filter(|c| c.status == Status::Contradicted)
-        .map(contradiction_note)
+        .map(|c| Note::Contradiction {
+            field: c.field,
+            declared: c.declared.clone(),
+            declared_key: c.declared_key.clone(),
+            observed: c.observed.clone(),
+            basis: c.basis.clone(),
+            declared_by: declaration.by,
+        })
         .collect();
     notes.splice(0..0, contradictions);
     notes.append(&mut cfg.notes);
@@ -229,11 +263,12 @@ pub fn infer_with_naming(
             _ => None,
         };
         if let Some((first, last)) = span.filter(|(f, l)| l - f + 1 != stack.count()) {
-            notes.push(format!(
-                "{} has {} blocks numbered {first}..{last}: some indices are missing",
-                stack.prefix,
-                stack.count()
-            ));
+            notes.push(Note::MissingBlockIndices {
+                stack: stack.prefix.clone(),
+                blocks: stack.count(),
+                first,
+                last,
+            });
         }
     }
     checks.sort_by_key(|c| FIELD_ORDER.iter().position(|f| *f == c.field));
@@ -254,7 +289,8 @@ pub fn infer_with_naming(
         parameters,
         checks,
         memory,
-        notes,
+        declared_by: declaration.by,
+        notes: notes.into_iter().map(Note::into_finding).collect(),
     }
 }
 
@@ -405,7 +441,7 @@ struct Ctx<'a> {
     mtp: &'a BTreeMap<String, Vec<u64>>,
     transposed: bool,
     checks: Vec<Check>,
-    notes: &'a mut Vec<String>,
+    notes: &'a mut Vec<Note>,
 }
 
 /// An observed value with the words saying how.
@@ -565,25 +601,21 @@ fn observe(
         .and_then(|p| ctx.mtp.get(p))
         .is_some();
     if let Some(n) = mtp_decl.as_ref().filter(|d| d.value > 0 && !mtp_found) {
-        ctx.notes.push(format!(
-            "config `{}` declares {} multi-token-prediction layer(s); the weights hold none",
-            n.key, n.value
-        ));
+        ctx.notes.push(Note::MtpDeclaredNotFound {
+            key: n.key.clone(),
+            declared: n.value,
+        });
     }
     if let (Some(p), Some(n)) = (
         &main_prefix,
         ctx.mtp.get(main_prefix.as_deref().unwrap_or("")),
     ) {
-        ctx.notes.push(format!(
-            "{} holds {} multi-token-prediction block(s) ({}), not counted as layers{}",
-            p,
-            n.len(),
-            blocks::ranges(n),
-            mtp_decl
-                .as_ref()
-                .map(|d| format!("; config `{}` = {}", d.key, d.value))
-                .unwrap_or_default()
-        ));
+        ctx.notes.push(Note::MtpBlocks {
+            stack: p.clone(),
+            ranges: blocks::ranges(n),
+            count: n.len() as u64,
+            declared: mtp_decl.as_ref().map(|d| (d.key.clone(), d.value)),
+        });
     }
     ctx.push(
         "layers",
@@ -785,9 +817,17 @@ fn observe(
             });
             if let Some((h, nope, r, v)) = solved {
                 let basis = "solved from the MLA projection shapes".to_owned();
-                ctx.notes.push(format!(
-                    "MLA shapes solved for heads and head dims: q_b rows {qw} = H(nope + rope), kv_b rows {b} = H(nope + v), o_proj columns {c} = H·v, rope = kv_a rows {a} − kv_lora {kv_lora}: H = {h}, nope = {nope}, rope = {r}, v = {v}"
-                ));
+                ctx.notes.push(Note::MlaSolved {
+                    q_rows: qw,
+                    kv_b_rows: b,
+                    o_columns: c,
+                    kv_a_rows: a,
+                    kv_lora,
+                    heads: h,
+                    nope,
+                    rope: r,
+                    v,
+                });
                 heads_obs = Some((Value::Count(h), basis.clone()));
                 head_dim_obs = Some((Value::Count(nope + r), basis.clone()));
                 let q_lora = qa.as_ref().and_then(|t| ctx.out_dim(t));
@@ -827,10 +867,7 @@ fn observe(
                 // Each head gets its own decompressed key and value.
                 kv_width = Some((h * (nope + r), basis));
             } else {
-                ctx.notes.push(
-                    "MLA attention tensors found, but their shapes do not solve for heads and head dims"
-                        .to_owned(),
-                );
+                ctx.notes.push(Note::MlaUnsolved);
             }
         } else if let (Some(rel), Some(qw)) = (&rel, qw) {
             // T5: the relative position bias has one column per head.
@@ -981,10 +1018,11 @@ fn observe(
         if let (Some((r, rows)), Some(e)) = (router_rows, experts_n)
             && rows != e
         {
-            ctx.notes.push(format!(
-                "router {} has {rows} rows but the block has {e} experts",
-                r.name
-            ));
+            ctx.notes.push(Note::RouterRows {
+                router: r.name.clone(),
+                rows,
+                experts: e,
+            });
         }
         let gate = members
             .iter()
@@ -1179,10 +1217,12 @@ fn observe(
         _ => None,
     };
     if let Some((h, e)) = mismatch {
-        ctx.notes.push(format!(
-            "{} has {} rows but {} has {}",
-            h.name, h.shape[0], e.name, e.shape[0]
-        ));
+        ctx.notes.push(Note::HeadEmbeddingRows {
+            head: h.name.clone(),
+            head_rows: h.shape[0],
+            embedding: e.name.clone(),
+            embedding_rows: e.shape[0],
+        });
     }
     if let (Some(n), Some((Value::Count(rows), basis))) = (tokenizer_size, &vocab_obs) {
         let status = if n <= *rows {
@@ -1191,16 +1231,17 @@ fn observe(
             Status::Contradicted
         };
         if n < *rows {
-            ctx.notes.push(format!(
-                "the tokenizer defines {n} tokens; the embedding has {rows} rows ({} rows of padding, which is normal)",
-                rows - n
-            ));
+            ctx.notes.push(Note::TokenizerPadding {
+                tokens: n,
+                rows: *rows,
+            });
         }
         ctx.push_with(
             "tokenizer_size",
             Some(Declared::new(
                 Value::Count(n),
-                "tokenizer.json (highest id + 1)",
+                cfg.renamed("tokenizer_size")
+                    .unwrap_or_else(|| "tokenizer.json (highest id + 1)".to_owned()),
             )),
             Some((Value::Count(*rows), basis.clone())),
             status,
@@ -1335,10 +1376,12 @@ fn observe(
     });
     if let (Some((key, method)), Some(d)) = (&quantized, &dtype_decl) {
         // The declared dtype is then the compute dtype, not the storage dtype: not comparable.
-        ctx.notes.push(format!(
-            "config declares `{key}` ({method}): `{}` = {} is the compute dtype, not compared with the stored dtypes",
-            d.key, d.value
-        ));
+        ctx.notes.push(Note::QuantizedComputeDtype {
+            quantization_key: key.clone(),
+            method: method.clone(),
+            dtype_key: d.key.clone(),
+            dtype: d.value.clone(),
+        });
         ctx.push("dtype", None, dtype_obs);
         return KvFacts { kv_width, mla };
     }
@@ -1435,18 +1478,6 @@ fn majority_dtype(tensors: &[TensorInfo]) -> Option<(&'static str, f64)> {
     let total: u64 = by.values().sum();
     let (d, n) = by.into_iter().max_by_key(|(_, n)| *n)?;
     (total > 0).then(|| (d.name(), n as f64 / total as f64))
-}
-
-fn contradiction_note(c: &Check) -> String {
-    let show = |v: &Option<Value>| v.as_ref().map(value_text).unwrap_or_else(|| "?".into());
-    format!(
-        "{}: config says {} (`{}`), the weights show {} ({})",
-        c.field,
-        show(&c.declared),
-        c.declared_key.as_deref().unwrap_or(""),
-        show(&c.observed),
-        c.basis.as_deref().unwrap_or("")
-    )
 }
 
 /// A value in words: counts with separators, flags as yes/no.

@@ -24,16 +24,19 @@ pub mod blocks;
 pub mod config;
 mod infer;
 pub mod memory;
+pub mod note;
 pub mod rules;
 
 use serde::Serialize;
 
+use crate::finding::Finding;
 use crate::format::gguf::Gguf;
 use crate::model::Model;
 
 pub use blocks::{BlockGroup, BlockTensor, Stack};
 pub use infer::{infer_from_parts, infer_with_naming, value_text};
 pub use memory::{KvCache, Memory};
+pub use note::Note;
 pub use rules::Kind;
 
 /// What a tensor does.
@@ -328,6 +331,17 @@ pub enum FamilySource {
     GgufMetadata,
 }
 
+/// Where declared hyperparameters come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclaredBy {
+    /// A `config.json` beside the weights.
+    #[default]
+    Config,
+    /// A GGUF file's own metadata (`general.architecture`, `{arch}.*` keys).
+    GgufMetadata,
+}
+
 /// The architecture fields of the summary (null where unknown). Each value is the observed one when
 /// the weights show it, otherwise the declared one; [`Architecture::checks`] tells which.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -396,8 +410,11 @@ pub struct Architecture {
     pub parameters: Parameters,
     pub checks: Vec<Check>,
     pub memory: Memory,
-    /// Remarks: contradictions in words, deviating blocks, padding, config values ignored.
-    pub notes: Vec<String>,
+    /// Where the declared side of the checks comes from.
+    pub declared_by: DeclaredBy,
+    /// Remarks ([`Note`]s as findings): contradictions, missing block indices, padding, config
+    /// values ignored.
+    pub notes: Vec<Finding>,
 }
 
 impl Architecture {
@@ -480,24 +497,25 @@ pub fn gguf_declared(g: &Gguf) -> Option<(serde_json::Value, Vec<(&'static str, 
 
 fn infer_gguf(model: &Model, g: &Gguf) -> Architecture {
     let declared = gguf_declared(g);
-    let mut arch = infer_with_naming(
+    // Every declared value is named by the GGUF key it came from, as the config reader reads it.
+    let mut key_names = declared
+        .as_ref()
+        .map(|(_, k)| k.clone())
+        .unwrap_or_default();
+    key_names.push((
+        "tokenizer_size",
+        "tokenizer.ggml.tokens (length)".to_owned(),
+    ));
+    let mut arch = infer::infer(
         &model.tensors,
-        declared.as_ref().map(|(c, _)| c),
+        infer::Declaration {
+            config: declared.as_ref().map(|(c, _)| c),
+            by: DeclaredBy::GgufMetadata,
+            key_names: &key_names,
+        },
         g.tokenizer().tokens,
         Some(rules::gguf_convention(g.architecture())),
     );
-    if let Some((_, keys)) = &declared {
-        for check in &mut arch.checks {
-            if let Some(k) = &check.declared_key {
-                check.declared_key = Some(rename_keys(k, keys));
-            }
-        }
-    }
-    if let Some((_, keys)) = &declared {
-        for note in &mut arch.notes {
-            *note = gguf_note(note, keys);
-        }
-    }
     if arch.family_source == Some(FamilySource::Config) {
         arch.family_source = Some(FamilySource::GgufMetadata);
     }
@@ -523,54 +541,7 @@ fn infer_gguf(model: &Model, g: &Gguf) -> Architecture {
         (Some(a), None) => format!("GGUF general.architecture \"{a}\"; {names}"),
         (None, _) => format!("no general.architecture in the GGUF metadata; {names}"),
     };
-    // The tokenizer size comes from the token list, not a tokenizer.json.
-    if let Some(c) = arch.checks.iter_mut().find(|c| c.field == "tokenizer_size") {
-        c.declared_key = Some("tokenizer.ggml.tokens (length)".to_owned());
-    }
     arch
-}
-
-/// A note written about `config.json` keys, about the GGUF keys they came from: every
-/// `` `key` `` renamed, and the metadata named as the source.
-fn gguf_note(note: &str, keys: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(note.len());
-    for (i, part) in note.split('`').enumerate() {
-        if i > 0 {
-            out.push('`');
-        }
-        // Odd parts are inside backticks.
-        if i % 2 == 1 {
-            out.push_str(&rename_keys(part, keys));
-        } else {
-            out.push_str(part);
-        }
-    }
-    out.replace("config says", "the GGUF metadata says")
-}
-
-/// `text` with every config key of `keys` (a whole identifier, so `intermediate_size` inside
-/// `moe_intermediate_size` is left alone) replaced by its GGUF key: a key or a derivation
-/// (`hidden_size / num_attention_heads (default)`).
-fn rename_keys(text: &str, keys: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        match keys.iter().find(|(hf, _)| *hf == word.as_str()) {
-            Some((_, gguf)) => out.push_str(gguf),
-            None => out.push_str(word),
-        }
-        word.clear();
-    };
-    for ch in text.chars() {
-        if ch.is_ascii_alphanumeric() || ch == '_' {
-            word.push(ch);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(ch);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
 }
 
 /// Largest `tokenizer.json` read for its size (real ones are a few MiB to a few tens of MiB).
@@ -628,33 +599,6 @@ mod tests {
         assert_eq!(parse_tokenizer_size(unigram), Some(2));
         assert_eq!(parse_tokenizer_size(b"{}"), None);
         assert_eq!(parse_tokenizer_size(b"not json"), None);
-    }
-
-    #[test]
-    fn gguf_keys_replace_whole_config_keys_only() {
-        let keys = [
-            ("hidden_size", "llama.embedding_length".to_owned()),
-            (
-                "num_attention_heads",
-                "llama.attention.head_count".to_owned(),
-            ),
-            ("intermediate_size", "llama.feed_forward_length".to_owned()),
-        ];
-        assert_eq!(
-            rename_keys("hidden_size / num_attention_heads (default)", &keys),
-            "llama.embedding_length / llama.attention.head_count (default)"
-        );
-        assert_eq!(
-            rename_keys("moe_intermediate_size", &keys),
-            "moe_intermediate_size"
-        );
-        assert_eq!(
-            gguf_note(
-                "intermediate_size: config says 48 (`intermediate_size`), the weights show 64",
-                &keys
-            ),
-            "intermediate_size: the GGUF metadata says 48 (`llama.feed_forward_length`), the weights show 64"
-        );
     }
 
     #[test]

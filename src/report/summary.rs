@@ -19,11 +19,13 @@
 use serde::Serialize;
 
 use super::{DTypeCount, ModelObject, SCHEMA_VERSION, dtype_mix};
+pub use crate::arch::DeclaredBy;
 use crate::arch::{
     Architecture, BlockGroup, Check, Component, FamilySource, Hyperparameters, Kind, Memory, Role,
 };
+use crate::finding::Finding;
 use crate::format::gguf::{Source, TokenizerInfo};
-use crate::model::{DType, Format, Model};
+use crate::model::{DType, Model};
 
 /// Everything the summary shows. Its serde form is the `glassbox summary --format json` document.
 #[derive(Debug, Clone, Serialize)]
@@ -39,8 +41,10 @@ pub struct SummaryReport {
     /// Each hyperparameter declared and observed, with its status.
     pub checks: Vec<Check>,
     pub memory: Memory,
-    /// Remarks of the architecture inference: contradictions, deviating blocks, ignored values.
-    pub notes: Vec<String>,
+    /// Remarks of the architecture inference ([`crate::arch::Note`]): contradictions, missing
+    /// block indices, ignored values. JSON: their messages (an array of strings).
+    #[serde(serialize_with = "messages")]
+    pub notes: Vec<Finding>,
     /// What the model's own metadata says about it (GGUF models; `None` for safetensors, whose
     /// model card is not read yet).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,19 +52,15 @@ pub struct SummaryReport {
     /// Parameters per storage dtype, largest first (not in JSON: `model.parameters_by_dtype`).
     #[serde(skip)]
     pub storage: Vec<DTypeCount>,
-    /// Where the declared side of the checks comes from (not in JSON: `model.format`).
+    /// Where the declared side of the checks comes from ([`Architecture::declared_by`]; not in
+    /// JSON, where `model.format` tells).
     #[serde(skip)]
     pub declared_by: DeclaredBy,
 }
 
-/// The source of declared hyperparameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DeclaredBy {
-    /// A `config.json` beside the weights.
-    #[default]
-    Config,
-    /// The GGUF file's own metadata (`{arch}.*` keys).
-    GgufMetadata,
+/// Findings as the array of their messages (the summary's `notes` in schema version 1).
+fn messages<S: serde::Serializer>(findings: &[Finding], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(findings.iter().map(|f| &f.message))
 }
 
 /// The `architecture` object: the family, how it was recognised, and the hyperparameters, all from
@@ -274,10 +274,7 @@ impl SummaryReport {
             notes: arch.notes.clone(),
             metadata: Metadata::of(model),
             storage: dtype_mix(&model.tensors),
-            declared_by: match model.format {
-                Format::Gguf => DeclaredBy::GgufMetadata,
-                Format::Safetensors => DeclaredBy::Config,
-            },
+            declared_by: arch.declared_by,
         }
     }
 }
