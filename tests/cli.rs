@@ -31,7 +31,7 @@ struct ModelObj {
     bits_per_weight: Option<f64>,
     parameters_by_dtype: BTreeMap<String, u64>,
     documents: Vec<DocumentObj>,
-    notes: Vec<NoteObj>,
+    notes: Vec<common::FindingObj>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,13 +50,6 @@ struct DocumentObj {
     kind: String,
     path: String,
     bytes: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoteObj {
-    code: String,
-    message: String,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -325,7 +318,19 @@ fn suspicious_but_readable_inputs_open_with_a_note() {
         assert!(stdout(&text).contains(&format!("- {code}: ")), "{name}");
     }
     let gap = tensors_json(&dir.join("gap-between-tensors.safetensors"));
-    assert!(gap.model.notes[0].message.contains("[168, 184)"));
+    let note = &gap.model.notes[0];
+    assert!(note.message.contains("[168, 184)"));
+    assert_eq!(note.severity, "warning");
+    assert_eq!(
+        note.file.as_deref(),
+        Some("gap-between-tensors.safetensors")
+    );
+    assert_eq!(note.tensor, None);
+    let evidence = note.evidence.as_ref().expect("evidence");
+    assert_eq!(
+        (&evidence["start"], &evidence["end"]),
+        (&168.into(), &184.into())
+    );
 }
 
 #[test]

@@ -23,8 +23,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::finding::Finding;
 use crate::format::gguf::gguf_to_hf_name;
-use crate::model::{DType, Document, Model, OpenNote, TensorInfo};
+use crate::model::{DType, Document, Model, TensorInfo};
 
 /// Bumped only when a key changes meaning or disappears; new keys may be added at any time.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -51,7 +52,7 @@ pub struct ModelObject {
     /// Side documents found beside the weights ([`Model::documents`]).
     pub documents: Vec<Document>,
     /// What opening the files noticed ([`Model::notes`]).
-    pub notes: Vec<OpenNote>,
+    pub notes: Vec<Finding>,
     /// The last component of the path, as a title names the model (not in JSON).
     #[serde(skip)]
     pub display_name: String,

@@ -62,3 +62,17 @@ pub struct ArchitectureObj {
     pub rope_theta: Option<f64>,
     pub dtype: Option<String>,
 }
+
+/// A finding (docs/json.md): the model's open notes and the statistics findings. `file` or `key`
+/// only when the finding is about one; `evidence` only when it has fields.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingObj {
+    pub severity: String,
+    pub code: String,
+    pub tensor: Option<String>,
+    pub file: Option<String>,
+    pub key: Option<String>,
+    pub message: String,
+    pub evidence: Option<serde_json::Map<String, serde_json::Value>>,
+}
