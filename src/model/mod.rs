@@ -11,6 +11,7 @@ pub mod dtype;
 mod measure;
 mod open;
 pub mod sort;
+pub mod tokenizer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -255,6 +256,13 @@ impl Model {
             *out.entry(t.dtype).or_insert(0) += t.parameters();
         }
         out
+    }
+
+    /// The number of token ids the `tokenizer.json` beside the weights defines (see
+    /// [`tokenizer::size_of_file`]); `None` without a readable one. Reads the file.
+    pub fn tokenizer_size(&self) -> Option<u64> {
+        self.document("tokenizer")
+            .and_then(|d| tokenizer::size_of_file(&d.path))
     }
 
     /// The document of a kind, if found.
