@@ -11,41 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::rules::BLOCK_CONTAINERS;
 use super::{Role, TensorRole};
+use crate::model::naming::is_index;
+pub use crate::model::naming::{BlockName, split_block};
 use crate::model::{DType, TensorInfo};
-
-/// A tensor name split at its block index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockName<'a> {
-    pub stack: &'a str,
-    pub index: u64,
-    pub rest: &'a str,
-}
-
-/// Splits `model.layers.7.mlp.up_proj.weight` into `model.layers`, 7, `mlp.up_proj.weight`.
-pub fn split_block(name: &str) -> Option<BlockName<'_>> {
-    let mut prev: Option<&str> = None;
-    let mut start = 0;
-    for seg in name.split('.') {
-        let end = start + seg.len();
-        if prev.is_some_and(|p| BLOCK_CONTAINERS.contains(&p)) && is_index(seg) {
-            let index = seg.parse().ok()?;
-            return Some(BlockName {
-                stack: &name[..start - 1],
-                index,
-                rest: name.get(end + 1..).unwrap_or(""),
-            });
-        }
-        prev = Some(seg);
-        start = end + 1;
-    }
-    None
-}
-
-fn is_index(seg: &str) -> bool {
-    !seg.is_empty() && seg.len() <= 9 && seg.bytes().all(|b| b.is_ascii_digit())
-}
 
 /// One tensor of a block, by its in-block name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -9,6 +9,7 @@
 
 pub mod dtype;
 mod measure;
+pub mod naming;
 mod open;
 pub mod sort;
 pub mod tokenizer;

@@ -4,7 +4,7 @@
 //! [`StatsReport::new`] takes what the engine returns for the selected tensors — one
 //! [`TensorStats`] each, in the same order, and the findings — orders the rows
 //! ([`StatisticOrder`]) and aggregates them ([`GroupStats::of`], blocks by
-//! [`crate::stats::aggregate::block_of`]).
+//! [`crate::model::naming::block_of`], the one definition of a layer).
 
 use std::collections::BTreeMap;
 
@@ -12,10 +12,11 @@ use serde::Serialize;
 
 use super::{ModelObject, SCHEMA_VERSION, TensorRow};
 use crate::finding::{Finding, Subject};
+use crate::model::naming::block_of;
 use crate::model::sort::natural_cmp;
 use crate::model::{Model, TensorInfo};
 use crate::stats::TensorStats;
-use crate::stats::aggregate::{GroupStats, block_of};
+use crate::stats::aggregate::GroupStats;
 
 /// Everything `glassbox stats` shows. Its serde form is the `glassbox stats --format json`
 /// document.
