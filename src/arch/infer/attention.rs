@@ -1,0 +1,296 @@
+//! Attention: query width, heads, KV heads and head dim where the weights separate them (MLA
+//! shapes solved, T5's relative bias, q/k norms), against the config.
+
+use super::context::{Ctx, Obs, cnt, obs, pattern_name};
+use super::observe::{Embeddings, KvFacts};
+use crate::arch::config::{ConfigReader, Declared};
+use crate::arch::memory;
+use crate::arch::note::Note;
+use crate::arch::rules::Family;
+use crate::arch::{Role, Value};
+
+/// The attention checks; returns what the KV cache estimate needs.
+pub(super) fn attention(
+    ctx: &mut Ctx,
+    cfg: &mut ConfigReader,
+    family: Option<&Family>,
+    emb: &Embeddings,
+) -> KvFacts {
+    let fam = |f: fn(&Family) -> bool| family.is_some_and(f);
+    let hidden_decl = &emb.hidden_decl;
+    let attention = ctx.block_where(|g| {
+        g.tensors.iter().any(|t| {
+            matches!(
+                t.role,
+                Role::AttnQ | Role::AttnQkv | Role::AttnO | Role::AttnQB | Role::AttnKvA
+            )
+        })
+    });
+    let heads_decl = cfg.count(&["num_attention_heads", "n_head", "num_heads", "n_heads"]);
+    let is_deepseek = fam(|f| f.name.starts_with("deepseek"));
+    let head_dim_decl: Option<Declared<u64>> = if is_deepseek {
+        match (
+            cfg.count(&["qk_nope_head_dim"]),
+            cfg.count(&["qk_rope_head_dim"]),
+        ) {
+            (Some(n), Some(r)) => Some(Declared::new(
+                n.value + r.value,
+                format!("{} + {}", n.key, r.key),
+            )),
+            _ => None,
+        }
+    } else {
+        cfg.count(&["head_dim", "d_kv", "attention_head_dim"])
+    }
+    .or_else(|| match (&hidden_decl, &heads_decl) {
+        (Some(d), Some(h)) if h.value > 0 && d.value % h.value == 0 => Some(Declared::new(
+            d.value / h.value,
+            format!("{} / {} (default)", d.key, h.key),
+        )),
+        _ => None,
+    });
+    let kv_heads_decl = cfg
+        .count(&[
+            "num_key_value_heads",
+            "num_kv_heads",
+            "n_head_kv",
+            "multi_query_group_num",
+        ])
+        .or_else(|| {
+            cfg.boolean(&["multi_query"])
+                .filter(|d| d.value)
+                .map(|d| Declared::new(1, format!("{} = true", d.key)))
+        })
+        .or_else(|| {
+            heads_decl
+                .as_ref()
+                .map(|h| Declared::new(h.value, format!("{} (default)", h.key)))
+        });
+
+    let mut kv_width: Option<(u64, String)> = None;
+    let mut mla: Option<memory::Mla> = None;
+    if let Some((prefix, _, members)) = attention {
+        let members = members.to_vec();
+        let q = ctx.find(&members, Role::AttnQ).cloned();
+        let qb = ctx.find(&members, Role::AttnQB).cloned();
+        let o = ctx.find(&members, Role::AttnO).cloned();
+        let k = ctx.find(&members, Role::AttnK).cloned();
+        let qkv = ctx.find(&members, Role::AttnQkv).cloned();
+        let qnorm = ctx
+            .find(&members, Role::AttnQNorm)
+            .or_else(|| ctx.find(&members, Role::AttnKNorm))
+            .cloned();
+        let kva = ctx.find(&members, Role::AttnKvA).cloned();
+        let kva_norm = ctx.find(&members, Role::AttnKvANorm).cloned();
+        let kvb = ctx.find(&members, Role::AttnKvB).cloned();
+        let qa = ctx.find(&members, Role::AttnQA).cloned();
+        let rel = ctx
+            .find_global(Role::RelativePositionBias)
+            .filter(|t| t.shape.len() == 2)
+            .cloned();
+
+        // Query width: q rows, else the output projection's input features.
+        let q_width: Obs = qb
+            .as_ref()
+            .or(q.as_ref())
+            .and_then(|t| ctx.out_dim(t).map(|n| (n, t)))
+            .map(|(n, t)| {
+                (
+                    Value::Count(n),
+                    format!("{} rows", pattern_name(&prefix, t)),
+                )
+            })
+            .or_else(|| {
+                o.as_ref().and_then(|t| {
+                    ctx.in_dim(t).map(|n| {
+                        (
+                            Value::Count(n),
+                            format!(
+                                "{} {}",
+                                pattern_name(&prefix, t),
+                                if ctx.transposed { "rows" } else { "columns" }
+                            ),
+                        )
+                    })
+                })
+            });
+        let qw = q_width.as_ref().and_then(|(v, _)| v.as_count());
+
+        kv_width = k
+            .as_ref()
+            .and_then(|t| {
+                ctx.out_dim(t)
+                    .map(|n| (n, format!("{} rows", pattern_name(&prefix, t))))
+            })
+            .or_else(|| {
+                let t = qkv.as_ref()?;
+                let fused = ctx.out_dim(t)?;
+                let q = qw?;
+                let rest = fused.checked_sub(q)?;
+                (rest % 2 == 0).then(|| {
+                    (
+                        rest / 2,
+                        format!(
+                            "({} {} {fused} − q width {q}) / 2 =",
+                            pattern_name(&prefix, t),
+                            if ctx.transposed { "columns" } else { "rows" }
+                        ),
+                    )
+                })
+            });
+
+        // Where the weights separate heads from head_dim.
+        let mut heads_obs: Obs = None;
+        let mut head_dim_obs: Obs = None;
+        if let (Some(kva), Some(kvn), Some(kvb), Some(qw), Some(o)) =
+            (&kva, &kva_norm, &kvb, qw, &o)
+        {
+            // MLA: q = H(n + r), kv_b = H(n + v), o_in = H v, r = kv_a rows − kv_lora.
+            let kv_lora = kvn.shape.first().copied().unwrap_or(0);
+            let a = ctx.out_dim(kva).unwrap_or(0);
+            let b = ctx.out_dim(kvb).unwrap_or(0);
+            let c = ctx.in_dim(o).unwrap_or(0);
+            let rope = a.checked_sub(kv_lora).filter(|r| *r > 0);
+            let solved = rope.and_then(|r| {
+                let num = (qw + c).checked_sub(b)?;
+                let h = num
+                    .is_multiple_of(r)
+                    .then_some(num / r)
+                    .filter(|h| *h > 0)?;
+                let nope = b.checked_sub(c)?;
+                (nope.is_multiple_of(h) && c.is_multiple_of(h) && h * (nope / h + r) == qw)
+                    .then_some((h, nope / h, r, c / h))
+            });
+            if let Some((h, nope, r, v)) = solved {
+                let basis = "solved from the MLA projection shapes".to_owned();
+                ctx.notes.push(Note::MlaSolved {
+                    q_rows: qw,
+                    kv_b_rows: b,
+                    o_columns: c,
+                    kv_a_rows: a,
+                    kv_lora,
+                    heads: h,
+                    nope,
+                    rope: r,
+                    v,
+                });
+                heads_obs = Some((Value::Count(h), basis.clone()));
+                head_dim_obs = Some((Value::Count(nope + r), basis.clone()));
+                let q_lora = qa.as_ref().and_then(|t| ctx.out_dim(t));
+                mla = Some(memory::Mla {
+                    kv_lora_rank: kv_lora,
+                    rope_dim: r,
+                });
+                ctx.push(
+                    "q_lora_rank",
+                    cnt(cfg.count(&["q_lora_rank"])),
+                    obs(q_lora, || format!("{prefix}.*.self_attn.q_a_proj rows")),
+                );
+                ctx.push(
+                    "kv_lora_rank",
+                    cnt(cfg.count(&["kv_lora_rank"])),
+                    obs(Some(kv_lora), || {
+                        format!("{prefix}.*.self_attn.kv_a_layernorm length")
+                    }),
+                );
+                ctx.push(
+                    "qk_nope_head_dim",
+                    cnt(cfg.count(&["qk_nope_head_dim"])),
+                    obs(Some(nope), || basis.clone()),
+                );
+                ctx.push(
+                    "qk_rope_head_dim",
+                    cnt(cfg.count(&["qk_rope_head_dim"])),
+                    obs(Some(r), || {
+                        format!("{prefix}.*.self_attn.kv_a_proj_with_mqa rows − kv_lora_rank")
+                    }),
+                );
+                ctx.push(
+                    "v_head_dim",
+                    cnt(cfg.count(&["v_head_dim"])),
+                    obs(Some(v), || basis.clone()),
+                );
+                // Each head gets its own decompressed key and value.
+                kv_width = Some((h * (nope + r), basis));
+            } else {
+                ctx.notes.push(Note::MlaUnsolved);
+            }
+        } else if let (Some(rel), Some(qw)) = (&rel, qw) {
+            // T5: the relative position bias has one column per head.
+            let h = rel.shape[1];
+            heads_obs = Some((Value::Count(h), format!("{} columns", rel.name)));
+            if h > 0 && qw % h == 0 {
+                head_dim_obs = Some((
+                    Value::Count(qw / h),
+                    format!("q width {qw} / {h} heads (relative bias columns)"),
+                ));
+            }
+        } else if let (Some(n), Some(qw)) = (&qnorm, qw) {
+            let d = n.shape.first().copied().unwrap_or(0);
+            if n.shape.len() == 1 && d > 0 && d < qw && qw % d == 0 {
+                head_dim_obs = Some((
+                    Value::Count(d),
+                    format!("{} length", pattern_name(&prefix, n)),
+                ));
+                heads_obs = Some((
+                    Value::Count(qw / d),
+                    format!("q width {qw} / head_dim {d} (q/k norm length)"),
+                ));
+            }
+        }
+        let dh_observed = head_dim_obs.as_ref().and_then(|(v, _)| v.as_count());
+
+        ctx.push("attention_heads", cnt(heads_decl.clone()), heads_obs);
+        // KV heads: k width over head_dim (observed when the weights give it, else declared).
+        let kv_obs: Obs = if mla.is_some() {
+            kv_width.as_ref().and_then(|(w, _)| {
+                let dh = dh_observed?;
+                Some((
+                    Value::Count(w / dh),
+                    "MLA: every head has its own decompressed key and value".to_owned(),
+                ))
+            })
+        } else {
+            let dh = dh_observed
+                .map(|d| (d, "observed"))
+                .or(head_dim_decl.as_ref().map(|d| (d.value, "declared")));
+            match (&kv_width, dh) {
+                (Some((w, how)), Some((dh, src))) if dh > 0 => Some(if w % dh == 0 {
+                    (
+                        Value::Count(w / dh),
+                        format!("{how} {w} / {src} head_dim {dh}"),
+                    )
+                } else {
+                    (
+                        Value::Text(format!("{w}/{dh}")),
+                        format!("{how} {w} is not a multiple of {src} head_dim {dh}"),
+                    )
+                }),
+                _ => None,
+            }
+        };
+        ctx.push("kv_heads", cnt(kv_heads_decl.clone()), kv_obs);
+        ctx.push("head_dim", cnt(head_dim_decl.clone()), head_dim_obs);
+        let width_decl = match (&heads_decl, &head_dim_decl) {
+            (Some(h), Some(d)) => h
+                .value
+                .checked_mul(d.value)
+                .map(|w| Declared::new(Value::Count(w), format!("{} × {}", h.key, d.key))),
+            _ => None,
+        };
+        ctx.push("attention_width", width_decl, q_width);
+    } else {
+        ctx.push("attention_heads", cnt(heads_decl.clone()), None);
+        ctx.push(
+            "kv_heads",
+            cnt(kv_heads_decl.filter(|d| !d.key.ends_with("(default)"))),
+            None,
+        );
+        ctx.push(
+            "head_dim",
+            cnt(head_dim_decl.filter(|d| !d.key.ends_with("(default)"))),
+            None,
+        );
+    }
+    KvFacts { kv_width, mla }
+}
