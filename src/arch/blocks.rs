@@ -41,7 +41,7 @@ pub struct BlockGroup {
     /// `self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, 2 norms`.
     pub outline: String,
     /// How the group differs from the typical one (empty for the typical group).
-    pub differences: Vec<String>,
+    pub differences: Vec<Difference>,
 }
 
 /// A stack of repeated blocks.
@@ -358,8 +358,56 @@ fn brace_siblings(modules: &[String]) -> Vec<String> {
     out
 }
 
+/// One way a group of blocks differs from the typical group. JSON: its sentence
+/// (`has mlp.{gate,up,down}_proj`, `lacks …`, `q_proj.weight is [8, 16] (typical [16, 16])`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Difference {
+    /// In-block tensors the typical group lacks.
+    Has(Vec<BlockTensor>),
+    /// Tensors of the typical group this one lacks.
+    Lacks(Vec<BlockTensor>),
+    /// A tensor of another shape.
+    Shape {
+        tensor: String,
+        shape: Vec<u64>,
+        typical: Vec<u64>,
+    },
+    /// A tensor of another dtype.
+    DType {
+        tensor: String,
+        dtype: DType,
+        typical: DType,
+    },
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::text::shape;
+        match self {
+            Difference::Has(tensors) => write!(f, "has {}", outline(tensors)),
+            Difference::Lacks(tensors) => write!(f, "lacks {}", outline(tensors)),
+            Difference::Shape {
+                tensor,
+                shape: s,
+                typical,
+            } => write!(f, "{tensor} is {} (typical {})", shape(s), shape(typical)),
+            Difference::DType {
+                tensor,
+                dtype,
+                typical,
+            } => write!(f, "{tensor} is {dtype} (typical {typical})"),
+        }
+    }
+}
+
+impl Serialize for Difference {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// How `group` differs from `typical`: tensors only in one of them, and shape or dtype changes.
-fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<String> {
+fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<Difference> {
     let find = |list: &[BlockTensor], name: &str| list.iter().find(|t| t.name == name).cloned();
     let extra: Vec<BlockTensor> = group
         .iter()
@@ -373,22 +421,25 @@ fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<String> {
         .collect();
     let mut out = Vec::new();
     if !extra.is_empty() {
-        out.push(format!("has {}", outline(&extra)));
+        out.push(Difference::Has(extra));
     }
     if !missing.is_empty() {
-        out.push(format!("lacks {}", outline(&missing)));
+        out.push(Difference::Lacks(missing));
     }
     for t in group {
         if let Some(u) = find(typical, &t.name) {
             if u.shape != t.shape {
-                out.push(format!(
-                    "{} is {} (typical {})",
-                    t.name,
-                    crate::text::shape(&t.shape),
-                    crate::text::shape(&u.shape)
-                ));
+                out.push(Difference::Shape {
+                    tensor: t.name.clone(),
+                    shape: t.shape.clone(),
+                    typical: u.shape,
+                });
             } else if u.dtype != t.dtype {
-                out.push(format!("{} is {} (typical {})", t.name, t.dtype, u.dtype));
+                out.push(Difference::DType {
+                    tensor: t.name.clone(),
+                    dtype: t.dtype,
+                    typical: u.dtype,
+                });
             }
         }
     }
@@ -398,6 +449,36 @@ fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn differences_are_data_with_a_sentence() {
+        let t = |name: &str, shape: &[u64], dtype| BlockTensor {
+            name: name.into(),
+            role: Role::Other,
+            dtype,
+            shape: shape.to_vec(),
+            parameters: shape.iter().product(),
+        };
+        let typical = [
+            t("a.weight", &[4, 4], DType::BF16),
+            t("b.weight", &[4], DType::BF16),
+        ];
+        let group = [
+            t("a.weight", &[2, 4], DType::BF16),
+            t("c.weight", &[4], DType::F32),
+        ];
+        let d = differences(&typical, &group);
+        assert_eq!(d.len(), 3);
+        assert!(matches!(&d[0], Difference::Has(v) if v[0].name == "c.weight"));
+        assert!(matches!(&d[1], Difference::Lacks(v) if v[0].name == "b.weight"));
+        assert_eq!(d[2].to_string(), "a.weight is [2, 4] (typical [4, 4])");
+        assert_eq!(
+            serde_json::to_string(&d[2]).unwrap(),
+            "\"a.weight is [2, 4] (typical [4, 4])\""
+        );
+        let dtype = differences(&typical[..1], &[t("a.weight", &[4, 4], DType::F16)]);
+        assert_eq!(dtype[0].to_string(), "a.weight is F16 (typical BF16)");
+    }
 
     #[test]
     fn block_names_split_at_the_first_container_index() {

@@ -34,7 +34,7 @@ use crate::format::gguf::Gguf;
 use crate::model::Model;
 
 pub use crate::model::naming::{Component, Role};
-pub use blocks::{BlockGroup, BlockTensor, Stack};
+pub use blocks::{BlockGroup, BlockTensor, Difference, Stack};
 pub use infer::{infer_from_parts, infer_with_naming, value_text};
 pub use memory::{KvCache, Memory};
 pub use note::Note;
@@ -168,7 +168,73 @@ pub struct Parameters {
     /// when the config does not declare experts per token.
     pub active: Option<u64>,
     /// How `active` was computed, or why it is missing.
-    pub active_basis: Option<String>,
+    pub active_basis: Option<ActiveBasis>,
+}
+
+/// How the active parameters were computed, or why they are missing. JSON: its sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActiveBasis {
+    /// The config does not declare experts per token; the weights cannot show it.
+    PerTokenNotDeclared,
+    /// The declared experts per token exceeds, or does not divide into, the expert tensors.
+    PerTokenDoesNotFit { per_token: u64 },
+    /// Every MoE layer alike: total − layers × (experts − per token) × parameters per expert.
+    Uniform {
+        moe_layers: u64,
+        experts: u64,
+        per_token: u64,
+        parameters_per_expert: u64,
+        /// The multi-token-prediction module is left out too.
+        without_mtp: bool,
+    },
+    /// MoE layers of different sizes: the inactive experts summed layer by layer.
+    Varied {
+        moe_layers: u64,
+        per_token: u64,
+        without_mtp: bool,
+    },
+}
+
+impl std::fmt::Display for ActiveBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mtp = |without: bool| if without { " − the MTP module" } else { "" };
+        match self {
+            ActiveBasis::PerTokenNotDeclared => f.write_str(
+                "experts per token is not declared (`num_experts_per_tok`); the weights cannot show it",
+            ),
+            ActiveBasis::PerTokenDoesNotFit { per_token } => write!(
+                f,
+                "declared experts per token ({per_token}) does not fit the expert tensors"
+            ),
+            ActiveBasis::Uniform {
+                moe_layers,
+                experts,
+                per_token,
+                parameters_per_expert,
+                without_mtp,
+            } => write!(
+                f,
+                "total − {moe_layers} MoE layers × ({experts} experts − {per_token} per token) × {} parameters per expert{}",
+                crate::text::thousands(*parameters_per_expert),
+                mtp(*without_mtp)
+            ),
+            ActiveBasis::Varied {
+                moe_layers,
+                per_token,
+                without_mtp,
+            } => write!(
+                f,
+                "total − Σ over {moe_layers} MoE layers of (experts − {per_token}) × parameters per expert{}",
+                mtp(*without_mtp)
+            ),
+        }
+    }
+}
+
+impl Serialize for ActiveBasis {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Everything glassbox infers about a model's architecture.

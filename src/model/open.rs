@@ -124,9 +124,13 @@ fn open_folder(folder: &Path) -> Result<Model> {
             pickle: pickles.into_iter().next(),
         });
     }
+    // Headers parse in parallel; the error reported is the first in file order (rayon's
+    // `collect::<Result<_>>` returns whichever failure it meets first, which varies run to run).
     let files = safetensors
         .par_iter()
         .map(|p| open_safetensors(p))
+        .collect::<Vec<_>>()
+        .into_iter()
         .collect::<Result<Vec<_>>>()?;
     let mut model = assemble(files);
     let mut first_file: HashMap<&str, usize> = HashMap::new();
@@ -164,6 +168,8 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
     let files = shards
         .par_iter()
         .map(|shard| open_safetensors(&folder.join(shard)))
+        .collect::<Vec<_>>()
+        .into_iter()
         .collect::<Result<Vec<_>>>()?;
 
     let mut notes = Vec::new();

@@ -98,7 +98,7 @@ pub struct ParameterCounts {
     /// Parameters used per token by a mixture of experts.
     pub active: Option<u64>,
     /// How `active` was computed, or why it is missing.
-    pub active_basis: Option<String>,
+    pub active_basis: Option<crate::arch::ActiveBasis>,
 }
 
 fn components_as_object<S: serde::Serializer>(

@@ -10,9 +10,8 @@ use crate::arch::blocks::Stack;
 use crate::arch::config::ConfigReader;
 use crate::arch::memory::KvInputs;
 use crate::arch::rules::{self, Family, Kind};
-use crate::arch::{Check, Component, Hyperparameters, Parameters, TensorRole, Value};
+use crate::arch::{ActiveBasis, Check, Component, Hyperparameters, Parameters, TensorRole, Value};
 use crate::model::TensorInfo;
-use crate::text::thousands;
 
 pub(super) fn hyperparameters(checks: &[Check]) -> Hyperparameters {
     let best = |field: &str| {
@@ -125,10 +124,7 @@ pub(super) fn count_parameters(
         (None, None)
     } else {
         match k {
-            None => (
-                None,
-                Some("experts per token is not declared (`num_experts_per_tok`); the weights cannot show it".to_owned()),
-            ),
+            None => (None, Some(ActiveBasis::PerTokenNotDeclared)),
             Some(k) => {
                 let mut inactive: u64 = 0;
                 let mut ok = true;
@@ -144,31 +140,29 @@ pub(super) fn count_parameters(
                     let (e, params) = moe_blocks[0];
                     let uniform = moe_blocks.iter().all(|b| *b == (e, params));
                     let per_expert = params / e;
+                    let moe_layers = moe_blocks.len() as u64;
+                    let without_mtp = mtp_params > 0;
                     let basis = if uniform {
-                        format!(
-                            "total − {} MoE layers × ({e} experts − {k} per token) × {} parameters per expert{}",
-                            moe_blocks.len(),
-                            thousands(per_expert),
-                            if mtp_params > 0 { " − the MTP module" } else { "" }
-                        )
+                        ActiveBasis::Uniform {
+                            moe_layers,
+                            experts: e,
+                            per_token: k,
+                            parameters_per_expert: per_expert,
+                            without_mtp,
+                        }
                     } else {
-                        format!(
-                            "total − Σ over {} MoE layers of (experts − {k}) × parameters per expert{}",
-                            moe_blocks.len(),
-                            if mtp_params > 0 { " − the MTP module" } else { "" }
-                        )
+                        ActiveBasis::Varied {
+                            moe_layers,
+                            per_token: k,
+                            without_mtp,
+                        }
                     };
                     (
                         Some(total.saturating_sub(inactive).saturating_sub(mtp_params)),
                         Some(basis),
                     )
                 } else {
-                    (
-                        None,
-                        Some(format!(
-                            "declared experts per token ({k}) does not fit the expert tensors"
-                        )),
-                    )
+                    (None, Some(ActiveBasis::PerTokenDoesNotFit { per_token: k }))
                 }
             }
         }
