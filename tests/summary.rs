@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use glassbox::arch::evidence::{DeclaredFamily, NameEvidence};
 use glassbox::arch::{Architecture, Component, Status, infer_from_parts};
 use glassbox::{DType, TensorInfo};
 
@@ -1202,8 +1203,19 @@ fn family_evidence_when_config_and_names_disagree_or_are_unknown() {
     assert_eq!(arch.family.as_deref(), Some("olmo2"));
     assert!(!arch.family_known);
     assert_eq!(field(&arch, "family"), Status::DeclaredOnly);
+    assert_eq!(
+        arch.family_evidence.declared,
+        DeclaredFamily::ModelType {
+            model_type: "olmo2".into(),
+            known: false
+        }
+    );
+    assert!(matches!(
+        &arch.family_evidence.names,
+        NameEvidence::Resemble(s) if s.family == "llama"
+    ));
     assert!(
-        arch.family_evidence.contains("no rules for"),
+        arch.family_evidence.to_string().contains("no rules for"),
         "{}",
         arch.family_evidence
     );
@@ -1213,7 +1225,11 @@ fn family_evidence_when_config_and_names_disagree_or_are_unknown() {
     // A config naming another family: a contradiction, not a silent choice.
     let arch = infer_from_parts(&t.0, Some(&json!({"model_type": "bert"})), None);
     assert_eq!(field(&arch, "family"), Status::Contradicted);
-    assert!(arch.family_evidence.contains("contradicted"));
+    assert!(arch.family_evidence.to_string().contains("contradicted"));
+    assert!(matches!(
+        &arch.family_evidence.names,
+        NameEvidence::Contradict(s) if s.family == "llama"
+    ));
     assert!(
         arch.notes[0]
             .message

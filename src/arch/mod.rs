@@ -22,6 +22,7 @@
 
 pub mod blocks;
 pub mod config;
+pub mod evidence;
 mod infer;
 pub mod memory;
 pub mod note;
@@ -246,8 +247,9 @@ pub struct Architecture {
     /// Whether `family` is one glassbox has naming rules and config semantics for.
     pub family_known: bool,
     pub family_source: Option<FamilySource>,
-    /// A sentence: which evidence gave the family and whether the tensor names agree.
-    pub family_evidence: String,
+    /// Which evidence gave the family and whether the tensor names agree (a sentence by
+    /// `Display`).
+    pub family_evidence: evidence::FamilyEvidence,
     /// The tensor-name signature that matched, if any.
     pub signature: Option<&'static str>,
     /// The naming convention used for roles (`llama-style`, …).
@@ -303,16 +305,23 @@ pub fn infer_architecture(model: &Model) -> Architecture {
     )
 }
 
+/// The mixture-of-experts family a GGUF model is stored under a dense architecture name for
+/// ([`rules::GGUF_MOE_ARCHITECTURES`]: `llama` with `llama.expert_count > 0` is Mixtral).
+fn gguf_moe_architecture(g: &Gguf) -> Option<&'static str> {
+    let arch = g.architecture()?;
+    let experts = g.arch_value("expert_count").and_then(|v| v.as_u64());
+    rules::GGUF_MOE_ARCHITECTURES
+        .iter()
+        .find(|(a, _)| *a == arch)
+        .filter(|_| experts.is_some_and(|e| e > 0))
+        .map(|&(_, family)| family)
+}
+
 /// The GGUF metadata as the `config.json` it stands for, and each config key's GGUF key.
 pub fn gguf_declared(g: &Gguf) -> Option<(serde_json::Value, Vec<(&'static str, String)>)> {
     let arch = g.architecture()?;
-    let experts = g.arch_value("expert_count").and_then(|v| v.as_u64());
-    let moe_variant = rules::GGUF_MOE_ARCHITECTURES
-        .iter()
-        .find(|(a, _)| *a == arch)
-        .filter(|_| experts.is_some_and(|e| e > 0));
-    let (model_type, model_type_key) = match moe_variant {
-        Some(&(_, t)) => (
+    let (model_type, model_type_key) = match gguf_moe_architecture(g) {
+        Some(t) => (
             t,
             format!("general.architecture = {arch} with {arch}.expert_count > 0"),
         ),
@@ -375,27 +384,25 @@ fn infer_gguf(model: &Model, g: &Gguf) -> Architecture {
     if arch.family_source == Some(FamilySource::Config) {
         arch.family_source = Some(FamilySource::GgufMetadata);
     }
-    let moe_variant = declared
-        .as_ref()
-        .and_then(|(_, keys)| keys.first())
-        .filter(|(_, k)| k.contains("expert_count"))
-        .map(|_| arch.family.clone().unwrap_or_default());
-    let names = match (arch.signature, arch.check("family").map(|c| c.status)) {
-        (Some(s), Some(Status::Consistent)) => {
-            format!("the GGUF tensor layout agrees ({s} layout)")
-        }
-        (Some(s), Some(Status::Contradicted)) => {
-            format!("but the GGUF tensor layout looks like {s} (contradicted)")
-        }
-        (Some(s), _) => format!("the GGUF tensor layout resembles {s}"),
-        (None, _) => "tensor names follow llama.cpp's GGUF scheme".to_owned(),
+    use evidence::{DeclaredFamily, NameEvidence};
+    let moe_family = gguf_moe_architecture(g).map(|_| arch.family.clone().unwrap_or_default());
+    arch.family_evidence.declared = match g.architecture() {
+        Some(a) => DeclaredFamily::Gguf {
+            architecture: a.to_owned(),
+            moe_family,
+        },
+        None => DeclaredFamily::GgufWithoutArchitecture,
     };
-    arch.family_evidence = match (g.architecture(), moe_variant) {
-        (Some(a), Some(f)) => format!(
-            "GGUF general.architecture \"{a}\" with {a}.expert_count > 0, as llama.cpp stores {f}; {names}"
-        ),
-        (Some(a), None) => format!("GGUF general.architecture \"{a}\"; {names}"),
-        (None, _) => format!("no general.architecture in the GGUF metadata; {names}"),
+    // One naming scheme serves every GGUF architecture: the layout features decide.
+    let signature = arch.signature.map(|family| evidence::Signature {
+        family,
+        shared_with: Vec::new(),
+    });
+    arch.family_evidence.names = match (signature, arch.check("family").map(|c| c.status)) {
+        (Some(s), Some(Status::Consistent)) => NameEvidence::Agree(s),
+        (Some(s), Some(Status::Contradicted)) => NameEvidence::Contradict(s),
+        (Some(s), _) => NameEvidence::Resemble(s),
+        (None, _) => NameEvidence::NoSignature,
     };
     arch
 }

@@ -254,7 +254,7 @@ pub fn render_summary_text(report: &SummaryReport) -> Painted {
     let mut head = Table::new(&[("", Align::Left), ("", Align::Left)]);
     head.push(vec!["model".into(), report.model.path.clone()]);
     head.push(vec!["family".into(), family_line(arch)]);
-    head.push(vec!["evidence".into(), arch.family_evidence.clone()]);
+    head.push(vec!["evidence".into(), arch.family_evidence.to_string()]);
     if let Some(c) = &arch.class {
         head.push(vec!["class".into(), c.clone()]);
     }

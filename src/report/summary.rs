@@ -73,8 +73,8 @@ pub struct ArchitectureFacts {
     /// Whether glassbox has naming rules and config semantics for `family`.
     pub family_known: bool,
     pub family_source: Option<FamilySource>,
-    /// Which evidence gave the family and whether the tensor names agree.
-    pub family_evidence: String,
+    /// Which evidence gave the family and whether the tensor names agree (JSON: the sentence).
+    pub family_evidence: crate::arch::evidence::FamilyEvidence,
     /// The tensor-name signature that matched, if any.
     pub signature: Option<&'static str>,
     /// The naming convention used for roles.

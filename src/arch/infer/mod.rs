@@ -23,6 +23,7 @@ use serde_json::Value as Json;
 
 use super::blocks::{self, Stack, split_block};
 use super::config::{ConfigReader, Declared};
+use super::evidence::{self, DeclaredFamily, FamilyEvidence, NameEvidence};
 use super::memory;
 use super::note::Note;
 use super::rules::{
@@ -358,61 +359,42 @@ fn match_signature(
     })
 }
 
+/// What the config and the tensor names say about the family.
 fn family_evidence(
     declared: Option<&Family>,
     model_type: Option<&Declared<String>>,
     class: Option<&str>,
     signature: Option<&Signature>,
-) -> String {
-    let names = |s: &Signature| {
-        if s.compatible.len() > 1 {
-            format!(
-                "{} names, shared with {}",
-                s.family,
-                s.compatible[1..].join(", ")
-            )
-        } else {
-            format!("{} names", s.family)
-        }
+) -> FamilyEvidence {
+    let declared_family = match (declared, model_type) {
+        (_, Some(t)) => DeclaredFamily::ModelType {
+            model_type: t.value.clone(),
+            known: declared.is_some(),
+        },
+        (Some(_), None) => DeclaredFamily::Architectures {
+            class: class.unwrap_or("").to_owned(),
+        },
+        (None, None) => DeclaredFamily::Nothing,
     };
-    match (declared, model_type, signature) {
-        (Some(f), Some(t), Some(s)) if s.compatible.contains(&f.name) => format!(
-            "config.json model_type \"{}\"; tensor names agree ({})",
-            t.value,
-            names(s)
-        ),
-        (Some(f), None, Some(s)) if s.compatible.contains(&f.name) => format!(
-            "config.json architectures \"{}\"; tensor names agree ({})",
-            class.unwrap_or(""),
-            names(s)
-        ),
-        (Some(_), t, Some(s)) => format!(
-            "config.json {}; but the tensor names look like {} (contradicted)",
-            t.map(|t| format!("model_type \"{}\"", t.value))
-                .unwrap_or_else(|| format!("architectures \"{}\"", class.unwrap_or(""))),
-            s.family
-        ),
-        (Some(_), Some(t), None) => format!(
-            "config.json model_type \"{}\"; no known tensor-name signature",
-            t.value
-        ),
-        (Some(_), None, None) => format!(
-            "config.json architectures \"{}\"; no known tensor-name signature",
-            class.unwrap_or("")
-        ),
-        (None, Some(t), Some(s)) => format!(
-            "config.json model_type \"{}\", a family glassbox has no rules for; tensor names resemble {}",
-            t.value,
-            names(s)
-        ),
-        (None, Some(t), None) => format!(
-            "config.json model_type \"{}\", a family glassbox has no rules for",
-            t.value
-        ),
-        (None, None, Some(s)) => format!("tensor names only ({})", names(s)),
-        (None, None, None) => {
-            "unrecognised: no usable config and no known tensor-name signature".to_owned()
+    let names = match (declared, signature) {
+        (_, None) => NameEvidence::NoSignature,
+        (Some(f), Some(s)) if s.compatible.contains(&f.name) => {
+            NameEvidence::Agree(signature_of(s))
         }
+        (Some(_), Some(s)) => NameEvidence::Contradict(signature_of(s)),
+        (None, Some(s)) => NameEvidence::Resemble(signature_of(s)),
+    };
+    FamilyEvidence {
+        declared: declared_family,
+        names,
+    }
+}
+
+/// A matched signature as evidence: its family and the other families sharing its names.
+pub(super) fn signature_of(s: &Signature) -> evidence::Signature {
+    evidence::Signature {
+        family: s.family,
+        shared_with: s.compatible.iter().skip(1).copied().collect(),
     }
 }
 
