@@ -1,15 +1,24 @@
-//! `glassbox summary` (and `glassbox PATH`): the architecture at a glance, as aligned text for a
-//! terminal, markdown for a model card, or JSON (docs/json.md).
+//! `glassbox summary` (and `glassbox PATH`): the architecture at a glance ([`SummaryReport`]), as
+//! aligned text for a terminal ([`text`]) or markdown for a model card ([`markdown`]); the JSON is
+//! the report's serde form (docs/json.md). This module holds what both faces write alike: labels,
+//! the family line, the checks, parameters and outside-the-blocks tables, memory lines and the
+//! metadata rows.
 
-use super::table::{Align, Table, human_bytes, human_count, shape, thousands};
-use super::{Painted, Tone};
+mod markdown;
+mod text;
+
+pub use markdown::render_summary_markdown;
+pub use text::render_summary_text;
+
+use super::Tone;
+use super::table::{Align, Table, human_bytes, shape, thousands};
 use crate::arch::{BlockGroup, Component, Hyperparameters, Kind, Memory, Status, Value};
 use crate::format::gguf::Source;
 use crate::report::DTypeCount;
 use crate::report::summary::{ArchitectureFacts, DeclaredBy, Metadata, SummaryReport};
 
 /// Words for a field name in tables.
-fn field_label(field: &str) -> String {
+pub(super) fn field_label(field: &str) -> String {
     match field {
         "kv_heads" => "KV heads".to_owned(),
         "qk_nope_head_dim" => "qk nope head dim".to_owned(),
@@ -24,7 +33,7 @@ fn field_label(field: &str) -> String {
     }
 }
 
-fn status_label(s: Status) -> &'static str {
+pub(super) fn status_label(s: Status) -> &'static str {
     match s {
         Status::Consistent => "consistent",
         Status::Contradicted => "CONTRADICTED",
@@ -33,14 +42,14 @@ fn status_label(s: Status) -> &'static str {
     }
 }
 
-fn value(v: &Option<Value>) -> String {
+pub(super) fn value(v: &Option<Value>) -> String {
     v.as_ref()
         .map(crate::arch::value_text)
         .unwrap_or_else(|| "-".to_owned())
 }
 
 /// The family line: `llama (decoder)` or `unrecognised`.
-fn family_line(arch: &ArchitectureFacts) -> String {
+pub(super) fn family_line(arch: &ArchitectureFacts) -> String {
     let name = match (&arch.family, arch.family_known) {
         (Some(f), true) => f.clone(),
         (Some(f), false) => format!("{f} (unknown to glassbox)"),
@@ -52,7 +61,7 @@ fn family_line(arch: &ArchitectureFacts) -> String {
     }
 }
 
-fn kind_words(kind: Kind, h: &Hyperparameters) -> String {
+pub(super) fn kind_words(kind: Kind, h: &Hyperparameters) -> String {
     let mut words = kind.name().to_owned();
     if h.experts.is_some() {
         words.push_str(", mixture of experts");
@@ -66,7 +75,7 @@ fn kind_words(kind: Kind, h: &Hyperparameters) -> String {
     words
 }
 
-fn dtype_mix(list: &[DTypeCount]) -> String {
+pub(super) fn dtype_mix(list: &[DTypeCount]) -> String {
     let total: u64 = list.iter().map(|d| d.parameters).sum();
     match list {
         [] => "no tensors".to_owned(),
@@ -79,7 +88,7 @@ fn dtype_mix(list: &[DTypeCount]) -> String {
     }
 }
 
-fn percent(n: u64, total: u64) -> String {
+pub(super) fn percent(n: u64, total: u64) -> String {
     if total == 0 {
         return "-".to_owned();
     }
@@ -91,7 +100,7 @@ fn percent(n: u64, total: u64) -> String {
     }
 }
 
-fn files_words(report: &SummaryReport) -> String {
+pub(super) fn files_words(report: &SummaryReport) -> String {
     let n = report.model.files.len();
     format!(
         "{} in {n} file{}",
@@ -100,7 +109,7 @@ fn files_words(report: &SummaryReport) -> String {
     )
 }
 
-fn checks_table(report: &SummaryReport, markdown: bool) -> Table {
+pub(super) fn checks_table(report: &SummaryReport, markdown: bool) -> Table {
     let mut t = Table::new(&[
         ("field", Align::Left),
         ("declared", Align::Right),
@@ -141,7 +150,7 @@ fn checks_table(report: &SummaryReport, markdown: bool) -> Table {
     t
 }
 
-fn parameters_table(report: &SummaryReport) -> Table {
+pub(super) fn parameters_table(report: &SummaryReport) -> Table {
     let p = &report.parameters;
     let mut t = Table::new(&[
         ("component", Align::Left),
@@ -170,14 +179,14 @@ fn parameters_table(report: &SummaryReport) -> Table {
     t
 }
 
-fn component_label(c: Component) -> &'static str {
+pub(super) fn component_label(c: Component) -> &'static str {
     match c {
         Component::Mtp => "multi-token prediction",
         other => other.name(),
     }
 }
 
-fn group_header(g: &BlockGroup) -> String {
+pub(super) fn group_header(g: &BlockGroup) -> String {
     format!(
         "{} x{}  ({} parameters{})",
         g.pattern,
@@ -187,7 +196,7 @@ fn group_header(g: &BlockGroup) -> String {
     )
 }
 
-fn memory_lines(m: &Memory) -> Vec<(String, String)> {
+pub(super) fn memory_lines(m: &Memory) -> Vec<(String, String)> {
     let mut out = vec![(
         "weights".to_owned(),
         format!(
@@ -246,200 +255,8 @@ fn memory_lines(m: &Memory) -> Vec<(String, String)> {
     out
 }
 
-/// The summary as aligned plain text, contradicted checks marked for colour.
-pub fn render_summary_text(report: &SummaryReport) -> Painted {
-    let mut out = Painted::default();
-    let arch = &report.architecture;
-    let p = &report.parameters;
-    let mut head = Table::new(&[("", Align::Left), ("", Align::Left)]);
-    head.push(vec!["model".into(), report.model.path.clone()]);
-    head.push(vec!["family".into(), family_line(arch)]);
-    head.push(vec!["evidence".into(), arch.family_evidence.to_string()]);
-    if let Some(c) = &arch.class {
-        head.push(vec!["class".into(), c.clone()]);
-    }
-    let mut size = format!("{} ({})", thousands(p.total), human_count(p.total));
-    if let Some(a) = p.active {
-        size.push_str(&format!(
-            ", {} ({}) active per token",
-            thousands(a),
-            human_count(a)
-        ));
-    }
-    head.push(vec!["parameters".into(), size]);
-    head.push(vec![
-        "storage".into(),
-        format!("{}, {}", dtype_mix(&report.storage), files_words(report)),
-    ]);
-    for (k, v) in metadata_rows(report.metadata.as_ref()) {
-        head.push(vec![k, v]);
-    }
-    let mut s = String::new();
-    head.render_text(&mut s);
-    // The header row of this two-column table is empty: drop it.
-    out.push_str(s.split_once('\n').map_or("", |(_, rest)| rest));
-
-    if !report.checks.is_empty() {
-        out.push('\n');
-        checks_table(report, false).render_text_painted(&mut out);
-    }
-
-    out.push('\n');
-    parameters_table(report).render_text_painted(&mut out);
-    if let Some(b) = &p.active_basis {
-        out.push_str(&format!("  active: {b}\n"));
-    }
-
-    out.push_str("\nblocks\n");
-    if report.blocks.is_empty() {
-        out.push_str("  (no repeated blocks found)\n");
-    }
-    for stack in &report.blocks {
-        for g in &stack.groups {
-            out.push_str(&format!("  {}\n", group_header(g)));
-            out.push_str(&format!("    {}\n", g.outline));
-            for d in &g.differences {
-                out.push_str(&format!("    differs: {d}\n"));
-            }
-        }
-    }
-    if !report.other_tensors.is_empty() {
-        out.push_str("outside blocks\n");
-        let t = others_table(report, |name| format!("  {name}"));
-        let mut s = String::new();
-        t.render_text(&mut s);
-        out.push_str(s.split_once('\n').map_or("", |(_, rest)| rest));
-    }
-
-    out.push('\n');
-    let mut t = Table::new(&[("", Align::Left), ("", Align::Left)]);
-    for (k, v) in memory_lines(&report.memory) {
-        t.push(vec![k, v]);
-    }
-    let mut s = String::new();
-    t.render_text(&mut s);
-    out.push_str("memory\n");
-    for line in s.lines().skip(1) {
-        out.push_str(&format!("  {line}\n"));
-    }
-
-    if !report.notes.is_empty() {
-        out.push_str("\nnotes\n");
-        for n in &report.notes {
-            out.push_str(&format!("  - {}\n", n.message));
-        }
-    }
-    out
-}
-
-/// The summary as markdown, ready to paste into a model card.
-pub fn render_summary_markdown(report: &SummaryReport) -> String {
-    let mut out = String::new();
-    let arch = &report.architecture;
-    let p = &report.parameters;
-    out.push_str(&format!(
-        "## Architecture of `{}`\n\n",
-        report.model.display_name
-    ));
-    out.push_str(&format!("- **Family:** {}\n", family_line(arch)));
-    out.push_str(&format!("- **Evidence:** {}\n", arch.family_evidence));
-    if let Some(c) = &arch.class {
-        out.push_str(&format!("- **Class:** `{c}`\n"));
-    }
-    out.push_str(&format!(
-        "- **Parameters:** {} ({})",
-        thousands(p.total),
-        human_count(p.total)
-    ));
-    if let Some(a) = p.active {
-        out.push_str(&format!(
-            ", {} ({}) active per token",
-            thousands(a),
-            human_count(a)
-        ));
-    }
-    out.push('\n');
-    out.push_str(&format!(
-        "- **Storage:** {}, {}\n",
-        dtype_mix(&report.storage),
-        files_words(report)
-    ));
-    // Metadata rows; a continuation row (empty key) joins the previous item.
-    for (k, v) in metadata_rows(report.metadata.as_ref()) {
-        let v = v.replace('`', "'");
-        if k.is_empty() {
-            out.truncate(out.trim_end_matches('\n').len());
-            out.push_str(&format!("; {v}\n"));
-        } else {
-            let mut label = k;
-            if let Some(first) = label.get_mut(..1) {
-                first.make_ascii_uppercase();
-            }
-            out.push_str(&format!("- **{label}:** {v}\n"));
-        }
-    }
-
-    if !report.checks.is_empty() {
-        let declared_by = match report.declared_by {
-            DeclaredBy::GgufMetadata => "GGUF metadata",
-            DeclaredBy::Config => "config.json",
-        };
-        out.push_str(&format!(
-            "\n### Hyperparameters: declared ({declared_by}) and observed (weights)\n\n"
-        ));
-        checks_table(report, true).render_markdown(&mut out);
-    }
-
-    out.push_str("\n### Parameters\n\n");
-    parameters_table(report).render_markdown(&mut out);
-    if let Some(b) = &p.active_basis {
-        out.push_str(&format!("\nActive parameters: {b}.\n"));
-    }
-
-    out.push_str("\n### Blocks\n\n");
-    if report.blocks.is_empty() {
-        out.push_str("No repeated blocks found.\n");
-    }
-    for stack in &report.blocks {
-        for g in &stack.groups {
-            out.push_str(&format!(
-                "- `{}` ×{} ({} parameters{}): `{}`\n",
-                g.pattern,
-                g.indices.len(),
-                thousands(g.parameters_per_block),
-                if g.indices.len() > 1 { " each" } else { "" },
-                g.outline
-            ));
-            for d in &g.differences {
-                out.push_str(&format!("  - differs: {d}\n"));
-            }
-        }
-    }
-    if !report.other_tensors.is_empty() {
-        out.push_str("\nOutside the blocks:\n\n");
-        others_table(report, |name| format!("`{name}`")).render_markdown(&mut out);
-    }
-
-    out.push_str("\n### Memory\n\n");
-    for (k, v) in memory_lines(&report.memory) {
-        if k.is_empty() {
-            out.push_str(&format!("  {v}\n"));
-        } else {
-            out.push_str(&format!("- **{k}:** {v}\n"));
-        }
-    }
-    if !report.notes.is_empty() {
-        out.push_str("\n### Notes\n\n");
-        for n in &report.notes {
-            out.push_str(&format!("- {}\n", n.message));
-        }
-    }
-    out.push_str("\n*Generated by glassbox from the weight headers and config.json.*\n");
-    out
-}
-
 /// A base model or dataset in a few words: its name (or repository), organisation and version.
-fn source_words(s: &Source) -> String {
+pub(super) fn source_words(s: &Source) -> String {
     let mut out = s
         .name
         .clone()
@@ -461,7 +278,7 @@ fn source_words(s: &Source) -> String {
 /// The rows the model's metadata adds to the summary's head: identity, lineage, tokenizer, chat
 /// template (its size and opening, not the text), bits per weight. A continuation row has an empty
 /// key.
-fn metadata_rows(metadata: Option<&Metadata>) -> Vec<(String, String)> {
+pub(super) fn metadata_rows(metadata: Option<&Metadata>) -> Vec<(String, String)> {
     let Some(m) = metadata else {
         return Vec::new();
     };
@@ -529,7 +346,7 @@ fn metadata_rows(metadata: Option<&Metadata>) -> Vec<(String, String)> {
 }
 
 /// The tensors outside any repeated block: name (as `name` writes it), shape, dtype and role.
-fn others_table(report: &SummaryReport, name: impl Fn(&str) -> String) -> Table {
+pub(super) fn others_table(report: &SummaryReport, name: impl Fn(&str) -> String) -> Table {
     let mut t = Table::new(&[
         ("tensor", Align::Left),
         ("shape", Align::Left),
