@@ -28,7 +28,7 @@ pub struct KvInputs {
     /// Layers that cache keys and values (the decoder's, for an encoder-decoder).
     pub layers: Option<u64>,
     /// KV heads × head_dim, and how it was found.
-    pub kv_width: Option<(u64, String)>,
+    pub kv_width: Option<(u64, super::basis::Basis)>,
     pub mla: Option<Mla>,
     pub context_length: Option<u64>,
     pub sliding_window: Option<u64>,
@@ -169,7 +169,7 @@ mod tests {
     fn kv_cache_with_sliding_layers_and_overflow() {
         let kv = KvInputs {
             layers: Some(4),
-            kv_width: Some((16, String::new())),
+            kv_width: Some((16, crate::arch::basis::Basis::MlaKvHeads)),
             mla: None,
             context_length: Some(1000),
             sliding_window: Some(100),

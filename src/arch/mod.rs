@@ -20,6 +20,7 @@
 //! size ([`Model::tokenizer_size`], read by the model layer): no I/O, no printing. A config that contradicts
 //! the weights is a finding in [`Architecture::checks`], never an error.
 
+pub mod basis;
 pub mod blocks;
 pub mod config;
 pub mod evidence;
@@ -106,7 +107,7 @@ pub struct Check {
     /// The config key (or derivation) the declared value came from.
     pub declared_key: Option<String>,
     /// How the observed value was obtained (`model.layers.*.self_attn.k_proj rows 32 / head_dim 16`).
-    pub basis: Option<String>,
+    pub basis: Option<basis::Basis>,
 }
 
 /// Where the family came from.

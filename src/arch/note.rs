@@ -7,6 +7,7 @@
 //! model, GGUF metadata keys for a GGUF model (the config reader names each key as its source
 //! does), so no sentence is ever rewritten afterwards.
 
+use super::basis::Basis;
 use super::{DeclaredBy, Value, value_text};
 use crate::finding::{Finding, Severity, Subject};
 
@@ -30,7 +31,7 @@ pub enum Note {
         declared_key: Option<String>,
         observed: Option<Value>,
         /// How the observed value was obtained.
-        basis: Option<String>,
+        basis: Option<Basis>,
         declared_by: DeclaredBy,
     },
     /// A stack whose block indices have holes.
@@ -147,7 +148,7 @@ impl Note {
                     show(declared),
                     declared_key.as_deref().unwrap_or(""),
                     show(observed),
-                    basis.as_deref().unwrap_or("")
+                    basis.as_ref().map(Basis::to_string).unwrap_or_default()
                 )
             }
             Note::MissingBlockIndices {
@@ -252,7 +253,7 @@ impl Note {
                 .with("field", field)
                 .with("declared", json(&declared))
                 .with("observed", json(&observed))
-                .with("basis", basis),
+                .with("basis", basis.map(|b| b.to_string())),
             Note::MissingBlockIndices {
                 stack,
                 blocks,
@@ -326,7 +327,10 @@ mod tests {
             declared: Some(Value::Count(48)),
             declared_key: Some("llama.feed_forward_length".into()),
             observed: Some(Value::Count(1024)),
-            basis: Some("blk.*.ffn_up.weight rows".into()),
+            basis: Some(Basis::Dimension {
+                tensor: "blk.*.ffn_up.weight".into(),
+                dimension: crate::arch::basis::Dimension::Rows,
+            }),
             declared_by,
         };
         assert_eq!(

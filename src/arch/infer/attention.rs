@@ -1,8 +1,9 @@
 //! Attention: query width, heads, KV heads and head dim where the weights separate them (MLA
 //! shapes solved, T5's relative bias, q/k norms), against the config.
 
-use super::context::{Ctx, Obs, cnt, obs, pattern_name};
+use super::context::{Ctx, Obs, cnt, dim, obs, pattern_name};
 use super::observe::{Embeddings, KvFacts};
+use crate::arch::basis::{Basis, Dimension};
 use crate::arch::config::{ConfigReader, Declared};
 use crate::arch::memory;
 use crate::arch::note::Note;
@@ -67,7 +68,7 @@ pub(super) fn attention(
                 .map(|h| Declared::new(h.value, format!("{} (default)", h.key)))
         });
 
-    let mut kv_width: Option<(u64, String)> = None;
+    let mut kv_width: Option<(u64, Basis)> = None;
     let mut mla: Option<memory::Mla> = None;
     if let Some((prefix, _, members)) = attention {
         let members = members.to_vec();
@@ -97,7 +98,7 @@ pub(super) fn attention(
             .map(|(n, t)| {
                 (
                     Value::Count(n),
-                    format!("{} rows", pattern_name(&prefix, t)),
+                    dim(pattern_name(&prefix, t), Dimension::Rows),
                 )
             })
             .or_else(|| {
@@ -105,11 +106,7 @@ pub(super) fn attention(
                     ctx.in_dim(t).map(|n| {
                         (
                             Value::Count(n),
-                            format!(
-                                "{} {}",
-                                pattern_name(&prefix, t),
-                                if ctx.transposed { "rows" } else { "columns" }
-                            ),
+                            dim(pattern_name(&prefix, t), ctx.in_words()),
                         )
                     })
                 })
@@ -120,7 +117,7 @@ pub(super) fn attention(
             .as_ref()
             .and_then(|t| {
                 ctx.out_dim(t)
-                    .map(|n| (n, format!("{} rows", pattern_name(&prefix, t))))
+                    .map(|n| (n, dim(pattern_name(&prefix, t), Dimension::Rows)))
             })
             .or_else(|| {
                 let t = qkv.as_ref()?;
@@ -130,11 +127,12 @@ pub(super) fn attention(
                 (rest % 2 == 0).then(|| {
                     (
                         rest / 2,
-                        format!(
-                            "({} {} {fused} − q width {q}) / 2 =",
-                            pattern_name(&prefix, t),
-                            if ctx.transposed { "columns" } else { "rows" }
-                        ),
+                        Basis::FusedKv {
+                            tensor: pattern_name(&prefix, t),
+                            dimension: ctx.out_words(),
+                            fused,
+                            q_width: q,
+                        },
                     )
                 })
             });
@@ -162,7 +160,7 @@ pub(super) fn attention(
                     .then_some((h, nope / h, r, c / h))
             });
             if let Some((h, nope, r, v)) = solved {
-                let basis = "solved from the MLA projection shapes".to_owned();
+                let basis = Basis::MlaSolved;
                 ctx.notes.push(Note::MlaSolved {
                     q_rows: qw,
                     kv_b_rows: b,
@@ -184,13 +182,18 @@ pub(super) fn attention(
                 ctx.push(
                     "q_lora_rank",
                     cnt(cfg.count(&["q_lora_rank"])),
-                    obs(q_lora, || format!("{prefix}.*.self_attn.q_a_proj rows")),
+                    obs(q_lora, || {
+                        dim(format!("{prefix}.*.self_attn.q_a_proj"), Dimension::Rows)
+                    }),
                 );
                 ctx.push(
                     "kv_lora_rank",
                     cnt(cfg.count(&["kv_lora_rank"])),
                     obs(Some(kv_lora), || {
-                        format!("{prefix}.*.self_attn.kv_a_layernorm length")
+                        dim(
+                            format!("{prefix}.*.self_attn.kv_a_layernorm"),
+                            Dimension::Length,
+                        )
                     }),
                 );
                 ctx.push(
@@ -201,8 +204,8 @@ pub(super) fn attention(
                 ctx.push(
                     "qk_rope_head_dim",
                     cnt(cfg.count(&["qk_rope_head_dim"])),
-                    obs(Some(r), || {
-                        format!("{prefix}.*.self_attn.kv_a_proj_with_mqa rows − kv_lora_rank")
+                    obs(Some(r), || Basis::MlaRope {
+                        tensor: format!("{prefix}.*.self_attn.kv_a_proj_with_mqa"),
                     }),
                 );
                 ctx.push(
@@ -218,11 +221,14 @@ pub(super) fn attention(
         } else if let (Some(rel), Some(qw)) = (&rel, qw) {
             // T5: the relative position bias has one column per head.
             let h = rel.shape[1];
-            heads_obs = Some((Value::Count(h), format!("{} columns", rel.name)));
+            heads_obs = Some((Value::Count(h), dim(rel.name.clone(), Dimension::Columns)));
             if h > 0 && qw % h == 0 {
                 head_dim_obs = Some((
                     Value::Count(qw / h),
-                    format!("q width {qw} / {h} heads (relative bias columns)"),
+                    Basis::HeadDimFromRelativeBias {
+                        q_width: qw,
+                        heads: h,
+                    },
                 ));
             }
         } else if let (Some(n), Some(qw)) = (&qnorm, qw) {
@@ -230,11 +236,14 @@ pub(super) fn attention(
             if n.shape.len() == 1 && d > 0 && d < qw && qw % d == 0 {
                 head_dim_obs = Some((
                     Value::Count(d),
-                    format!("{} length", pattern_name(&prefix, n)),
+                    dim(pattern_name(&prefix, n), Dimension::Length),
                 ));
                 heads_obs = Some((
                     Value::Count(qw / d),
-                    format!("q width {qw} / head_dim {d} (q/k norm length)"),
+                    Basis::HeadsFromNorm {
+                        q_width: qw,
+                        head_dim: d,
+                    },
                 ));
             }
         }
@@ -245,27 +254,28 @@ pub(super) fn attention(
         let kv_obs: Obs = if mla.is_some() {
             kv_width.as_ref().and_then(|(w, _)| {
                 let dh = dh_observed?;
-                Some((
-                    Value::Count(w / dh),
-                    "MLA: every head has its own decompressed key and value".to_owned(),
-                ))
+                Some((Value::Count(w / dh), Basis::MlaKvHeads))
             })
         } else {
             let dh = dh_observed
-                .map(|d| (d, "observed"))
-                .or(head_dim_decl.as_ref().map(|d| (d.value, "declared")));
+                .map(|d| (d, true))
+                .or(head_dim_decl.as_ref().map(|d| (d.value, false)));
             match (&kv_width, dh) {
-                (Some((w, how)), Some((dh, src))) if dh > 0 => Some(if w % dh == 0 {
-                    (
-                        Value::Count(w / dh),
-                        format!("{how} {w} / {src} head_dim {dh}"),
-                    )
-                } else {
-                    (
-                        Value::Text(format!("{w}/{dh}")),
-                        format!("{how} {w} is not a multiple of {src} head_dim {dh}"),
-                    )
-                }),
+                (Some((w, how)), Some((dh, observed))) if dh > 0 => {
+                    let divisible = w % dh == 0;
+                    let basis = Basis::KvHeads {
+                        width: Box::new(how.clone()),
+                        width_value: *w,
+                        head_dim: dh,
+                        head_dim_observed: observed,
+                        divisible,
+                    };
+                    Some(if divisible {
+                        (Value::Count(w / dh), basis)
+                    } else {
+                        (Value::Text(format!("{w}/{dh}")), basis)
+                    })
+                }
                 _ => None,
             }
         };

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::arch::basis::{Basis, Dimension};
 use crate::arch::blocks::{BlockGroup, Stack, split_block};
 use crate::arch::config::Declared;
 use crate::arch::note::Note;
@@ -20,7 +21,7 @@ pub(super) struct Ctx<'a> {
 }
 
 /// An observed value with the words saying how.
-pub(super) type Obs = Option<(Value, String)>;
+pub(super) type Obs = Option<(Value, Basis)>;
 
 impl Ctx<'_> {
     pub(super) fn push(
@@ -140,6 +141,24 @@ impl Ctx<'_> {
         }
     }
 
+    /// The word for [`Ctx::out_dim`]: rows, or columns when stored transposed.
+    pub(super) fn out_words(&self) -> Dimension {
+        if self.transposed {
+            Dimension::Columns
+        } else {
+            Dimension::Rows
+        }
+    }
+
+    /// The word for [`Ctx::in_dim`].
+    pub(super) fn in_words(&self) -> Dimension {
+        if self.transposed {
+            Dimension::Rows
+        } else {
+            Dimension::Columns
+        }
+    }
+
     pub(super) fn in_dim(&self, t: &TensorInfo) -> Option<u64> {
         match t.shape.as_slice() {
             [rows, cols] => Some(if self.transposed { *rows } else { *cols }),
@@ -159,6 +178,14 @@ pub(super) fn cnt(d: Option<Declared<u64>>) -> Option<Declared<Value>> {
     d.map(|d| Declared::new(Value::Count(d.value), d.key))
 }
 
-pub(super) fn obs(v: Option<u64>, basis: impl FnOnce() -> String) -> Obs {
+/// A dimension of a tensor (or tensor pattern) as the basis of an observation.
+pub(super) fn dim(tensor: impl Into<String>, dimension: Dimension) -> Basis {
+    Basis::Dimension {
+        tensor: tensor.into(),
+        dimension,
+    }
+}
+
+pub(super) fn obs(v: Option<u64>, basis: impl FnOnce() -> Basis) -> Obs {
     v.map(|v| (Value::Count(v), basis()))
 }

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use super::context::{Ctx, Obs, cnt, obs, pattern_name};
+use super::context::{Ctx, Obs, cnt, dim, obs, pattern_name};
 use super::observe::{Embeddings, Layers};
+use crate::arch::basis::{Basis, Dimension};
 use crate::arch::blocks;
 use crate::arch::config::{ConfigReader, Declared};
 use crate::arch::note::Note;
@@ -33,11 +34,7 @@ pub(super) fn mlp(
             let w = ctx.out_dim(t)?;
             return Some((
                 Value::Count(w),
-                format!(
-                    "{} {}",
-                    pattern_name(&prefix, t),
-                    if ctx.transposed { "columns" } else { "rows" }
-                ),
+                dim(pattern_name(&prefix, t), ctx.out_words()),
             ));
         }
         let t = ctx.find(&members, Role::MlpGateUp)?;
@@ -45,7 +42,10 @@ pub(super) fn mlp(
         (w % 2 == 0).then(|| {
             (
                 Value::Count(w / 2),
-                format!("{} rows / 2", pattern_name(&prefix, t)),
+                Basis::Half {
+                    tensor: pattern_name(&prefix, t),
+                    dimension: Some(Dimension::Rows),
+                },
             )
         })
     });
@@ -63,7 +63,9 @@ pub(super) fn mlp(
         experts_obs = if !indices.is_empty() {
             Some((
                 Value::Count(indices.len() as u64),
-                format!("distinct expert indices in {prefix}.*"),
+                Basis::DistinctExperts {
+                    stack: prefix.clone(),
+                },
             ))
         } else if let Some(t) = members
             .iter()
@@ -72,14 +74,14 @@ pub(super) fn mlp(
         {
             Some((
                 Value::Count(t.shape[0]),
-                format!("{} first dimension", pattern_name(&prefix, t)),
+                dim(pattern_name(&prefix, t), Dimension::First),
             ))
         } else {
             router.as_ref().and_then(|t| {
                 t.shape.first().map(|&e| {
                     (
                         Value::Count(e),
-                        format!("{} rows", pattern_name(&prefix, t)),
+                        dim(pattern_name(&prefix, t), Dimension::Rows),
                     )
                 })
             })
@@ -107,12 +109,12 @@ pub(super) fn mlp(
             Some(t) => ctx.out_dim(t).map(|w| {
                 (
                     Value::Count(w),
-                    format!(
-                        "{} rows",
+                    dim(
                         pattern_name(&prefix, t).replace(
                             &format!("experts.{}.", expert_index(&t.name).unwrap_or(0)),
                             "experts.*.",
-                        )
+                        ),
+                        Dimension::Rows,
                     ),
                 )
             }),
@@ -124,13 +126,13 @@ pub(super) fn mlp(
                     // Merged experts (GGUF `ffn_gate_exps`): [E, F, d] (or [E, d, F]).
                     let h = hidden?;
                     let (f, which) = if t.shape[2] == h {
-                        (t.shape[1], "dimension 1")
+                        (t.shape[1], 1)
                     } else {
-                        (t.shape[2], "dimension 2")
+                        (t.shape[2], 2)
                     };
                     Some((
                         Value::Count(f),
-                        format!("{} {which} (rows per expert)", pattern_name(&prefix, t)),
+                        dim(pattern_name(&prefix, t), Dimension::RowsPerExpert(which)),
                     ))
                 })
                 .or_else(|| {
@@ -149,7 +151,10 @@ pub(super) fn mlp(
                             (f2 % 2 == 0).then(|| {
                                 (
                                     Value::Count(f2 / 2),
-                                    format!("{} / 2", pattern_name(&prefix, t)),
+                                    Basis::Half {
+                                        tensor: pattern_name(&prefix, t),
+                                        dimension: None,
+                                    },
                                 )
                             })
                         })
@@ -211,7 +216,7 @@ pub(super) fn mlp(
                 .iter()
                 .any(|t| matches!(t.role, Role::SharedExpertGate | Role::SharedExpertUp))
         });
-        let shared_width: Option<(u64, String, bool)> = shared.and_then(|(prefix, _, members)| {
+        let shared_width: Option<(u64, Basis, bool)> = shared.and_then(|(prefix, _, members)| {
             let members = members.to_vec();
             let t = ctx
                 .find(&members, Role::SharedExpertGate)
@@ -219,20 +224,24 @@ pub(super) fn mlp(
             let plural = t.name.contains("shared_experts.");
             Some((
                 ctx.out_dim(t)?,
-                format!("{} rows", pattern_name(&prefix, t)),
+                dim(pattern_name(&prefix, t), Dimension::Rows),
                 plural,
             ))
         });
         let n_shared_decl = cfg.count(&["n_shared_experts", "num_shared_experts"]);
         let shared_count: Obs = shared_width.as_ref().and_then(|(w, basis, plural)| {
             if !plural {
-                return Some((Value::Count(1), "one `shared_expert` module".to_owned()));
+                return Some((Value::Count(1), Basis::SharedExpertModule));
             }
             let e = expert_width.as_ref().and_then(|(v, _)| v.as_count())?;
             (e > 0 && w % e == 0).then(|| {
                 (
                     Value::Count(w / e),
-                    format!("{basis} {w} / expert width {e}"),
+                    Basis::SharedExperts {
+                        width: Box::new(basis.clone()),
+                        width_value: *w,
+                        expert_width: e,
+                    },
                 )
             })
         });
@@ -265,15 +274,8 @@ pub(super) fn mlp(
                 .collect(),
             None => Vec::new(),
         };
-        let moe_obs = obs(Some(moe_layers.len() as u64), || {
-            format!(
-                "blocks with experts: {}",
-                if moe_layers.is_empty() {
-                    "none".to_owned()
-                } else {
-                    blocks::ranges(&moe_layers)
-                }
-            )
+        let moe_obs = obs(Some(moe_layers.len() as u64), || Basis::MoeLayers {
+            blocks: (!moe_layers.is_empty()).then(|| blocks::ranges(&moe_layers)),
         });
         let moe_decl = declared_moe_layers(cfg, layers_decl.as_ref());
         ctx.push("moe_layers", cnt(moe_decl), moe_obs);

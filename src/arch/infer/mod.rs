@@ -234,7 +234,9 @@ pub(crate) fn infer(
             } else {
                 observed
             };
-            let basis = signature.map(|s| format!("tensor names ({})", s.fragments.join(" + ")));
+            let basis = signature.map(|s| super::basis::Basis::NameSignature {
+                fragments: s.fragments.to_vec(),
+            });
             ctx.checks.push(Check {
                 field: "family",
                 declared: declared.as_ref().map(|d| d.value.clone()),

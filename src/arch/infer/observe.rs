@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::context::{Ctx, Obs, cnt, obs};
+use super::context::{Ctx, Obs, cnt, dim, obs};
+use crate::arch::basis::{Basis, Dimension};
 use crate::arch::blocks::{self, Stack};
 use crate::arch::config::{ConfigReader, Declared, dtype_name};
 use crate::arch::memory;
@@ -84,11 +85,8 @@ fn layers(ctx: &mut Ctx, cfg: &mut ConfigReader, kind: Option<Kind>) -> Layers {
     ctx.push(
         "layers",
         cnt(layers_decl.clone()),
-        obs(layers_obs, || {
-            format!(
-                "distinct block indices in {}",
-                main_prefix.clone().unwrap_or_default()
-            )
+        obs(layers_obs, || Basis::DistinctBlocks {
+            stack: main_prefix.clone().unwrap_or_default(),
         }),
     );
     if kind == Some(Kind::EncoderDecoder) {
@@ -105,11 +103,8 @@ fn layers(ctx: &mut Ctx, cfg: &mut ConfigReader, kind: Option<Kind>) -> Layers {
         ctx.push(
             "decoder_layers",
             cnt(declared),
-            obs(decoder.map(Stack::count), || {
-                format!(
-                    "distinct block indices in {}",
-                    decoder.map(|s| s.prefix.as_str()).unwrap_or("")
-                )
+            obs(decoder.map(Stack::count), || Basis::DistinctBlocks {
+                stack: decoder.map(|s| s.prefix.clone()).unwrap_or_default(),
             }),
         );
     }
@@ -130,8 +125,14 @@ fn embeddings(ctx: &mut Ctx, cfg: &mut ConfigReader) -> Embeddings {
         .filter(|t| t.shape.len() >= 2)
         .cloned();
     let hidden_obs: Obs = match (&embedding, &patch) {
-        (Some(e), _) => Some((Value::Count(e.shape[1]), format!("{} columns", e.name))),
-        (None, Some(p)) => Some((Value::Count(p.shape[0]), format!("{} rows", p.name))),
+        (Some(e), _) => Some((
+            Value::Count(e.shape[1]),
+            dim(e.name.clone(), Dimension::Columns),
+        )),
+        (None, Some(p)) => Some((
+            Value::Count(p.shape[0]),
+            dim(p.name.clone(), Dimension::Rows),
+        )),
         _ => None,
     };
     let hidden_decl = cfg.count(&["hidden_size", "n_embd", "d_model", "n_embed", "dim"]);
@@ -156,9 +157,12 @@ fn vocabulary(
     tokenizer_size: Option<u64>,
 ) -> Option<TensorInfo> {
     let embedding = &emb.embedding;
-    let vocab_obs: Obs = embedding
-        .as_ref()
-        .map(|e| (Value::Count(e.shape[0]), format!("{} rows", e.name)));
+    let vocab_obs: Obs = embedding.as_ref().map(|e| {
+        (
+            Value::Count(e.shape[0]),
+            dim(e.name.clone(), Dimension::Rows),
+        )
+    });
     let vocab_decl = cfg.count(&["vocab_size", "n_vocab", "padded_vocab_size"]);
     ctx.push("vocab_size", cnt(vocab_decl), vocab_obs.clone());
     let lm_head = ctx.find_global(Role::LmHead).cloned();
@@ -200,7 +204,12 @@ fn vocabulary(
     let token_types = ctx
         .find_global(Role::TokenTypeEmbedding)
         .filter(|t| t.shape.len() == 2)
-        .map(|t| (Value::Count(t.shape[0]), format!("{} rows", t.name)));
+        .map(|t| {
+            (
+                Value::Count(t.shape[0]),
+                dim(t.name.clone(), Dimension::Rows),
+            )
+        });
     ctx.push(
         "type_vocab_size",
         cnt(cfg.count(&["type_vocab_size"])),
@@ -219,7 +228,12 @@ fn tied_embeddings(
 ) {
     let embedding = &emb.embedding;
     let tied_obs: Obs = match (&lm_head, &embedding) {
-        (Some(h), _) => Some((Value::Flag(false), format!("{} is stored", h.name))),
+        (Some(h), _) => Some((
+            Value::Flag(false),
+            Basis::HeadStored {
+                tensor: h.name.clone(),
+            },
+        )),
         (None, Some(e)) => {
             let head_parts = ctx
                 .roles
@@ -229,10 +243,9 @@ fn tied_embeddings(
             (lm || head_parts).then(|| {
                 (
                     Value::Flag(true),
-                    format!(
-                        "no output projection stored; {} serves as the LM head",
-                        e.name
-                    ),
+                    Basis::HeadIsEmbedding {
+                        embedding: e.name.clone(),
+                    },
                 )
             })
         }
@@ -255,7 +268,7 @@ fn context(ctx: &mut Ctx, cfg: &mut ConfigReader, kind: Option<Kind>) {
         let n = t.shape[t.shape.len() - 2];
         (
             Value::Count(n),
-            format!("{} rows (learned positions)", t.name),
+            dim(t.name.clone(), Dimension::LearnedPositions),
         )
     });
     let context_decl = if kind == Some(Kind::Vision) {
@@ -305,21 +318,31 @@ fn task_heads(ctx: &mut Ctx, cfg: &mut ConfigReader, emb: &Embeddings) {
     let rel = ctx
         .find_global(Role::RelativePositionBias)
         .filter(|t| t.shape.len() == 2)
-        .map(|t| (Value::Count(t.shape[0]), format!("{} rows", t.name)));
+        .map(|t| {
+            (
+                Value::Count(t.shape[0]),
+                dim(t.name.clone(), Dimension::Rows),
+            )
+        });
     ctx.push(
         "relative_attention_num_buckets",
         cnt(cfg.count(&["relative_attention_num_buckets"])),
         rel,
     );
     let patch_obs: Obs = patch.as_ref().and_then(|t| match t.shape.as_slice() {
-        [_, _, a, b] if a == b => Some((Value::Count(*a), format!("{} kernel", t.name))),
+        [_, _, a, b] if a == b => Some((Value::Count(*a), dim(t.name.clone(), Dimension::Kernel))),
         _ => None,
     });
     ctx.push("patch_size", cnt(cfg.count(&["patch_size"])), patch_obs);
     let classifier = ctx
         .find_global(Role::Classifier)
         .filter(|t| t.shape.len() == 2)
-        .map(|t| (Value::Count(t.shape[0]), format!("{} rows", t.name)));
+        .map(|t| {
+            (
+                Value::Count(t.shape[0]),
+                dim(t.name.clone(), Dimension::Rows),
+            )
+        });
     let labels_decl = cfg.object_len("id2label");
     if classifier.is_some() {
         ctx.push("num_labels", cnt(labels_decl), classifier);
@@ -330,12 +353,8 @@ fn task_heads(ctx: &mut Ctx, cfg: &mut ConfigReader, emb: &Embeddings) {
 /// checkpoint, whose declared dtype is its compute dtype).
 fn dtype(ctx: &mut Ctx, cfg: &mut ConfigReader) {
     let dtype_decl = cfg.string(&["dtype", "torch_dtype"]);
-    let dtype_obs = majority_dtype(ctx.tensors).map(|(d, share)| {
-        (
-            Value::Text(d.to_owned()),
-            format!("{:.1}% of parameters", share * 100.0),
-        )
-    });
+    let dtype_obs = majority_dtype(ctx.tensors)
+        .map(|(d, share)| (Value::Text(d.to_owned()), Basis::DtypeShare { share }));
     let quantized = cfg.raw(&["quantization_config"]).map(|(key, v)| {
         let method = v
             .get("quant_method")
@@ -374,7 +393,7 @@ fn dtype(ctx: &mut Ctx, cfg: &mut ConfigReader) {
 
 /// What the attention tensors say about the KV cache.
 pub(super) struct KvFacts {
-    pub kv_width: Option<(u64, String)>,
+    pub kv_width: Option<(u64, Basis)>,
     pub mla: Option<memory::Mla>,
 }
 

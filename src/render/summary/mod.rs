@@ -123,7 +123,7 @@ pub(super) fn checks_table(report: &SummaryReport, markdown: bool) -> Table {
     };
     for c in &report.checks {
         let how = match (&c.basis, &c.declared_key) {
-            (Some(b), _) => b.clone(),
+            (Some(b), _) => b.to_string(),
             (None, Some(k)) => format!("{source} `{k}`"),
             (None, None) => String::new(),
         };
