@@ -903,7 +903,7 @@ fn bert_base_uncased() {
     assert_eq!(component(&arch, Component::Embedding), 23_835_648);
     assert!(arch.memory.kv_cache.is_none());
     assert_eq!(
-        arch.stacks[0].groups[0].outline,
+        arch.stacks[0].groups[0].outline(),
         "attention.self.{query,key,value}, attention.output.dense, intermediate.dense, output.dense, 2 norms"
     );
 }
@@ -974,7 +974,7 @@ fn mixtral_8x7b_active_parameters() {
     assert_eq!(field(&arch, "experts_per_token"), Status::DeclaredOnly);
     assert!(arch.contradictions().next().is_none());
     assert_eq!(
-        arch.stacks[0].groups[0].outline,
+        arch.stacks[0].groups[0].outline(),
         "self_attn.{q,k,v,o}_proj, block_sparse_moe.gate, block_sparse_moe.experts.{0..7}.{w1,w3,w2}, 2 norms"
     );
 }

@@ -27,7 +27,10 @@ pub struct BlockTensor {
 }
 
 /// Blocks of a stack that are identical to each other.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// JSON: its fields in order, with `outline` (the sentence of [`BlockGroup::outline`]) before
+/// `differences`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct BlockGroup {
     /// `model.layers.{0..29}`.
     pub pattern: String,
@@ -38,10 +41,30 @@ pub struct BlockGroup {
     pub tensors: Vec<BlockTensor>,
     /// Parameters of one block.
     pub parameters_per_block: u64,
-    /// `self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, 2 norms`.
-    pub outline: String,
     /// How the group differs from the typical one (empty for the typical group).
     pub differences: Vec<Difference>,
+}
+
+impl BlockGroup {
+    /// The members in brief: `self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, 2 norms`.
+    pub fn outline(&self) -> String {
+        outline(&self.tensors)
+    }
+}
+
+impl Serialize for BlockGroup {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut g = s.serialize_struct("BlockGroup", 7)?;
+        g.serialize_field("pattern", &self.pattern)?;
+        g.serialize_field("indices", &self.indices)?;
+        g.serialize_field("typical", &self.typical)?;
+        g.serialize_field("tensors", &self.tensors)?;
+        g.serialize_field("parameters_per_block", &self.parameters_per_block)?;
+        g.serialize_field("outline", &self.outline())?;
+        g.serialize_field("differences", &self.differences)?;
+        g.end()
+    }
 }
 
 /// A stack of repeated blocks.
@@ -168,7 +191,6 @@ fn build_stack(
             BlockGroup {
                 pattern: pattern(prefix, &indices),
                 parameters_per_block: tensors.iter().map(|t| t.parameters).sum(),
-                outline: outline(&tensors),
                 typical: is_typical,
                 indices,
                 tensors,

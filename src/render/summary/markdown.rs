@@ -83,7 +83,7 @@ pub fn render_summary_markdown(report: &SummaryReport) -> String {
                 g.indices.len(),
                 thousands(g.parameters_per_block),
                 if g.indices.len() > 1 { " each" } else { "" },
-                g.outline
+                g.outline()
             ));
             for d in &g.differences {
                 out.push_str(&format!("  - differs: {d}\n"));

@@ -59,7 +59,7 @@ pub fn render_summary_text(report: &SummaryReport) -> Painted {
     for stack in &report.blocks {
         for g in &stack.groups {
             out.push_str(&format!("  {}\n", group_header(g)));
-            out.push_str(&format!("    {}\n", g.outline));
+            out.push_str(&format!("    {}\n", g.outline()));
             for d in &g.differences {
                 out.push_str(&format!("    differs: {d}\n"));
             }
