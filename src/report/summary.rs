@@ -24,7 +24,8 @@ use crate::arch::{
     Architecture, BlockGroup, Check, Component, FamilySource, Hyperparameters, Kind, Memory, Role,
 };
 use crate::finding::Finding;
-use crate::format::gguf::{Source, TokenizerInfo};
+/// The GGUF metadata's lineage and tokenizer records, as the report carries them.
+pub use crate::format::gguf::{Source, TokenizerInfo};
 use crate::model::{DType, Model};
 
 /// Everything the summary shows. Its serde form is the `glassbox summary --format json` document.

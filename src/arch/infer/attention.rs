@@ -247,132 +247,172 @@ fn separate_heads(
     t: &AttentionTensors,
     qw: Option<u64>,
 ) -> Heads {
-    let AttentionTensors {
-        prefix,
-        o,
-        qnorm,
-        kva,
-        kva_norm,
-        kvb,
-        qa,
-        rel,
-        ..
-    } = t;
-    let mut heads_obs: Obs = None;
-    let mut head_dim_obs: Obs = None;
-    let mut kv_width: Option<(u64, Basis)> = None;
-    let mut mla: Option<memory::Mla> = None;
-    if let (Some(kva), Some(kvn), Some(kvb), Some(qw), Some(o)) = (&kva, &kva_norm, &kvb, qw, &o) {
-        // MLA: q = H(n + r), kv_b = H(n + v), o_in = H v, r = kv_a rows − kv_lora.
-        let kv_lora = kvn.shape.first().copied().unwrap_or(0);
-        let a = ctx.out_dim(kva).unwrap_or(0);
-        let b = ctx.out_dim(kvb).unwrap_or(0);
-        let c = ctx.in_dim(o).unwrap_or(0);
-        let rope = a.checked_sub(kv_lora).filter(|r| *r > 0);
-        let solved =
-            rope.and_then(|r| {
-                let num = (qw + c).checked_sub(b)?;
-                let h = num
-                    .is_multiple_of(r)
-                    .then_some(num / r)
-                    .filter(|h| *h > 0)?;
-                let nope = b.checked_sub(c)?;
-                (nope.is_multiple_of(h) && c.is_multiple_of(h) && h * (nope / h + r) == qw)
-                    .then_some((h, nope / h, r, c / h))
-            });
-        if let Some((h, nope, r, v)) = solved {
-            let basis = Basis::MlaSolved;
-            ctx.notes.push(Note::MlaSolved {
-                q_rows: qw,
-                kv_b_rows: b,
-                o_columns: c,
-                kv_a_rows: a,
-                kv_lora,
-                heads: h,
-                nope,
-                rope: r,
-                v,
-            });
-            heads_obs = Some((Value::Count(h), basis.clone()));
-            head_dim_obs = Some((Value::Count(nope + r), basis.clone()));
-            let q_lora = qa.as_ref().and_then(|t| ctx.out_dim(t));
-            mla = Some(memory::Mla {
-                kv_lora_rank: kv_lora,
-                rope_dim: r,
-            });
-            ctx.push(
-                "q_lora_rank",
-                cnt(cfg.count(&["q_lora_rank"])),
-                obs(q_lora, || {
-                    dim(format!("{prefix}.*.self_attn.q_a_proj"), Dimension::Rows)
-                }),
-            );
-            ctx.push(
-                "kv_lora_rank",
-                cnt(cfg.count(&["kv_lora_rank"])),
-                obs(Some(kv_lora), || {
-                    dim(
-                        format!("{prefix}.*.self_attn.kv_a_layernorm"),
-                        Dimension::Length,
-                    )
-                }),
-            );
-            ctx.push(
-                "qk_nope_head_dim",
-                cnt(cfg.count(&["qk_nope_head_dim"])),
-                obs(Some(nope), || basis.clone()),
-            );
-            ctx.push(
-                "qk_rope_head_dim",
-                cnt(cfg.count(&["qk_rope_head_dim"])),
-                obs(Some(r), || Basis::MlaRope {
-                    tensor: format!("{prefix}.*.self_attn.kv_a_proj_with_mqa"),
-                }),
-            );
-            ctx.push(
-                "v_head_dim",
-                cnt(cfg.count(&["v_head_dim"])),
-                obs(Some(v), || basis.clone()),
-            );
-            // Each head gets its own decompressed key and value.
-            kv_width = Some((h * (nope + r), basis));
-        } else {
-            ctx.notes.push(Note::MlaUnsolved);
-        }
-    } else if let (Some(rel), Some(qw)) = (&rel, qw) {
+    let none = Heads {
+        heads: None,
+        head_dim: None,
+        kv_width: None,
+        mla: None,
+    };
+    let Some(qw) = qw else {
+        return none;
+    };
+    if let (Some(kva), Some(kvn), Some(kvb), Some(o)) = (&t.kva, &t.kva_norm, &t.kvb, &t.o) {
+        return match solve_mla(ctx, kva, kvn, kvb, o, qw) {
+            Some(solved) => mla_heads(ctx, cfg, t, solved),
+            None => {
+                ctx.notes.push(Note::MlaUnsolved);
+                none
+            }
+        };
+    }
+    if let Some(rel) = &t.rel {
         // T5: the relative position bias has one column per head.
         let h = rel.shape[1];
-        heads_obs = Some((Value::Count(h), dim(rel.name.clone(), Dimension::Columns)));
-        if h > 0 && qw % h == 0 {
-            head_dim_obs = Some((
-                Value::Count(qw / h),
-                Basis::HeadDimFromRelativeBias {
-                    q_width: qw,
-                    heads: h,
-                },
-            ));
-        }
-    } else if let (Some(n), Some(qw)) = (&qnorm, qw) {
+        return Heads {
+            heads: Some((Value::Count(h), dim(rel.name.clone(), Dimension::Columns))),
+            head_dim: (h > 0 && qw % h == 0).then(|| {
+                (
+                    Value::Count(qw / h),
+                    Basis::HeadDimFromRelativeBias {
+                        q_width: qw,
+                        heads: h,
+                    },
+                )
+            }),
+            ..none
+        };
+    }
+    if let Some(n) = &t.qnorm {
+        // q/k norms are one head wide.
         let d = n.shape.first().copied().unwrap_or(0);
         if n.shape.len() == 1 && d > 0 && d < qw && qw % d == 0 {
-            head_dim_obs = Some((
-                Value::Count(d),
-                dim(pattern_name(prefix, n), Dimension::Length),
-            ));
-            heads_obs = Some((
-                Value::Count(qw / d),
-                Basis::HeadsFromNorm {
-                    q_width: qw,
-                    head_dim: d,
-                },
-            ));
+            return Heads {
+                heads: Some((
+                    Value::Count(qw / d),
+                    Basis::HeadsFromNorm {
+                        q_width: qw,
+                        head_dim: d,
+                    },
+                )),
+                head_dim: Some((
+                    Value::Count(d),
+                    dim(pattern_name(&t.prefix, n), Dimension::Length),
+                )),
+                ..none
+            };
         }
     }
+    none
+}
+
+/// MLA shapes solved: heads and the nope / rope / v head dims, with the dimensions they came from.
+struct MlaSolution {
+    q_rows: u64,
+    kv_a_rows: u64,
+    kv_b_rows: u64,
+    o_columns: u64,
+    kv_lora: u64,
+    heads: u64,
+    nope: u64,
+    rope: u64,
+    v: u64,
+}
+
+/// MLA: q = H(nope + rope), kv_b = H(nope + v), o_in = H·v, rope = kv_a rows − kv_lora.
+fn solve_mla(
+    ctx: &Ctx,
+    kva: &TensorInfo,
+    kv_norm: &TensorInfo,
+    kvb: &TensorInfo,
+    o: &TensorInfo,
+    qw: u64,
+) -> Option<MlaSolution> {
+    let kv_lora = kv_norm.shape.first().copied().unwrap_or(0);
+    let a = ctx.out_dim(kva).unwrap_or(0);
+    let b = ctx.out_dim(kvb).unwrap_or(0);
+    let c = ctx.in_dim(o).unwrap_or(0);
+    let r = a.checked_sub(kv_lora).filter(|r| *r > 0)?;
+    let num = (qw + c).checked_sub(b)?;
+    let h = num
+        .is_multiple_of(r)
+        .then_some(num / r)
+        .filter(|h| *h > 0)?;
+    let nope = b.checked_sub(c)?;
+    (nope.is_multiple_of(h) && c.is_multiple_of(h) && h * (nope / h + r) == qw).then_some(
+        MlaSolution {
+            q_rows: qw,
+            kv_a_rows: a,
+            kv_b_rows: b,
+            o_columns: c,
+            kv_lora,
+            heads: h,
+            nope: nope / h,
+            rope: r,
+            v: c / h,
+        },
+    )
+}
+
+/// The heads of solved MLA shapes, the note with the equations, and the MLA dims' own checks.
+fn mla_heads(ctx: &mut Ctx, cfg: &mut ConfigReader, t: &AttentionTensors, s: MlaSolution) -> Heads {
+    let prefix = &t.prefix;
+    let (h, nope, r, v, kv_lora) = (s.heads, s.nope, s.rope, s.v, s.kv_lora);
+    let basis = Basis::MlaSolved;
+    ctx.notes.push(Note::MlaSolved {
+        q_rows: s.q_rows,
+        kv_b_rows: s.kv_b_rows,
+        o_columns: s.o_columns,
+        kv_a_rows: s.kv_a_rows,
+        kv_lora,
+        heads: h,
+        nope,
+        rope: r,
+        v,
+    });
+    let q_lora = t.qa.as_ref().and_then(|t| ctx.out_dim(t));
+    ctx.push(
+        "q_lora_rank",
+        cnt(cfg.count(&["q_lora_rank"])),
+        obs(q_lora, || {
+            dim(format!("{prefix}.*.self_attn.q_a_proj"), Dimension::Rows)
+        }),
+    );
+    ctx.push(
+        "kv_lora_rank",
+        cnt(cfg.count(&["kv_lora_rank"])),
+        obs(Some(kv_lora), || {
+            dim(
+                format!("{prefix}.*.self_attn.kv_a_layernorm"),
+                Dimension::Length,
+            )
+        }),
+    );
+    ctx.push(
+        "qk_nope_head_dim",
+        cnt(cfg.count(&["qk_nope_head_dim"])),
+        obs(Some(nope), || basis.clone()),
+    );
+    ctx.push(
+        "qk_rope_head_dim",
+        cnt(cfg.count(&["qk_rope_head_dim"])),
+        obs(Some(r), || Basis::MlaRope {
+            tensor: format!("{prefix}.*.self_attn.kv_a_proj_with_mqa"),
+        }),
+    );
+    ctx.push(
+        "v_head_dim",
+        cnt(cfg.count(&["v_head_dim"])),
+        obs(Some(v), || basis.clone()),
+    );
     Heads {
-        heads: heads_obs,
-        head_dim: head_dim_obs,
-        kv_width,
-        mla,
+        heads: Some((Value::Count(h), basis.clone())),
+        head_dim: Some((Value::Count(nope + r), basis.clone())),
+        // Each head gets its own decompressed key and value.
+        kv_width: Some((h * (nope + r), basis)),
+        mla: Some(memory::Mla {
+            kv_lora_rank: kv_lora,
+            rope_dim: r,
+        }),
     }
 }
 

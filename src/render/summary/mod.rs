@@ -13,9 +13,8 @@ pub use text::render_summary_text;
 use super::Tone;
 use super::table::{Align, Table, human_bytes, shape, thousands};
 use crate::arch::{BlockGroup, Component, Hyperparameters, Kind, Memory, Status, Value};
-use crate::format::gguf::Source;
 use crate::report::DTypeCount;
-use crate::report::summary::{ArchitectureFacts, DeclaredBy, Metadata, SummaryReport};
+use crate::report::summary::{ArchitectureFacts, DeclaredBy, Metadata, Source, SummaryReport};
 
 /// Words for a field name in tables.
 pub(super) fn field_label(field: &str) -> String {
