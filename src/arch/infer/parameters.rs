@@ -8,7 +8,7 @@ use super::mlp::expert_index;
 use super::observe::KvFacts;
 use crate::arch::blocks::Stack;
 use crate::arch::config::ConfigReader;
-use crate::arch::memory::KvInputs;
+use crate::arch::memory::{KvInputs, SlidingRule};
 use crate::arch::rules::{self, Family, Kind};
 use crate::arch::{ActiveBasis, Check, Component, Hyperparameters, Parameters, TensorRole, Value};
 use crate::model::TensorInfo;
@@ -195,12 +195,14 @@ pub(super) fn kv_inputs(
         if let Some(types) = &layer_types {
             return Some((
                 types.value.iter().filter(|t| t.contains("sliding")).count() as u64,
-                format!("`{}`", types.key),
+                SlidingRule::LayerTypes {
+                    key: types.key.clone(),
+                },
             ));
         }
         match family.map(|f| f.sliding) {
-            Some(rules::Sliding::All) => Some((l, "every layer".to_owned())),
-            Some(rules::Sliding::EvenLayers) => Some((l.div_ceil(2), "even layers".to_owned())),
+            Some(rules::Sliding::All) => Some((l, SlidingRule::EveryLayer)),
+            Some(rules::Sliding::EvenLayers) => Some((l.div_ceil(2), SlidingRule::EvenLayers)),
             Some(rules::Sliding::Pattern) => {
                 let p = cfg.count(&["sliding_window_pattern"])?;
                 if p.value == 0 {
@@ -208,18 +210,21 @@ pub(super) fn kv_inputs(
                 }
                 Some((
                     l - l / p.value,
-                    format!("all but every {}th layer (`{}`)", p.value, p.key),
+                    SlidingRule::AllButEvery {
+                        n: p.value,
+                        key: p.key,
+                    },
                 ))
             }
             Some(rules::Sliding::WhenEnabled) => {
                 let on = cfg.boolean(&["use_sliding_window"])?;
                 if !on.value {
-                    return Some((0, format!("`{}` is false", on.key)));
+                    return Some((0, SlidingRule::Disabled { key: on.key }));
                 }
                 let from = cfg
                     .count(&["max_window_layers"])
                     .map_or(0, |d| d.value.min(l));
-                Some((l - from, "layers from `max_window_layers` on".to_owned()))
+                Some((l - from, SlidingRule::FromMaxWindowLayers))
             }
             Some(rules::Sliding::None) | None => None,
         }
