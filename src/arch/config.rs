@@ -17,6 +17,8 @@ const MAX_COUNT: u64 = 1 << 40;
 pub struct Declared<T> {
     pub value: T,
     pub key: String,
+    /// Not written in the config: the default Transformers applies (`key` says from what).
+    pub defaulted: bool,
 }
 
 impl<T> Declared<T> {
@@ -24,6 +26,17 @@ impl<T> Declared<T> {
         Declared {
             value,
             key: key.into(),
+            defaulted: false,
+        }
+    }
+
+    /// The default a config implies for an unset key, derived as `derivation` says; its key reads
+    /// `{derivation} (default)`.
+    pub fn default_from(value: T, derivation: impl std::fmt::Display) -> Self {
+        Declared {
+            value,
+            key: format!("{derivation} (default)"),
+            defaulted: true,
         }
     }
 }

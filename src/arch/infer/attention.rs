@@ -29,12 +29,12 @@ pub(super) fn attention(
         // Defaults are not declarations: without attention tensors nothing checks them.
         ctx.push(
             "kv_heads",
-            cnt(kv_heads_decl.filter(|d| !d.key.ends_with("(default)"))),
+            cnt(kv_heads_decl.filter(|d| !d.defaulted)),
             None,
         );
         ctx.push(
             "head_dim",
-            cnt(head_dim_decl.filter(|d| !d.key.ends_with("(default)"))),
+            cnt(head_dim_decl.filter(|d| !d.defaulted)),
             None,
         );
         return KvFacts {
@@ -97,10 +97,9 @@ fn declared(
         cfg.count(&["head_dim", "d_kv", "attention_head_dim"])
     }
     .or_else(|| match (&hidden_decl, &heads_decl) {
-        (Some(d), Some(h)) if h.value > 0 && d.value % h.value == 0 => Some(Declared::new(
-            d.value / h.value,
-            format!("{} / {} (default)", d.key, h.key),
-        )),
+        (Some(d), Some(h)) if h.value > 0 && d.value % h.value == 0 => Some(
+            Declared::default_from(d.value / h.value, format!("{} / {}", d.key, h.key)),
+        ),
         _ => None,
     });
     let kv_heads_decl = cfg
@@ -118,7 +117,7 @@ fn declared(
         .or_else(|| {
             heads_decl
                 .as_ref()
-                .map(|h| Declared::new(h.value, format!("{} (default)", h.key)))
+                .map(|h| Declared::default_from(h.value, &h.key))
         });
     DeclaredAttention {
         heads: heads_decl,
