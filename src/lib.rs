@@ -2,8 +2,8 @@
 //!
 //! Open a model (`model::open`), then compute what you need from it: its architecture (`arch`),
 //! statistics of every parameter (`stats`); gather the results in a report (`report`: the summary,
-//! the tensor table, the statistics report) and render it (`render`). The library never prints; the `glassbox` binary is a
-//! thin layer over it.
+//! the tensor table, the statistics report) and render it (`render`). The library never prints;
+//! the `glassbox` binary is a thin layer over it.
 
 pub mod arch;
 pub mod decode;

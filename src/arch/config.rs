@@ -65,7 +65,8 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    /// The reader naming each top-level key as `key_names` says (see [`ConfigReader::key_names`]).
+    /// The reader naming each top-level key as `key_names` says: config key → the name the
+    /// declaring side gives it (`hidden_size` → `llama.embedding_length` for a GGUF model).
     pub fn with_key_names(mut self, key_names: &'a [(&'static str, String)]) -> Self {
         self.key_names = key_names;
         self

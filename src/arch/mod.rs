@@ -6,7 +6,8 @@
 //! 1. the **family**, from the config's `model_type` / `architectures` when present, otherwise from
 //!    a signature of tensor-name fragments ([`rules::SIGNATURES`]), saying which evidence it used;
 //! 2. a **role** for every tensor (attention q/k/v/o, fused qkv, MLP gate/up/down, router, expert,
-//!    norm, LM head, …) from per-family naming conventions kept as data ([`rules`]);
+//!    norm, LM head, …) from per-family naming conventions kept as data (the model layer's
+//!    [`crate::model::naming`], re-exported by [`rules`]);
 //! 3. the **repeated blocks** (`model.layers.N`, `h.N`, `encoder.block.N`, …), collapsed into
 //!    groups of identical blocks, with the blocks that deviate ([`blocks`]);
 //! 4. **hyperparameters** observed from shapes and declared in the config, every field compared
@@ -17,8 +18,14 @@
 //!    context ([`memory`]).
 //!
 //! Everything here is a pure function of the tensor table, the parsed config and the tokenizer's
-//! size ([`Model::tokenizer_size`], read by the model layer): no I/O, no printing. A config that contradicts
-//! the weights is a finding in [`Architecture::checks`], never an error.
+//! size ([`Model::tokenizer_size`], read by the model layer): no I/O, no printing. A config that
+//! contradicts the weights is a finding in [`Architecture::checks`], never an error.
+//!
+//! Results are data, not sentences: remarks are [`Note`]s (held as [`Finding`]s), the family's
+//! evidence is an [`evidence::FamilyEvidence`], how a value was observed a [`basis::Basis`], a
+//! deviating block a [`Difference`], the active-parameter formula an [`ActiveBasis`], the KV cache
+//! formula a [`memory::KvFormula`]. Each renders its sentence with `Display` (or
+//! [`Note::message`]), at the edge; key names are the declaring side's (config.json or GGUF).
 
 pub mod basis;
 pub mod blocks;
