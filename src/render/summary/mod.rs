@@ -1,9 +1,8 @@
 //! `glassbox summary` (and `glassbox PATH`): the architecture at a glance ([`SummaryReport`]), as
 //! aligned text for a terminal ([`render_summary_text`]) or markdown for a model card
-//! ([`render_summary_markdown`]); the JSON is
-//! the report's serde form (docs/json.md). This module holds what both faces write alike: labels,
-//! the family line, the checks, parameters and outside-the-blocks tables, memory lines and the
-//! metadata rows.
+//! ([`render_summary_markdown`]); the JSON is the report's serde form (docs/json.md). This module
+//! holds what both faces write alike: labels, the family line, the checks, parameters and
+//! outside-the-blocks tables, memory lines and the metadata rows.
 
 mod markdown;
 mod text;
