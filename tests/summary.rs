@@ -10,12 +10,11 @@
 
 mod common;
 
-use common::{ArchitectureObj, glassbox, stderr, stdout};
+use common::{ArchitectureObj, SummaryDoc, glassbox, stderr, stdout};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use glassbox::arch::evidence::{DeclaredFamily, NameEvidence};
@@ -28,22 +27,6 @@ fn root() -> PathBuf {
 
 fn families() -> PathBuf {
     root().join("fixtures").join("families")
-}
-
-// ---- strict mirror of the summary document (docs/json.md) ----
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SummaryDoc {
-    schema_version: u32,
-    model: Value,
-    architecture: ArchitectureObj,
-    parameters: ParametersObj,
-    blocks: Vec<StackObj>,
-    other_tensors: Vec<OtherTensorObj>,
-    checks: Vec<CheckObj>,
-    memory: MemoryObj,
-    notes: Vec<String>,
 }
 
 impl ArchitectureObj {
@@ -71,108 +54,25 @@ impl ArchitectureObj {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ParametersObj {
-    total: u64,
-    by_component: BTreeMap<String, u64>,
-    active: Option<u64>,
-    active_basis: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StackObj {
-    prefix: String,
-    count: u64,
-    main: bool,
-    groups: Vec<GroupObj>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupObj {
-    pattern: String,
-    indices: Vec<u64>,
-    typical: bool,
-    tensors: Vec<BlockTensorObj>,
-    parameters_per_block: u64,
-    outline: String,
-    differences: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BlockTensorObj {
-    name: String,
-    role: String,
-    dtype: String,
-    shape: Vec<u64>,
-    parameters: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OtherTensorObj {
-    name: String,
-    role: String,
-    component: String,
-    dtype: String,
-    shape: Vec<u64>,
-    parameters: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckObj {
-    field: String,
-    declared: Value,
-    observed: Value,
-    status: String,
-    declared_key: Option<String>,
-    basis: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MemoryObj {
-    weights_stored_bytes: u64,
-    weights_16bit_bytes: u64,
-    weights_8bit_bytes: u64,
-    weights_4bit_bytes: u64,
-    kv_cache: Option<KvObj>,
-    kv_cache_note: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KvObj {
-    bytes_per_token: u64,
-    formula: String,
-    layers: u64,
-    elements_per_layer: u64,
-    bytes_per_element: u64,
-    context_length: Option<u64>,
-    bytes_at_context: Option<u64>,
-    sliding_window: Option<u64>,
-    sliding_layers: u64,
-    sliding_rule: Option<String>,
-}
-
 fn summary_json(path: &Path) -> SummaryDoc {
     let out = glassbox(&["summary", path.to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
     let doc: SummaryDoc = serde_json::from_slice(&out.stdout).expect("strict summary document");
     assert_eq!(doc.schema_version, 1);
-    assert_eq!(doc.model["path"], json!(path.to_str().unwrap()));
+    assert_eq!(doc.model.path, path.to_str().unwrap());
+    assert_eq!(doc.model.format, "safetensors");
+    assert!(
+        doc.metadata.is_none(),
+        "only GGUF models carry a metadata object"
+    );
     doc
 }
 
 /// Invariants every summary satisfies, whatever the model.
 fn check_invariants(doc: &SummaryDoc) {
     let p = &doc.parameters;
-    assert_eq!(p.total, doc.model["parameter_count"].as_u64().unwrap());
+    assert_eq!(p.total, doc.model.parameter_count);
     assert_eq!(p.by_component.values().sum::<u64>(), p.total);
     let in_blocks: u64 = doc
         .blocks
@@ -193,7 +93,7 @@ fn check_invariants(doc: &SummaryDoc) {
         .map(|g| g.tensors.len() * g.indices.len())
         .sum::<usize>()
         + doc.other_tensors.len();
-    assert_eq!(tensors as u64, doc.model["tensor_count"].as_u64().unwrap());
+    assert_eq!(tensors as u64, doc.model.tensor_count as u64);
     for s in &doc.blocks {
         let count: usize = s.groups.iter().map(|g| g.indices.len()).sum();
         assert_eq!(count as u64, s.count, "{}", s.prefix);
@@ -229,7 +129,7 @@ fn check_invariants(doc: &SummaryDoc) {
         assert_eq!(c.observed.is_null(), c.basis.is_none(), "{c:?}");
     }
     let m = &doc.memory;
-    assert_eq!(m.weights_stored_bytes, doc.model["bytes"].as_u64().unwrap());
+    assert_eq!(m.weights_stored_bytes, doc.model.bytes);
     assert_eq!(m.weights_16bit_bytes, 2 * p.total);
     assert_eq!(m.weights_8bit_bytes, p.total);
     assert_eq!(m.weights_4bit_bytes, p.total.div_ceil(2));
@@ -1258,4 +1158,38 @@ fn family_evidence_when_config_and_names_disagree_or_are_unknown() {
         .find(|n| n.code == "quantized_compute_dtype")
         .expect("a note on the compute dtype");
     assert!(quantized.message.contains("fp8"), "{}", quantized.message);
+}
+
+#[test]
+fn gguf_summaries_read_strictly_with_their_metadata() {
+    let dir = root().join("fixtures").join("gguf");
+    for rel in [
+        "llama-tiny.gguf",
+        "arch/mixtral.gguf",
+        "arch/contradicting.gguf",
+    ] {
+        let path = dir.join(rel);
+        let out = glassbox(&["summary", path.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{rel}: {}", stderr(&out));
+        let doc: SummaryDoc = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{rel}: strict summary document: {e}"));
+        assert_eq!(doc.model.format, "gguf");
+        let metadata = doc.metadata.expect("a GGUF summary has a metadata object");
+        assert!(metadata.gguf_version >= 2, "{rel}");
+        assert_eq!(metadata.bits_per_weight, doc.model.bits_per_weight, "{rel}");
+        assert_eq!(
+            doc.architecture.family_source.as_deref(),
+            Some("gguf_metadata")
+        );
+        // The declared side of every check is named by its GGUF key.
+        for c in doc.checks.iter().filter(|c| c.field != "family") {
+            if let Some(key) = &c.declared_key {
+                assert!(
+                    key.contains('.') && !key.contains("config"),
+                    "{rel}: {} declared by `{key}`",
+                    c.field
+                );
+            }
+        }
+    }
 }

@@ -76,3 +76,196 @@ pub struct FindingObj {
     pub message: String,
     pub evidence: Option<serde_json::Map<String, serde_json::Value>>,
 }
+
+// ---- the summary document (`glassbox summary --format json`) ----
+
+/// The whole summary document; `metadata` only for GGUF models.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryDoc {
+    pub schema_version: u32,
+    pub model: ModelObj,
+    pub architecture: ArchitectureObj,
+    pub parameters: ParametersObj,
+    pub blocks: Vec<StackObj>,
+    pub other_tensors: Vec<OtherTensorObj>,
+    pub checks: Vec<CheckObj>,
+    pub memory: MemoryObj,
+    pub notes: Vec<String>,
+    #[serde(default)]
+    pub metadata: Option<MetadataObj>,
+}
+
+/// The `model` object every document carries.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelObj {
+    pub path: String,
+    pub format: String,
+    pub files: Vec<FileObj>,
+    pub tensor_count: usize,
+    pub parameter_count: u64,
+    pub bytes: u64,
+    pub bits_per_weight: Option<f64>,
+    pub parameters_by_dtype: std::collections::BTreeMap<String, u64>,
+    pub documents: Vec<DocumentObj>,
+    pub notes: Vec<FindingObj>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileObj {
+    pub path: String,
+    pub name: String,
+    pub bytes: u64,
+    pub header_bytes: u64,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentObj {
+    pub kind: String,
+    pub path: String,
+    pub bytes: u64,
+}
+
+/// A GGUF model's `metadata` object.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataObj {
+    pub gguf_version: u32,
+    pub architecture: Option<String>,
+    pub name: Option<String>,
+    pub license: Option<String>,
+    pub file_type: Option<u64>,
+    pub quantization_version: Option<u64>,
+    pub base_models: Vec<SourceObj>,
+    pub datasets: Vec<SourceObj>,
+    pub tokenizer: TokenizerObj,
+    pub bits_per_weight: Option<f64>,
+    pub split_count: Option<u64>,
+}
+
+/// A base model or dataset: absent fields are left out.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceObj {
+    pub name: Option<String>,
+    pub author: Option<String>,
+    pub version: Option<String>,
+    pub organization: Option<String>,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub doi: Option<String>,
+    pub uuid: Option<String>,
+    pub repo_url: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenizerObj {
+    pub model: Option<String>,
+    pub pre: Option<String>,
+    pub tokens: Option<u64>,
+    pub merges: Option<u64>,
+    pub bos_token_id: Option<u64>,
+    pub eos_token_id: Option<u64>,
+    pub eot_token_id: Option<u64>,
+    pub eom_token_id: Option<u64>,
+    pub unknown_token_id: Option<u64>,
+    pub padding_token_id: Option<u64>,
+    pub add_bos_token: Option<bool>,
+    pub add_eos_token: Option<bool>,
+    pub chat_template: Option<String>,
+    pub named_chat_templates: Vec<String>,
+    pub has_hf_json: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParametersObj {
+    pub total: u64,
+    pub by_component: std::collections::BTreeMap<String, u64>,
+    pub active: Option<u64>,
+    pub active_basis: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackObj {
+    pub prefix: String,
+    pub count: u64,
+    pub main: bool,
+    pub groups: Vec<GroupObj>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupObj {
+    pub pattern: String,
+    pub indices: Vec<u64>,
+    pub typical: bool,
+    pub tensors: Vec<BlockTensorObj>,
+    pub parameters_per_block: u64,
+    pub outline: String,
+    pub differences: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockTensorObj {
+    pub name: String,
+    pub role: String,
+    pub dtype: String,
+    pub shape: Vec<u64>,
+    pub parameters: u64,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherTensorObj {
+    pub name: String,
+    pub role: String,
+    pub component: String,
+    pub dtype: String,
+    pub shape: Vec<u64>,
+    pub parameters: u64,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckObj {
+    pub field: String,
+    pub declared: serde_json::Value,
+    pub observed: serde_json::Value,
+    pub status: String,
+    pub declared_key: Option<String>,
+    pub basis: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryObj {
+    pub weights_stored_bytes: u64,
+    pub weights_16bit_bytes: u64,
+    pub weights_8bit_bytes: u64,
+    pub weights_4bit_bytes: u64,
+    pub kv_cache: Option<KvObj>,
+    pub kv_cache_note: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvObj {
+    pub bytes_per_token: u64,
+    pub formula: String,
+    pub layers: u64,
+    pub elements_per_layer: u64,
+    pub bytes_per_element: u64,
+    pub context_length: Option<u64>,
+    pub bytes_at_context: Option<u64>,
+    pub sliding_window: Option<u64>,
+    pub sliding_layers: u64,
+    pub sliding_rule: Option<String>,
+}
