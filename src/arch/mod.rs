@@ -50,7 +50,7 @@ pub use note::Note;
 pub use rules::Kind;
 
 /// The role of one tensor, parallel to [`Model::tensors`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TensorRole {
     pub role: Role,
     pub component: Component,
@@ -168,7 +168,7 @@ pub struct Hyperparameters {
 }
 
 /// Parameter counts (every tensor counted, buffers included, as in the model's total).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Parameters {
     pub total: u64,
     /// Non-empty components, in [`Component::ALL`] order.
@@ -246,8 +246,10 @@ impl Serialize for ActiveBasis {
     }
 }
 
-/// Everything glassbox infers about a model's architecture.
-#[derive(Debug, Clone)]
+/// Everything glassbox infers about a model's architecture. Serialisable (sentences as their
+/// words, roles parallel to the tensor table); the summary's JSON is
+/// [`crate::report::summary::SummaryReport`], which reads it.
+#[derive(Debug, Clone, Serialize)]
 pub struct Architecture {
     /// Canonical family name (`llama`, `qwen3_moe`, …), or the config's own `model_type` when
     /// glassbox does not know it, or `None`.
@@ -418,6 +420,35 @@ fn infer_gguf(model: &Model, g: &Gguf) -> Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_architecture_serialises_with_its_findings_and_sentences() {
+        use crate::model::{DType, TensorInfo};
+        let t = |name: &str, shape: &[u64]| TensorInfo {
+            name: name.into(),
+            dtype: DType::BF16,
+            shape: shape.to_vec(),
+            file: 0,
+            offset: 0,
+            bytes: 2 * shape.iter().product::<u64>(),
+        };
+        let tensors = [
+            t("model.embed_tokens.weight", &[64, 16]),
+            t("model.layers.0.self_attn.q_proj.weight", &[16, 16]),
+            t("model.layers.0.self_attn.k_proj.weight", &[8, 16]),
+        ];
+        let config = serde_json::json!({"model_type": "llama", "hidden_size": 32});
+        let arch = infer_from_parts(&tensors, Some(&config), None);
+        let json = serde_json::to_value(&arch).unwrap();
+        assert_eq!(json["family"], "llama");
+        assert_eq!(json["roles"][1]["role"], "attn_q");
+        assert!(json["family_evidence"].as_str().unwrap().contains("llama"));
+        let note = &json["notes"][0];
+        assert_eq!(note["code"], "contradicted");
+        assert_eq!(note["key"], "hidden_size");
+        assert_eq!(note["evidence"]["declared"], 32);
+        assert_eq!(note["evidence"]["observed"], 16);
+    }
 
     #[test]
     fn every_role_has_a_component_and_name() {
