@@ -247,8 +247,7 @@ impl Serialize for ActiveBasis {
 }
 
 /// Everything glassbox infers about a model's architecture. Serialisable (sentences as their
-/// words, roles parallel to the tensor table); the summary's JSON is
-/// [`crate::report::summary::SummaryReport`], which reads it.
+/// words, roles parallel to the tensor table); the summary report, a layer above, reads it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Architecture {
     /// Canonical family name (`llama`, `qwen3_moe`, …), or the config's own `model_type` when
