@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{ModelObject, SCHEMA_VERSION, TensorRow};
-use crate::finding::{Finding, Subject};
+use crate::finding::Finding;
 use crate::model::naming::block_of;
 use crate::model::sort::natural_cmp;
 use crate::model::{Model, TensorInfo};
