@@ -12,6 +12,7 @@ pub mod format;
 pub mod model;
 pub mod render;
 pub mod stats;
+pub mod tui;
 
 pub use error::{Error, Result};
 pub use model::{DType, Model, TensorInfo};
