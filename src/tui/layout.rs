@@ -39,7 +39,7 @@ pub fn screen(area: Rect) -> Screen {
 /// The Tensors tab: the tree (a bordered table) and the detail pane.
 pub fn tensors(body: Rect) -> (Rect, Rect) {
     let [tree, detail] =
-        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(body);
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
     (tree, detail)
 }
 

@@ -80,7 +80,11 @@ impl Tree {
         if !view.metadata.is_empty() {
             let root = tree.push(Node {
                 kind: NodeKind::MetaRoot,
-                label: format!("metadata ({} keys)", view.metadata.len()),
+                label: format!(
+                    "metadata ({} key{})",
+                    view.metadata.len(),
+                    if view.metadata.len() == 1 { "" } else { "s" }
+                ),
                 path: String::new(),
                 children: Vec::new(),
                 tensors: Vec::new(),

@@ -107,22 +107,24 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let chart = Chart::new(datasets)
         .block(Block::bordered().title(title))
-        .x_axis(
-            Axis::default()
-                .title("layer")
-                .bounds([first, last])
-                .labels([
+        .x_axis(Axis::default().title("layer").bounds([first, last]).labels(
+            if last - first >= 4.0 {
+                vec![
                     format!("{first}"),
                     format!("{}", ((first + last) / 2.0).round()),
                     format!("{last}"),
-                ]),
-        )
+                ]
+            } else {
+                vec![format!("{first}"), format!("{last}")]
+            },
+        ))
         .y_axis(
             Axis::default()
                 .bounds([lo, hi])
                 .labels([num(lo), num((lo + hi) / 2.0), num(hi)]),
         )
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopRight));
+        .legend_position(Some(ratatui::widgets::LegendPosition::TopRight))
+        .hidden_legend_constraints((Constraint::Percentage(50), Constraint::Percentage(100)));
     frame.render_widget(chart, area);
 }
 
@@ -132,7 +134,13 @@ fn render_grid(app: &App, frame: &mut Frame, area: Rect) {
     const CELL: u16 = 7;
     let header = Row::new(
         std::iter::once(Cell::from("layer"))
-            .chain(map.columns.iter().map(|c| Cell::from(c.clone()))),
+            // Each label in its line's colour: the header is the chart's legend too.
+            .chain(map.columns.iter().enumerate().map(|(i, c)| {
+                Cell::from(Span::styled(
+                    c.clone(),
+                    Style::new().fg(PALETTE[i % PALETTE.len()]),
+                ))
+            })),
     )
     .style(Style::new().add_modifier(Modifier::BOLD));
     let rows: Vec<Row> = map
@@ -144,10 +152,10 @@ fn render_grid(app: &App, frame: &mut Frame, area: Rect) {
                 match (v, grid.medians.get(c).copied().flatten()) {
                     (None, _) => Cell::from(Span::styled(PENDING, dim())),
                     (Some(v), Some(m)) if m != 0.0 => {
-                        Cell::from(Span::styled("██████", Style::new().fg(heat(v / m))))
+                        Cell::from(Span::styled("███████", Style::new().fg(heat(v / m))))
                     }
                     (Some(v), _) => Cell::from(Span::styled(
-                        "██████",
+                        "███████",
                         Style::new().fg(if *v == 0.0 { Color::Green } else { Color::Red }),
                     )),
                 }
@@ -155,8 +163,11 @@ fn render_grid(app: &App, frame: &mut Frame, area: Rect) {
             Row::new(std::iter::once(Cell::from(layer.to_string())).chain(cells))
         })
         .collect();
-    let widths = std::iter::once(Constraint::Length(6))
-        .chain(map.columns.iter().map(|_| Constraint::Length(CELL)));
+    let widths = std::iter::once(Constraint::Length(6)).chain(
+        map.columns
+            .iter()
+            .map(|c| Constraint::Length((c.chars().count() as u16).clamp(CELL, 16))),
+    );
     let title = Line::from(vec![
         Span::raw(format!(
             " layer × role: {} relative to the role's median ",

@@ -192,7 +192,7 @@ fn help(frame: &mut Frame, area: Rect) {
         })
         .collect();
     let height = (rows.len() as u16 + 2).min(area.height);
-    let width = 86.min(area.width);
+    let width = 100.min(area.width);
     let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, popup);
     frame.render_widget(
@@ -200,7 +200,7 @@ fn help(frame: &mut Frame, area: Rect) {
             rows,
             [
                 Constraint::Length(16),
-                Constraint::Length(18),
+                Constraint::Length(16),
                 Constraint::Min(10),
             ],
         )

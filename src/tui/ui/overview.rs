@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, Block, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Paragraph, Row, Table, Wrap};
 
 use super::dim;
 use super::tensors::severity_style;
@@ -19,17 +19,21 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     let v = &app.view;
     let facts_height = v.facts.len() as u16 + 3;
+    let findings_height = app
+        .model_findings
+        .as_ref()
+        .map_or(3, |f| f.len().clamp(1, 8) as u16 + 2);
     let [facts, checks, findings] = Layout::vertical([
         Constraint::Length(facts_height),
         Constraint::Min(4),
-        Constraint::Length(8),
+        Constraint::Length(findings_height),
     ])
     .areas(left);
     render_facts(app, frame, facts);
     render_checks(app, frame, checks);
     render_findings(app, frame, findings);
 
-    let bars_height = v.components.len() as u16 * 2 + 2 + u16::from(v.active.is_some());
+    let bars_height = v.components.len() as u16 + 2 + 2 * u16::from(v.active.is_some());
     let [bars, memory, files] = Layout::vertical([
         Constraint::Length(bars_height),
         Constraint::Length(v.memory.len() as u16 + 2),
@@ -157,47 +161,53 @@ fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// One bar per component: `mlp        ████████░░░░ 67.6K 62.1%`.
 fn render_components(app: &App, frame: &mut Frame, area: Rect) {
     let v = &app.view;
-    let bars: Vec<Bar> = v
+    let total = v.parameters.max(1) as f64;
+    let inner_width = usize::from(area.width.saturating_sub(2));
+    let bar_width = inner_width.saturating_sub(11 + 15).max(1);
+    let mut lines: Vec<Line> = v
         .components
         .iter()
         .map(|(name, n)| {
-            Bar::default()
-                .label(Line::from(format!("{name:<10}")))
-                .value(*n)
-                .text_value(format!(
-                    "{} ({:.1}%)",
-                    human_count(*n),
-                    *n as f64 * 100.0 / v.parameters.max(1) as f64
-                ))
+            let share = *n as f64 / total;
+            let full = ((share * bar_width as f64).round() as usize).min(bar_width);
+            Line::from(vec![
+                Span::raw(format!("{name:<10} ")),
+                Span::styled("█".repeat(full), Style::new().fg(Color::Cyan)),
+                Span::styled("░".repeat(bar_width - full), dim()),
+                Span::raw(format!(" {:>6} {:>5.1}%", human_count(*n), share * 100.0)),
+            ])
         })
         .collect();
-    let title = match &v.active {
-        Some((active, _)) => format!(
-            " parameters {} · active per token {} ",
-            thousands(v.parameters),
-            thousands(*active)
-        ),
-        None => format!(" parameters {} ", thousands(v.parameters)),
-    };
+    if let Some((active, basis)) = &v.active {
+        lines.push(Line::from(vec![
+            Span::styled("active per token ", dim()),
+            Span::raw(format!("{} ", thousands(*active))),
+            Span::styled(crate::render::printable(basis, false).into_owned(), dim()),
+        ]));
+    }
     frame.render_widget(
-        BarChart::horizontal(bars)
-            .bar_width(1)
-            .bar_gap(1)
-            .bar_style(Style::new().fg(Color::Cyan))
-            .value_style(Style::new().fg(Color::Black).bg(Color::Cyan))
-            .block(Block::bordered().title(title)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(format!(" parameters {} ", thousands(v.parameters)))),
         area,
     );
 }
 
 fn render_pairs(frame: &mut Frame, area: Rect, title: &str, pairs: &[(String, String)]) {
+    let width = pairs
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 1;
     let lines: Vec<Line> = pairs
         .iter()
         .map(|(k, v)| {
             Line::from(vec![
-                Span::styled(format!("{k:<16}"), dim()),
+                Span::styled(format!("{k:<width$}"), dim()),
                 Span::raw(crate::render::printable(v, false).into_owned()),
             ])
         })

@@ -61,6 +61,7 @@ pub fn severity_style(s: Severity) -> Style {
 fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
     let page = usize::from(layout::tree_rows(area).height);
     let column = stat_column(app);
+    let wide = area.width >= 90;
     let rows: Vec<Row> = app
         .rows
         .iter()
@@ -79,7 +80,7 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
             let indent = "  ".repeat(usize::from(row.depth));
             let name = Cell::from(format!("{indent}{marker}{}", node.label));
             let mut cells = vec![name];
-            cells.extend(columns(app, row.node, node, &column));
+            cells.extend(columns(app, row.node, node, &column, wide));
             let style = if i == app.selected {
                 Style::new().add_modifier(Modifier::REVERSED)
             } else if worst_finding(app, node).is_some_and(|s| s == Severity::Error) {
@@ -98,34 +99,44 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
             if app.searching { "▏" } else { "" }
         ));
     }
-    let header = Row::new(vec![
-        "name",
-        "dtype",
-        "shape",
-        "params",
-        "size",
-        column.title,
-    ])
-    .style(Style::new().add_modifier(Modifier::BOLD));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(20),
-            Constraint::Length(6),
-            Constraint::Length(13),
-            Constraint::Length(6),
-            Constraint::Length(9),
-            Constraint::Length(9),
-        ],
-    )
-    .header(header)
-    .column_spacing(1)
-    .block(Block::bordered().title(title));
+    // Narrow trees drop the parameter count (the detail pane has it) to keep names readable.
+    let mut titles = vec!["name", "dtype", "shape", "params", "size", column.title];
+    let mut widths = vec![
+        Constraint::Min(16),
+        Constraint::Length(6),
+        Constraint::Length(12),
+        Constraint::Length(6),
+        Constraint::Length(8),
+        Constraint::Length(8),
+    ];
+    if !wide {
+        titles.remove(3);
+        widths.remove(3);
+    }
+    let header = Row::new(titles).style(Style::new().add_modifier(Modifier::BOLD));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(Block::bordered().title(title));
     frame.render_widget(table, area);
 }
 
 /// dtype, shape, params, size, statistic of one row.
-fn columns(app: &App, id: usize, node: &Node, column: &StatColumn) -> Vec<Cell<'static>> {
+fn columns(
+    app: &App,
+    id: usize,
+    node: &Node,
+    column: &StatColumn,
+    wide: bool,
+) -> Vec<Cell<'static>> {
+    let mut cells = cells_of(app, id, node, column);
+    if !wide && cells.len() == 5 {
+        cells.remove(2);
+    }
+    cells
+}
+
+fn cells_of(app: &App, id: usize, node: &Node, column: &StatColumn) -> Vec<Cell<'static>> {
     let pending = || Cell::from(Span::styled(PENDING, dim()));
     match node.kind {
         NodeKind::Tensor(t) => {
