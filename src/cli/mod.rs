@@ -266,7 +266,11 @@ fn run_command(command: Option<Command>, path: Option<PathBuf>, common: &Common)
 
 /// The TUI; nothing goes to stdout afterwards.
 fn browse(path: &std::path::Path, common: &Common) -> Result<String> {
+    use std::io::IsTerminal;
     let model = glassbox::model::open(path)?;
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("`browse` needs a terminal and stdout is not one; try `glassbox summary`");
+    }
     glassbox::tui::browse(model, common.threads.map(usize::from))?;
     Ok(String::new())
 }
