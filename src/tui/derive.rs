@@ -8,7 +8,6 @@ use super::app::{App, LayerStat, SortKey, StatState};
 use super::data::ModelView;
 use super::tree::{NodeKind, Row, Tree};
 use crate::model::sort::{NameFilter, natural_cmp};
-use crate::stats::TensorStats;
 use crate::stats::aggregate::GroupStats;
 
 /// Statistics of a node's measured tensors, and how many are still pending.
@@ -21,21 +20,21 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    fn of<'a>(tensors: &[usize], stats: &'a [StatState]) -> Aggregate {
-        let ready: Vec<&'a TensorStats> = tensors
-            .iter()
-            .filter_map(|&t| match &stats[t] {
+    fn of(tensors: &[usize], stats: &[StatState]) -> Aggregate {
+        let ready = || {
+            tensors.iter().filter_map(|&t| match &stats[t] {
                 StatState::Ready(s) => Some(&**s),
                 _ => None,
             })
-            .collect();
+        };
         let pending = tensors
             .iter()
             .filter(|&&t| stats[t] == StatState::Pending)
             .count();
+        let any = ready().next().is_some();
         Aggregate {
-            outliers: ready.iter().map(|s| s.outliers).sum(),
-            stats: (!ready.is_empty()).then(|| GroupStats::of(ready.iter().copied())),
+            outliers: ready().map(|s| s.outliers).sum(),
+            stats: any.then(|| GroupStats::of(ready())),
             pending,
         }
     }

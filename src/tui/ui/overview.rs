@@ -22,7 +22,10 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let findings_height = app
         .model_findings
         .as_ref()
-        .map_or(3, |f| f.len().clamp(1, 8) as u16 + 2);
+        .map_or(1, |f| f.len().max(1))
+        .saturating_add(v.notes.len())
+        .min(10) as u16
+        + 2;
     let [facts, checks, findings] = Layout::vertical([
         Constraint::Length(facts_height),
         Constraint::Min(4),
@@ -126,7 +129,7 @@ fn render_checks(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = match &app.model_findings {
+    let mut lines: Vec<Line> = match &app.model_findings {
         None => vec![Line::styled(
             format!(
                 "statistics running ({}/{} tensors): findings appear when they are done",
@@ -149,6 +152,13 @@ fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
             })
             .collect(),
     };
+    // The architecture's remarks (contradictions in words, deviating blocks) follow the findings.
+    lines.extend(app.view.notes.iter().map(|n| {
+        Line::from(vec![
+            Span::styled("note    ", dim()),
+            Span::raw(crate::render::printable(n, false).into_owned()),
+        ])
+    }));
     let count = app
         .model_findings
         .as_ref()
