@@ -9,6 +9,8 @@
 //!   std, so rows are re-sorted too) — the UI thread's share of a key press.
 //! - `stats_batch_to_frame`: a batch of 64 results applied, settled (aggregates, rows, layer grid)
 //!   and drawn — the cost of a frame while results stream in.
+//! - `latency_while_reading` (printed, not a criterion measurement): key-to-frame latency on the UI
+//!   thread, median and worst, while the stand-in engine reads a 2 GiB model on its own pool.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -173,5 +175,97 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// A sparse safetensors file of `tensors` BF16 tensors of 256 MiB each (zeros: nothing on disk,
+/// but every page is read through the page cache as real data would be).
+fn write_sparse_model(dir: &Path, tensors: usize) -> PathBuf {
+    const ROWS: u64 = 8192;
+    const COLS: u64 = 16384;
+    let bytes = ROWS * COLS * 2;
+    let mut header = serde_json::Map::new();
+    for i in 0..tensors as u64 {
+        header.insert(
+            format!("model.layers.{i}.mlp.down_proj.weight"),
+            serde_json::json!({"dtype": "BF16", "shape": [ROWS, COLS], "data_offsets": [i * bytes, (i + 1) * bytes]}),
+        );
+    }
+    let mut json = serde_json::to_vec(&header).unwrap();
+    while !json.len().is_multiple_of(8) {
+        json.push(b' ');
+    }
+    let path = dir.join("model.safetensors");
+    let mut prefix = (json.len() as u64).to_le_bytes().to_vec();
+    prefix.extend(&json);
+    std::fs::write(&path, &prefix).unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(prefix.len() as u64 + tensors as u64 * bytes)
+        .unwrap();
+    path
+}
+
+/// Key-to-frame latency on the UI thread while the engine reads a 2 GiB model on its own pool:
+/// every 10 ms a key (`j`/`k`) is applied with the results that arrived, and a frame drawn; the
+/// median and worst of those are printed. Not a criterion measurement (the engine's progress makes
+/// each iteration different), so it runs once, after the others.
+fn latency_while_reading(_c: &mut Criterion) {
+    use std::sync::Arc;
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sparse_model(dir.path(), 8);
+    let model = Arc::new(glassbox::model::open(&path).unwrap());
+    let arch = glassbox::arch::infer_architecture(&model);
+    let mut app = App::new(ModelView::build(&model, &arch), (120, 40));
+    app.update(key('2'));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let threads =
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    let run = glassbox::tui::engine::StatsRun::start(
+        Arc::clone(&model),
+        (0..model.tensors.len()).collect(),
+        Default::default(),
+        pool,
+        Box::new(move |e| {
+            let _ = tx.send(Msg::Stats(e));
+        }),
+    );
+    let mut latencies = Vec::new();
+    let mut down = true;
+    while !run.is_finished() {
+        std::thread::sleep(Duration::from_millis(10));
+        let t = Instant::now();
+        for msg in rx.try_iter() {
+            app.update(msg);
+        }
+        app.update(key(if down { 'j' } else { 'k' }));
+        down = !down;
+        app.settle();
+        terminal
+            .draw(|f| glassbox::tui::ui::render(&app, f))
+            .unwrap();
+        latencies.push(t.elapsed());
+    }
+    let read = started.elapsed();
+    latencies.sort();
+    let median = latencies
+        .get(latencies.len() / 2)
+        .copied()
+        .unwrap_or_default();
+    let worst = latencies.last().copied().unwrap_or_default();
+    println!(
+        "tui_2GiB_read/key_to_frame: {} keys while reading 2 GiB in {:.2} s on {threads} engine thread(s): median {:.3} ms, worst {:.3} ms",
+        latencies.len(),
+        read.as_secs_f64(),
+        median.as_secs_f64() * 1e3,
+        worst.as_secs_f64() * 1e3
+    );
+}
+
+criterion_group!(benches, bench, latency_while_reading);
 criterion_main!(benches);
