@@ -408,6 +408,46 @@ fn natural_numeric_order_and_repeated_blocks_collapse_with_count_and_size() {
 }
 
 #[test]
+fn the_layer_grid_scrolls_and_stops_at_the_last_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..40)
+        .flat_map(|l| {
+            [
+                format!("model.layers.{l}.self_attn.q_proj.weight"),
+                format!("model.layers.{l}.mlp.down_proj.weight"),
+            ]
+        })
+        .collect();
+    let path = write_safetensors(dir.path(), &names, 4);
+    let model = glassbox::model::open(&path).unwrap();
+    let mut app = app_for(&model, (100, 30));
+    assert_eq!(app.view.layers.layers.len(), 40);
+    key(&mut app, KeyCode::Char('3'));
+    let grid_rows = |app: &App| {
+        let text = screen(app);
+        text.lines()
+            .skip_while(|l| !l.contains("│layer "))
+            .skip(1)
+            .map_while(|l| {
+                l.trim_start_matches(['"', '│'])
+                    .split_whitespace()
+                    .next()
+                    .and_then(|w| w.parse::<u64>().ok())
+            })
+            .collect::<Vec<u64>>()
+    };
+    assert_eq!(grid_rows(&app).first(), Some(&0));
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.layers_scroll, 1);
+    assert_eq!(grid_rows(&app).first(), Some(&1));
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.layers_scroll, 39);
+    assert_eq!(grid_rows(&app), [39]);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.layers_scroll, 0);
+}
+
+#[test]
 fn sort_cycles_and_orders_by_size_then_by_statistic_with_pending_last() {
     let model = fixture("fixtures/llama-tiny");
     let stats = all_stats(&model);

@@ -176,6 +176,8 @@ pub struct App {
     pub sort: SortKey,
     pub log_histogram: bool,
     pub layer_stat: LayerStat,
+    /// First layer shown in the Layers tab's grid.
+    pub layers_scroll: usize,
     pub help: bool,
     pub mouse_capture: bool,
     pub size: (u16, u16),
@@ -215,6 +217,7 @@ impl App {
             sort: SortKey::Name,
             log_histogram: false,
             layer_stat: LayerStat::Std,
+            layers_scroll: 0,
             help: false,
             mouse_capture: false,
             size,
@@ -345,8 +348,8 @@ impl App {
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-(page as isize)),
             Action::PageDown => self.move_by(page as isize),
-            Action::Top => self.selected = 0,
-            Action::Bottom => self.selected = self.rows.len().saturating_sub(1),
+            Action::Top => self.move_by(isize::MIN),
+            Action::Bottom => self.move_by(isize::MAX),
             Action::Expand => self.set_expanded(Some(true)),
             Action::Collapse => self.set_expanded(Some(false)),
             Action::Toggle => self.set_expanded(None),
@@ -385,12 +388,13 @@ impl App {
     }
 
     fn mouse(&mut self, mouse: MouseEvent, commands: &mut Vec<Command>) {
-        if self.tab != Tab::Tensors || self.help {
+        if self.help {
             return;
         }
         match mouse.kind {
             MouseEventKind::ScrollDown => self.move_by(3),
             MouseEventKind::ScrollUp => self.move_by(-3),
+            _ if self.tab != Tab::Tensors => {}
             MouseEventKind::Down(MouseButton::Left) => {
                 let area = Rect::new(0, 0, self.size.0, self.size.1);
                 let (tree, _) = layout::tensors(layout::screen(area).body);
@@ -410,7 +414,13 @@ impl App {
         let _ = commands;
     }
 
+    /// Moves the tree selection, or in the Layers tab scrolls the layer grid.
     fn move_by(&mut self, delta: isize) {
+        if self.tab == Tab::Layers {
+            let last = self.view.layers.layers.len().saturating_sub(1);
+            self.layers_scroll = self.layers_scroll.saturating_add_signed(delta).min(last);
+            return;
+        }
         let last = self.rows.len().saturating_sub(1);
         self.selected = self.selected.saturating_add_signed(delta).min(last);
     }

@@ -229,6 +229,54 @@ pub const BINDINGS: &[Binding] = &[
         true,
     ),
     b(
+        Layers,
+        &[k('j'), code(KeyCode::Down)],
+        "j/k",
+        Action::Down,
+        "scroll the layer grid",
+        true,
+    ),
+    b(
+        Layers,
+        &[k('k'), code(KeyCode::Up)],
+        "",
+        Action::Up,
+        "scroll the layer grid up",
+        false,
+    ),
+    b(
+        Layers,
+        &[code(KeyCode::PageDown)],
+        "PgDn",
+        Action::PageDown,
+        "page down the layer grid",
+        false,
+    ),
+    b(
+        Layers,
+        &[code(KeyCode::PageUp)],
+        "PgUp",
+        Action::PageUp,
+        "page up the layer grid",
+        false,
+    ),
+    b(
+        Layers,
+        &[k('g'), code(KeyCode::Home)],
+        "g/G",
+        Action::Top,
+        "first layer",
+        false,
+    ),
+    b(
+        Layers,
+        &[k('G'), code(KeyCode::End)],
+        "",
+        Action::Bottom,
+        "last layer",
+        false,
+    ),
+    b(
         Search,
         &[code(KeyCode::Enter)],
         "Enter",
@@ -356,6 +404,7 @@ fn short(help: &'static str) -> &'static str {
         h if h.starts_with("histogram") => "log",
         h if h.starts_with("copy") => "copy",
         h if h.starts_with("next statistic") => "statistic",
+        h if h.starts_with("scroll") => "scroll",
         h if h.starts_with("keep") => "keep",
         h if h.starts_with("clear") => "clear",
         h if h.starts_with("close") => "close",
@@ -412,7 +461,11 @@ mod tests {
             action_for(Tensors, &press(KeyCode::Char('j'))),
             Some(Action::Down)
         );
-        assert_eq!(action_for(Layers, &press(KeyCode::Char('j'))), None);
+        assert_eq!(action_for(Layers, &press(KeyCode::Char('s'))), None);
+        assert_eq!(
+            action_for(Layers, &press(KeyCode::Char('j'))),
+            Some(Action::Down)
+        );
         assert_eq!(
             action_for(Layers, &press(KeyCode::Char('2'))),
             Some(Action::Tab(1))

@@ -147,6 +147,7 @@ fn render_grid(app: &App, frame: &mut Frame, area: Rect) {
         .layers
         .iter()
         .zip(&grid.values)
+        .skip(app.layers_scroll)
         .map(|(layer, values)| {
             let cells = values.iter().enumerate().map(|(c, v)| {
                 match (v, grid.medians.get(c).copied().flatten()) {
