@@ -236,7 +236,9 @@ fn gguf_metadata_is_browsable_and_tensors_show_their_hf_name() {
     keys(&mut app, "/");
     keys(&mut app, "chat_template");
     key(&mut app, KeyCode::Enter);
+    select(&mut app, "tokenizer.chat_template");
     let text = screen(&app);
+    assert!(text.contains("{% for m in messages %}"), "{text}");
     insta::assert_snapshot!("gguf_chat_template", text);
     key(&mut app, KeyCode::Esc);
     // A tensor's detail names its Hugging Face name.

@@ -558,7 +558,7 @@ fn disclosures(model: &Model, arch: &Architecture) -> Vec<Disclosure> {
             "hidden",
         ),
         ("config", config, "hidden"),
-        ("tokenizer", tokenizer, "hidden (token counts billed)"),
+        ("tokenizer", tokenizer, "hidden"),
         ("model card", card, "marketing page"),
         ("licence", licence, "terms of service"),
         (

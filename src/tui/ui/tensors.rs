@@ -119,6 +119,7 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
         .column_spacing(1)
         .block(Block::bordered().title(title));
     frame.render_widget(table, area);
+    overlay_metadata(app, frame, area, wide);
 }
 
 /// dtype, shape, params, size, statistic of one row.
@@ -177,10 +178,45 @@ fn cells_of(app: &App, id: usize, node: &Node, column: &StatColumn) -> Vec<Cell<
             ]
         }
         NodeKind::MetaRoot => vec![],
-        NodeKind::Meta(m) => vec![Cell::from(Span::styled(
-            app.view.metadata[m].short.clone(),
-            dim(),
-        ))],
+        // The value is drawn over the value columns after the table (a cell cannot span them).
+        NodeKind::Meta(_) => vec![],
+    }
+}
+
+/// Width of the value columns with their spacing: where a metadata value can go.
+fn value_columns_width(wide: bool) -> u16 {
+    if wide {
+        6 + 12 + 6 + 8 + 8 + 5
+    } else {
+        6 + 12 + 8 + 8 + 4
+    }
+}
+
+/// Draws each visible metadata row's value across the value columns.
+fn overlay_metadata(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
+    let rows = layout::tree_rows(area);
+    // The first column of spacing stays blank, between the key and its value.
+    let width = (value_columns_width(wide) - 1).min(rows.width);
+    let x = rows.right().saturating_sub(width);
+    for (line, row) in app
+        .rows
+        .iter()
+        .enumerate()
+        .skip(app.scroll)
+        .take(usize::from(rows.height))
+    {
+        if let NodeKind::Meta(m) = app.tree.nodes[row.node].kind {
+            let y = rows.y + (line - app.scroll) as u16;
+            let style = if line == app.selected {
+                Style::new().add_modifier(Modifier::REVERSED)
+            } else {
+                dim()
+            };
+            frame.render_widget(
+                Paragraph::new(app.view.metadata[m].short.clone()).style(style),
+                Rect::new(x, y, width, 1),
+            );
+        }
     }
 }
 
@@ -200,7 +236,12 @@ fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let node = &app.tree.nodes[id];
-    let title = format!(" {} ", crate::render::printable(&node.path, false));
+    let name = if node.path.is_empty() {
+        &node.label
+    } else {
+        &node.path
+    };
+    let title = format!(" {} ", crate::render::printable(name, false));
     let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
