@@ -450,6 +450,55 @@ fn the_layer_grid_scrolls_and_stops_at_the_last_layer() {
 }
 
 #[test]
+fn the_most_unusual_layer_is_named_under_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..20)
+        .flat_map(|l| {
+            [
+                format!("model.layers.{l}.self_attn.q_proj.weight"),
+                format!("model.layers.{l}.mlp.down_proj.weight"),
+            ]
+        })
+        .collect();
+    let path = write_safetensors(dir.path(), &names, 4);
+    let model = glassbox::model::open(&path).unwrap();
+    // Synthetic statistics: every tensor std 1 (q) or 2 (down), layer 17's down 0.2 — a
+    // re-initialised layer.
+    let template = all_stats(&model)[0].clone();
+    let stats: Vec<TensorStats> = model
+        .tensors
+        .iter()
+        .map(|t| {
+            let std = match t.name.as_str() {
+                "model.layers.17.mlp.down_proj.weight" => 0.2,
+                n if n.contains("down_proj") => 2.0,
+                _ => 1.0,
+            };
+            TensorStats {
+                std: Some(std),
+                mean: Some(0.0),
+                finite: 4,
+                ..template.clone()
+            }
+        })
+        .collect();
+    let mut app = app_for(&model, (110, 34));
+    key(&mut app, KeyCode::Char('3'));
+    feed(&mut app, &stats, 0..stats.len());
+    let unusual = app.layer_grid.most_unusual.expect("a deviating cell");
+    assert_eq!(app.view.layers.layers[unusual.row], 17);
+    assert_eq!(app.view.layers.columns[unusual.column], "down");
+    assert_eq!((unusual.value, unusual.median), (0.2, 2.0));
+    let terminal = draw(&app, 110, 34);
+    let (x, y) = find(
+        &terminal,
+        "most unusual: layer 17 down 0.200 (role median 2.00)",
+    )
+    .expect("named under the chart");
+    assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::Red);
+}
+
+#[test]
 fn sort_cycles_and_orders_by_size_then_by_statistic_with_pending_last() {
     let model = fixture("fixtures/llama-tiny");
     let stats = all_stats(&model);

@@ -117,6 +117,29 @@ pub struct LayerGrid {
     pub values: Vec<Vec<Option<f64>>>,
     /// Per column: the median of its known values.
     pub medians: Vec<Option<f64>>,
+    /// The cell furthest from its column's median (by ratio), when any differs.
+    pub most_unusual: Option<Unusual>,
+}
+
+/// A cell of the grid far from its column's median.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Unusual {
+    /// Row index into the grid (and `LayerMap::layers`).
+    pub row: usize,
+    pub column: usize,
+    pub value: f64,
+    pub median: f64,
+}
+
+impl Unusual {
+    /// How far from the median, as |log2(value / median)|: 1 is twice or half.
+    pub fn distance(&self) -> f64 {
+        ratio_distance(self.value, self.median)
+    }
+}
+
+fn ratio_distance(value: f64, median: f64) -> f64 {
+    (value / median).log2().abs()
 }
 
 pub fn layer_grid(cells: &[Vec<Vec<usize>>], stats: &[StatState], stat: LayerStat) -> LayerGrid {
@@ -142,7 +165,7 @@ pub fn layer_grid(cells: &[Vec<Vec<usize>>], stats: &[StatState], stat: LayerSta
         })
         .collect();
     let columns = cells.first().map_or(0, Vec::len);
-    let medians = (0..columns)
+    let medians: Vec<Option<f64>> = (0..columns)
         .map(|c| {
             let mut known: Vec<f64> = values.iter().filter_map(|r| r[c]).collect();
             known.sort_by(f64::total_cmp);
@@ -153,9 +176,32 @@ pub fn layer_grid(cells: &[Vec<Vec<usize>>], stats: &[StatState], stat: LayerSta
             }
         })
         .collect();
+    let mut most_unusual: Option<Unusual> = None;
+    for (row, cells) in values.iter().enumerate() {
+        for (column, value) in cells.iter().enumerate() {
+            let (Some(value), Some(median)) = (*value, medians.get(column).copied().flatten())
+            else {
+                continue;
+            };
+            // Ratios need positive values (zeros and outlier counts are often 0).
+            if value <= 0.0 || median <= 0.0 {
+                continue;
+            }
+            let cell = Unusual {
+                row,
+                column,
+                value,
+                median,
+            };
+            if cell.distance() > most_unusual.map_or(0.0, |u| u.distance()) {
+                most_unusual = Some(cell);
+            }
+        }
+    }
     LayerGrid {
         stat: Some(stat),
         values,
         medians,
+        most_unusual,
     }
 }

@@ -105,8 +105,21 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
                 .data(s)
         })
         .collect();
+    let mut block = Block::bordered().title(title);
+    if let Some(u) = grid.most_unusual {
+        block = block.title_bottom(Line::styled(
+            format!(
+                " most unusual: layer {} {} {} (role median {}) ",
+                map.layers[u.row],
+                map.columns[u.column],
+                num(u.value),
+                num(u.median)
+            ),
+            Style::new().fg(heat(u.value / u.median)),
+        ));
+    }
     let chart = Chart::new(datasets)
-        .block(Block::bordered().title(title))
+        .block(block)
         .x_axis(Axis::default().title("layer").bounds([first, last]).labels(
             if last - first >= 4.0 {
                 vec![
