@@ -138,6 +138,11 @@ impl Unusual {
     }
 }
 
+/// Distances (|log2 ratio|) below this, about ±10%, are the ordinary spread between layers.
+pub const ORDINARY: f64 = 0.15;
+/// Beyond this, about ±40%, a cell is far off.
+pub const FAR: f64 = 0.5;
+
 fn ratio_distance(value: f64, median: f64) -> f64 {
     (value / median).log2().abs()
 }
@@ -193,7 +198,9 @@ pub fn layer_grid(cells: &[Vec<Vec<usize>>], stats: &[StatState], stat: LayerSta
                 value,
                 median,
             };
-            if cell.distance() > most_unusual.map_or(0.0, |u| u.distance()) {
+            if cell.distance() >= ORDINARY
+                && cell.distance() > most_unusual.map_or(0.0, |u| u.distance())
+            {
                 most_unusual = Some(cell);
             }
         }

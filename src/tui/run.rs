@@ -77,7 +77,7 @@ fn run(
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let stop_input = Arc::new(AtomicBool::new(false));
-    let input = spawn_input(tx.clone(), Arc::clone(&stop_input));
+    let input = spawn_input(tx.clone(), Arc::clone(&stop_input))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or_else(default_threads))
         .thread_name(|i| format!("glassbox-stats-{i}"))
@@ -184,7 +184,10 @@ fn carry_out(c: &Command, run: &StatsRun, _terminal: &mut DefaultTerminal) -> st
 
 /// Reads terminal events until `stop`: key presses (not releases or repeats of kitty-protocol
 /// terminals), resizes, clicks and a throttled wheel; mouse moves are dropped.
-fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+fn spawn_input(
+    tx: Sender<Msg>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("glassbox-input".into())
         .spawn(move || {
@@ -217,7 +220,6 @@ fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) -> std::thread::JoinHandl
                 }
             }
         })
-        .expect("spawning the input thread")
 }
 
 /// Standard base64 with padding, for OSC 52.

@@ -11,6 +11,7 @@ use ratatui::widgets::{Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, 
 
 use super::{PENDING, dim, num};
 use crate::tui::app::App;
+use crate::tui::derive::{FAR, ORDINARY};
 
 /// Line colours, cycled over the columns.
 const PALETTE: [Color; 8] = [
@@ -26,10 +27,10 @@ const PALETTE: [Color; 8] = [
 
 /// The colour of a cell whose value is `ratio` times its column's median.
 pub fn heat(ratio: f64) -> Color {
-    let r = ratio.max(1e-12).log2().abs();
-    if r < 0.15 {
+    let distance = ratio.max(1e-12).log2().abs();
+    if distance < ORDINARY {
         Color::Green
-    } else if r < 0.5 {
+    } else if distance < FAR {
         Color::Yellow
     } else {
         Color::Red
