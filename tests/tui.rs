@@ -627,6 +627,28 @@ fn copy_mouse_capture_and_clicks() {
 }
 
 #[test]
+fn a_click_on_a_tab_title_opens_it() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    let terminal = draw(&app, 100, 30);
+    for (title, tab) in [
+        ("3 Layers", Tab::Layers),
+        ("1 Overview", Tab::Overview),
+        ("4 Transparency", Tab::Transparency),
+        ("2 Tensors", Tab::Tensors),
+    ] {
+        let (x, y) = find(&terminal, title).expect("tab title on screen");
+        app.update(Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x + 2,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }));
+        assert_eq!(app.tab, tab, "{title}");
+    }
+}
+
+#[test]
 fn statistics_are_kept_across_tabs_and_bad_events_are_ignored() {
     let model = fixture("fixtures/llama-tiny");
     let stats = all_stats(&model);

@@ -44,6 +44,15 @@ impl Tab {
         }
     }
 
+    /// The titles as the tabs line shows them: `1 Overview`, `2 Tensors` …
+    pub fn titles() -> Vec<String> {
+        Tab::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{} {}", i + 1, t.title()))
+            .collect()
+    }
+
     fn index(self) -> usize {
         Tab::ALL.iter().position(|&t| t == self).unwrap_or(0)
     }
@@ -389,6 +398,14 @@ impl App {
 
     fn mouse(&mut self, mouse: MouseEvent, commands: &mut Vec<Command>) {
         if self.help {
+            return;
+        }
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let tabs = layout::screen(area).tabs;
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == tabs.y {
+            if let Some(i) = layout::tab_at(&Tab::titles(), tabs, mouse.column) {
+                self.tab = Tab::ALL[i];
+            }
             return;
         }
         match mouse.kind {

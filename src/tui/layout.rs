@@ -59,3 +59,18 @@ pub fn tree_page(width: u16, height: u16) -> usize {
     let (tree, _) = tensors(screen(area).body);
     usize::from(tree_rows(tree).height).max(1)
 }
+
+/// The tab under column `x` of the tabs line, given the titles as drawn (`1 Overview` …): each
+/// title is padded by one space on both sides and followed by a one-space divider, as `ui` draws
+/// them.
+pub fn tab_at(titles: &[String], tabs: Rect, x: u16) -> Option<usize> {
+    let mut start = tabs.x;
+    for (i, title) in titles.iter().enumerate() {
+        let width = title.chars().count() as u16 + 2;
+        if (start..start + width).contains(&x) {
+            return Some(i);
+        }
+        start += width + 1;
+    }
+    None
+}

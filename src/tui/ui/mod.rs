@@ -100,10 +100,7 @@ fn header(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn tabs(app: &App, frame: &mut Frame, area: Rect) {
-    let titles = Tab::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("{} {}", i + 1, t.title()));
+    let titles = Tab::titles();
     let selected = Tab::ALL.iter().position(|&t| t == app.tab).unwrap_or(0);
     frame.render_widget(
         Tabs::new(titles)
