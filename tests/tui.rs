@@ -171,10 +171,17 @@ fn help_overlay_lists_every_key() {
     key(&mut app, KeyCode::Char('?'));
     assert!(app.help);
     let text = screen(&app);
-    for (_, keys, what) in glassbox::tui::keys::help_rows() {
-        assert!(text.contains(what), "help lacks {what:?} ({keys})");
-    }
     insta::assert_snapshot!("help", text);
+    // Every binding is on screen at some scroll position: the list scrolls to its end.
+    let mut seen = text;
+    for _ in 0..glassbox::tui::keys::BINDINGS.len() {
+        key(&mut app, KeyCode::Char('j'));
+        seen.push_str(&screen(&app));
+    }
+    assert!(app.help, "j scrolls, it does not close");
+    for (_, keys, what) in glassbox::tui::keys::help_rows() {
+        assert!(seen.contains(what), "help lacks {what:?} ({keys})");
+    }
     key(&mut app, KeyCode::Esc);
     assert!(!app.help);
 }
@@ -624,6 +631,28 @@ fn copy_mouse_capture_and_clicks() {
     });
     app.update(wheel);
     assert_eq!(app.selected, 4.min(app.rows.len() - 1));
+}
+
+#[test]
+fn overview_findings_and_notes_scroll_with_j_and_k() {
+    let model = fixture("fixtures/families/contradicting-config");
+    let mut app = app_for(&model, (120, 40));
+    let notes = app.view.notes.clone();
+    assert!(
+        notes.len() >= 2,
+        "the fixture contradicts its config: {notes:?}"
+    );
+    // Before statistics are done: one status line, then the notes.
+    let first_words = |n: &str| n.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    assert!(screen(&app).contains(&first_words(&notes[0])));
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.findings_scroll, 2);
+    assert!(!screen(&app).contains(&first_words(&notes[0])));
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.findings_scroll, notes.len() - 1);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.findings_scroll, 0);
 }
 
 #[test]

@@ -187,6 +187,10 @@ pub struct App {
     pub layer_stat: LayerStat,
     /// First layer shown in the Layers tab's grid.
     pub layers_scroll: usize,
+    /// First line shown in the Overview's findings.
+    pub findings_scroll: usize,
+    /// First row shown in the help overlay.
+    pub help_scroll: usize,
     pub help: bool,
     pub mouse_capture: bool,
     pub size: (u16, u16),
@@ -227,6 +231,8 @@ impl App {
             log_histogram: false,
             layer_stat: LayerStat::Std,
             layers_scroll: 0,
+            findings_scroll: 0,
+            help_scroll: 0,
             help: false,
             mouse_capture: false,
             size,
@@ -254,7 +260,8 @@ impl App {
             match self.tab {
                 Tab::Tensors => Context::Tensors,
                 Tab::Layers => Context::Layers,
-                Tab::Overview | Tab::Transparency => Context::Global,
+                Tab::Overview => Context::Overview,
+                Tab::Transparency => Context::Global,
             }
         }
     }
@@ -391,7 +398,10 @@ impl App {
                 self.mouse_capture = !self.mouse_capture;
                 commands.push(Command::MouseCapture(self.mouse_capture));
             }
-            Action::Help => self.help = true,
+            Action::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
             Action::CloseHelp => self.help = false,
         }
     }
@@ -431,8 +441,20 @@ impl App {
         let _ = commands;
     }
 
-    /// Moves the tree selection, or in the Layers tab scrolls the layer grid.
+    /// Moves the tree selection; in the Layers tab scrolls the layer grid, in the Overview the
+    /// findings.
     fn move_by(&mut self, delta: isize) {
+        if self.help {
+            let last = keys::BINDINGS.len().saturating_sub(1);
+            self.help_scroll = self.help_scroll.saturating_add_signed(delta).min(last);
+            return;
+        }
+        if self.tab == Tab::Overview {
+            let lines = self.model_findings.as_ref().map_or(0, Vec::len) + self.view.notes.len();
+            let last = lines.saturating_sub(1);
+            self.findings_scroll = self.findings_scroll.saturating_add_signed(delta).min(last);
+            return;
+        }
         if self.tab == Tab::Layers {
             let last = self.view.layers.layers.len().saturating_sub(1);
             self.layers_scroll = self.layers_scroll.saturating_add_signed(delta).min(last);

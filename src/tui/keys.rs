@@ -7,6 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
     Global,
+    Overview,
     Tensors,
     Layers,
     /// Typing a filter in the Tensors tab.
@@ -19,6 +20,7 @@ impl Context {
     pub fn title(self) -> &'static str {
         match self {
             Context::Global => "everywhere",
+            Context::Overview => "overview",
             Context::Tensors => "tensors",
             Context::Layers => "layers",
             Context::Search => "while filtering",
@@ -104,7 +106,7 @@ const fn b(
     }
 }
 
-use Context::{Global, Help, Layers, Search, Tensors};
+use Context::{Global, Help, Layers, Overview, Search, Tensors};
 
 /// Every binding, context by context. Order is display order.
 pub const BINDINGS: &[Binding] = &[
@@ -277,6 +279,38 @@ pub const BINDINGS: &[Binding] = &[
         false,
     ),
     b(
+        Overview,
+        &[k('j'), code(KeyCode::Down)],
+        "j/k",
+        Action::Down,
+        "scroll the findings",
+        true,
+    ),
+    b(
+        Overview,
+        &[k('k'), code(KeyCode::Up)],
+        "",
+        Action::Up,
+        "scroll the findings up",
+        false,
+    ),
+    b(
+        Overview,
+        &[k('g'), code(KeyCode::Home)],
+        "g/G",
+        Action::Top,
+        "first finding",
+        false,
+    ),
+    b(
+        Overview,
+        &[k('G'), code(KeyCode::End)],
+        "",
+        Action::Bottom,
+        "last finding",
+        false,
+    ),
+    b(
         Search,
         &[code(KeyCode::Enter)],
         "Enter",
@@ -291,6 +325,22 @@ pub const BINDINGS: &[Binding] = &[
         Action::ClearFilter,
         "clear the filter",
         true,
+    ),
+    b(
+        Help,
+        &[k('j'), code(KeyCode::Down)],
+        "j/k",
+        Action::Down,
+        "scroll this list",
+        true,
+    ),
+    b(
+        Help,
+        &[k('k'), code(KeyCode::Up)],
+        "",
+        Action::Up,
+        "scroll this list up",
+        false,
     ),
     b(
         Help,
@@ -360,6 +410,7 @@ fn chain(context: Context) -> &'static [Context] {
         Help => &[Help, Global],
         Tensors => &[Tensors, Global],
         Layers => &[Layers, Global],
+        Overview => &[Overview, Global],
         Global => &[Global],
     }
 }

@@ -45,7 +45,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     footer(app, frame, screen.footer);
     if app.help {
-        help(frame, area);
+        help(frame, area, app.help_scroll);
     }
 }
 
@@ -177,9 +177,13 @@ fn progress_text(app: &App) -> String {
     text
 }
 
-fn help(frame: &mut Frame, area: Rect) {
-    let rows: Vec<Row> = keys::help_rows()
+/// Every binding, scrolled by `scroll` rows (`j`/`k`) when the terminal is shorter than the list.
+fn help(frame: &mut Frame, area: Rect, scroll: usize) {
+    let all = keys::help_rows();
+    let total = all.len();
+    let rows: Vec<Row> = all
         .into_iter()
+        .skip(scroll)
         .map(|(context, keys, what)| {
             Row::new(vec![
                 Span::styled(context, dim()),
@@ -188,7 +192,17 @@ fn help(frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let height = (rows.len() as u16 + 2).min(area.height);
+    let shown = rows.len();
+    let height = (shown as u16 + 2).min(area.height);
+    let more = if usize::from(height.saturating_sub(2)) < shown || scroll > 0 {
+        format!(
+            " {}-{} of {total}, j/k scroll ",
+            scroll + 1,
+            (scroll + usize::from(height.saturating_sub(2))).min(total)
+        )
+    } else {
+        String::new()
+    };
     let width = 100.min(area.width);
     let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, popup);
@@ -201,7 +215,11 @@ fn help(frame: &mut Frame, area: Rect) {
                 Constraint::Min(10),
             ],
         )
-        .block(Block::bordered().title(" keys (Esc closes) ")),
+        .block(
+            Block::bordered()
+                .title(" keys (Esc closes) ")
+                .title_bottom(Line::from(more).right_aligned()),
+        ),
         popup,
     );
 }

@@ -159,6 +159,7 @@ fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
             Span::raw(crate::render::printable(n, false).into_owned()),
         ])
     }));
+    let lines: Vec<Line> = lines.into_iter().skip(app.findings_scroll).collect();
     let count = app
         .model_findings
         .as_ref()
