@@ -105,7 +105,7 @@ pub struct Disclosure {
 }
 
 /// Everything the TUI shows that does not depend on tensor statistics.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModelView {
     /// The model's name: GGUF `general.name`, else the folder or file name.
     pub name: String,
@@ -587,4 +587,81 @@ fn disclosures(model: &Model, arch: &Architecture) -> Vec<Disclosure> {
             closed,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_columns_name_the_role_or_the_norm_and_keep_biases_apart() {
+        let p = "model.layers";
+        assert_eq!(
+            column_key("model.layers.3.self_attn.q_proj.weight", p, Role::AttnQ),
+            "q"
+        );
+        assert_eq!(
+            column_key("model.layers.3.self_attn.q_proj.bias", p, Role::AttnQ),
+            "q bias"
+        );
+        assert_eq!(
+            column_key(
+                "model.layers.3.block_sparse_moe.experts.7.w2.weight",
+                p,
+                Role::ExpertDown
+            ),
+            "exp.down"
+        );
+        assert_eq!(
+            column_key("model.layers.3.input_layernorm.weight", p, Role::Norm),
+            "input_layernorm"
+        );
+        assert_eq!(
+            column_key("blk.0.attn_norm.weight", "blk", Role::Norm),
+            "attn_norm"
+        );
+    }
+
+    #[test]
+    fn the_view_of_a_fixture_matches_its_files() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/llama-tiny");
+        let model = crate::model::open(&path).unwrap();
+        let view = ModelView::build(&model, &crate::arch::infer_architecture(&model));
+        assert_eq!(view.name, "llama-tiny");
+        assert_eq!(view.format, "safetensors");
+        assert_eq!(view.precision, "BF16");
+        assert_eq!(view.parameters, 108_864);
+        assert_eq!(view.tensors.len(), 20);
+        assert_eq!(view.layers.layers, [0, 1]);
+        // Every block member has a layer and a column; nothing else has.
+        for t in &view.tensors {
+            let in_block = t.name.starts_with("model.layers.");
+            assert_eq!(t.layer.is_some(), in_block, "{}", t.name);
+            assert_eq!(t.column.is_some(), in_block, "{}", t.name);
+        }
+        assert!(
+            view.checks
+                .iter()
+                .all(|c| c.status != CheckStatus::Contradicted)
+        );
+        let gguf = crate::model::open(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gguf/llama-tiny.gguf"),
+        )
+        .unwrap();
+        let view = ModelView::build(&gguf, &crate::arch::infer_architecture(&gguf));
+        assert_eq!(view.format, "GGUF v3");
+        assert_eq!(
+            view.metadata.len(),
+            gguf.gguf.as_ref().unwrap().metadata.len()
+        );
+        let q = view
+            .tensors
+            .iter()
+            .find(|t| t.name == "blk.0.attn_q.weight")
+            .unwrap();
+        assert_eq!(
+            q.hf_name.as_deref(),
+            Some("model.layers.0.self_attn.q_proj.weight")
+        );
+    }
 }

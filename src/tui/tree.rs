@@ -76,7 +76,7 @@ impl Tree {
             nodes: Vec::new(),
             roots: Vec::new(),
         };
-        tree.roots = tree.add_children(&trie, "", None);
+        tree.roots = tree.add_children(&trie, "", None, false);
         if !view.metadata.is_empty() {
             let root = tree.push(Node {
                 kind: NodeKind::MetaRoot,
@@ -132,8 +132,16 @@ impl Tree {
         self.nodes.len() - 1
     }
 
-    /// Adds the children of `trie` (whose dotted path is `path`) under `parent`.
-    fn add_children(&mut self, trie: &Trie, path: &str, parent: Option<usize>) -> Vec<usize> {
+    /// Adds the children of `trie` (whose dotted path is `path`) under `parent`. The numbered
+    /// blocks of a repeated group (`blocks`) stay groups even when they hold one tensor, so every
+    /// block reads alike.
+    fn add_children(
+        &mut self,
+        trie: &Trie,
+        path: &str,
+        parent: Option<usize>,
+        blocks: bool,
+    ) -> Vec<usize> {
         let mut keys: Vec<&String> = trie.children.keys().collect();
         keys.sort_by(|a, b| natural_cmp(a, b));
         let mut out = Vec::new();
@@ -141,7 +149,7 @@ impl Tree {
             let mut child = &trie.children[key];
             let mut label = key.clone();
             // Join single-child chains: `embed_tokens` → `weight` is one row.
-            while child.tensor.is_none() && child.children.len() == 1 {
+            while !blocks && child.tensor.is_none() && child.children.len() == 1 {
                 let (k, c) = child.children.iter().next().expect("one child");
                 label = format!("{label}.{k}");
                 child = c;
@@ -189,7 +197,7 @@ impl Tree {
                 parent,
                 expanded: false,
             });
-            let children = self.add_children(child, &full, Some(id));
+            let children = self.add_children(child, &full, Some(id), repeat);
             if repeat {
                 let mut numbers: Vec<&String> = child.children.keys().collect();
                 numbers.sort_by(|a, b| natural_cmp(a, b));
@@ -259,4 +267,93 @@ fn sort_siblings(nodes: &[Node], ids: &mut [usize], cmp: &dyn Fn(usize, usize) -
             .cmp(&(nb.kind == NodeKind::MetaRoot))
             .then_with(|| cmp(a, b))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::data::{MetaEntry, TensorView};
+
+    fn view(names: &[&str]) -> ModelView {
+        ModelView {
+            tensors: names
+                .iter()
+                .map(|n| TensorView {
+                    name: (*n).to_owned(),
+                    dtype: "F32".into(),
+                    shape: vec![2],
+                    parameters: 2,
+                    bytes: 8,
+                    file: "m.safetensors".into(),
+                    offset: 0,
+                    hf_name: None,
+                    layer: None,
+                    column: None,
+                })
+                .collect(),
+            ..ModelView::default()
+        }
+    }
+
+    fn labels(tree: &Tree, ids: &[usize]) -> Vec<String> {
+        ids.iter().map(|&i| tree.nodes[i].label.clone()).collect()
+    }
+
+    #[test]
+    fn chains_join_numbers_make_repeated_groups_and_sizes_add_up() {
+        let tree = Tree::build(&view(&[
+            "model.embed.weight",
+            "model.layers.10.w",
+            "model.layers.2.w",
+            "model.layers.2.b",
+            "head.weight",
+        ]));
+        assert_eq!(labels(&tree, &tree.roots), ["head.weight", "model"]);
+        let model = tree.roots[1];
+        let children = tree.nodes[model].children.clone();
+        assert_eq!(
+            labels(&tree, &children),
+            ["embed.weight", "layers.{2..10} ×2"]
+        );
+        let repeat = children[1];
+        assert_eq!(tree.nodes[repeat].kind, NodeKind::Repeat);
+        assert_eq!(
+            labels(&tree, &tree.nodes[repeat].children),
+            ["layers.2", "layers.10"]
+        );
+        assert_eq!(tree.nodes[repeat].tensors.len(), 3);
+        assert_eq!(tree.nodes[repeat].bytes, 24);
+        assert_eq!(tree.nodes[model].parameters, 8);
+        assert!(tree.nodes[model].expanded && !tree.nodes[repeat].expanded);
+    }
+
+    #[test]
+    fn a_tensor_named_like_a_group_keeps_both_rows_and_metadata_goes_last() {
+        let mut v = view(&["a", "a.b", "a.c"]);
+        v.metadata.push(MetaEntry {
+            key: "general.name".into(),
+            short: "\"x\"".into(),
+            full: "x".into(),
+        });
+        let tree = Tree::build(&v);
+        let rows = tree.rows(None, &|a, b| tree.nodes[a].label.cmp(&tree.nodes[b].label));
+        let shown: Vec<(String, u16)> = rows
+            .iter()
+            .map(|r| (tree.nodes[r.node].label.clone(), r.depth))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("a".to_owned(), 0),
+                ("a".to_owned(), 0),
+                ("b".to_owned(), 1),
+                ("c".to_owned(), 1),
+                ("metadata (1 key)".to_owned(), 0),
+            ]
+        );
+        // A filter opens every group on the way to a match, collapsed or not.
+        let keep = |i: usize| tree.nodes[i].path == "general.name";
+        let rows = tree.rows(Some(&keep), &|a, b| a.cmp(&b));
+        assert_eq!(rows.len(), 2);
+    }
 }
