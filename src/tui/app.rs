@@ -281,7 +281,7 @@ impl App {
         let mut commands = Vec::new();
         match msg {
             Msg::Key(key) => self.key(key, &mut commands),
-            Msg::Mouse(mouse) => self.mouse(mouse, &mut commands),
+            Msg::Mouse(mouse) => self.mouse(mouse),
             Msg::Resize(w, h) => self.size = (w, h),
             Msg::Stats(event) => {
                 self.stats_event(event);
@@ -406,7 +406,7 @@ impl App {
         }
     }
 
-    fn mouse(&mut self, mouse: MouseEvent, commands: &mut Vec<Command>) {
+    fn mouse(&mut self, mouse: MouseEvent) {
         if self.help {
             return;
         }
@@ -438,7 +438,6 @@ impl App {
             }
             _ => {}
         }
-        let _ = commands;
     }
 
     /// Moves the tree selection; in the Layers tab scrolls the layer grid, in the Overview the

@@ -96,7 +96,7 @@ fn run(
         }),
     );
     for c in app.settle() {
-        carry_out(&c, &run, terminal)?;
+        carry_out(&c, &run)?;
     }
     let result = event_loop(terminal, &mut app, &rx, &run, started);
     // Quit at once: cancel the work (the worker stops at its next chunk), then stop input.
@@ -147,7 +147,7 @@ fn event_loop(
             if *c == Command::Quit {
                 return Ok(());
             }
-            carry_out(c, run, terminal)?;
+            carry_out(c, run)?;
         }
         if input || (pending_draw && last_draw.elapsed() >= FRAME) {
             draw(terminal, app)?;
@@ -165,7 +165,7 @@ fn draw(terminal: &mut DefaultTerminal, app: &App) -> std::io::Result<()> {
     execute!(std::io::stdout(), EndSynchronizedUpdate)
 }
 
-fn carry_out(c: &Command, run: &StatsRun, _terminal: &mut DefaultTerminal) -> std::io::Result<()> {
+fn carry_out(c: &Command, run: &StatsRun) -> std::io::Result<()> {
     match c {
         Command::Quit => Ok(()),
         Command::Prioritize(tensors) => {
