@@ -376,6 +376,21 @@ fn filter_keeps_matches_and_their_groups_and_esc_clears_it() {
 }
 
 #[test]
+fn a_filter_given_at_start_applies_on_settle() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    app.set_filter("*down_proj*".into());
+    app.settle();
+    assert!(!app.searching);
+    let tensors = app
+        .rows
+        .iter()
+        .filter(|r| matches!(app.tree.nodes[r.node].kind, NodeKind::Tensor(_)))
+        .count();
+    assert_eq!(tensors, 2);
+}
+
+#[test]
 fn natural_numeric_order_and_repeated_blocks_collapse_with_count_and_size() {
     let dir = tempfile::tempdir().unwrap();
     let names: Vec<String> = (0..12)

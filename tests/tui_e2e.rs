@@ -133,6 +133,30 @@ fn first_screen_tensors_filter_help_and_quit_with_status_0() {
 }
 
 #[test]
+fn filter_option_starts_the_tree_filtered_and_another_format_prints_on_a_terminal() {
+    if !tmux_available() {
+        eprintln!("notice: tmux not found; skipping the end-to-end TUI test (.ci/run installs it)");
+        return;
+    }
+    let command = format!(
+        "{bin} fixtures/llama-tiny --filter up_proj; echo \"glassbox exited $?\"; read _; {bin} fixtures/llama-tiny --format markdown; echo \"markdown exited $?\"; sleep 30",
+        bin = binary().display()
+    );
+    let tmux = Tmux::start("filter", &command);
+    tmux.wait_for("1 Overview");
+    tmux.send(&["2"]);
+    let tree = tmux.wait_for("filter: up_proj");
+    assert!(!tree.contains("embed_tokens"), "{tree}");
+    tmux.send(&["q"]);
+    tmux.wait_for("glassbox exited 0");
+    tmux.send(&["Enter"]);
+    // `--format markdown` on a terminal prints, it does not open the TUI.
+    let after = tmux.wait_for("markdown exited");
+    assert!(after.contains("markdown exited 0"), "{after}");
+    assert!(after.contains("| "), "markdown table expected:\n{after}");
+}
+
+#[test]
 fn ctrl_c_quits_at_once_with_status_0() {
     if !tmux_available() {
         eprintln!("notice: tmux not found; skipping the end-to-end TUI test (.ci/run installs it)");

@@ -253,9 +253,13 @@ fn run_command(command: Option<Command>, path: Option<PathBuf>, common: &Common)
             let Some(path) = path else {
                 anyhow::bail!("no model given; try `glassbox --help`");
             };
-            // On a terminal the TUI; piped or redirected, the summary.
+            // On a terminal the TUI (unless another format is asked for); piped or redirected,
+            // the summary.
             use std::io::IsTerminal;
-            if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+            if common.format == FormatArg::Text
+                && std::io::stdin().is_terminal()
+                && std::io::stdout().is_terminal()
+            {
                 browse(&path, common)
             } else {
                 summary(&path, common)
@@ -271,7 +275,11 @@ fn browse(path: &std::path::Path, common: &Common) -> Result<String> {
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("`browse` needs a terminal and stdout is not one; try `glassbox summary`");
     }
-    glassbox::tui::browse(model, common.threads.map(usize::from))?;
+    let options = glassbox::tui::BrowseOptions {
+        threads: common.threads.map(usize::from),
+        filter: common.filter.clone(),
+    };
+    glassbox::tui::browse(model, options)?;
     Ok(String::new())
 }
 

@@ -250,6 +250,13 @@ impl App {
         app
     }
 
+    /// Starts with a tensor-name filter (`--filter`), as if typed after `/` and kept; the next
+    /// [`App::settle`] applies it.
+    pub fn set_filter(&mut self, filter: String) {
+        self.filter = filter;
+        self.rows_dirty = true;
+    }
+
     /// The key context: help, filter typing, or the tab's own.
     pub fn context(&self) -> Context {
         if self.help {

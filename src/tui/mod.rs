@@ -25,4 +25,4 @@ mod run;
 pub mod tree;
 pub mod ui;
 
-pub use run::browse;
+pub use run::{BrowseOptions, browse};

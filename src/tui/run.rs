@@ -26,9 +26,18 @@ const FRAME: Duration = Duration::from_millis(33);
 /// Wheel events closer than this are dropped: a fast wheel must not flood the loop.
 const WHEEL: Duration = Duration::from_millis(20);
 
-/// Opens the TUI on `model` until the user quits. `threads` sizes the statistics pool (default:
-/// all cores but one, at least one, so the UI thread keeps a core).
-pub fn browse(model: Model, threads: Option<usize>) -> std::io::Result<()> {
+/// How the TUI starts.
+#[derive(Debug, Clone, Default)]
+pub struct BrowseOptions {
+    /// Size of the statistics pool (default: all cores but one, at least one, so the UI thread
+    /// keeps a core).
+    pub threads: Option<usize>,
+    /// A tensor-name filter to start with (`--filter`), as if typed after `/`.
+    pub filter: Option<String>,
+}
+
+/// Opens the TUI on `model` until the user quits.
+pub fn browse(model: Model, options: BrowseOptions) -> std::io::Result<()> {
     let model = Arc::new(model);
     let arch = crate::arch::infer_architecture(&model);
     let view = ModelView::build(&model, &arch);
@@ -36,7 +45,7 @@ pub fn browse(model: Model, threads: Option<usize>) -> std::io::Result<()> {
     install_panic_hook();
     let mut terminal = ratatui::init();
     let guard = Restore;
-    let result = run(&mut terminal, model, view, threads);
+    let result = run(&mut terminal, model, view, options);
     drop(guard);
     result
 }
@@ -68,10 +77,14 @@ fn run(
     terminal: &mut DefaultTerminal,
     model: Arc<Model>,
     view: ModelView,
-    threads: Option<usize>,
+    options: BrowseOptions,
 ) -> std::io::Result<()> {
     let size = terminal.size()?;
     let mut app = App::new(view, (size.width, size.height));
+    if let Some(filter) = options.filter {
+        app.set_filter(filter);
+        app.settle();
+    }
     // The first frame, before any tensor byte is read.
     terminal.draw(|f| super::ui::render(&app, f))?;
 
@@ -79,7 +92,7 @@ fn run(
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input(tx.clone(), Arc::clone(&stop_input))?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or_else(default_threads))
+        .num_threads(options.threads.unwrap_or_else(default_threads))
         .thread_name(|i| format!("glassbox-stats-{i}"))
         .build()
         .map_err(std::io::Error::other)?;
