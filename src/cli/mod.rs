@@ -11,7 +11,7 @@ use glassbox::render::tensors::{render_tensors_json, render_tensors_table};
 
 const EXAMPLES: &str = "\
 Examples:
-  glassbox ./Llama-3.2-1B                     summary of a Hugging Face model folder
+  glassbox ./Llama-3.2-1B                     browse a model folder in the terminal (piped: its summary)
   glassbox summary ./ckpt --format markdown   the same, ready to paste into a model card
   glassbox tensors model.safetensors          every tensor: dtype, shape, parameters, size
   glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
