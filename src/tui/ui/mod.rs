@@ -112,7 +112,6 @@ fn tabs(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn footer(app: &App, frame: &mut Frame, area: Rect) {
-    let progress = progress_text(app);
     let mut spans = Vec::new();
     for (keys, what) in keys::hints(app.context()) {
         spans.push(Span::styled(
@@ -127,6 +126,12 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
         };
         spans.push(Span::raw(what));
     }
+    // The hints and the progress share the line: when both do not fit, the progress gets short.
+    let hints_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let mut progress = progress_text(app, false);
+    if hints_width + progress.chars().count() + 1 > usize::from(area.width) {
+        progress = progress_text(app, true);
+    }
     let width = progress.chars().count() as u16 + 1;
     let [hints, right] =
         ratatui::layout::Layout::horizontal([Constraint::Min(0), Constraint::Length(width)])
@@ -140,9 +145,13 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(progress).style(style).right_aligned(), right);
 }
 
-/// `stats 61% 123/290 · 1.2/2 GiB · 850 MiB/s · 0:02 left`, or `stats done`.
-fn progress_text(app: &App) -> String {
+/// `stats 61% 123/290 · 1.2/2 GiB · 850 MiB/s · 0:02 left` (`short`: `stats 61% · 0:02 left`),
+/// or `stats done`.
+fn progress_text(app: &App, short: bool) -> String {
     let p = &app.progress;
+    if app.stats_done() && short {
+        return "stats done ".into();
+    }
     if app.stats_done() {
         return format!(
             "stats done: {} tensors, {} ",
@@ -155,6 +164,20 @@ fn progress_text(app: &App) -> String {
     } else {
         0.0
     };
+    let secs = app.elapsed.as_secs_f64();
+    let left = (secs > 0.0 && p.bytes_done > 0).then(|| {
+        let rate = p.bytes_done as f64 / secs;
+        (
+            rate,
+            p.bytes_total.saturating_sub(p.bytes_done) as f64 / rate,
+        )
+    });
+    if short {
+        return match left {
+            Some((_, left)) => format!("stats {:.0}% · {} left ", share * 100.0, fmt::clock(left)),
+            None => format!("stats {:.0}% ", share * 100.0),
+        };
+    }
     let mut text = format!(
         "stats {:.0}% {}/{} · {}/{}",
         share * 100.0,
@@ -163,10 +186,7 @@ fn progress_text(app: &App) -> String {
         human_bytes(p.bytes_done),
         human_bytes(p.bytes_total)
     );
-    let secs = app.elapsed.as_secs_f64();
-    if secs > 0.0 && p.bytes_done > 0 {
-        let rate = p.bytes_done as f64 / secs;
-        let left = p.bytes_total.saturating_sub(p.bytes_done) as f64 / rate;
+    if let Some((rate, left)) = left {
         text.push_str(&format!(
             " · {}/s · {} left",
             human_bytes(rate as u64),

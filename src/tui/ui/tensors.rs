@@ -525,7 +525,11 @@ fn group_detail(app: &App, frame: &mut Frame, area: Rect, id: usize, node: &Node
         .collect();
     if !findings.is_empty() {
         lines.push(Line::from(""));
-        lines.push(Line::from(format!("{} findings:", findings.len())));
+        lines.push(Line::from(format!(
+            "{} finding{}:",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" }
+        )));
         for f in findings.iter().take(usize::from(area.height)) {
             lines.push(Line::from(vec![
                 Span::styled(
