@@ -317,6 +317,51 @@ fn a_layer_far_from_its_role_median_is_red_in_the_heatmap() {
     assert_ne!(buffer[(x_q, header_y + 1)].fg, Color::Red);
 }
 
+#[test]
+fn a_tensor_row_and_its_groups_take_the_colour_of_the_worst_finding() {
+    use glassbox::finding::{Finding, Severity, Subject};
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (110, 30));
+    key(&mut app, KeyCode::Char('2'));
+    let norm = model
+        .tensors
+        .iter()
+        .position(|t| t.name == "model.norm.weight")
+        .unwrap();
+    let embed = model
+        .tensors
+        .iter()
+        .position(|t| t.name == "model.embed_tokens.weight")
+        .unwrap();
+    let finding = |severity, name: &str| {
+        Finding::new(
+            severity,
+            "nan",
+            Subject::Tensor(name.into()),
+            "2 NaN values",
+        )
+    };
+    for (t, severity) in [(norm, Severity::Error), (embed, Severity::Warning)] {
+        app.update(Msg::Stats(StatsEvent::Tensor {
+            tensor: t,
+            stats: stats[t].clone(),
+            findings: vec![finding(severity, &model.tensors[t].name)],
+        }));
+    }
+    app.settle();
+    select(&mut app, "layers.{0..1} ×2"); // the selection is drawn reversed: keep it elsewhere
+    let terminal = draw(&app, 110, 30);
+    let fg = |text: &str| {
+        let (x, y) = find(&terminal, text).expect(text);
+        terminal.backend().buffer()[(x, y)].fg
+    };
+    assert_eq!(fg("norm.weight"), Color::Red);
+    assert_eq!(fg("embed_tokens.weight"), Color::Yellow);
+    assert_eq!(fg("▾ model"), Color::Red, "the group holds the worst");
+    assert_eq!(fg("metadata"), Color::Reset);
+}
+
 // ---- state ----
 
 #[test]

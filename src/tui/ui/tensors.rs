@@ -81,12 +81,12 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
             let name = Cell::from(format!("{indent}{marker}{}", node.label));
             let mut cells = vec![name];
             cells.extend(columns(app, row.node, node, &column, wide));
-            let style = if i == app.selected {
-                Style::new().add_modifier(Modifier::REVERSED)
-            } else if worst_finding(app, node).is_some_and(|s| s == Severity::Error) {
-                Style::new().fg(Color::Red)
-            } else {
-                Style::new()
+            // A row takes the colour of its worst finding (a group's: of any tensor below it).
+            let style = match (i == app.selected, worst_finding(app, node)) {
+                (true, _) => Style::new().add_modifier(Modifier::REVERSED),
+                (false, Some(Severity::Error)) => Style::new().fg(Color::Red),
+                (false, Some(Severity::Warning)) => Style::new().fg(Color::Yellow),
+                (false, _) => Style::new(),
             };
             Row::new(cells).style(style)
         })
