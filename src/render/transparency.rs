@@ -8,10 +8,11 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::json::{self, ModelJson, SCHEMA_VERSION};
 use super::table::{Align, Table, thousands};
+use super::{Painted, Tone, json};
 use crate::finding::Finding;
 use crate::model::Model;
+use crate::report::{ModelObject, SCHEMA_VERSION};
 use crate::transparency::{
     Bucket, Counts, FileHash, Group, Item, LicenseReport, Openness, Status, TransparencyReport,
 };
@@ -98,9 +99,9 @@ fn headline(r: &TransparencyReport) -> Vec<String> {
     lines
 }
 
-/// The text report.
-pub fn render_transparency_text(r: &TransparencyReport) -> String {
-    let mut out = format!("Transparency: {}\n", r.name);
+/// The text report; contradictions and finding severities are marked for colour.
+pub fn render_transparency_text(r: &TransparencyReport) -> Painted {
+    let mut out = Painted::plain(format!("Transparency: {}\n", r.name));
     for line in headline(r) {
         out.push_str(&format!("  {line}\n"));
     }
@@ -135,7 +136,9 @@ pub fn render_transparency_text(r: &TransparencyReport) -> String {
             .iter()
             .filter(|i| i.group == group && i.status == Status::Contradicted)
         {
-            out.push_str(&format!("  ! {}: {}\n", item.id, item.evidence.join("; ")));
+            out.push_str("  ");
+            out.push_marked(&format!("! {} CONTRADICTED", item.id), Tone::Contradicted);
+            out.push_str(&format!(": {}\n", item.evidence.join("; ")));
         }
     }
     out.push_str("\nOpenness\n");
@@ -184,23 +187,20 @@ fn group_letter(g: Group) -> &'static str {
     }
 }
 
-fn findings_text(findings: &[Finding], out: &mut String) {
+fn findings_text(findings: &[Finding], out: &mut Painted) {
     if findings.is_empty() {
         out.push_str("\nFindings: none\n");
         return;
     }
     out.push_str(&format!("\nFindings ({})\n", findings.len()));
     for f in findings {
-        out.push_str(&format!(
-            "- {} [{}] {}\n",
-            f.severity.name(),
-            f.code,
-            f.message
-        ));
+        out.push_str("- ");
+        out.push_marked(f.severity.name(), Tone::of_severity(f.severity));
+        out.push_str(&format!(" [{}] {}\n", f.code, f.message));
     }
 }
 
-fn hashes_text(r: &TransparencyReport, out: &mut String) {
+fn hashes_text(r: &TransparencyReport, out: &mut Painted) {
     if !r.hashed {
         out.push_str("\nFingerprints: skipped (--no-hash)\n");
         return;
@@ -328,7 +328,7 @@ pub fn render_transparency_markdown(r: &TransparencyReport) -> String {
 #[derive(Serialize)]
 struct TransparencyDocument<'a> {
     schema_version: u32,
-    model: ModelJson<'a>,
+    model: ModelObject,
     name: &'a str,
     items: &'a [Item],
     license: &'a LicenseReport,
@@ -344,7 +344,7 @@ struct TransparencyDocument<'a> {
 pub fn render_transparency_json(model: &Model, r: &TransparencyReport) -> String {
     json::to_string(&TransparencyDocument {
         schema_version: SCHEMA_VERSION,
-        model: ModelJson::new(model),
+        model: ModelObject::new(model),
         name: &r.name,
         items: &r.items,
         license: &r.license,

@@ -81,7 +81,7 @@ pub(super) fn c_architecture(ctx: &Context) -> Vec<Item> {
                 it.bucket = it.status.bucket();
             }
             it.value = Some(f.clone());
-            it.evidence.push(a.family_evidence.clone());
+            it.evidence.push(a.family_evidence.to_string());
             it
         }
         None => missing("C1"),
@@ -93,7 +93,11 @@ pub(super) fn c_architecture(ctx: &Context) -> Vec<Item> {
             "C3",
             Status::Derived,
             Some(n.to_string()),
-            a.parameters.active_basis.clone().into_iter().collect(),
+            a.parameters
+                .active_basis
+                .iter()
+                .map(|b| b.to_string())
+                .collect(),
         ),
         (None, Some(_)) => missing("C3"),
         (None, None) => item(
