@@ -361,12 +361,14 @@ pub fn render_transparency_json(model: &Model, r: &TransparencyReport) -> String
 /// same files give the same bytes.
 pub fn render_transparency_cyclonedx(r: &TransparencyReport) -> String {
     let b = &r.bom;
-    let license = match (&r.license.id, r.license.class) {
-        (Some(id), _) if is_spdx_like(id) => vec![json!({"license": {"id": id}})],
-        (Some(id), _) => {
+    // SPDX identifiers go in `license.id`; the Hub's own IDs (`llama3.1`) and custom names in
+    // `license.name`.
+    let license = match (r.license.spdx_id(), &r.license.id) {
+        (Some(id), _) => vec![json!({"license": {"id": id}})],
+        (None, Some(id)) => {
             vec![json!({"license": {"name": r.license.name.as_deref().unwrap_or(id)}})]
         }
-        (None, _) => vec![],
+        (None, None) => vec![],
     };
     let datasets: Vec<Value> = b
         .datasets
@@ -444,9 +446,4 @@ pub fn render_transparency_cyclonedx(r: &TransparencyReport) -> String {
         "dependencies": [{"ref": "model", "dependsOn": files}],
     });
     json::to_string(&doc)
-}
-
-/// SPDX identifiers go in `license.id`; the Hub's own IDs (`llama3.1`, `gemma`) in `license.name`.
-fn is_spdx_like(id: &str) -> bool {
-    id.chars().next().is_some_and(|c| c.is_ascii_uppercase())
 }

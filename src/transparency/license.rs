@@ -14,7 +14,6 @@
 //! licences, the licence item is CONTRADICTED and both are shown.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::sources::Sources;
 use crate::model::Model;
@@ -589,10 +588,14 @@ pub fn resolve_license(sources: &Sources, model: &Model) -> LicenseReport {
     }
 }
 
-/// Whether `v` (a front-matter value) names a licence the table knows, for tests and callers that
-/// hold a raw JSON value.
-pub fn lookup_value(v: &Value) -> Option<&'static LicenseEntry> {
-    v.as_str().and_then(lookup_id)
+impl LicenseReport {
+    /// The SPDX identifier, when the licence is one SPDX lists (the table's IDs that are not the
+    /// Hub's own, like `llama3.1` or `gemma`, are SPDX's, which capitalise them).
+    pub fn spdx_id(&self) -> Option<&str> {
+        let id = self.id.as_deref()?;
+        let known = LICENSES.iter().any(|e| e.id == id);
+        (known && id.starts_with(|c: char| c.is_ascii_uppercase())).then_some(id)
+    }
 }
 
 #[cfg(test)]
@@ -665,7 +668,6 @@ mod tests {
         );
         assert_eq!(lookup_id("cc-by-nc-4.0").unwrap().class, Restricted);
         assert!(lookup_id("other").is_none());
-        assert!(lookup_value(&Value::Bool(true)).is_none());
     }
 
     #[test]
