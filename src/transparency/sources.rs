@@ -252,18 +252,31 @@ fn read_python(s: &mut Sources, model: &Model) {
             auto_map: entries,
         });
     }
+    // One finding per missing module, naming every entry that needs it.
+    let mut missing: Vec<(&str, Vec<String>)> = Vec::new();
     for (entry, module) in &auto_map {
-        if !s.python.iter().any(|p| p.name == format!("{module}.py")) {
-            s.findings.push(
-                Finding::new(
-                    Severity::Warning,
-                    "remote_code_not_local",
-                    Subject::Key("auto_map".into()),
-                    format!("`auto_map` entry {entry} names code that is not in the folder: loading with trust_remote_code would fetch and run it"),
-                )
-                .with("entry", entry.clone()),
-            );
+        if s.python.iter().any(|p| p.name == format!("{module}.py")) {
+            continue;
         }
+        match missing.iter_mut().find(|(m, _)| m == module) {
+            Some((_, entries)) => entries.push(entry.clone()),
+            None => missing.push((module, vec![entry.clone()])),
+        }
+    }
+    for (module, entries) in missing {
+        s.findings.push(
+            Finding::new(
+                Severity::Warning,
+                "remote_code_not_local",
+                Subject::Key("auto_map".into()),
+                format!(
+                    "`auto_map` names `{module}.py`, which is not in the folder ({}): loading with trust_remote_code would fetch and run it",
+                    entries.join(", ")
+                ),
+            )
+            .with("module", module.to_owned())
+            .with("entries", entries),
+        );
     }
 }
 
