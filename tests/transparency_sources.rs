@@ -165,3 +165,40 @@ fn a_licence_only_in_use_policy_text_is_restricted() {
     );
     assert_eq!(status(&doc, "B2"), "DECLARED", "present, not recognised");
 }
+
+#[test]
+fn a_gguf_whose_template_differs_from_the_source_files_is_contradicted() {
+    let gguf = fixtures().join("transparency/gguf-general/qwen-style.gguf");
+    let with_config = |template: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(&gguf, dir.path().join("model.gguf")).unwrap();
+        let config = serde_json::json!({ "chat_template": template });
+        std::fs::write(dir.path().join("tokenizer_config.json"), config.to_string()).unwrap();
+        let path = dir.path().join("model.gguf");
+        let out = glassbox(&[
+            "transparency",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-hash",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    let alone = {
+        let out = glassbox(&[
+            "transparency",
+            gguf.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-hash",
+        ]);
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    let shipped = alone["chat_template"].as_str().unwrap().to_owned();
+    assert_eq!(status(&with_config(&shipped), "E3"), "VERIFIED");
+    let changed = with_config("{{ messages }}");
+    assert_eq!(status(&changed, "E3"), "CONTRADICTED");
+    // The source files' template is the one shown (it is what transformers would use).
+    assert_eq!(changed["chat_template"], "{{ messages }}");
+}

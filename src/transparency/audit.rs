@@ -63,6 +63,8 @@ pub struct PromptAudit {
     /// Where it came from (`chat_template.jinja`, `tokenizer_config.json chat_template`,
     /// `GGUF tokenizer.chat_template`).
     pub template_source: Option<String>,
+    /// A GGUF beside the source files carries a different chat template than they do.
+    pub template_differs_in_gguf: bool,
     /// Named extra templates (`tool_use`, `rag` …).
     pub named_templates: Vec<String>,
     pub template_audit: TemplateAudit,
@@ -131,11 +133,19 @@ fn choose_template(sources: &Sources, model: &Model, audit: &mut PromptAudit) {
     }
     if let Some(g) = &model.gguf {
         let info = g.tokenizer();
-        if audit.template.is_none()
-            && let Some(t) = info.chat_template
-        {
-            audit.template = Some(t);
-            audit.template_source = Some("GGUF `tokenizer.chat_template`".into());
+        match (info.chat_template, &audit.template) {
+            (Some(t), None) => {
+                audit.template = Some(t);
+                audit.template_source = Some("GGUF `tokenizer.chat_template`".into());
+            }
+            // The source repository's template beside a GGUF converted from it: they should be
+            // the same text (spec E3); a converter or a re-uploader may have changed it.
+            (Some(t), Some(source)) if t.trim() != source.trim() => {
+                audit.template_differs_in_gguf = true;
+                let extra = audit_template(&t, "GGUF `tokenizer.chat_template`");
+                audit.findings.extend(extra.findings);
+            }
+            _ => {}
         }
         for name in info.named_chat_templates {
             if let Some(t) = g

@@ -56,7 +56,18 @@ pub(super) fn e_prompt(ctx: &Context) -> Vec<Item> {
             if !a.named_templates.is_empty() {
                 v.push_str(&format!("; also {}", a.named_templates.join(", ")));
             }
-            item("E3", Status::Verified, Some(v), vec![src.clone()])
+            if a.template_differs_in_gguf {
+                item(
+                    "E3",
+                    Status::Contradicted,
+                    Some(format!(
+                        "{v}; the GGUF's `tokenizer.chat_template` is a different text"
+                    )),
+                    vec![src.clone(), "GGUF `tokenizer.chat_template`".into()],
+                )
+            } else {
+                item("E3", Status::Verified, Some(v), vec![src.clone()])
+            }
         }
         _ => missing("E3"),
     });
