@@ -18,6 +18,7 @@ Examples:
   glassbox tensors model.safetensors          every tensor: dtype, shape, parameters, size
   glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
   glassbox tensors ./ckpt --format json | jq '.model.parameter_count'
+  glassbox transparency ./ckpt                what the files prove, declare and hide (A–K)
 
 Exit codes: 0 success, 2 error (bad arguments, unreadable or invalid input).";
 
