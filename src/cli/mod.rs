@@ -104,6 +104,28 @@ pub enum Command {
         after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n  glassbox stats model.gguf --exact\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
     )]
     Stats(StatsArgs),
+    /// Compare two checkpoints (any formats): what changed, tensor by tensor and layer by layer,
+    /// and a verdict (identical, recast, quantised, fine_tuned, low_rank_merge, derived_permuted,
+    /// unrelated). Exit 0 when the weights are identical (or within --tolerance), 1 when they
+    /// differ, 2 on error.
+    #[command(
+        after_help = "Examples:\n  glassbox diff ./base ./finetuned\n  glassbox diff model.safetensors model-Q4_K.gguf --format json\n  glassbox diff ./a ./b --map transformer.=model. --tolerance 1e-3"
+    )]
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first model (the reference).
+    pub a: PathBuf,
+    /// The second model.
+    pub b: PathBuf,
+    /// Rewrite tensor names starting with FROM to start with TO (both models; repeatable).
+    #[arg(long = "map", value_name = "FROM=TO")]
+    pub maps: Vec<glassbox::diff::NameMap>,
+    /// Exit 0 when every paired tensor has rel_l2 at most this (and none is added or removed).
+    #[arg(long, value_name = "REL_L2", default_value_t = 0.0)]
+    pub tolerance: f64,
 }
 
 #[derive(Debug, Args)]
@@ -178,10 +200,28 @@ impl From<SortArg> for TensorOrder {
     }
 }
 
+/// What a command produced: stdout, and whether `diff` found differences (exit 1).
+pub struct Outcome {
+    pub stdout: String,
+    pub differ: bool,
+}
+
 /// Runs the command and returns what goes to stdout.
-pub fn run(cli: Cli) -> Result<String> {
+pub fn run(cli: Cli) -> Result<Outcome> {
     let common = cli.common;
-    let out = run_command(cli.command, cli.path, &common)?;
+    if let Some(Command::Diff(args)) = &cli.command {
+        let (stdout, differ) = diff(args, &common)?;
+        return Ok(Outcome { stdout, differ });
+    }
+    let stdout = run_text(cli.command, cli.path, &common)?;
+    Ok(Outcome {
+        stdout,
+        differ: false,
+    })
+}
+
+fn run_text(command: Option<Command>, path: Option<PathBuf>, common: &Common) -> Result<String> {
+    let out = run_command(command, path, common)?;
     if common.format == FormatArg::Json {
         return Ok(out); // JSON escapes control characters itself
     }
@@ -236,6 +276,7 @@ fn run_command(command: Option<Command>, path: Option<PathBuf>, common: &Common)
         Some(Command::Summary(args)) => summary(&args.path, common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
         Some(Command::Stats(args)) => stats(&args, common),
+        Some(Command::Diff(_)) => unreachable!("diff is run by `run`"),
         None => {
             let Some(path) = path else {
                 anyhow::bail!("no model given; try `glassbox --help`");
@@ -335,6 +376,49 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
         OutputFormat::Markdown => render_stats_table(&report, true),
         OutputFormat::Text => render_stats_table(&report, false),
     })
+}
+
+/// `glassbox diff A B`: the report, and whether the weights differ beyond the tolerance.
+fn diff(args: &DiffArgs, common: &Common) -> Result<(String, bool)> {
+    use glassbox::render::diff::{render_diff_json, render_diff_markdown, render_diff_text};
+    if !(args.tolerance >= 0.0 && args.tolerance.is_finite()) {
+        anyhow::bail!(
+            "`--tolerance` must be a finite number ≥ 0, found {}",
+            args.tolerance
+        );
+    }
+    let a = glassbox::model::open(&args.a)?;
+    let b = glassbox::model::open(&args.b)?;
+    let options = glassbox::diff::DiffOptions {
+        maps: args.maps.clone(),
+        tolerance: args.tolerance,
+    };
+    let bar = progress_bar(common, a.tensor_bytes_total() + b.tensor_bytes_total());
+    let progress = |done: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
+    let report = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let differ = !report.within_tolerance;
+    let out = match OutputFormat::from(common.format) {
+        OutputFormat::Json => return Ok((render_diff_json(&a, &b, &report), differ)),
+        OutputFormat::Markdown => render_diff_markdown(&a, &b, &report),
+        OutputFormat::Text => render_diff_text(&a, &b, &report, false),
+    };
+    let out = glassbox::render::printable(&out, true).into_owned();
+    // Colour is added after escaping: it comes from each cell's status, not from the text.
+    let out = if common.format == FormatArg::Text && use_color(common.color) {
+        render_diff_text(&a, &b, &report, true)
+    } else {
+        out
+    };
+    Ok((out, differ))
 }
 
 /// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.

@@ -35,7 +35,13 @@ pub struct LowRank {
     pub floor: f64,
     /// Columns of the sketch (the largest rank that can be measured).
     pub sketch: usize,
+    /// Whether the change reads as a low-rank merge: r99 at most [`LOW_RANK_MAX`] and at most a
+    /// quarter of the smaller dimension (so a full-rank change of a small matrix does not count).
+    pub low_rank: bool,
 }
+
+/// Largest r99 that still reads as a low-rank merge (LoRA ranks are 4…64; the sketch measures 32).
+pub const LOW_RANK_MAX: usize = 16;
 
 /// Measures the rank of Δ = B − A (same shape, `rows × cols`); `delta_sq` is ‖Δ‖² from the
 /// numbers pass and `noise_rms` the rounding noise per value.
@@ -76,9 +82,11 @@ pub(crate) fn compute_low_rank(
     };
     let floor = 2.0 * noise_rms * ((m as f64).sqrt() + (n as f64).sqrt());
     let top = sigma.first().copied().unwrap_or(0.0);
+    let r99 = rank_for(0.99);
     Ok(Some(LowRank {
         r90: rank_for(0.90),
-        r99: rank_for(0.99),
+        r99,
+        low_rank: r99.is_some_and(|r| r <= LOW_RANK_MAX && r * 4 <= m.min(n)),
         stable: if top > 0.0 {
             delta_sq / (top * top)
         } else {

@@ -44,7 +44,7 @@ pub(crate) fn role_of(name: &str) -> &'static str {
 }
 
 /// The roles in the order the map shows them.
-pub(crate) const ROLE_ORDER: &[&str] = &[
+pub const ROLE_ORDER: &[&str] = &[
     "embed",
     "attn_norm",
     "q",

@@ -12,8 +12,7 @@ use super::pairing::Canonical;
 use super::{Status, TensorDiff};
 use crate::model::Model;
 
-/// Largest r99 that still reads as a low-rank merge (LoRA ranks are 4…64; the sketch measures 32).
-pub const LOW_RANK_MAX: usize = 16;
+pub use super::naming::ROLE_ORDER;
 
 /// One cell of the map.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -25,6 +24,8 @@ pub struct RoleCell {
     pub rel_l2: Option<f64>,
     /// Smallest r99 among the role's changed matrices.
     pub r99: Option<usize>,
+    /// Every changed matrix of the role reads as a low-rank merge.
+    pub low_rank: bool,
 }
 
 /// One row of the map: a layer (`null` for tensors outside the layers: embeddings, final norm,
@@ -115,7 +116,17 @@ pub(crate) fn layer_map(tensors: &[TensorDiff]) -> Vec<LayerRow> {
         .into_iter()
         .map(|(layer, roles)| {
             let all: Vec<&TensorDiff> = roles.values().flatten().copied().collect();
-            let rels: Vec<f64> = all.iter().filter_map(|t| t.headline.rel_l2).collect();
+            // Unchanged tensors count as 0 (byte-identical ones are not decoded).
+            let rels: Vec<f64> = all
+                .iter()
+                .filter_map(|t| {
+                    if t.status.is_same() {
+                        Some(0.0)
+                    } else {
+                        t.headline.rel_l2
+                    }
+                })
+                .collect();
             LayerRow {
                 layer,
                 changed: all.iter().filter(|t| !t.status.is_same()).count(),
@@ -135,6 +146,11 @@ pub(crate) fn layer_map(tensors: &[TensorDiff]) -> Vec<LayerRow> {
                             .filter_map(|t| t.headline.rel_l2)
                             .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r)))),
                         r99: ts.iter().filter_map(|t| t.rank.as_ref()?.r99).min(),
+                        low_rank: ts.iter().any(|t| t.status == Status::Changed)
+                            && ts
+                                .iter()
+                                .filter(|t| t.status == Status::Changed)
+                                .all(|t| t.rank.as_ref().is_some_and(|r| r.low_rank)),
                     })
                     .collect(),
             }
@@ -231,17 +247,7 @@ pub(crate) fn decide(
         VerdictKind::Recast
     } else if differing.iter().any(|t| t.status == Status::Retyped) {
         VerdictKind::Quantised
-    } else if all(&|t| {
-        t.status == Status::Changed
-            && t.rank.as_ref().is_some_and(|r| {
-                let small = t
-                    .shape_a
-                    .as_ref()
-                    .map_or(0, |s| s.iter().copied().min().unwrap_or(0));
-                r.r99
-                    .is_some_and(|r99| r99 <= LOW_RANK_MAX && (r99 as u64) * 4 <= small)
-            })
-    }) {
+    } else if all(&|t| t.status == Status::Changed && t.rank.as_ref().is_some_and(|r| r.low_rank)) {
         VerdictKind::LowRankMerge
     } else {
         VerdictKind::FineTuned
@@ -255,11 +261,12 @@ fn other_differences(a: &Model, b: &Model) -> Vec<String> {
     if a.format != b.format {
         out.push("format".to_owned());
     }
+    // The union over the shards: resharding alone is not a metadata change.
     let meta = |m: &Model| {
         m.files
             .iter()
-            .map(|f| f.metadata.clone())
-            .collect::<Vec<_>>()
+            .flat_map(|f| f.metadata.clone())
+            .collect::<BTreeMap<_, _>>()
     };
     if a.format == b.format && meta(a) != meta(b) {
         out.push("file_metadata".to_owned());

@@ -1,5 +1,6 @@
 //! Output: every rendering (text, markdown, JSON) is a pure function of the library's data.
 
+pub mod diff;
 pub mod json;
 pub mod stats;
 pub mod summary;
