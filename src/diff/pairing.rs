@@ -135,7 +135,7 @@ pub(crate) fn canonical_tensors<'m>(
             };
             if let Some(n) = n_head.and_then(|n| usize::try_from(n).ok()) {
                 let rows = t.shape.first().copied().unwrap_or(0) as usize;
-                if n > 0 && rows % n == 0 && (rows / n) % 2 == 0 {
+                if n > 0 && rows.is_multiple_of(n) && (rows / n).is_multiple_of(2) {
                     permute_heads = Some(n);
                     *tally
                         .entry(("qk_unpermute", format!("{n} heads")))
