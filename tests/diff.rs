@@ -479,3 +479,34 @@ fn identical_pair_has_null_sqnr() {
     let v: Value = serde_json::to_value(&doc).unwrap();
     assert_eq!(v["verdict"]["kind"], "identical");
 }
+
+/// The library call: progress reaches the bytes of both models, and a set cancel flag stops it.
+#[test]
+fn progress_reports_every_byte_and_cancel_stops() {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+
+    use glassbox::diff::{DiffError, DiffOptions, compute_diff};
+
+    let a = glassbox::model::open(fixtures().join("diff/base")).unwrap();
+    let b = glassbox::model::open(fixtures().join("diff/finetune")).unwrap();
+    let pool = glassbox::stats::thread_pool(Some(2)).unwrap();
+    let seen = Mutex::new(0u64);
+    let progress = |done: u64| {
+        let mut s = seen.lock().unwrap();
+        *s = (*s).max(done);
+    };
+    let options = DiffOptions::default();
+    let diff = compute_diff(&a, &b, &options, &pool, &progress, &AtomicBool::new(false)).unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        a.tensor_bytes_total() + b.tensor_bytes_total()
+    );
+    assert_eq!(diff.summary.changed, 16);
+    // The same report on one thread: chunk sums merge in row order.
+    let one = glassbox::stats::thread_pool(Some(1)).unwrap();
+    let again = compute_diff(&a, &b, &options, &one, &|_| {}, &AtomicBool::new(false)).unwrap();
+    assert_eq!(diff, again);
+    let cancelled = compute_diff(&a, &b, &options, &pool, &|_| {}, &AtomicBool::new(true));
+    assert!(matches!(cancelled, Err(DiffError::Cancelled)));
+}

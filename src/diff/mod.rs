@@ -34,7 +34,7 @@ pub use pairing::{NameMap, Transform};
 pub use verdict::{LayerRow, RoleCell, Verdict, VerdictKind};
 
 use crate::decode::DecodeError;
-use crate::model::Model;
+use crate::model::{Model, Releaser, TensorInfo};
 use numbers::{FloatLayout, PairAccum};
 use pairing::{Canonical, View};
 
@@ -185,6 +185,7 @@ fn compute_diff_here(
     let cb = pairing::canonical_tensors(b, &options.maps, "b", &mut transforms);
     let paired = pairing::pair(ca, cb, &mut transforms);
     let done = AtomicU64::new(0);
+    let (release_a, release_b) = (Releaser::new(&a.files), Releaser::new(&b.files));
 
     let results: Vec<Result<TensorDiff, DiffError>> = paired
         .pairs
@@ -194,6 +195,10 @@ fn compute_diff_here(
                 return Err(DiffError::Cancelled);
             }
             let d = compare_pair(x, y, *renamed, cancel);
+            // Done with both tensors: their pages leave this process's resident set (they stay
+            // in the page cache), so memory stays bounded by the pairs in flight.
+            release_a.release(x.view.tensor.file, byte_range(x.view.tensor));
+            release_b.release(y.view.tensor.file, byte_range(y.view.tensor));
             let bytes = x.view.tensor.bytes + y.view.tensor.bytes;
             progress(done.fetch_add(bytes, Ordering::Relaxed) + bytes);
             d
@@ -241,6 +246,10 @@ fn compute_diff_here(
         within_tolerance,
         tolerance: options.tolerance,
     })
+}
+
+fn byte_range(t: &TensorInfo) -> std::ops::Range<usize> {
+    t.offset as usize..(t.offset + t.bytes) as usize
 }
 
 fn lone(c: &Canonical<'_>, status: Status) -> TensorDiff {
