@@ -510,3 +510,15 @@ fn progress_reports_every_byte_and_cancel_stops() {
     let cancelled = compute_diff(&a, &b, &options, &pool, &|_| {}, &AtomicBool::new(true));
     assert!(matches!(cancelled, Err(DiffError::Cancelled)));
 }
+
+#[test]
+fn no_rank_skips_the_low_rank_analysis_only() {
+    let (with, _) = diff_json("base", "lora", &[]);
+    let (without, code) = diff_json("base", "lora", &["--no-rank"]);
+    assert_eq!(code, 1);
+    assert!(without.tensors.iter().all(|t| t.rank.is_none()));
+    assert!(with.tensors.iter().any(|t| t.rank.is_some()));
+    // Without ranks there is no evidence of a low-rank merge: an ordinary fine-tune.
+    assert_eq!(without.verdict.kind, "fine_tuned");
+    assert_eq!(without.summary, with.summary);
+}

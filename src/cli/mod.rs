@@ -126,6 +126,10 @@ pub struct DiffArgs {
     /// Exit 0 when every paired tensor has rel_l2 at most this (and none is added or removed).
     #[arg(long, value_name = "REL_L2", default_value_t = 0.0)]
     pub tolerance: f64,
+    /// Skip the low-rank analysis of changed matrices (the slow part on large, fully changed
+    /// models).
+    #[arg(long)]
+    pub no_rank: bool,
 }
 
 #[derive(Debug, Args)]
@@ -392,6 +396,7 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(String, bool)> {
     let options = glassbox::diff::DiffOptions {
         maps: args.maps.clone(),
         tolerance: args.tolerance,
+        no_rank: args.no_rank,
     };
     let bar = progress_bar(common, a.tensor_bytes_total() + b.tensor_bytes_total());
     let progress = |done: u64| {

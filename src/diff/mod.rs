@@ -45,6 +45,10 @@ pub struct DiffOptions {
     pub maps: Vec<NameMap>,
     /// Pairs with rel_l2 at most this count as unchanged for the exit code (0: exact).
     pub tolerance: f64,
+    /// Skip the low-rank analysis (it reads each changed matrix 2 · (power iterations + 1) more
+    /// times and does 2 · sketch flops per value and pass: the costly part of comparing two
+    /// large, fully changed models).
+    pub no_rank: bool,
 }
 
 /// What happened to one tensor.
@@ -194,7 +198,7 @@ fn compute_diff_here(
             if cancel.load(Ordering::Relaxed) {
                 return Err(DiffError::Cancelled);
             }
-            let d = compare_pair(x, y, *renamed, cancel);
+            let d = compare_pair(x, y, *renamed, options.no_rank, cancel);
             // Done with both tensors: their pages leave this process's resident set (they stay
             // in the page cache), so memory stays bounded by the pairs in flight.
             release_a.release(x.view.tensor.file, byte_range(x.view.tensor));
@@ -282,6 +286,7 @@ fn compare_pair(
     x: &Canonical<'_>,
     y: &Canonical<'_>,
     renamed: bool,
+    no_rank: bool,
     cancel: &AtomicBool,
 ) -> Result<TensorDiff, DiffError> {
     let (ta, tb) = (x.view.tensor, y.view.tensor);
@@ -365,7 +370,7 @@ fn compare_pair(
     if d.status.is_same() {
         d.bytes_identical = Some(false);
     }
-    if d.status == Status::Changed && ta.shape.len() == 2 {
+    if d.status == Status::Changed && ta.shape.len() == 2 && !no_rank {
         let noise_rms = FloatLayout::of(ta.dtype).map_or(0.0, |l| {
             l.unit_roundoff() * numbers.mean_sq_a.sqrt() / 3f64.sqrt()
         });
