@@ -173,11 +173,16 @@ pub(crate) fn binomial_tail(n: usize, k: usize, p: f64) -> f64 {
     if p >= 1.0 {
         return 1.0;
     }
-    let ln_fact = |x: usize| (1..=x).map(|i| (i as f64).ln()).sum::<f64>();
+    // ln(i!) for i = 0..=n, once.
+    let ln_fact: Vec<f64> = std::iter::once(0.0)
+        .chain((1..=n).scan(0.0, |acc, i| {
+            *acc += (i as f64).ln();
+            Some(*acc)
+        }))
+        .collect();
     let (lp, lq) = (p.ln(), (1.0 - p).ln());
-    let ln_n = ln_fact(n);
     let terms: Vec<f64> = (k..=n)
-        .map(|j| ln_n - ln_fact(j) - ln_fact(n - j) + j as f64 * lp + (n - j) as f64 * lq)
+        .map(|j| ln_fact[n] - ln_fact[j] - ln_fact[n - j] + j as f64 * lp + (n - j) as f64 * lq)
         .collect();
     let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     (top.exp() * terms.iter().map(|t| (t - top).exp()).sum::<f64>()).min(1.0)

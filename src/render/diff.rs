@@ -123,6 +123,15 @@ pub fn verdict_sentence(v: &Verdict) -> String {
     }
 }
 
+/// A p-value; below f64's range it reads as a bound rather than 0.
+fn p_value(p: f64) -> String {
+    if p < 1e-300 {
+        "< 1e-300".to_owned()
+    } else {
+        format!("= {p:.3e}")
+    }
+}
+
 fn num(x: Option<f64>, digits: usize) -> String {
     x.map_or("-".to_owned(), |v| format!("{v:.digits$}"))
 }
@@ -258,10 +267,13 @@ pub fn render_diff_text(a: &Model, b: &Model, diff: &Diff, colour: bool) -> Stri
     if !diff.transforms.is_empty() {
         out.push_str("\ntransforms undone to pair the tensors:\n");
         for t in &diff.transforms {
+            // The detail can come from the file (a GGUF architecture name): escaped here, since
+            // the coloured output is not escaped as a whole.
+            let detail = super::printable(&t.detail, false);
             let _ = writeln!(
                 out,
-                "  {} on {}: {} tensors ({})",
-                t.code, t.side, t.tensors, t.detail
+                "  {} on {}: {} tensors ({detail})",
+                t.code, t.side, t.tensors
             );
         }
     }
@@ -301,8 +313,13 @@ pub fn render_diff_text(a: &Model, b: &Model, diff: &Diff, colour: bool) -> Stri
     if let Some(l) = &diff.lineage {
         let _ = writeln!(
             out,
-            "\nlineage ({}): {} of {} sampled MLP units matched consistently in gate and up ({} in place), p = {:.3e}: {}",
-            l.test, l.agreements, l.rows, l.identity, l.p_value, l.conclusion
+            "\nlineage ({}): {} of {} sampled MLP units matched consistently in gate and up ({} in place), p {}: {}",
+            l.test,
+            l.agreements,
+            l.rows,
+            l.identity,
+            p_value(l.p_value),
+            l.conclusion
         );
     }
     out
@@ -330,8 +347,11 @@ pub fn render_diff_markdown(a: &Model, b: &Model, diff: &Diff) -> String {
     if let Some(l) = &diff.lineage {
         let _ = writeln!(
             out,
-            "- Lineage: {} of {} MLP units matched consistently (p = {:.3e}): {}",
-            l.agreements, l.rows, l.p_value, l.conclusion
+            "- Lineage: {} of {} MLP units matched consistently (p {}): {}",
+            l.agreements,
+            l.rows,
+            p_value(l.p_value),
+            l.conclusion
         );
     }
     if diff.tensors.iter().any(|t| !t.status.is_same()) {
