@@ -6,12 +6,14 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use glassbox::model::sort::{NameFilter, TensorOrder, select_tensors};
-use glassbox::render::OutputFormat;
-use glassbox::render::tensors::{render_tensors_json, render_tensors_table};
+use glassbox::render::{OutputFormat, Painted, json};
+use glassbox::report::stats::{StatisticOrder, StatsReport};
+use glassbox::report::summary::SummaryReport;
+use glassbox::report::tensors::TensorTable;
 
 const EXAMPLES: &str = "\
 Examples:
-  glassbox ./Llama-3.2-1B                     summary of a Hugging Face model folder
+  glassbox ./Llama-3.2-1B                     browse a model folder in the terminal (piped: its summary)
   glassbox summary ./ckpt --format markdown   the same, ready to paste into a model card
   glassbox tensors model.safetensors          every tensor: dtype, shape, parameters, size
   glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
@@ -104,6 +106,12 @@ pub enum Command {
         after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n  glassbox stats model.gguf --exact\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
     )]
     Stats(StatsArgs),
+    /// Browse the model in the terminal: overview, tensor tree with live statistics, layers across
+    /// depth, open versus closed (what `glassbox PATH` opens on a terminal).
+    #[command(
+        after_help = "Examples:\n  glassbox browse ./model\n  glassbox ./model          the same, when stdin and stdout are a terminal\n\nPress ? inside for every key, q to quit."
+    )]
+    Browse(BrowseArgs),
     /// Compare two checkpoints (any formats): what changed, tensor by tensor and layer by layer,
     /// and a verdict (identical, recast, quantised, fine_tuned, low_rank_merge, derived_permuted,
     /// unrelated). Exit 0 when the weights are identical (or within --tolerance), 1 when they
@@ -130,6 +138,12 @@ pub struct DiffArgs {
     /// models).
     #[arg(long)]
     pub no_rank: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BrowseArgs {
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -213,31 +227,20 @@ pub struct Outcome {
 /// Runs the command and returns what goes to stdout.
 pub fn run(cli: Cli) -> Result<Outcome> {
     let common = cli.common;
-    if let Some(Command::Diff(args)) = &cli.command {
-        let (stdout, differ) = diff(args, &common)?;
-        return Ok(Outcome { stdout, differ });
-    }
-    let stdout = run_text(cli.command, cli.path, &common)?;
-    Ok(Outcome {
-        stdout,
-        differ: false,
-    })
-}
-
-fn run_text(command: Option<Command>, path: Option<PathBuf>, common: &Common) -> Result<String> {
-    let out = run_command(command, path, common)?;
-    if common.format == FormatArg::Json {
-        return Ok(out); // JSON escapes control characters itself
-    }
-    // Names and metadata come from the files: no control character reaches the terminal.
-    let out = glassbox::render::printable(&out, true).into_owned();
-    Ok(
-        if common.format == FormatArg::Text && use_color(common.color) {
-            colorize(&out)
-        } else {
-            out
-        },
-    )
+    let (out, differ) = match cli.command {
+        Some(Command::Diff(args)) => diff(&args, &common)?,
+        command => (run_command(command, cli.path, &common)?, false),
+    };
+    let stdout = if common.format == FormatArg::Json {
+        out.text // JSON escapes control characters itself
+    } else {
+        // Names and metadata come from the files: no control character reaches the terminal.
+        // Colour comes from the spans the text renderers marked (severities, contradicted
+        // checks, statuses of the diff map).
+        let color = common.format == FormatArg::Text && use_color(common.color);
+        out.to_terminal(color)
+    };
+    Ok(Outcome { stdout, differ })
 }
 
 /// Colour on a terminal unless `NO_COLOR` is set; `--color always|never` overrides both.
@@ -253,78 +256,91 @@ fn use_color(choice: ColorArg) -> bool {
     }
 }
 
-/// Marks what needs attention in text output: finding severities and contradicted checks. Only
-/// whole words change, so column alignment is kept.
-pub fn colorize(text: &str) -> String {
-    const MARKS: &[(&str, &str)] = &[
-        ("- error [", "\x1b[1;31merror\x1b[0m"),
-        ("- warning [", "\x1b[33mwarning\x1b[0m"),
-        ("- info [", "\x1b[36minfo\x1b[0m"),
-    ];
-    let mut out = String::with_capacity(text.len() + 64);
-    for line in text.split_inclusive('\n') {
-        let mut line = line.to_owned();
-        for (prefix, colored) in MARKS {
-            if let Some(rest) = line.strip_prefix(prefix) {
-                line = format!("- {colored} [{rest}");
-                break;
-            }
-        }
-        out.push_str(&line.replace("CONTRADICTED", "\x1b[1;31mCONTRADICTED\x1b[0m"));
-    }
-    out
-}
-
-fn run_command(command: Option<Command>, path: Option<PathBuf>, common: &Common) -> Result<String> {
+fn run_command(
+    command: Option<Command>,
+    path: Option<PathBuf>,
+    common: &Common,
+) -> Result<Painted> {
     match command {
         Some(Command::Summary(args)) => summary(&args.path, common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
         Some(Command::Stats(args)) => stats(&args, common),
-        Some(Command::Diff(_)) => unreachable!("diff is run by `run`"),
+        Some(Command::Browse(args)) => browse(&args.path, common),
+        Some(Command::Diff(_)) => unreachable!("`run` runs diff itself: it has an exit status"),
         None => {
             let Some(path) = path else {
                 anyhow::bail!("no model given; try `glassbox --help`");
             };
-            // Until the TUI exists, the summary is the default view.
-            summary(&path, common)
+            // On a terminal the TUI (unless another format is asked for); piped or redirected,
+            // the summary.
+            use std::io::IsTerminal;
+            if common.format == FormatArg::Text
+                && std::io::stdin().is_terminal()
+                && std::io::stdout().is_terminal()
+            {
+                browse(&path, common)
+            } else {
+                summary(&path, common)
+            }
         }
     }
 }
 
-fn summary(path: &std::path::Path, common: &Common) -> Result<String> {
-    use glassbox::render::summary::{
-        render_summary_json, render_summary_markdown, render_summary_text,
+/// The TUI; nothing goes to stdout afterwards.
+fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
+    use std::io::IsTerminal;
+    let model = glassbox::model::open(path)?;
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("`browse` needs a terminal and stdout is not one; try `glassbox summary`");
+    }
+    let options = glassbox::tui::BrowseOptions {
+        threads: common.threads.map(usize::from),
+        filter: common.filter.clone(),
     };
+    glassbox::tui::browse(model, options)?;
+    Ok(Painted::plain(String::new()))
+}
+
+fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
+    use glassbox::render::summary::{render_summary_markdown, render_summary_text};
     let model = glassbox::model::open(path)?;
     let arch = glassbox::arch::infer_architecture(&model);
+    let report = SummaryReport::new(&model, &arch);
     Ok(match OutputFormat::from(common.format) {
-        OutputFormat::Json => render_summary_json(&model, &arch),
-        OutputFormat::Markdown => render_summary_markdown(&model, &arch),
-        OutputFormat::Text => render_summary_text(&model, &arch),
+        OutputFormat::Json => Painted::plain(json::to_string(&report)),
+        OutputFormat::Markdown => Painted::plain(render_summary_markdown(&report)),
+        OutputFormat::Text => render_summary_text(&report),
     })
 }
 
-fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Result<String> {
+fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Result<Painted> {
+    use glassbox::render::tensors::render_tensors_table;
     let model = glassbox::model::open(path)?;
     let filter = common.filter.as_deref().map(NameFilter::new);
     let selected = select_tensors(&model, filter.as_ref(), order);
-    Ok(match OutputFormat::from(common.format) {
-        OutputFormat::Json => render_tensors_json(&model, &selected),
-        OutputFormat::Markdown => render_tensors_table(&model, &selected, true),
-        OutputFormat::Text => render_tensors_table(&model, &selected, false),
-    })
+    let report = TensorTable::new(&model, &selected);
+    Ok(Painted::plain(match OutputFormat::from(common.format) {
+        OutputFormat::Json => json::to_string(&report),
+        OutputFormat::Markdown => render_tensors_table(&report, true),
+        OutputFormat::Text => render_tensors_table(&report, false),
+    }))
 }
 
-fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
-    use glassbox::render::stats::{StatsReport, render_stats_json, render_stats_table};
+fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
+    use glassbox::render::stats::render_stats_table;
     use glassbox::stats::StatsOptions;
 
     let model = std::sync::Arc::new(glassbox::model::open(&args.path)?);
     let filter = common.filter.as_deref().map(NameFilter::new);
-    let order = match args.sort {
-        StatsSortArg::Size => TensorOrder::Size,
-        StatsSortArg::Offset => TensorOrder::Offset,
-        _ => TensorOrder::Name,
+    let (order, statistic) = match args.sort {
+        StatsSortArg::Name => (TensorOrder::Name, StatisticOrder::Selection),
+        StatsSortArg::Size => (TensorOrder::Size, StatisticOrder::Selection),
+        StatsSortArg::Offset => (TensorOrder::Offset, StatisticOrder::Selection),
+        StatsSortArg::Mean => (TensorOrder::Name, StatisticOrder::Mean),
+        StatsSortArg::Std => (TensorOrder::Name, StatisticOrder::Std),
+        StatsSortArg::AbsMax => (TensorOrder::Name, StatisticOrder::AbsMax),
+        StatsSortArg::Zeros => (TensorOrder::Name, StatisticOrder::Zeros),
+        StatsSortArg::NonFinite => (TensorOrder::Name, StatisticOrder::NonFinite),
     };
     let selected = select_tensors(&model, filter.as_ref(), order);
     let options = StatsOptions {
@@ -357,33 +373,16 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let mut tensors: Vec<_> = selected.into_iter().zip(stats).collect();
-    let key = |s: &glassbox::stats::TensorStats| -> f64 {
-        match args.sort {
-            StatsSortArg::Mean => s.mean.unwrap_or(f64::NEG_INFINITY),
-            StatsSortArg::Std => s.std.unwrap_or(f64::NEG_INFINITY),
-            StatsSortArg::AbsMax => s.abs_max.unwrap_or(f64::NEG_INFINITY),
-            StatsSortArg::Zeros => s.zeros as f64 / s.count.max(1) as f64,
-            StatsSortArg::NonFinite => (s.nan + s.inf) as f64,
-            _ => 0.0,
-        }
-    };
-    // Stable: ties keep the name order.
-    tensors.sort_by(|a, b| key(&b.1).total_cmp(&key(&a.1)));
-    let report = StatsReport {
-        model: &model,
-        tensors,
-        findings,
-    };
+    let report = StatsReport::new(&model, &selected, stats, findings, statistic);
     Ok(match OutputFormat::from(common.format) {
-        OutputFormat::Json => render_stats_json(&report),
-        OutputFormat::Markdown => render_stats_table(&report, true),
+        OutputFormat::Json => Painted::plain(json::to_string(&report)),
+        OutputFormat::Markdown => Painted::plain(render_stats_table(&report, true).text),
         OutputFormat::Text => render_stats_table(&report, false),
     })
 }
 
 /// `glassbox diff A B`: the report, and whether the weights differ beyond the tolerance.
-fn diff(args: &DiffArgs, common: &Common) -> Result<(String, bool)> {
+fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
     use glassbox::render::diff::{render_diff_json, render_diff_markdown, render_diff_text};
     if !(args.tolerance >= 0.0 && args.tolerance.is_finite()) {
         anyhow::bail!(
@@ -406,24 +405,17 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(String, bool)> {
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let report = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)?;
+    let diff = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let differ = !report.within_tolerance;
+    let report = glassbox::report::diff::DiffReport::new(&a, &b, diff);
     let out = match OutputFormat::from(common.format) {
-        OutputFormat::Json => return Ok((render_diff_json(&a, &b, &report), differ)),
-        OutputFormat::Markdown => render_diff_markdown(&a, &b, &report),
-        OutputFormat::Text => render_diff_text(&a, &b, &report, false),
+        OutputFormat::Json => Painted::plain(render_diff_json(&report)),
+        OutputFormat::Markdown => Painted::plain(render_diff_markdown(&report)),
+        OutputFormat::Text => render_diff_text(&report),
     };
-    let out = glassbox::render::printable(&out, true).into_owned();
-    // Colour is added after escaping: it comes from each cell's status, not from the text.
-    let out = if common.format == FormatArg::Text && use_color(common.color) {
-        render_diff_text(&a, &b, &report, true)
-    } else {
-        out
-    };
-    Ok((out, differ))
+    Ok((out, !report.diff.within_tolerance))
 }
 
 /// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.

@@ -18,7 +18,6 @@
 
 pub mod lineage;
 pub mod lowrank;
-mod naming;
 pub mod numbers;
 pub mod pairing;
 pub mod verdict;
@@ -34,6 +33,7 @@ pub use pairing::{NameMap, Transform};
 pub use verdict::{LayerRow, RoleCell, Verdict, VerdictKind};
 
 use crate::decode::DecodeError;
+use crate::model::naming::{Role, layer_of, role_of};
 use crate::model::{Model, Releaser, TensorInfo};
 use numbers::{FloatLayout, PairAccum};
 use pairing::{Canonical, View};
@@ -107,6 +107,9 @@ pub struct TensorDiff {
     pub shape_b: Option<Vec<u64>>,
     pub layer: Option<usize>,
     pub role: &'static str,
+    /// The role itself, for ordering (JSON has its short name, `role`).
+    #[serde(skip)]
+    pub role_kind: Role,
     /// Null for added and removed tensors and for types that are not decoded.
     pub numbers: Option<PairNumbers>,
     #[serde(flatten)]
@@ -271,8 +274,9 @@ fn lone(c: &Canonical<'_>, status: Status) -> TensorDiff {
         dtype_b: if removed { None } else { dtype },
         shape_a: if removed { shape.clone() } else { None },
         shape_b: if removed { None } else { shape },
-        layer: naming::layer_of(&c.name),
-        role: naming::role_of(&c.name),
+        layer: layer_of(&c.name).map(|l| l as usize),
+        role: role_of(&c.name).short(),
+        role_kind: role_of(&c.name),
         numbers: None,
         headline: Headline::default(),
         rank: None,
@@ -304,8 +308,9 @@ fn compare_pair(
         dtype_b: Some(tb.dtype.name()),
         shape_a: Some(ta.shape.clone()),
         shape_b: Some(tb.shape.clone()),
-        layer: naming::layer_of(&y.name),
-        role: naming::role_of(&y.name),
+        layer: layer_of(&y.name).map(|l| l as usize),
+        role: role_of(&y.name).short(),
+        role_kind: role_of(&y.name),
         numbers: None,
         headline: Headline::default(),
         rank: None,

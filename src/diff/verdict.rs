@@ -12,12 +12,16 @@ use super::pairing::Canonical;
 use super::{Status, TensorDiff};
 use crate::model::Model;
 
-pub use super::naming::ROLE_ORDER;
+use crate::model::naming::Role;
 
 /// One cell of the map.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RoleCell {
+    /// The short role name (`q`, `gate`, `norm`, …).
     pub role: &'static str,
+    /// The role itself, for the column order of the map.
+    #[serde(skip)]
+    pub kind: Role,
     /// The most significant status of the role's tensors in this layer.
     pub status: Status,
     /// Largest rel_l2 of the role's tensors.
@@ -99,16 +103,12 @@ pub struct Evidence {
 
 /// The layer and role of each differing tensor, as a map.
 pub(crate) fn layer_map(tensors: &[TensorDiff]) -> Vec<LayerRow> {
-    let mut by_layer: BTreeMap<Option<usize>, BTreeMap<usize, Vec<&TensorDiff>>> = BTreeMap::new();
+    let mut by_layer: BTreeMap<Option<usize>, BTreeMap<Role, Vec<&TensorDiff>>> = BTreeMap::new();
     for t in tensors {
-        let order = super::naming::ROLE_ORDER
-            .iter()
-            .position(|r| *r == t.role)
-            .unwrap_or(usize::MAX);
         by_layer
             .entry(t.layer)
             .or_default()
-            .entry(order)
+            .entry(t.role_kind)
             .or_default()
             .push(t);
     }
@@ -136,6 +136,7 @@ pub(crate) fn layer_map(tensors: &[TensorDiff]) -> Vec<LayerRow> {
                     .values()
                     .map(|ts| RoleCell {
                         role: ts[0].role,
+                        kind: ts[0].role_kind,
                         status: ts
                             .iter()
                             .map(|t| t.status)

@@ -5,30 +5,16 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
-use super::json::{ModelJson, SCHEMA_VERSION, to_string};
+use super::json::to_string;
 use super::table::{Align, Table, shape};
+use super::{Painted, Tone};
 use crate::diff::{Diff, LayerRow, Status, TensorDiff, Verdict, VerdictKind};
-use crate::model::Model;
+use crate::report::ModelObject;
+use crate::report::diff::DiffReport;
 
-/// The `glassbox diff --format json` document.
-#[derive(Debug, Serialize)]
-pub struct DiffDocument<'a> {
-    pub schema_version: u32,
-    pub a: ModelJson<'a>,
-    pub b: ModelJson<'a>,
-    #[serde(flatten)]
-    pub diff: &'a Diff,
-}
-
-pub fn render_diff_json(a: &Model, b: &Model, diff: &Diff) -> String {
-    to_string(&DiffDocument {
-        schema_version: SCHEMA_VERSION,
-        a: ModelJson::new(a),
-        b: ModelJson::new(b),
-        diff,
-    })
+/// The JSON document: the report's serde form.
+pub fn render_diff_json(report: &DiffReport) -> String {
+    to_string(report)
 }
 
 /// One character per status in the grid.
@@ -46,13 +32,13 @@ fn cell_symbol(status: Status, low_rank: bool) -> char {
     }
 }
 
-fn cell_colour(status: Status) -> &'static str {
+/// The colour of a cell, from its status (none for unchanged values).
+fn cell_tone(status: Status) -> Option<Tone> {
     match status {
-        Status::Identical | Status::Renamed => "\x1b[2m",
-        Status::ReRounded => "\x1b[36m",
-        Status::Retyped => "\x1b[33m",
-        Status::Changed | Status::Reshaped => "\x1b[1;31m",
-        Status::Added | Status::Removed => "\x1b[35m",
+        Status::Identical | Status::Renamed => None,
+        Status::ReRounded => Some(Tone::Info),
+        Status::Retyped | Status::Added | Status::Removed => Some(Tone::Warning),
+        Status::Changed | Status::Reshaped => Some(Tone::Error),
     }
 }
 
@@ -229,51 +215,42 @@ fn layer_label(row: &LayerRow) -> String {
 
 /// Roles present in the map, in its column order.
 fn columns(diff: &Diff) -> Vec<&'static str> {
-    let mut cols: Vec<&'static str> = Vec::new();
-    for row in &diff.layers {
-        for c in &row.roles {
-            if !cols.contains(&c.role) {
-                cols.push(c.role);
-            }
-        }
-    }
-    let order = |r: &str| {
-        crate::diff::verdict::ROLE_ORDER
-            .iter()
-            .position(|x| *x == r)
-    };
-    cols.sort_by_key(|r| order(r));
-    cols
+    // Columns in role order (as a block reads: embeddings, attention, MLP, norms, head).
+    let mut cols: Vec<_> = diff
+        .layers
+        .iter()
+        .flat_map(|row| row.roles.iter().map(|c| (c.kind, c.role)))
+        .collect();
+    cols.sort();
+    cols.dedup();
+    cols.into_iter().map(|(_, role)| role).collect()
 }
 
-pub fn render_diff_text(a: &Model, b: &Model, diff: &Diff, colour: bool) -> String {
+fn model_line(out: &mut String, label: &str, m: &ModelObject) {
+    let _ = writeln!(
+        out,
+        "{label}  {} ({}, {} tensors)",
+        m.path, m.format, m.tensor_count
+    );
+}
+
+/// The text face: header, verdict, transforms, the table of differing tensors, the layer × role
+/// grid (cells marked with their status's tone) and the lineage test.
+pub fn render_diff_text(report: &DiffReport) -> Painted {
+    let diff = &report.diff;
+    let mut painted = Painted::default();
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "A  {} ({}, {} tensors)",
-        a.path.display(),
-        a.format.name(),
-        a.tensors.len()
-    );
-    let _ = writeln!(
-        out,
-        "B  {} ({}, {} tensors)",
-        b.path.display(),
-        b.format.name(),
-        b.tensors.len()
-    );
+    model_line(&mut out, "A", &report.a);
+    model_line(&mut out, "B", &report.b);
     let _ = writeln!(out, "\nverdict: {}", verdict_sentence(&diff.verdict));
     let _ = writeln!(out, "tensors: {}", summary_line(diff));
     if !diff.transforms.is_empty() {
         out.push_str("\ntransforms undone to pair the tensors:\n");
         for t in &diff.transforms {
-            // The detail can come from the file (a GGUF architecture name): escaped here, since
-            // the coloured output is not escaped as a whole.
-            let detail = super::printable(&t.detail, false);
             let _ = writeln!(
                 out,
-                "  {} on {}: {} tensors ({detail})",
-                t.code, t.side, t.tensors
+                "  {} on {}: {} tensors ({})",
+                t.code, t.side, t.tensors, t.detail
             );
         }
     }
@@ -296,10 +273,13 @@ pub fn render_diff_text(a: &Model, b: &Model, diff: &Diff, colour: bool) -> Stri
                 match row.roles.iter().find(|r| r.role == *c) {
                     Some(cell) => {
                         let sym = cell_symbol(cell.status, cell.low_rank);
-                        if colour {
-                            let _ = write!(out, " {}{sym:>w$}\x1b[0m", cell_colour(cell.status));
-                        } else {
-                            let _ = write!(out, " {sym:>w$}");
+                        let _ = write!(out, " {:>w$}", "", w = w - 1);
+                        match cell_tone(cell.status) {
+                            Some(tone) => {
+                                painted.push_str(&std::mem::take(&mut out));
+                                painted.push_marked(&sym.to_string(), tone);
+                            }
+                            None => out.push(sym),
                         }
                     }
                     None => {
@@ -322,14 +302,16 @@ pub fn render_diff_text(a: &Model, b: &Model, diff: &Diff, colour: bool) -> Stri
             l.conclusion
         );
     }
-    out
+    painted.push_str(&out);
+    painted
 }
 
-pub fn render_diff_markdown(a: &Model, b: &Model, diff: &Diff) -> String {
+pub fn render_diff_markdown(report: &DiffReport) -> String {
+    let diff = &report.diff;
     let mut out = String::new();
     let _ = writeln!(out, "## Diff\n");
-    let _ = writeln!(out, "- A: `{}` ({})", a.path.display(), a.format.name());
-    let _ = writeln!(out, "- B: `{}` ({})", b.path.display(), b.format.name());
+    let _ = writeln!(out, "- A: `{}` ({})", report.a.path, report.a.format);
+    let _ = writeln!(out, "- B: `{}` ({})", report.b.path, report.b.format);
     let _ = writeln!(
         out,
         "- **Verdict: {}** — {}",
