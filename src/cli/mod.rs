@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use glassbox::model::sort::{NameFilter, TensorOrder, select_tensors};
+use glassbox::model::sort::{NameFilter, TensorOrder, select_tensor_indices, select_tensors};
 use glassbox::render::{OutputFormat, Painted, json};
 use glassbox::report::stats::{StatisticOrder, StatsReport};
 use glassbox::report::summary::SummaryReport;
@@ -342,7 +342,8 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         StatsSortArg::Zeros => (TensorOrder::Name, StatisticOrder::Zeros),
         StatsSortArg::NonFinite => (TensorOrder::Name, StatisticOrder::NonFinite),
     };
-    let selected = select_tensors(&model, filter.as_ref(), order);
+    let indices = select_tensor_indices(&model, filter.as_ref(), order);
+    let selected: Vec<&glassbox::TensorInfo> = indices.iter().map(|&i| &model.tensors[i]).collect();
     let options = StatsOptions {
         sample_above: if args.exact {
             None
@@ -360,13 +361,6 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         }
     };
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let index: std::collections::HashMap<*const glassbox::model::TensorInfo, usize> = model
-        .tensors
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t as *const _, i))
-        .collect();
-    let indices: Vec<usize> = selected.iter().map(|&t| index[&(t as *const _)]).collect();
     let (stats, findings) = glassbox::stats::compute_model_stats(
         &model, &indices, &options, &pool, &progress, &cancel,
     )?;
