@@ -123,6 +123,32 @@ pub enum Command {
         after_help = "Examples:\n  glassbox browse ./model\n  glassbox ./model          the same, when stdin and stdout are a terminal\n\nPress ? inside for every key, q to quit."
     )]
     Browse(BrowseArgs),
+    /// Compare two checkpoints (any formats): what changed, tensor by tensor and layer by layer,
+    /// and a verdict (identical, recast, quantised, fine_tuned, low_rank_merge, derived_permuted,
+    /// unrelated). Exit 0 when the weights are identical (or within --tolerance), 1 when they
+    /// differ, 2 on error.
+    #[command(
+        after_help = "Examples:\n  glassbox diff ./base ./finetuned\n  glassbox diff model.safetensors model-Q4_K.gguf --format json\n  glassbox diff ./a ./b --map transformer.=model. --tolerance 1e-3"
+    )]
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first model (the reference).
+    pub a: PathBuf,
+    /// The second model.
+    pub b: PathBuf,
+    /// Rewrite tensor names starting with FROM to start with TO (both models; repeatable).
+    #[arg(long = "map", value_name = "FROM=TO")]
+    pub maps: Vec<glassbox::diff::NameMap>,
+    /// Exit 0 when every paired tensor has rel_l2 at most this (and none is added or removed).
+    #[arg(long, value_name = "REL_L2", default_value_t = 0.0)]
+    pub tolerance: f64,
+    /// Skip the low-rank analysis of changed matrices (the slow part on large, fully changed
+    /// models).
+    #[arg(long)]
+    pub no_rank: bool,
 }
 
 #[derive(Debug, Args)]
@@ -213,17 +239,34 @@ impl From<SortArg> for TensorOrder {
     }
 }
 
+/// What a command produced: stdout, and whether `diff` found differences (exit 1).
+pub struct Outcome {
+    pub stdout: String,
+    pub differ: bool,
+}
+
 /// Runs the command and returns what goes to stdout.
-pub fn run(cli: Cli) -> Result<String> {
+pub fn run(cli: Cli) -> Result<Outcome> {
     let common = cli.common;
-    let out = run_command(cli.command, cli.path, &common)?;
-    if matches!(common.format, FormatArg::Json | FormatArg::Cyclonedx) {
-        return Ok(out.text); // JSON escapes control characters itself
+    if common.format == FormatArg::Cyclonedx
+        && !matches!(cli.command, Some(Command::Transparency(_)))
+    {
+        anyhow::bail!("`--format cyclonedx` is only for `glassbox transparency`");
     }
-    // Names and metadata come from the files: no control character reaches the terminal. Colour
-    // comes from the spans the text renderers marked (severities, contradicted checks).
-    let color = common.format == FormatArg::Text && use_color(common.color);
-    Ok(out.to_terminal(color))
+    let (out, differ) = match cli.command {
+        Some(Command::Diff(args)) => diff(&args, &common)?,
+        command => (run_command(command, cli.path, &common)?, false),
+    };
+    let stdout = if matches!(common.format, FormatArg::Json | FormatArg::Cyclonedx) {
+        out.text // JSON escapes control characters itself
+    } else {
+        // Names and metadata come from the files: no control character reaches the terminal.
+        // Colour comes from the spans the text renderers marked (severities, contradicted
+        // checks, statuses of the diff map).
+        let color = common.format == FormatArg::Text && use_color(common.color);
+        out.to_terminal(color)
+    };
+    Ok(Outcome { stdout, differ })
 }
 
 /// Colour on a terminal unless `NO_COLOR` is set; `--color always|never` overrides both.
@@ -244,15 +287,13 @@ fn run_command(
     path: Option<PathBuf>,
     common: &Common,
 ) -> Result<Painted> {
-    if common.format == FormatArg::Cyclonedx && !matches!(command, Some(Command::Transparency(_))) {
-        anyhow::bail!("`--format cyclonedx` is only for `glassbox transparency`");
-    }
     match command {
         Some(Command::Transparency(args)) => transparency(&args, common),
         Some(Command::Summary(args)) => summary(&args.path, common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
         Some(Command::Stats(args)) => stats(&args, common),
         Some(Command::Browse(args)) => browse(&args.path, common),
+        Some(Command::Diff(_)) => unreachable!("`run` runs diff itself: it has an exit status"),
         None => {
             let Some(path) = path else {
                 anyhow::bail!("no model given; try `glassbox --help`");
@@ -399,6 +440,47 @@ fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
         FormatArg::Markdown => Painted::plain(render_transparency_markdown(&report)),
         FormatArg::Text => render_transparency_text(&report),
     })
+}
+
+/// `glassbox diff A B`: the report, and whether the weights differ beyond the tolerance.
+fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
+    use glassbox::render::diff::{render_diff_json, render_diff_markdown, render_diff_text};
+    if !(args.tolerance >= 0.0 && args.tolerance.is_finite()) {
+        anyhow::bail!(
+            "`--tolerance` must be a finite number ≥ 0, found {}",
+            args.tolerance
+        );
+    }
+    let a = glassbox::model::open(&args.a)?;
+    let b = glassbox::model::open(&args.b)?;
+    let options = glassbox::diff::DiffOptions {
+        maps: args.maps.clone(),
+        tolerance: args.tolerance,
+        no_rank: args.no_rank,
+    };
+    let bar = progress_bar(
+        common,
+        a.tensor_bytes_total() + b.tensor_bytes_total(),
+        "measuring",
+    );
+    let progress = |done: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
+    let diff = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = glassbox::report::diff::DiffReport::new(&a, &b, diff);
+    let out = match OutputFormat::from(common.format) {
+        OutputFormat::Json => Painted::plain(render_diff_json(&report)),
+        OutputFormat::Markdown => Painted::plain(render_diff_markdown(&report)),
+        OutputFormat::Text => render_diff_text(&report),
+    };
+    Ok((out, !report.diff.within_tolerance))
 }
 
 /// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.

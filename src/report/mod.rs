@@ -11,10 +11,12 @@
 //!   memory and the metadata the files declare;
 //! - [`tensors::TensorTable`] (`glassbox tensors`): one row per tensor, with totals;
 //! - [`stats::StatsReport`] (`glassbox stats`): statistics per tensor, per block and for the
-//!   model, and the findings.
+//!   model, and the findings;
+//! - [`diff::DiffReport`] (`glassbox diff`): the comparison of two models.
 //!
 //! Every report carries the [`ModelObject`]: where the model is, its files and totals.
 
+pub mod diff;
 pub mod metadata;
 pub mod stats;
 pub mod summary;
