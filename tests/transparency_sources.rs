@@ -202,3 +202,73 @@ fn a_gguf_whose_template_differs_from_the_source_files_is_contradicted() {
     // The source files' template is the one shown (it is what transformers would use).
     assert_eq!(changed["chat_template"], "{{ messages }}");
 }
+
+/// `--base`: the declared lineage checked with the diff's verdict (fixtures/diff: `finetune` is
+/// `base` fine-tuned, `independent` is unrelated to it).
+#[test]
+fn a_declared_base_is_checked_against_the_base_weights() {
+    let a3 = |model: &Path, base: &str| {
+        let out = glassbox(&[
+            "transparency",
+            model.to_str().unwrap(),
+            "--base",
+            base,
+            "--format",
+            "json",
+            "--no-hash",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let item = doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == "A3")
+            .unwrap()
+            .clone();
+        (item["status"].as_str().unwrap().to_owned(), item)
+    };
+    let declared = |weights: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            fixtures().join(format!("diff/{weights}/model.safetensors")),
+            dir.path().join("model.safetensors"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("README.md"),
+            "---\nbase_model: glassbox-fixtures/base\n---\n# m\n",
+        )
+        .unwrap();
+        dir
+    };
+    let finetune = declared("finetune");
+    assert_eq!(a3(finetune.path(), "fixtures/diff/base").0, "CONSISTENT");
+    let independent = declared("independent");
+    let (status, item) = a3(independent.path(), "fixtures/diff/base");
+    assert_eq!(status, "CONTRADICTED");
+    assert!(
+        item["evidence"][1]
+            .as_str()
+            .unwrap()
+            .contains("verdict unrelated")
+    );
+    // Nothing declared: the comparison alone shows the lineage.
+    assert_eq!(
+        a3(&fixtures().join("diff/finetune"), "fixtures/diff/base").0,
+        "VERIFIED"
+    );
+    assert_eq!(
+        a3(&fixtures().join("diff/independent"), "fixtures/diff/base").0,
+        "MISSING"
+    );
+    // A base that cannot be opened is an error, exit 2.
+    let out = glassbox(&[
+        "transparency",
+        "fixtures/diff/base",
+        "--base",
+        "fixtures/nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1);
+}

@@ -159,6 +159,11 @@ pub struct TransparencyArgs {
     /// Skip the SHA-256 fingerprints (item D4 is then NOT_ASSESSABLE).
     #[arg(long)]
     pub no_hash: bool,
+
+    /// Check the declared lineage (item A3) against this base model's weights, with the
+    /// comparison `glassbox diff BASE PATH` makes.
+    #[arg(long, value_name = "BASE")]
+    pub base: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -433,12 +438,55 @@ fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
         }
         Some(hashes)
     };
-    let report = t::build_report(&model, &arch, &sources, hashes);
+    let base = match &args.base {
+        Some(path) => Some(base_check(path, &model, common)?),
+        None => None,
+    };
+    let report = t::build_report(&model, &arch, &sources, hashes, base.as_ref());
     Ok(match common.format {
         FormatArg::Cyclonedx => Painted::plain(render_transparency_cyclonedx(&report)),
         FormatArg::Json => Painted::plain(render_transparency_json(&model, &report)),
         FormatArg::Markdown => Painted::plain(render_transparency_markdown(&report)),
         FormatArg::Text => render_transparency_text(&report),
+    })
+}
+
+/// Compares the base with the model, as `glassbox diff BASE PATH` does, for the lineage item.
+fn base_check(
+    path: &std::path::Path,
+    model: &glassbox::model::Model,
+    common: &Common,
+) -> Result<glassbox::transparency::BaseCheck> {
+    let base = glassbox::model::open(path)?;
+    let options = glassbox::diff::DiffOptions::default();
+    let bar = progress_bar(
+        common,
+        base.tensor_bytes_total() + model.tensor_bytes_total(),
+        "comparing with the base",
+    );
+    let progress = |done: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
+    let diff = glassbox::diff::compute_diff(&base, model, &options, &pool, &progress, &cancel)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let kind = diff.verdict.kind;
+    let mut verdict = format!("verdict {}", kind.name());
+    if let Some(l) = &diff.lineage {
+        verdict.push_str(&format!(
+            " (lineage test {}: {}, p = {:.3e})",
+            l.test, l.conclusion, l.p_value
+        ));
+    }
+    Ok(glassbox::transparency::BaseCheck {
+        base: path.display().to_string(),
+        related: kind != glassbox::diff::VerdictKind::Unrelated,
+        verdict,
     })
 }
 

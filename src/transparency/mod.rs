@@ -230,12 +230,26 @@ impl TransparencyReport {
     }
 }
 
+/// The lineage claim checked against a base model's weights (`--base PATH`): the comparison is
+/// made by the caller (the diff is a peer of this module, so it cannot be called from here) and
+/// its conclusion handed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseCheck {
+    /// The base as the user gave it.
+    pub base: String,
+    /// Whether the weights derive from the base (any verdict but `unrelated`).
+    pub related: bool,
+    /// The comparison's verdict (`fine_tuned`, `quantised`, `unrelated` …) and what it rests on.
+    pub verdict: String,
+}
+
 /// Builds the report from what was read. Pure: no I/O.
 pub fn build_report(
     model: &Model,
     arch: &Architecture,
     sources: &Sources,
     hashes: Option<Vec<FileHash>>,
+    base: Option<&BaseCheck>,
 ) -> TransparencyReport {
     let mut findings = sources.findings.clone();
     let card = sources.card.as_ref();
@@ -254,6 +268,7 @@ pub fn build_report(
         license: &license,
         audit: &audit,
         hashes: hashed.then_some(hashes.as_slice()),
+        base,
     };
     let items = items::build_items(&ctx);
     let bom = items::bom_facts(&ctx);

@@ -36,6 +36,8 @@ pub struct Context<'a> {
     pub audit: &'a PromptAudit,
     /// `None` when hashing was skipped.
     pub hashes: Option<&'a [FileHash]>,
+    /// The lineage claim checked against a base's weights, with `--base`.
+    pub base: Option<&'a super::BaseCheck>,
 }
 
 impl Context<'_> {
@@ -224,6 +226,33 @@ fn a3_lineage(ctx: &Context) -> Item {
         relation.get_or_insert_with(|| "adapter".into());
     }
     bases.dedup();
+    if let Some(check) = ctx.base {
+        evidence.push(format!(
+            "weights compared with {}: {}",
+            check.base, check.verdict
+        ));
+        let (status, value) = match (check.related, bases.is_empty()) {
+            (true, true) => (Status::Verified, format!("derives from {}", check.base)),
+            (true, false) => (
+                Status::Consistent,
+                format!(
+                    "{} (the weights derive from {})",
+                    bases.join(", "),
+                    check.base
+                ),
+            ),
+            (false, true) => (Status::Missing, format!("unrelated to {}", check.base)),
+            (false, false) => (
+                Status::Contradicted,
+                format!(
+                    "{} declared; the weights are unrelated to {}",
+                    bases.join(", "),
+                    check.base
+                ),
+            ),
+        };
+        return item("A3", status, Some(value), evidence);
+    }
     if bases.is_empty() {
         return missing("A3");
     }
