@@ -134,9 +134,22 @@ struct ExpectedFinding {
 }
 
 fn stats_json(path: &Path, extra: &[&str]) -> (StatsDoc, String) {
+    stats_json_with(path, extra, &[])
+}
+
+/// `stats --format json` with environment variables set (`GLASSBOX_METHOD`, `GLASSBOX_KERNEL`).
+fn stats_json_with(path: &Path, extra: &[&str], env: &[(&str, &str)]) -> (StatsDoc, String) {
     let mut args = vec!["stats", path.to_str().unwrap(), "--format", "json"];
     args.extend_from_slice(extra);
-    let out = glassbox(&args);
+    let out = if env.is_empty() {
+        glassbox(&args)
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .args(&args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("run glassbox")
+    };
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -454,8 +467,29 @@ fn large_tensors_are_sampled_unless_exact_is_asked() {
         4_000_000 => -5.0,
         _ => ((i * 7919 % 1000) as f32 + (i * 104_729 % 1000) as f32 - 999.0) / 10_000.0,
     });
-    let (sampled, _) = stats_json(&path, &[]);
-    let (exact, _) = stats_json(&path, &["--exact"]);
+    // Whether the default samples BF16 depends on what measured faster on this CPU: forced here.
+    let (sampled, sampled_text) = stats_json_with(&path, &[], &[("GLASSBOX_METHOD", "sampled")]);
+    let (exact, exact_text) = stats_json(&path, &["--exact"]);
+    let (_, forced_exact) = stats_json_with(&path, &[], &[("GLASSBOX_METHOD", "exact")]);
+    assert_eq!(forced_exact, exact_text, "GLASSBOX_METHOD=exact is --exact");
+    // Every kernel, forced, gives the same statistics (the portable one within its rounding of
+    // squares: std compared to 1e-12 below); the measured default is one of the two methods.
+    let (_, auto) = stats_json(&path, &[]);
+    assert!(
+        auto == sampled_text || auto == exact_text,
+        "the default is sampled or exact"
+    );
+    for kernel in ["scalar", "portable", "avx2", "avx512"] {
+        let env = [("GLASSBOX_METHOD", "sampled"), ("GLASSBOX_KERNEL", kernel)];
+        let (k, _) = stats_json_with(&path, &[], &env);
+        let (a, b) = (&k.tensors[0].stats, &sampled.tensors[0].stats);
+        assert_eq!(
+            (a.count, a.zeros, a.min, a.max, a.p50),
+            (b.count, b.zeros, b.min, b.max, b.p50),
+            "{kernel}"
+        );
+        close(kernel, a.std, b.std, 1e-12);
+    }
     let (s, e) = (&sampled.tensors[0].stats, &exact.tensors[0].stats);
     assert_eq!(
         (s.distribution.as_str(), s.exact_distribution),
