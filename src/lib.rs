@@ -1,9 +1,9 @@
 //! glassbox: what an open-weight model's files reveal.
 //!
-//! Open a model (`model::open`), then compute what you need from it: statistics of every parameter
-//! (`stats`), the architecture read from the tensor names and checked against the config (`arch`),
-//! and render the results (`render`). The library never prints; the `glassbox` binary is a thin
-//! layer over it.
+//! Open a model (`model::open`), then compute what you need from it: its architecture (`arch`),
+//! statistics of every parameter (`stats`); gather the results in a report (`report`: the summary,
+//! the tensor table, the statistics report) and render it (`render`). The library never prints;
+//! the `glassbox` binary is a thin layer over it.
 //!
 //! # Layers
 //!
@@ -11,7 +11,8 @@
 //! peers in one layer do not import each other:
 //!
 //! ```text
-//! dtype, finding          leaves: element types (DType, GgmlType), the one finding type
+//! dtype, finding, text    leaves: element types (DType, GgmlType), the one finding type,
+//!                         number and shape words
 //!   → format, decode      bytes in, tables or values out, no I/O (peers)
 //!   → error               the library's error: each reader's error with the path of its file
 //!   → model               files, tensor table, side documents; opening reads headers only
@@ -35,7 +36,9 @@ pub mod finding;
 pub mod format;
 pub mod model;
 pub mod render;
+pub mod report;
 pub mod stats;
+pub mod text;
 
 pub use dtype::DType;
 pub use error::{Error, Result};

@@ -318,7 +318,19 @@ fn suspicious_but_readable_inputs_open_with_a_note() {
         assert!(stdout(&text).contains(&format!("- {code}: ")), "{name}");
     }
     let gap = tensors_json(&dir.join("gap-between-tensors.safetensors"));
-    assert!(gap.model.notes[0].message.contains("[168, 184)"));
+    let note = &gap.model.notes[0];
+    assert!(note.message.contains("[168, 184)"));
+    assert_eq!(note.severity, "warning");
+    assert_eq!(
+        note.file.as_deref(),
+        Some("gap-between-tensors.safetensors")
+    );
+    assert_eq!(note.tensor, None);
+    let evidence = note.evidence.as_ref().expect("evidence");
+    assert_eq!(
+        (&evidence["start"], &evidence["end"]),
+        (&168.into(), &184.into())
+    );
 }
 
 #[test]

@@ -10,14 +10,14 @@
 
 mod common;
 
-use common::{ArchitectureObj, glassbox, stderr, stdout};
+use common::{ArchitectureObj, SummaryDoc, glassbox, stderr, stdout};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use glassbox::arch::evidence::{DeclaredFamily, NameEvidence};
 use glassbox::arch::{Architecture, Component, Status, infer_from_parts};
 use glassbox::{DType, TensorInfo};
 
@@ -27,22 +27,6 @@ fn root() -> PathBuf {
 
 fn families() -> PathBuf {
     root().join("fixtures").join("families")
-}
-
-// ---- strict mirror of the summary document (docs/json.md) ----
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SummaryDoc {
-    schema_version: u32,
-    model: Value,
-    architecture: ArchitectureObj,
-    parameters: ParametersObj,
-    blocks: Vec<StackObj>,
-    other_tensors: Vec<OtherTensorObj>,
-    checks: Vec<CheckObj>,
-    memory: MemoryObj,
-    notes: Vec<String>,
 }
 
 impl ArchitectureObj {
@@ -70,108 +54,25 @@ impl ArchitectureObj {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ParametersObj {
-    total: u64,
-    by_component: BTreeMap<String, u64>,
-    active: Option<u64>,
-    active_basis: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StackObj {
-    prefix: String,
-    count: u64,
-    main: bool,
-    groups: Vec<GroupObj>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupObj {
-    pattern: String,
-    indices: Vec<u64>,
-    typical: bool,
-    tensors: Vec<BlockTensorObj>,
-    parameters_per_block: u64,
-    outline: String,
-    differences: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BlockTensorObj {
-    name: String,
-    role: String,
-    dtype: String,
-    shape: Vec<u64>,
-    parameters: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OtherTensorObj {
-    name: String,
-    role: String,
-    component: String,
-    dtype: String,
-    shape: Vec<u64>,
-    parameters: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckObj {
-    field: String,
-    declared: Value,
-    observed: Value,
-    status: String,
-    declared_key: Option<String>,
-    basis: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MemoryObj {
-    weights_stored_bytes: u64,
-    weights_16bit_bytes: u64,
-    weights_8bit_bytes: u64,
-    weights_4bit_bytes: u64,
-    kv_cache: Option<KvObj>,
-    kv_cache_note: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KvObj {
-    bytes_per_token: u64,
-    formula: String,
-    layers: u64,
-    elements_per_layer: u64,
-    bytes_per_element: u64,
-    context_length: Option<u64>,
-    bytes_at_context: Option<u64>,
-    sliding_window: Option<u64>,
-    sliding_layers: u64,
-    sliding_rule: Option<String>,
-}
-
 fn summary_json(path: &Path) -> SummaryDoc {
     let out = glassbox(&["summary", path.to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
     let doc: SummaryDoc = serde_json::from_slice(&out.stdout).expect("strict summary document");
     assert_eq!(doc.schema_version, 1);
-    assert_eq!(doc.model["path"], json!(path.to_str().unwrap()));
+    assert_eq!(doc.model.path, path.to_str().unwrap());
+    assert_eq!(doc.model.format, "safetensors");
+    assert!(
+        doc.metadata.is_none(),
+        "only GGUF models carry a metadata object"
+    );
     doc
 }
 
 /// Invariants every summary satisfies, whatever the model.
 fn check_invariants(doc: &SummaryDoc) {
     let p = &doc.parameters;
-    assert_eq!(p.total, doc.model["parameter_count"].as_u64().unwrap());
+    assert_eq!(p.total, doc.model.parameter_count);
     assert_eq!(p.by_component.values().sum::<u64>(), p.total);
     let in_blocks: u64 = doc
         .blocks
@@ -192,7 +93,7 @@ fn check_invariants(doc: &SummaryDoc) {
         .map(|g| g.tensors.len() * g.indices.len())
         .sum::<usize>()
         + doc.other_tensors.len();
-    assert_eq!(tensors as u64, doc.model["tensor_count"].as_u64().unwrap());
+    assert_eq!(tensors as u64, doc.model.tensor_count as u64);
     for s in &doc.blocks {
         let count: usize = s.groups.iter().map(|g| g.indices.len()).sum();
         assert_eq!(count as u64, s.count, "{}", s.prefix);
@@ -228,7 +129,7 @@ fn check_invariants(doc: &SummaryDoc) {
         assert_eq!(c.observed.is_null(), c.basis.is_none(), "{c:?}");
     }
     let m = &doc.memory;
-    assert_eq!(m.weights_stored_bytes, doc.model["bytes"].as_u64().unwrap());
+    assert_eq!(m.weights_stored_bytes, doc.model.bytes);
     assert_eq!(m.weights_16bit_bytes, 2 * p.total);
     assert_eq!(m.weights_8bit_bytes, p.total);
     assert_eq!(m.weights_4bit_bytes, p.total.div_ceil(2));
@@ -902,7 +803,7 @@ fn bert_base_uncased() {
     assert_eq!(component(&arch, Component::Embedding), 23_835_648);
     assert!(arch.memory.kv_cache.is_none());
     assert_eq!(
-        arch.stacks[0].groups[0].outline,
+        arch.stacks[0].groups[0].outline(),
         "attention.self.{query,key,value}, attention.output.dense, intermediate.dense, output.dense, 2 norms"
     );
 }
@@ -973,7 +874,7 @@ fn mixtral_8x7b_active_parameters() {
     assert_eq!(field(&arch, "experts_per_token"), Status::DeclaredOnly);
     assert!(arch.contradictions().next().is_none());
     assert_eq!(
-        arch.stacks[0].groups[0].outline,
+        arch.stacks[0].groups[0].outline(),
         "self_attn.{q,k,v,o}_proj, block_sparse_moe.gate, block_sparse_moe.experts.{0..7}.{w1,w3,w2}, 2 norms"
     );
 }
@@ -1104,11 +1005,16 @@ fn deepseek_v3_with_its_multi_token_prediction_layer() {
     // MLA caches (512 + 64) values per layer and token.
     let kv = arch.memory.kv_cache.as_ref().unwrap();
     assert_eq!(kv.bytes_per_token, 61 * (512 + 64) * 2);
-    assert!(
-        arch.notes
-            .iter()
-            .any(|n| n.contains("multi-token-prediction"))
-    );
+    let mtp = arch
+        .notes
+        .iter()
+        .find(|n| n.code == "mtp_blocks")
+        .expect("an MTP note");
+    assert!(mtp.message.contains("multi-token-prediction"));
+    let evidence: BTreeMap<&str, &Value> =
+        mtp.evidence.iter().map(|e| (e.field, &e.value)).collect();
+    assert_eq!(evidence["blocks"], &json!("61"));
+    assert_eq!(evidence["count"], &json!(1));
 }
 
 #[test]
@@ -1165,7 +1071,12 @@ fn odd_configs_never_panic() {
         let config = Value::Object(map);
         let arch = infer_from_parts(&t.0, Some(&config), Some(u64::MAX));
         prop_assert_eq!(arch.parameters.total, t.total());
-        prop_assert_eq!(arch.hyper.layers, arch.hyper.layers.or(Some(2)));
+        // The weights hold two blocks: whatever the config says, two layers are observed.
+        prop_assert_eq!(
+            arch.check("layers").and_then(|c| c.observed.clone()),
+            Some(glassbox::arch::Value::Count(2))
+        );
+        prop_assert_eq!(arch.hyper.layers, Some(2));
         let _ = serde_json::to_string(&arch.checks).unwrap();
     });
     // Not an object at all.
@@ -1192,8 +1103,19 @@ fn family_evidence_when_config_and_names_disagree_or_are_unknown() {
     assert_eq!(arch.family.as_deref(), Some("olmo2"));
     assert!(!arch.family_known);
     assert_eq!(field(&arch, "family"), Status::DeclaredOnly);
+    assert_eq!(
+        arch.family_evidence.declared,
+        DeclaredFamily::ModelType {
+            model_type: "olmo2".into(),
+            known: false
+        }
+    );
+    assert!(matches!(
+        &arch.family_evidence.names,
+        NameEvidence::Resemble(s) if s.family == "llama"
+    ));
     assert!(
-        arch.family_evidence.contains("no rules for"),
+        arch.family_evidence.to_string().contains("no rules for"),
         "{}",
         arch.family_evidence
     );
@@ -1203,8 +1125,21 @@ fn family_evidence_when_config_and_names_disagree_or_are_unknown() {
     // A config naming another family: a contradiction, not a silent choice.
     let arch = infer_from_parts(&t.0, Some(&json!({"model_type": "bert"})), None);
     assert_eq!(field(&arch, "family"), Status::Contradicted);
-    assert!(arch.family_evidence.contains("contradicted"));
-    assert!(arch.notes[0].starts_with("family: config says bert"));
+    assert!(arch.family_evidence.to_string().contains("contradicted"));
+    assert!(matches!(
+        &arch.family_evidence.names,
+        NameEvidence::Contradict(s) if s.family == "llama"
+    ));
+    assert!(
+        arch.notes[0]
+            .message
+            .starts_with("family: config says bert")
+    );
+    assert_eq!(arch.notes[0].code, "contradicted");
+    assert_eq!(
+        arch.notes[0].subject,
+        glassbox::finding::Subject::Key("model_type".into())
+    );
 
     // `architectures` alone names the family; mistral shares llama's names.
     let config = json!({"architectures": ["MistralForCausalLM"]});
@@ -1217,5 +1152,44 @@ fn family_evidence_when_config_and_names_disagree_or_are_unknown() {
                         "quantization_config": {"quant_method": "fp8"}});
     let arch = infer_from_parts(&t.0, Some(&config), None);
     assert_eq!(field(&arch, "dtype"), Status::ObservedOnly);
-    assert!(arch.notes.iter().any(|n| n.contains("fp8")));
+    let quantized = arch
+        .notes
+        .iter()
+        .find(|n| n.code == "quantized_compute_dtype")
+        .expect("a note on the compute dtype");
+    assert!(quantized.message.contains("fp8"), "{}", quantized.message);
+}
+
+#[test]
+fn gguf_summaries_read_strictly_with_their_metadata() {
+    let dir = root().join("fixtures").join("gguf");
+    for rel in [
+        "llama-tiny.gguf",
+        "arch/mixtral.gguf",
+        "arch/contradicting.gguf",
+    ] {
+        let path = dir.join(rel);
+        let out = glassbox(&["summary", path.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{rel}: {}", stderr(&out));
+        let doc: SummaryDoc = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{rel}: strict summary document: {e}"));
+        assert_eq!(doc.model.format, "gguf");
+        let metadata = doc.metadata.expect("a GGUF summary has a metadata object");
+        assert!(metadata.gguf_version >= 2, "{rel}");
+        assert_eq!(metadata.bits_per_weight, doc.model.bits_per_weight, "{rel}");
+        assert_eq!(
+            doc.architecture.family_source.as_deref(),
+            Some("gguf_metadata")
+        );
+        // The declared side of every check is named by its GGUF key.
+        for c in doc.checks.iter().filter(|c| c.field != "family") {
+            if let Some(key) = &c.declared_key {
+                assert!(
+                    key.contains('.') && !key.contains("config"),
+                    "{rel}: {} declared by `{key}`",
+                    c.field
+                );
+            }
+        }
+    }
 }

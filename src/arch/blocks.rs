@@ -11,41 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::rules::BLOCK_CONTAINERS;
 use super::{Role, TensorRole};
+use crate::model::naming::is_index;
+pub use crate::model::naming::{BlockName, split_block};
 use crate::model::{DType, TensorInfo};
-
-/// A tensor name split at its block index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockName<'a> {
-    pub stack: &'a str,
-    pub index: u64,
-    pub rest: &'a str,
-}
-
-/// Splits `model.layers.7.mlp.up_proj.weight` into `model.layers`, 7, `mlp.up_proj.weight`.
-pub fn split_block(name: &str) -> Option<BlockName<'_>> {
-    let mut prev: Option<&str> = None;
-    let mut start = 0;
-    for seg in name.split('.') {
-        let end = start + seg.len();
-        if prev.is_some_and(|p| BLOCK_CONTAINERS.contains(&p)) && is_index(seg) {
-            let index = seg.parse().ok()?;
-            return Some(BlockName {
-                stack: &name[..start - 1],
-                index,
-                rest: name.get(end + 1..).unwrap_or(""),
-            });
-        }
-        prev = Some(seg);
-        start = end + 1;
-    }
-    None
-}
-
-fn is_index(seg: &str) -> bool {
-    !seg.is_empty() && seg.len() <= 9 && seg.bytes().all(|b| b.is_ascii_digit())
-}
 
 /// One tensor of a block, by its in-block name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,7 +27,10 @@ pub struct BlockTensor {
 }
 
 /// Blocks of a stack that are identical to each other.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// JSON: its fields in order, with `outline` (the sentence of [`BlockGroup::outline`]) before
+/// `differences`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct BlockGroup {
     /// `model.layers.{0..29}`.
     pub pattern: String,
@@ -69,10 +41,30 @@ pub struct BlockGroup {
     pub tensors: Vec<BlockTensor>,
     /// Parameters of one block.
     pub parameters_per_block: u64,
-    /// `self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, 2 norms`.
-    pub outline: String,
     /// How the group differs from the typical one (empty for the typical group).
-    pub differences: Vec<String>,
+    pub differences: Vec<Difference>,
+}
+
+impl BlockGroup {
+    /// The members in brief: `self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, 2 norms`.
+    pub fn outline(&self) -> String {
+        outline(&self.tensors)
+    }
+}
+
+impl Serialize for BlockGroup {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut g = s.serialize_struct("BlockGroup", 7)?;
+        g.serialize_field("pattern", &self.pattern)?;
+        g.serialize_field("indices", &self.indices)?;
+        g.serialize_field("typical", &self.typical)?;
+        g.serialize_field("tensors", &self.tensors)?;
+        g.serialize_field("parameters_per_block", &self.parameters_per_block)?;
+        g.serialize_field("outline", &self.outline())?;
+        g.serialize_field("differences", &self.differences)?;
+        g.end()
+    }
 }
 
 /// A stack of repeated blocks.
@@ -199,7 +191,6 @@ fn build_stack(
             BlockGroup {
                 pattern: pattern(prefix, &indices),
                 parameters_per_block: tensors.iter().map(|t| t.parameters).sum(),
-                outline: outline(&tensors),
                 typical: is_typical,
                 indices,
                 tensors,
@@ -389,8 +380,56 @@ fn brace_siblings(modules: &[String]) -> Vec<String> {
     out
 }
 
+/// One way a group of blocks differs from the typical group. JSON: its sentence
+/// (`has mlp.{gate,up,down}_proj`, `lacks …`, `q_proj.weight is [8, 16] (typical [16, 16])`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Difference {
+    /// In-block tensors the typical group lacks.
+    Has(Vec<BlockTensor>),
+    /// Tensors of the typical group this one lacks.
+    Lacks(Vec<BlockTensor>),
+    /// A tensor of another shape.
+    Shape {
+        tensor: String,
+        shape: Vec<u64>,
+        typical: Vec<u64>,
+    },
+    /// A tensor of another dtype.
+    DType {
+        tensor: String,
+        dtype: DType,
+        typical: DType,
+    },
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::text::shape;
+        match self {
+            Difference::Has(tensors) => write!(f, "has {}", outline(tensors)),
+            Difference::Lacks(tensors) => write!(f, "lacks {}", outline(tensors)),
+            Difference::Shape {
+                tensor,
+                shape: s,
+                typical,
+            } => write!(f, "{tensor} is {} (typical {})", shape(s), shape(typical)),
+            Difference::DType {
+                tensor,
+                dtype,
+                typical,
+            } => write!(f, "{tensor} is {dtype} (typical {typical})"),
+        }
+    }
+}
+
+impl Serialize for Difference {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// How `group` differs from `typical`: tensors only in one of them, and shape or dtype changes.
-fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<String> {
+fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<Difference> {
     let find = |list: &[BlockTensor], name: &str| list.iter().find(|t| t.name == name).cloned();
     let extra: Vec<BlockTensor> = group
         .iter()
@@ -404,22 +443,25 @@ fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<String> {
         .collect();
     let mut out = Vec::new();
     if !extra.is_empty() {
-        out.push(format!("has {}", outline(&extra)));
+        out.push(Difference::Has(extra));
     }
     if !missing.is_empty() {
-        out.push(format!("lacks {}", outline(&missing)));
+        out.push(Difference::Lacks(missing));
     }
     for t in group {
         if let Some(u) = find(typical, &t.name) {
             if u.shape != t.shape {
-                out.push(format!(
-                    "{} is {} (typical {})",
-                    t.name,
-                    crate::render::table::shape(&t.shape),
-                    crate::render::table::shape(&u.shape)
-                ));
+                out.push(Difference::Shape {
+                    tensor: t.name.clone(),
+                    shape: t.shape.clone(),
+                    typical: u.shape,
+                });
             } else if u.dtype != t.dtype {
-                out.push(format!("{} is {} (typical {})", t.name, t.dtype, u.dtype));
+                out.push(Difference::DType {
+                    tensor: t.name.clone(),
+                    dtype: t.dtype,
+                    typical: u.dtype,
+                });
             }
         }
     }
@@ -429,6 +471,36 @@ fn differences(typical: &[BlockTensor], group: &[BlockTensor]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn differences_are_data_with_a_sentence() {
+        let t = |name: &str, shape: &[u64], dtype| BlockTensor {
+            name: name.into(),
+            role: Role::Other,
+            dtype,
+            shape: shape.to_vec(),
+            parameters: shape.iter().product(),
+        };
+        let typical = [
+            t("a.weight", &[4, 4], DType::BF16),
+            t("b.weight", &[4], DType::BF16),
+        ];
+        let group = [
+            t("a.weight", &[2, 4], DType::BF16),
+            t("c.weight", &[4], DType::F32),
+        ];
+        let d = differences(&typical, &group);
+        assert_eq!(d.len(), 3);
+        assert!(matches!(&d[0], Difference::Has(v) if v[0].name == "c.weight"));
+        assert!(matches!(&d[1], Difference::Lacks(v) if v[0].name == "b.weight"));
+        assert_eq!(d[2].to_string(), "a.weight is [2, 4] (typical [4, 4])");
+        assert_eq!(
+            serde_json::to_string(&d[2]).unwrap(),
+            "\"a.weight is [2, 4] (typical [4, 4])\""
+        );
+        let dtype = differences(&typical[..1], &[t("a.weight", &[4, 4], DType::F16)]);
+        assert_eq!(dtype[0].to_string(), "a.weight is F16 (typical BF16)");
+    }
 
     #[test]
     fn block_names_split_at_the_first_container_index() {

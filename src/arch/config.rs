@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use super::note::Note;
+
 /// Counts above this are treated as nonsense (no real hyperparameter comes close), which also keeps
 /// every product of a few of them inside `u64`.
 const MAX_COUNT: u64 = 1 << 40;
@@ -15,6 +17,8 @@ const MAX_COUNT: u64 = 1 << 40;
 pub struct Declared<T> {
     pub value: T,
     pub key: String,
+    /// Not written in the config: the default Transformers applies (`key` says from what).
+    pub defaulted: bool,
 }
 
 impl<T> Declared<T> {
@@ -22,6 +26,17 @@ impl<T> Declared<T> {
         Declared {
             value,
             key: key.into(),
+            defaulted: false,
+        }
+    }
+
+    /// The default a config implies for an unset key, derived as `derivation` says; its key reads
+    /// `{derivation} (default)`.
+    pub fn default_from(value: T, derivation: impl std::fmt::Display) -> Self {
+        Declared {
+            value,
+            key: format!("{derivation} (default)"),
+            defaulted: true,
         }
     }
 }
@@ -30,7 +45,10 @@ impl<T> Declared<T> {
 pub struct ConfigReader<'a> {
     root: Option<&'a Map<String, Value>>,
     nested: Option<&'a Map<String, Value>>,
-    pub notes: Vec<String>,
+    /// The name the declared side gives each top-level key (a GGUF model's config stands for its
+    /// metadata: `hidden_size` is `llama.embedding_length`); keys not listed keep their name.
+    key_names: &'a [(&'static str, String)],
+    pub notes: Vec<Note>,
 }
 
 impl<'a> ConfigReader<'a> {
@@ -42,8 +60,29 @@ impl<'a> ConfigReader<'a> {
         ConfigReader {
             root,
             nested,
+            key_names: &[],
             notes: Vec::new(),
         }
+    }
+
+    /// The reader naming each top-level key as `key_names` says: config key → the name the
+    /// declaring side gives it (`hidden_size` → `llama.embedding_length` for a GGUF model).
+    pub fn with_key_names(mut self, key_names: &'a [(&'static str, String)]) -> Self {
+        self.key_names = key_names;
+        self
+    }
+
+    /// The name of `key` as the declared side calls it.
+    pub fn key_name(&self, key: &str) -> String {
+        self.renamed(key).unwrap_or_else(|| key.to_owned())
+    }
+
+    /// The name `key_names` gives `key`, if it gives one.
+    pub fn renamed(&self, key: &str) -> Option<String> {
+        self.key_names
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, name)| name.clone())
     }
 
     pub fn present(&self) -> bool {
@@ -56,7 +95,12 @@ impl<'a> ConfigReader<'a> {
             let Some(map) = scope else { continue };
             for key in keys {
                 if let Some(v) = map.get(*key).filter(|v| !v.is_null()) {
-                    return Some((format!("{prefix}{key}"), v));
+                    let name = if prefix.is_empty() {
+                        self.key_name(key)
+                    } else {
+                        format!("{prefix}{key}")
+                    };
+                    return Some((name, v));
                 }
             }
         }
@@ -69,10 +113,11 @@ impl<'a> ConfigReader<'a> {
         match as_count(value) {
             Some(n) => Some(Declared::new(n, key)),
             None => {
-                self.notes.push(format!(
-                    "config `{key}` is {}, not a count; ignored",
-                    short(value)
-                ));
+                self.notes.push(Note::ConfigValueIgnored {
+                    key,
+                    found: short(value),
+                    expected: "a count",
+                });
                 None
             }
         }
@@ -84,10 +129,11 @@ impl<'a> ConfigReader<'a> {
         match value.as_f64().filter(|f| f.is_finite()) {
             Some(f) => Some(Declared::new(f, key)),
             None => {
-                self.notes.push(format!(
-                    "config `{key}` is {}, not a number; ignored",
-                    short(value)
-                ));
+                self.notes.push(Note::ConfigValueIgnored {
+                    key,
+                    found: short(value),
+                    expected: "a number",
+                });
                 None
             }
         }
@@ -98,10 +144,11 @@ impl<'a> ConfigReader<'a> {
         match value.as_bool() {
             Some(b) => Some(Declared::new(b, key)),
             None => {
-                self.notes.push(format!(
-                    "config `{key}` is {}, not true or false; ignored",
-                    short(value)
-                ));
+                self.notes.push(Note::ConfigValueIgnored {
+                    key,
+                    found: short(value),
+                    expected: "true or false",
+                });
                 None
             }
         }
@@ -112,10 +159,11 @@ impl<'a> ConfigReader<'a> {
         match value.as_str() {
             Some(s) => Some(Declared::new(s.to_owned(), key)),
             None => {
-                self.notes.push(format!(
-                    "config `{key}` is {}, not a string; ignored",
-                    short(value)
-                ));
+                self.notes.push(Note::ConfigValueIgnored {
+                    key,
+                    found: short(value),
+                    expected: "a string",
+                });
                 None
             }
         }
@@ -130,10 +178,11 @@ impl<'a> ConfigReader<'a> {
         match list {
             Some(list) => Some(Declared::new(list, key)),
             None => {
-                self.notes.push(format!(
-                    "config `{key}` is {}, not a list of counts; ignored",
-                    short(value)
-                ));
+                self.notes.push(Note::ConfigValueIgnored {
+                    key,
+                    found: short(value),
+                    expected: "a list of counts",
+                });
                 None
             }
         }
@@ -150,10 +199,11 @@ impl<'a> ConfigReader<'a> {
         match list {
             Some(list) => Some(Declared::new(list, key)),
             None => {
-                self.notes.push(format!(
-                    "config `{key}` is {}, not a list of strings; ignored",
-                    short(value)
-                ));
+                self.notes.push(Note::ConfigValueIgnored {
+                    key,
+                    found: short(value),
+                    expected: "a list of strings",
+                });
                 None
             }
         }
@@ -239,8 +289,9 @@ mod tests {
             Some(Declared::new(64, "text_config.hidden_size"))
         );
         assert_eq!(r.count(&["num_attention_heads", "n_head"]), None);
+        let messages: Vec<String> = r.notes.iter().map(Note::message).collect();
         assert_eq!(
-            r.notes,
+            messages,
             ["config `n_head` is \"four\", not a count; ignored"]
         );
         assert_eq!(r.count(&["absent"]), None);
@@ -248,6 +299,30 @@ mod tests {
         let mut r = ConfigReader::new(Some(&not_object));
         assert!(!r.present());
         assert_eq!(r.count(&["n_layer"]), None);
+    }
+
+    #[test]
+    fn keys_are_named_as_the_declaring_side_names_them() {
+        let config = json!({"hidden_size": 16, "n_head": "four", "text_config": {"d_ff": 8}});
+        let names = [
+            ("hidden_size", "llama.embedding_length".to_owned()),
+            ("n_head", "llama.attention.head_count".to_owned()),
+            ("d_ff", "not.used.for.nested".to_owned()),
+        ];
+        let mut r = ConfigReader::new(Some(&config)).with_key_names(&names);
+        let hidden = r.count(&["hidden_size"]).unwrap();
+        assert_eq!(
+            (hidden.value, hidden.key.as_str()),
+            (16, "llama.embedding_length")
+        );
+        assert_eq!(r.count(&["n_head"]), None);
+        assert_eq!(
+            r.notes[0].message(),
+            "config `llama.attention.head_count` is \"four\", not a count; ignored"
+        );
+        // Only top-level keys stand for metadata keys.
+        assert_eq!(r.count(&["d_ff"]).unwrap().key, "text_config.d_ff");
+        assert_eq!(r.key_name("vocab_size"), "vocab_size");
     }
 
     #[test]

@@ -28,12 +28,131 @@ pub struct KvInputs {
     /// Layers that cache keys and values (the decoder's, for an encoder-decoder).
     pub layers: Option<u64>,
     /// KV heads × head_dim, and how it was found.
-    pub kv_width: Option<(u64, String)>,
+    pub kv_width: Option<(u64, super::basis::Basis)>,
     pub mla: Option<Mla>,
     pub context_length: Option<u64>,
     pub sliding_window: Option<u64>,
     /// Layers using the sliding window, and the rule that says so.
-    pub sliding_layers: Option<(u64, String)>,
+    pub sliding_layers: Option<(u64, SlidingRule)>,
+}
+
+/// Which layers use the sliding window, and what says so. JSON: its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlidingRule {
+    /// The config's per-layer list (`layer_types`), by its key.
+    LayerTypes { key: String },
+    /// The family slides every layer.
+    EveryLayer,
+    /// The family slides the even layers.
+    EvenLayers,
+    /// All but every `n`th layer, by the key declaring `n`.
+    AllButEvery { n: u64, key: String },
+    /// The window is switched off by the key.
+    Disabled { key: String },
+    /// Layers from `max_window_layers` on (Qwen2).
+    FromMaxWindowLayers,
+}
+
+impl std::fmt::Display for SlidingRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SlidingRule::LayerTypes { key } => write!(f, "`{key}`"),
+            SlidingRule::EveryLayer => f.write_str("every layer"),
+            SlidingRule::EvenLayers => f.write_str("even layers"),
+            SlidingRule::AllButEvery { n, key } => {
+                write!(f, "all but every {n}th layer (`{key}`)")
+            }
+            SlidingRule::Disabled { key } => write!(f, "`{key}` is false"),
+            SlidingRule::FromMaxWindowLayers => f.write_str("layers from `max_window_layers` on"),
+        }
+    }
+}
+
+/// The formula of a KV cache estimate, with its numbers. JSON: the formula in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvFormula {
+    pub layers: u64,
+    pub cached: CachedPerLayer,
+    /// An encoder-decoder: the decoder's self-attention only.
+    pub decoder_only: bool,
+}
+
+/// What one layer caches per token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedPerLayer {
+    /// A key and a value of the KV width.
+    KeyAndValue { kv_width: u64 },
+    /// MLA's compressed latent and decoupled RoPE key.
+    MlaLatent { kv_lora_rank: u64, rope_dim: u64 },
+}
+
+impl std::fmt::Display for KvFormula {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let layers = self.layers;
+        match self.cached {
+            CachedPerLayer::MlaLatent {
+                kv_lora_rank,
+                rope_dim,
+            } => write!(
+                f,
+                "{layers} layers × (kv_lora_rank {kv_lora_rank} + rope dim {rope_dim}) × {KV_BYTES_PER_ELEMENT} B (MLA caches the compressed latent)"
+            )?,
+            CachedPerLayer::KeyAndValue { kv_width } => write!(
+                f,
+                "2 (k, v) × {layers} layers × kv width {kv_width} × {KV_BYTES_PER_ELEMENT} B"
+            )?,
+        }
+        if self.decoder_only {
+            f.write_str(
+                "; decoder self-attention only (the cross-attention cache grows with the input)",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Why there is no KV cache estimate. JSON: the reason in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoKvCache {
+    Encoder,
+    Vision,
+    /// Not known to be autoregressive.
+    UnknownArchitecture,
+    LayersUnknown,
+    /// No k projection found.
+    KvWidthUnknown,
+    /// Beyond `u64` bytes.
+    Overflows,
+}
+
+impl std::fmt::Display for NoKvCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoKvCache::Encoder => "an encoder processes the whole input at once: no KV cache",
+            NoKvCache::Vision => "a vision encoder has no KV cache",
+            NoKvCache::UnknownArchitecture => {
+                "unknown architecture: not known to be autoregressive"
+            }
+            NoKvCache::LayersUnknown => "layer count unknown",
+            NoKvCache::KvWidthUnknown => "KV width unknown (no k projection found)",
+            NoKvCache::Overflows => "KV size overflows",
+        })
+    }
+}
+
+/// Serialises a value as its `Display` words (the JSON of the memory's structured messages).
+fn as_words<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn option_as_words<T: std::fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
 }
 
 /// The memory estimate.
@@ -48,7 +167,8 @@ pub struct Memory {
     pub weights_4bit_bytes: u64,
     pub kv_cache: Option<KvCache>,
     /// Why there is no KV estimate, when there is none.
-    pub kv_cache_note: Option<String>,
+    #[serde(serialize_with = "option_as_words")]
+    pub kv_cache_note: Option<NoKvCache>,
 }
 
 /// The KV cache estimate.
@@ -56,7 +176,8 @@ pub struct Memory {
 pub struct KvCache {
     pub bytes_per_token: u64,
     /// The formula with the numbers in it.
-    pub formula: String,
+    #[serde(serialize_with = "as_words")]
+    pub formula: KvFormula,
     pub layers: u64,
     /// Elements cached per layer and token.
     pub elements_per_layer: u64,
@@ -68,7 +189,8 @@ pub struct KvCache {
     pub sliding_window: Option<u64>,
     /// Layers using the window (0 when none or the window is disabled).
     pub sliding_layers: u64,
-    pub sliding_rule: Option<String>,
+    #[serde(serialize_with = "option_as_words")]
+    pub sliding_rule: Option<SlidingRule>,
 }
 
 /// Estimates memory from the tensor table and the inferred facts.
@@ -84,15 +206,9 @@ pub fn estimate(
             Ok(c) => (Some(c), None),
             Err(why) => (None, Some(why)),
         },
-        Some(Kind::Encoder) => (
-            None,
-            Some("an encoder processes the whole input at once: no KV cache".to_owned()),
-        ),
-        Some(Kind::Vision) => (None, Some("a vision encoder has no KV cache".to_owned())),
-        None => (
-            None,
-            Some("unknown architecture: not known to be autoregressive".to_owned()),
-        ),
+        Some(Kind::Encoder) => (None, Some(NoKvCache::Encoder)),
+        Some(Kind::Vision) => (None, Some(NoKvCache::Vision)),
+        None => (None, Some(NoKvCache::UnknownArchitecture)),
     };
     Memory {
         weights_stored_bytes: stored,
@@ -104,38 +220,30 @@ pub fn estimate(
     }
 }
 
-fn kv_cache(kv: &KvInputs, kind: Option<Kind>) -> Result<KvCache, String> {
-    let layers = kv.layers.ok_or_else(|| "layer count unknown".to_owned())?;
-    let (elements, formula) = match (&kv.mla, &kv.kv_width) {
-        (Some(m), _) => {
-            let e = m.kv_lora_rank + m.rope_dim;
-            (
-                e,
-                format!(
-                    "{layers} layers × (kv_lora_rank {} + rope dim {}) × {KV_BYTES_PER_ELEMENT} B (MLA caches the compressed latent)",
-                    m.kv_lora_rank, m.rope_dim
-                ),
-            )
-        }
-        (None, Some((w, _))) => (
-            2 * w,
-            format!("2 (k, v) × {layers} layers × kv width {w} × {KV_BYTES_PER_ELEMENT} B"),
+fn kv_cache(kv: &KvInputs, kind: Option<Kind>) -> Result<KvCache, NoKvCache> {
+    let layers = kv.layers.ok_or(NoKvCache::LayersUnknown)?;
+    let (elements, cached) = match (&kv.mla, &kv.kv_width) {
+        (Some(m), _) => (
+            m.kv_lora_rank + m.rope_dim,
+            CachedPerLayer::MlaLatent {
+                kv_lora_rank: m.kv_lora_rank,
+                rope_dim: m.rope_dim,
+            },
         ),
-        (None, None) => return Err("KV width unknown (no k projection found)".to_owned()),
+        (None, Some((w, _))) => (2 * w, CachedPerLayer::KeyAndValue { kv_width: *w }),
+        (None, None) => return Err(NoKvCache::KvWidthUnknown),
     };
-    let formula = if kind == Some(Kind::EncoderDecoder) {
-        format!(
-            "{formula}; decoder self-attention only (the cross-attention cache grows with the input)"
-        )
-    } else {
-        formula
+    let formula = KvFormula {
+        layers,
+        cached,
+        decoder_only: kind == Some(Kind::EncoderDecoder),
     };
     let per_layer_bytes = elements
         .checked_mul(KV_BYTES_PER_ELEMENT)
-        .ok_or("KV size overflows")?;
+        .ok_or(NoKvCache::Overflows)?;
     let bytes_per_token = per_layer_bytes
         .checked_mul(layers)
-        .ok_or("KV size overflows")?;
+        .ok_or(NoKvCache::Overflows)?;
     let (sliding_layers, sliding_rule) = match (&kv.sliding_window, &kv.sliding_layers) {
         (Some(_), Some((n, rule))) => ((*n).min(layers), Some(rule.clone())),
         _ => (0, None),
@@ -169,15 +277,23 @@ mod tests {
     fn kv_cache_with_sliding_layers_and_overflow() {
         let kv = KvInputs {
             layers: Some(4),
-            kv_width: Some((16, String::new())),
+            kv_width: Some((16, crate::arch::basis::Basis::MlaKvHeads)),
             mla: None,
             context_length: Some(1000),
             sliding_window: Some(100),
-            sliding_layers: Some((2, "even layers".into())),
+            sliding_layers: Some((2, SlidingRule::EvenLayers)),
         };
         let m = estimate(&[], 10, Some(Kind::Decoder), kv.clone());
         let c = m.kv_cache.unwrap();
         assert_eq!(c.bytes_per_token, 2 * 4 * 16 * 2);
+        assert_eq!(
+            c.formula.to_string(),
+            "2 (k, v) × 4 layers × kv width 16 × 2 B"
+        );
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["sliding_rule"],
+            "even layers"
+        );
         assert_eq!(c.bytes_at_context, Some(2 * 16 * 2 * (2 * 1000 + 2 * 100)));
         assert_eq!(m.weights_4bit_bytes, 5);
         let huge = KvInputs {
@@ -190,6 +306,13 @@ mod tests {
             .unwrap();
         assert_eq!(c.bytes_at_context, None);
         let m = estimate(&[], 10, Some(Kind::Encoder), KvInputs::default());
-        assert!(m.kv_cache.is_none() && m.kv_cache_note.is_some());
+        assert!(m.kv_cache.is_none());
+        assert_eq!(m.kv_cache_note, Some(NoKvCache::Encoder));
+        assert_eq!(
+            serde_json::to_value(&m).unwrap()["kv_cache_note"],
+            "an encoder processes the whole input at once: no KV cache"
+        );
+        let none = estimate(&[], 10, Some(Kind::Decoder), KvInputs::default());
+        assert_eq!(none.kv_cache_note, Some(NoKvCache::LayersUnknown));
     }
 }

@@ -6,7 +6,8 @@
 //! 1. the **family**, from the config's `model_type` / `architectures` when present, otherwise from
 //!    a signature of tensor-name fragments ([`rules::SIGNATURES`]), saying which evidence it used;
 //! 2. a **role** for every tensor (attention q/k/v/o, fused qkv, MLP gate/up/down, router, expert,
-//!    norm, LM head, …) from per-family naming conventions kept as data ([`rules`]);
+//!    norm, LM head, …) from per-family naming conventions kept as data (the model layer's
+//!    [`crate::model::naming`], re-exported by [`rules`]);
 //! 3. the **repeated blocks** (`model.layers.N`, `h.N`, `encoder.block.N`, …), collapsed into
 //!    groups of identical blocks, with the blocks that deviate ([`blocks`]);
 //! 4. **hyperparameters** observed from shapes and declared in the config, every field compared
@@ -16,241 +17,41 @@
 //! 6. a **memory** estimate: weights at several precisions, KV cache per token and at the declared
 //!    context ([`memory`]).
 //!
-//! Everything here is a pure function of the tensor table and the parsed config: no I/O but the
-//! optional tokenizer-size lookup in [`infer_architecture`], no printing. A config that contradicts
-//! the weights is a finding in [`Architecture::checks`], never an error.
+//! Everything here is a pure function of the tensor table, the parsed config and the tokenizer's
+//! size ([`Model::tokenizer_size`], read by the model layer): no I/O, no printing. A config that
+//! contradicts the weights is a finding in [`Architecture::checks`], never an error.
+//!
+//! Results are data, not sentences: remarks are [`Note`]s (held as [`Finding`]s), the family's
+//! evidence is an [`evidence::FamilyEvidence`], how a value was observed a [`basis::Basis`], a
+//! deviating block a [`Difference`], the active-parameter formula an [`ActiveBasis`], the KV cache
+//! formula a [`memory::KvFormula`]. Each renders its sentence with `Display` (or
+//! [`Note::message`]), at the edge; key names are the declaring side's (config.json or GGUF).
 
+pub mod basis;
 pub mod blocks;
 pub mod config;
+pub mod evidence;
 pub mod gguf_names;
 mod infer;
 pub mod memory;
+pub mod note;
 pub mod rules;
 
 use serde::Serialize;
 
+use crate::finding::Finding;
 use crate::format::gguf::Gguf;
 use crate::model::Model;
 
-pub use blocks::{BlockGroup, BlockTensor, Stack};
+pub use crate::model::naming::{Component, Role};
+pub use blocks::{BlockGroup, BlockTensor, Difference, Stack};
 pub use infer::{infer_from_parts, infer_with_naming, value_text};
 pub use memory::{KvCache, Memory};
+pub use note::Note;
 pub use rules::Kind;
 
-/// What a tensor does.
-///
-/// Ordered as a block reads: embeddings, attention, MLP, experts, norms, heads. The order is used to
-/// list a block's members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    TokenEmbedding,
-    PositionEmbedding,
-    TokenTypeEmbedding,
-    PatchEmbedding,
-    ClassEmbedding,
-    RelativePositionBias,
-    AttnQ,
-    AttnK,
-    AttnV,
-    AttnQkv,
-    /// MLA (DeepSeek): low-rank query down-projection `q_a_proj`.
-    AttnQA,
-    AttnQANorm,
-    AttnQB,
-    /// MLA: joint KV down-projection plus the decoupled RoPE key, `kv_a_proj_with_mqa`.
-    AttnKvA,
-    AttnKvANorm,
-    AttnKvB,
-    AttnO,
-    AttnQNorm,
-    AttnKNorm,
-    CrossAttnQ,
-    CrossAttnK,
-    CrossAttnV,
-    CrossAttnO,
-    MlpGate,
-    MlpUp,
-    MlpGateUp,
-    MlpDown,
-    Router,
-    RouterBias,
-    ExpertGate,
-    ExpertUp,
-    ExpertGateUp,
-    ExpertDown,
-    SharedExpertRouter,
-    SharedExpertGate,
-    SharedExpertUp,
-    SharedExpertDown,
-    Norm,
-    LmHead,
-    HeadTransform,
-    HeadBias,
-    NextSentence,
-    Pooler,
-    Classifier,
-    Projector,
-    /// DeepSeek's multi-token-prediction module (`eh_proj`, `enorm`, `hnorm`, `shared_head`).
-    Mtp,
-    /// A saved buffer, not a trained parameter (`position_ids`, a causal mask, `inv_freq`).
-    Buffer,
-    Other,
-}
-
-impl Role {
-    /// The component a role's parameters are counted in.
-    pub fn component(self) -> Component {
-        use Role::*;
-        match self {
-            TokenEmbedding | PositionEmbedding | TokenTypeEmbedding | PatchEmbedding
-            | ClassEmbedding | RelativePositionBias => Component::Embedding,
-            AttnQ | AttnK | AttnV | AttnQkv | AttnO | AttnQA | AttnQB | AttnKvA | AttnKvB
-            | CrossAttnQ | CrossAttnK | CrossAttnV | CrossAttnO => Component::Attention,
-            MlpGate | MlpUp | MlpGateUp | MlpDown | SharedExpertRouter | SharedExpertGate
-            | SharedExpertUp | SharedExpertDown => Component::Mlp,
-            Router | RouterBias | ExpertGate | ExpertUp | ExpertGateUp | ExpertDown => {
-                Component::Experts
-            }
-            Norm | AttnQNorm | AttnKNorm | AttnQANorm | AttnKvANorm => Component::Norms,
-            LmHead | HeadTransform | HeadBias | NextSentence | Pooler | Classifier => {
-                Component::Head
-            }
-            Projector => Component::Projector,
-            Mtp => Component::Mtp,
-            Buffer | Other => Component::Other,
-        }
-    }
-
-    /// The snake_case name used in JSON.
-    pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    }
-
-    /// Words for people.
-    pub fn label(self) -> &'static str {
-        use Role::*;
-        match self {
-            TokenEmbedding => "token embedding",
-            PositionEmbedding => "position embedding",
-            TokenTypeEmbedding => "token type embedding",
-            PatchEmbedding => "patch embedding",
-            ClassEmbedding => "class token",
-            RelativePositionBias => "relative position bias",
-            AttnQ => "attention q",
-            AttnK => "attention k",
-            AttnV => "attention v",
-            AttnQkv => "attention qkv (fused)",
-            AttnO => "attention output",
-            AttnQNorm => "q norm",
-            AttnKNorm => "k norm",
-            AttnQA => "MLA q down-projection",
-            AttnQANorm => "MLA q norm",
-            AttnQB => "MLA q up-projection",
-            AttnKvA => "MLA kv down-projection",
-            AttnKvANorm => "MLA kv norm",
-            AttnKvB => "MLA kv up-projection",
-            CrossAttnQ => "cross-attention q",
-            CrossAttnK => "cross-attention k",
-            CrossAttnV => "cross-attention v",
-            CrossAttnO => "cross-attention output",
-            MlpGate => "MLP gate",
-            MlpUp => "MLP up",
-            MlpGateUp => "MLP gate+up (fused)",
-            MlpDown => "MLP down",
-            Router => "MoE router",
-            RouterBias => "MoE router bias",
-            ExpertGate => "expert gate",
-            ExpertUp => "expert up",
-            ExpertGateUp => "expert gate+up (fused)",
-            ExpertDown => "expert down",
-            SharedExpertRouter => "shared expert gate",
-            SharedExpertGate => "shared expert gate",
-            SharedExpertUp => "shared expert up",
-            SharedExpertDown => "shared expert down",
-            Norm => "norm",
-            LmHead => "LM head",
-            HeadTransform => "head transform",
-            HeadBias => "head bias",
-            NextSentence => "next-sentence head",
-            Pooler => "pooler",
-            Classifier => "classifier",
-            Projector => "projector",
-            Mtp => "multi-token prediction",
-            Buffer => "buffer (not trained)",
-            Other => "other",
-        }
-    }
-
-    pub fn is_expert(self) -> bool {
-        matches!(
-            self,
-            Role::ExpertGate | Role::ExpertUp | Role::ExpertGateUp | Role::ExpertDown
-        )
-    }
-}
-
-/// Where parameters are counted in the breakdown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Component {
-    /// Token, position, token-type and patch embeddings, class tokens, relative position biases.
-    Embedding,
-    /// Attention projections (self and cross, MLA included).
-    Attention,
-    /// Dense MLP and shared experts (always active).
-    Mlp,
-    /// Routed experts and their routers.
-    Experts,
-    /// Every norm, q/k norms included.
-    Norms,
-    /// LM head (when untied), MLM/classification heads, pooler.
-    Head,
-    /// A vision tower inside a multimodal model.
-    Vision,
-    /// Multimodal projector.
-    Projector,
-    /// Multi-token-prediction module (DeepSeek-V3 layer 61).
-    Mtp,
-    /// Buffers and anything no rule names.
-    Other,
-}
-
-impl Component {
-    pub const ALL: [Component; 10] = [
-        Component::Embedding,
-        Component::Attention,
-        Component::Mlp,
-        Component::Experts,
-        Component::Norms,
-        Component::Head,
-        Component::Vision,
-        Component::Projector,
-        Component::Mtp,
-        Component::Other,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Component::Embedding => "embedding",
-            Component::Attention => "attention",
-            Component::Mlp => "mlp",
-            Component::Experts => "experts",
-            Component::Norms => "norms",
-            Component::Head => "head",
-            Component::Vision => "vision",
-            Component::Projector => "projector",
-            Component::Mtp => "mtp",
-            Component::Other => "other",
-        }
-    }
-}
-
 /// The role of one tensor, parallel to [`Model::tensors`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TensorRole {
     pub role: Role,
     pub component: Component,
@@ -314,7 +115,7 @@ pub struct Check {
     /// The config key (or derivation) the declared value came from.
     pub declared_key: Option<String>,
     /// How the observed value was obtained (`model.layers.*.self_attn.k_proj rows 32 / head_dim 16`).
-    pub basis: Option<String>,
+    pub basis: Option<basis::Basis>,
 }
 
 /// Where the family came from.
@@ -326,6 +127,17 @@ pub enum FamilySource {
     /// The tensor-name signature (no usable config).
     TensorNames,
     /// A GGUF file's `general.architecture`.
+    GgufMetadata,
+}
+
+/// Where declared hyperparameters come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclaredBy {
+    /// A `config.json` beside the weights.
+    #[default]
+    Config,
+    /// A GGUF file's own metadata (`general.architecture`, `{arch}.*` keys).
     GgufMetadata,
 }
 
@@ -357,7 +169,7 @@ pub struct Hyperparameters {
 }
 
 /// Parameter counts (every tensor counted, buffers included, as in the model's total).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Parameters {
     pub total: u64,
     /// Non-empty components, in [`Component::ALL`] order.
@@ -366,11 +178,78 @@ pub struct Parameters {
     /// when the config does not declare experts per token.
     pub active: Option<u64>,
     /// How `active` was computed, or why it is missing.
-    pub active_basis: Option<String>,
+    pub active_basis: Option<ActiveBasis>,
 }
 
-/// Everything glassbox infers about a model's architecture.
-#[derive(Debug, Clone)]
+/// How the active parameters were computed, or why they are missing. JSON: its sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActiveBasis {
+    /// The config does not declare experts per token; the weights cannot show it.
+    PerTokenNotDeclared,
+    /// The declared experts per token exceeds, or does not divide into, the expert tensors.
+    PerTokenDoesNotFit { per_token: u64 },
+    /// Every MoE layer alike: total − layers × (experts − per token) × parameters per expert.
+    Uniform {
+        moe_layers: u64,
+        experts: u64,
+        per_token: u64,
+        parameters_per_expert: u64,
+        /// The multi-token-prediction module is left out too.
+        without_mtp: bool,
+    },
+    /// MoE layers of different sizes: the inactive experts summed layer by layer.
+    Varied {
+        moe_layers: u64,
+        per_token: u64,
+        without_mtp: bool,
+    },
+}
+
+impl std::fmt::Display for ActiveBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mtp = |without: bool| if without { " − the MTP module" } else { "" };
+        match self {
+            ActiveBasis::PerTokenNotDeclared => f.write_str(
+                "experts per token is not declared (`num_experts_per_tok`); the weights cannot show it",
+            ),
+            ActiveBasis::PerTokenDoesNotFit { per_token } => write!(
+                f,
+                "declared experts per token ({per_token}) does not fit the expert tensors"
+            ),
+            ActiveBasis::Uniform {
+                moe_layers,
+                experts,
+                per_token,
+                parameters_per_expert,
+                without_mtp,
+            } => write!(
+                f,
+                "total − {moe_layers} MoE layers × ({experts} experts − {per_token} per token) × {} parameters per expert{}",
+                crate::text::thousands(*parameters_per_expert),
+                mtp(*without_mtp)
+            ),
+            ActiveBasis::Varied {
+                moe_layers,
+                per_token,
+                without_mtp,
+            } => write!(
+                f,
+                "total − Σ over {moe_layers} MoE layers of (experts − {per_token}) × parameters per expert{}",
+                mtp(*without_mtp)
+            ),
+        }
+    }
+}
+
+impl Serialize for ActiveBasis {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Everything glassbox infers about a model's architecture. Serialisable (sentences as their
+/// words, roles parallel to the tensor table); the summary report, a layer above, reads it.
+#[derive(Debug, Clone, Serialize)]
 pub struct Architecture {
     /// Canonical family name (`llama`, `qwen3_moe`, …), or the config's own `model_type` when
     /// glassbox does not know it, or `None`.
@@ -378,8 +257,9 @@ pub struct Architecture {
     /// Whether `family` is one glassbox has naming rules and config semantics for.
     pub family_known: bool,
     pub family_source: Option<FamilySource>,
-    /// A sentence: which evidence gave the family and whether the tensor names agree.
-    pub family_evidence: String,
+    /// Which evidence gave the family and whether the tensor names agree (a sentence by
+    /// `Display`).
+    pub family_evidence: evidence::FamilyEvidence,
     /// The tensor-name signature that matched, if any.
     pub signature: Option<&'static str>,
     /// The naming convention used for roles (`llama-style`, …).
@@ -397,8 +277,11 @@ pub struct Architecture {
     pub parameters: Parameters,
     pub checks: Vec<Check>,
     pub memory: Memory,
-    /// Remarks: contradictions in words, deviating blocks, padding, config values ignored.
-    pub notes: Vec<String>,
+    /// Where the declared side of the checks comes from.
+    pub declared_by: DeclaredBy,
+    /// Remarks ([`Note`]s as findings): contradictions, missing block indices, padding, config
+    /// values ignored.
+    pub notes: Vec<Finding>,
 }
 
 impl Architecture {
@@ -425,22 +308,30 @@ pub fn infer_architecture(model: &Model) -> Architecture {
     if let Some(g) = &model.gguf {
         return infer_gguf(model, g);
     }
-    let tokenizer = model
-        .document("tokenizer")
-        .and_then(|d| tokenizer_size(&d.path));
-    infer_from_parts(&model.tensors, model.config.as_ref(), tokenizer)
+    infer_from_parts(
+        &model.tensors,
+        model.config.as_ref(),
+        model.tokenizer_size(),
+    )
+}
+
+/// The mixture-of-experts family a GGUF model is stored under a dense architecture name for
+/// ([`rules::GGUF_MOE_ARCHITECTURES`]: `llama` with `llama.expert_count > 0` is Mixtral).
+fn gguf_moe_architecture(g: &Gguf) -> Option<&'static str> {
+    let arch = g.architecture()?;
+    let experts = g.arch_value("expert_count").and_then(|v| v.as_u64());
+    rules::GGUF_MOE_ARCHITECTURES
+        .iter()
+        .find(|(a, _)| *a == arch)
+        .filter(|_| experts.is_some_and(|e| e > 0))
+        .map(|&(_, family)| family)
 }
 
 /// The GGUF metadata as the `config.json` it stands for, and each config key's GGUF key.
 pub fn gguf_declared(g: &Gguf) -> Option<(serde_json::Value, Vec<(&'static str, String)>)> {
     let arch = g.architecture()?;
-    let experts = g.arch_value("expert_count").and_then(|v| v.as_u64());
-    let moe_variant = rules::GGUF_MOE_ARCHITECTURES
-        .iter()
-        .find(|(a, _)| *a == arch)
-        .filter(|_| experts.is_some_and(|e| e > 0));
-    let (model_type, model_type_key) = match moe_variant {
-        Some(&(_, t)) => (
+    let (model_type, model_type_key) = match gguf_moe_architecture(g) {
+        Some(t) => (
             t,
             format!("general.architecture = {arch} with {arch}.expert_count > 0"),
         ),
@@ -481,140 +372,49 @@ pub fn gguf_declared(g: &Gguf) -> Option<(serde_json::Value, Vec<(&'static str, 
 
 fn infer_gguf(model: &Model, g: &Gguf) -> Architecture {
     let declared = gguf_declared(g);
-    let mut arch = infer_with_naming(
+    // Every declared value is named by the GGUF key it came from, as the config reader reads it.
+    let mut key_names = declared
+        .as_ref()
+        .map(|(_, k)| k.clone())
+        .unwrap_or_default();
+    key_names.push((
+        "tokenizer_size",
+        "tokenizer.ggml.tokens (length)".to_owned(),
+    ));
+    let mut arch = infer::infer(
         &model.tensors,
-        declared.as_ref().map(|(c, _)| c),
+        infer::Declaration {
+            config: declared.as_ref().map(|(c, _)| c),
+            by: DeclaredBy::GgufMetadata,
+            key_names: &key_names,
+        },
         g.tokenizer().tokens,
         Some(rules::gguf_convention(g.architecture())),
     );
-    if let Some((_, keys)) = &declared {
-        for check in &mut arch.checks {
-            if let Some(k) = &check.declared_key {
-                check.declared_key = Some(rename_keys(k, keys));
-            }
-        }
-    }
-    if let Some((_, keys)) = &declared {
-        for note in &mut arch.notes {
-            *note = gguf_note(note, keys);
-        }
-    }
     if arch.family_source == Some(FamilySource::Config) {
         arch.family_source = Some(FamilySource::GgufMetadata);
     }
-    let moe_variant = declared
-        .as_ref()
-        .and_then(|(_, keys)| keys.first())
-        .filter(|(_, k)| k.contains("expert_count"))
-        .map(|_| arch.family.clone().unwrap_or_default());
-    let names = match (arch.signature, arch.check("family").map(|c| c.status)) {
-        (Some(s), Some(Status::Consistent)) => {
-            format!("the GGUF tensor layout agrees ({s} layout)")
-        }
-        (Some(s), Some(Status::Contradicted)) => {
-            format!("but the GGUF tensor layout looks like {s} (contradicted)")
-        }
-        (Some(s), _) => format!("the GGUF tensor layout resembles {s}"),
-        (None, _) => "tensor names follow llama.cpp's GGUF scheme".to_owned(),
+    use evidence::{DeclaredFamily, NameEvidence};
+    let moe_family = gguf_moe_architecture(g).map(|_| arch.family.clone().unwrap_or_default());
+    arch.family_evidence.declared = match g.architecture() {
+        Some(a) => DeclaredFamily::Gguf {
+            architecture: a.to_owned(),
+            moe_family,
+        },
+        None => DeclaredFamily::GgufWithoutArchitecture,
     };
-    arch.family_evidence = match (g.architecture(), moe_variant) {
-        (Some(a), Some(f)) => format!(
-            "GGUF general.architecture \"{a}\" with {a}.expert_count > 0, as llama.cpp stores {f}; {names}"
-        ),
-        (Some(a), None) => format!("GGUF general.architecture \"{a}\"; {names}"),
-        (None, _) => format!("no general.architecture in the GGUF metadata; {names}"),
+    // One naming scheme serves every GGUF architecture: the layout features decide.
+    let signature = arch.signature.map(|family| evidence::Signature {
+        family,
+        shared_with: Vec::new(),
+    });
+    arch.family_evidence.names = match (signature, arch.check("family").map(|c| c.status)) {
+        (Some(s), Some(Status::Consistent)) => NameEvidence::Agree(s),
+        (Some(s), Some(Status::Contradicted)) => NameEvidence::Contradict(s),
+        (Some(s), _) => NameEvidence::Resemble(s),
+        (None, _) => NameEvidence::NoSignature,
     };
-    // The tokenizer size comes from the token list, not a tokenizer.json.
-    if let Some(c) = arch.checks.iter_mut().find(|c| c.field == "tokenizer_size") {
-        c.declared_key = Some("tokenizer.ggml.tokens (length)".to_owned());
-    }
     arch
-}
-
-/// A note written about `config.json` keys, about the GGUF keys they came from: every
-/// `` `key` `` renamed, and the metadata named as the source.
-fn gguf_note(note: &str, keys: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(note.len());
-    for (i, part) in note.split('`').enumerate() {
-        if i > 0 {
-            out.push('`');
-        }
-        // Odd parts are inside backticks.
-        if i % 2 == 1 {
-            out.push_str(&rename_keys(part, keys));
-        } else {
-            out.push_str(part);
-        }
-    }
-    out.replace("config says", "the GGUF metadata says")
-}
-
-/// `text` with every config key of `keys` (a whole identifier, so `intermediate_size` inside
-/// `moe_intermediate_size` is left alone) replaced by its GGUF key: a key or a derivation
-/// (`hidden_size / num_attention_heads (default)`).
-fn rename_keys(text: &str, keys: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        match keys.iter().find(|(hf, _)| *hf == word.as_str()) {
-            Some((_, gguf)) => out.push_str(gguf),
-            None => out.push_str(word),
-        }
-        word.clear();
-    };
-    for ch in text.chars() {
-        if ch.is_ascii_alphanumeric() || ch == '_' {
-            word.push(ch);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(ch);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
-
-/// Largest `tokenizer.json` read for its size (real ones are a few MiB to a few tens of MiB).
-const MAX_TOKENIZER_BYTES: u64 = 256 << 20;
-
-/// The number of token ids a `tokenizer.json` defines: one more than the largest id in its model
-/// vocabulary and added tokens. `None` when unreadable (the summary then simply has no tokenizer
-/// check).
-pub fn tokenizer_size(path: &std::path::Path) -> Option<u64> {
-    let len = std::fs::metadata(path).ok()?.len();
-    if len > MAX_TOKENIZER_BYTES {
-        return None;
-    }
-    let text = std::fs::read(path).ok()?;
-    parse_tokenizer_size(&text)
-}
-
-/// [`tokenizer_size`] on bytes.
-pub fn parse_tokenizer_size(bytes: &[u8]) -> Option<u64> {
-    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    let mut max: Option<u64> = None;
-    let mut see = |id: Option<u64>| {
-        if let Some(id) = id {
-            max = Some(max.map_or(id, |m| m.max(id)));
-        }
-    };
-    match json.pointer("/model/vocab") {
-        // BPE / WordPiece / WordLevel: token → id.
-        Some(serde_json::Value::Object(map)) => {
-            map.values().for_each(|v| see(v.as_u64()));
-        }
-        // Unigram: [[token, score], …], ids by position.
-        Some(serde_json::Value::Array(list)) if !list.is_empty() => {
-            see(Some(list.len() as u64 - 1));
-        }
-        _ => {}
-    }
-    if let Some(added) = json.get("added_tokens").and_then(|a| a.as_array()) {
-        added
-            .iter()
-            .for_each(|t| see(t.get("id").and_then(|i| i.as_u64())));
-    }
-    max.and_then(|m| m.checked_add(1))
 }
 
 #[cfg(test)]
@@ -622,40 +422,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokenizer_size_counts_ids() {
-        let bpe = br#"{"model": {"vocab": {"a": 0, "b": 5}}, "added_tokens": [{"id": 7}]}"#;
-        assert_eq!(parse_tokenizer_size(bpe), Some(8));
-        let unigram = br#"{"model": {"vocab": [["a", 0.0], ["b", -1.0]]}}"#;
-        assert_eq!(parse_tokenizer_size(unigram), Some(2));
-        assert_eq!(parse_tokenizer_size(b"{}"), None);
-        assert_eq!(parse_tokenizer_size(b"not json"), None);
-    }
-
-    #[test]
-    fn gguf_keys_replace_whole_config_keys_only() {
-        let keys = [
-            ("hidden_size", "llama.embedding_length".to_owned()),
-            (
-                "num_attention_heads",
-                "llama.attention.head_count".to_owned(),
-            ),
-            ("intermediate_size", "llama.feed_forward_length".to_owned()),
+    fn an_architecture_serialises_with_its_findings_and_sentences() {
+        use crate::model::{DType, TensorInfo};
+        let t = |name: &str, shape: &[u64]| TensorInfo {
+            name: name.into(),
+            dtype: DType::BF16,
+            shape: shape.to_vec(),
+            file: 0,
+            offset: 0,
+            bytes: 2 * shape.iter().product::<u64>(),
+        };
+        let tensors = [
+            t("model.embed_tokens.weight", &[64, 16]),
+            t("model.layers.0.self_attn.q_proj.weight", &[16, 16]),
+            t("model.layers.0.self_attn.k_proj.weight", &[8, 16]),
         ];
-        assert_eq!(
-            rename_keys("hidden_size / num_attention_heads (default)", &keys),
-            "llama.embedding_length / llama.attention.head_count (default)"
-        );
-        assert_eq!(
-            rename_keys("moe_intermediate_size", &keys),
-            "moe_intermediate_size"
-        );
-        assert_eq!(
-            gguf_note(
-                "intermediate_size: config says 48 (`intermediate_size`), the weights show 64",
-                &keys
-            ),
-            "intermediate_size: the GGUF metadata says 48 (`llama.feed_forward_length`), the weights show 64"
-        );
+        let config = serde_json::json!({"model_type": "llama", "hidden_size": 32});
+        let arch = infer_from_parts(&tensors, Some(&config), None);
+        let json = serde_json::to_value(&arch).unwrap();
+        assert_eq!(json["family"], "llama");
+        assert_eq!(json["roles"][1]["role"], "attn_q");
+        assert!(json["family_evidence"].as_str().unwrap().contains("llama"));
+        let note = &json["notes"][0];
+        assert_eq!(note["code"], "contradicted");
+        assert_eq!(note["key"], "hidden_size");
+        assert_eq!(note["evidence"]["declared"], 32);
+        assert_eq!(note["evidence"]["observed"], 16);
     }
 
     #[test]

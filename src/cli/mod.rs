@@ -6,8 +6,10 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use glassbox::model::sort::{NameFilter, TensorOrder, select_tensors};
-use glassbox::render::OutputFormat;
-use glassbox::render::tensors::{render_tensors_json, render_tensors_table};
+use glassbox::render::{OutputFormat, Painted, json};
+use glassbox::report::stats::{StatisticOrder, StatsReport};
+use glassbox::report::summary::SummaryReport;
+use glassbox::report::tensors::TensorTable;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -183,17 +185,12 @@ pub fn run(cli: Cli) -> Result<String> {
     let common = cli.common;
     let out = run_command(cli.command, cli.path, &common)?;
     if common.format == FormatArg::Json {
-        return Ok(out); // JSON escapes control characters itself
+        return Ok(out.text); // JSON escapes control characters itself
     }
-    // Names and metadata come from the files: no control character reaches the terminal.
-    let out = glassbox::render::printable(&out, true).into_owned();
-    Ok(
-        if common.format == FormatArg::Text && use_color(common.color) {
-            colorize(&out)
-        } else {
-            out
-        },
-    )
+    // Names and metadata come from the files: no control character reaches the terminal. Colour
+    // comes from the spans the text renderers marked (severities, contradicted checks).
+    let color = common.format == FormatArg::Text && use_color(common.color);
+    Ok(out.to_terminal(color))
 }
 
 /// Colour on a terminal unless `NO_COLOR` is set; `--color always|never` overrides both.
@@ -209,29 +206,11 @@ fn use_color(choice: ColorArg) -> bool {
     }
 }
 
-/// Marks what needs attention in text output: finding severities and contradicted checks. Only
-/// whole words change, so column alignment is kept.
-pub fn colorize(text: &str) -> String {
-    const MARKS: &[(&str, &str)] = &[
-        ("- error [", "\x1b[1;31merror\x1b[0m"),
-        ("- warning [", "\x1b[33mwarning\x1b[0m"),
-        ("- info [", "\x1b[36minfo\x1b[0m"),
-    ];
-    let mut out = String::with_capacity(text.len() + 64);
-    for line in text.split_inclusive('\n') {
-        let mut line = line.to_owned();
-        for (prefix, colored) in MARKS {
-            if let Some(rest) = line.strip_prefix(prefix) {
-                line = format!("- {colored} [{rest}");
-                break;
-            }
-        }
-        out.push_str(&line.replace("CONTRADICTED", "\x1b[1;31mCONTRADICTED\x1b[0m"));
-    }
-    out
-}
-
-fn run_command(command: Option<Command>, path: Option<PathBuf>, common: &Common) -> Result<String> {
+fn run_command(
+    command: Option<Command>,
+    path: Option<PathBuf>,
+    common: &Common,
+) -> Result<Painted> {
     match command {
         Some(Command::Summary(args)) => summary(&args.path, common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
@@ -246,40 +225,46 @@ fn run_command(command: Option<Command>, path: Option<PathBuf>, common: &Common)
     }
 }
 
-fn summary(path: &std::path::Path, common: &Common) -> Result<String> {
-    use glassbox::render::summary::{
-        render_summary_json, render_summary_markdown, render_summary_text,
-    };
+fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
+    use glassbox::render::summary::{render_summary_markdown, render_summary_text};
     let model = glassbox::model::open(path)?;
     let arch = glassbox::arch::infer_architecture(&model);
+    let report = SummaryReport::new(&model, &arch);
     Ok(match OutputFormat::from(common.format) {
-        OutputFormat::Json => render_summary_json(&model, &arch),
-        OutputFormat::Markdown => render_summary_markdown(&model, &arch),
-        OutputFormat::Text => render_summary_text(&model, &arch),
+        OutputFormat::Json => Painted::plain(json::to_string(&report)),
+        OutputFormat::Markdown => Painted::plain(render_summary_markdown(&report)),
+        OutputFormat::Text => render_summary_text(&report),
     })
 }
 
-fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Result<String> {
+fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Result<Painted> {
+    use glassbox::render::tensors::render_tensors_table;
     let model = glassbox::model::open(path)?;
     let filter = common.filter.as_deref().map(NameFilter::new);
     let selected = select_tensors(&model, filter.as_ref(), order);
-    Ok(match OutputFormat::from(common.format) {
-        OutputFormat::Json => render_tensors_json(&model, &selected),
-        OutputFormat::Markdown => render_tensors_table(&model, &selected, true),
-        OutputFormat::Text => render_tensors_table(&model, &selected, false),
-    })
+    let report = TensorTable::new(&model, &selected);
+    Ok(Painted::plain(match OutputFormat::from(common.format) {
+        OutputFormat::Json => json::to_string(&report),
+        OutputFormat::Markdown => render_tensors_table(&report, true),
+        OutputFormat::Text => render_tensors_table(&report, false),
+    }))
 }
 
-fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
-    use glassbox::render::stats::{StatsReport, render_stats_json, render_stats_table};
+fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
+    use glassbox::render::stats::render_stats_table;
     use glassbox::stats::StatsOptions;
 
     let model = std::sync::Arc::new(glassbox::model::open(&args.path)?);
     let filter = common.filter.as_deref().map(NameFilter::new);
-    let order = match args.sort {
-        StatsSortArg::Size => TensorOrder::Size,
-        StatsSortArg::Offset => TensorOrder::Offset,
-        _ => TensorOrder::Name,
+    let (order, statistic) = match args.sort {
+        StatsSortArg::Name => (TensorOrder::Name, StatisticOrder::Selection),
+        StatsSortArg::Size => (TensorOrder::Size, StatisticOrder::Selection),
+        StatsSortArg::Offset => (TensorOrder::Offset, StatisticOrder::Selection),
+        StatsSortArg::Mean => (TensorOrder::Name, StatisticOrder::Mean),
+        StatsSortArg::Std => (TensorOrder::Name, StatisticOrder::Std),
+        StatsSortArg::AbsMax => (TensorOrder::Name, StatisticOrder::AbsMax),
+        StatsSortArg::Zeros => (TensorOrder::Name, StatisticOrder::Zeros),
+        StatsSortArg::NonFinite => (TensorOrder::Name, StatisticOrder::NonFinite),
     };
     let selected = select_tensors(&model, filter.as_ref(), order);
     let options = StatsOptions {
@@ -312,27 +297,10 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<String> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let mut tensors: Vec<_> = selected.into_iter().zip(stats).collect();
-    let key = |s: &glassbox::stats::TensorStats| -> f64 {
-        match args.sort {
-            StatsSortArg::Mean => s.mean.unwrap_or(f64::NEG_INFINITY),
-            StatsSortArg::Std => s.std.unwrap_or(f64::NEG_INFINITY),
-            StatsSortArg::AbsMax => s.abs_max.unwrap_or(f64::NEG_INFINITY),
-            StatsSortArg::Zeros => s.zeros as f64 / s.count.max(1) as f64,
-            StatsSortArg::NonFinite => (s.nan + s.inf) as f64,
-            _ => 0.0,
-        }
-    };
-    // Stable: ties keep the name order.
-    tensors.sort_by(|a, b| key(&b.1).total_cmp(&key(&a.1)));
-    let report = StatsReport {
-        model: &model,
-        tensors,
-        findings,
-    };
+    let report = StatsReport::new(&model, &selected, stats, findings, statistic);
     Ok(match OutputFormat::from(common.format) {
-        OutputFormat::Json => render_stats_json(&report),
-        OutputFormat::Markdown => render_stats_table(&report, true),
+        OutputFormat::Json => Painted::plain(json::to_string(&report)),
+        OutputFormat::Markdown => Painted::plain(render_stats_table(&report, true).text),
         OutputFormat::Text => render_stats_table(&report, false),
     })
 }

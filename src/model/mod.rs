@@ -7,8 +7,10 @@
 //! is kept on [`Model::gguf`]. Opening reads headers only; tensor data is read later, by the
 //! `compute_*` functions, through [`Model::tensor_bytes`].
 
+pub mod naming;
 mod open;
 pub mod sort;
+pub mod tokenizer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -193,15 +195,6 @@ pub struct Document {
     pub bytes: u64,
 }
 
-/// Something readable but suspicious about the files, found while opening.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct OpenNote {
-    /// A stable code: `gap`, `trailing_bytes`, `config_invalid`, `index_total_size`,
-    /// `index_extra_tensor`, `metadata`, `unknown_type` (GGUF), `split_tensor_count` (GGUF).
-    pub code: &'static str,
-    pub message: String,
-}
-
 /// A model on disk, opened.
 #[derive(Debug)]
 pub struct Model {
@@ -215,8 +208,11 @@ pub struct Model {
     pub documents: Vec<Document>,
     /// `config.json`, parsed, when present and valid.
     pub config: Option<serde_json::Value>,
-    /// Readable-but-suspicious observations made while opening.
-    pub notes: Vec<OpenNote>,
+    /// Readable-but-suspicious observations made while opening, as findings with the codes
+    /// `gap`, `trailing_bytes`, `config_invalid`, `index_total_size`, `index_extra_tensor`,
+    /// `index_duplicate_tensor`, `unindexed_file`, `unknown_type` (GGUF), `split_tensor_count`
+    /// (GGUF).
+    pub notes: Vec<crate::finding::Finding>,
     /// For a GGUF model: the header of its (first) file, with its metadata (`general.*`,
     /// `{arch}.*`, `tokenizer.*`); its tensor list is emptied (the table is [`Model::tensors`]).
     pub gguf: Option<Box<crate::format::gguf::Gguf>>,
@@ -260,6 +256,13 @@ impl Model {
             *out.entry(t.dtype).or_insert(0) += t.parameters();
         }
         out
+    }
+
+    /// The number of token ids the `tokenizer.json` beside the weights defines (see
+    /// [`tokenizer::size_of_file`]); `None` without a readable one. Reads the file.
+    pub fn tokenizer_size(&self) -> Option<u64> {
+        self.document("tokenizer")
+            .and_then(|d| tokenizer::size_of_file(&d.path))
     }
 
     /// The document of a kind, if found.

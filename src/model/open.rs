@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{DType, Document, Format, Model, OpenNote, TensorInfo, WeightFile};
+use super::{DType, Document, Format, Model, TensorInfo, WeightFile};
 use crate::error::{Error, FormatError, Result};
+use crate::finding::{Finding, Severity, Subject};
 use crate::format::gguf::{Gguf, parse_gguf};
 use crate::format::index::{ShardIndex, parse_index};
 use crate::format::safetensors::parse_header;
@@ -198,21 +199,32 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
     for t in std::mem::take(&mut model.tensors) {
         match index.weight_map.get(&t.name) {
             Some(shard) if *shard == model.files[t.file].name => keep.push(t),
-            Some(shard) => notes.push(OpenNote {
-                code: "index_duplicate_tensor",
-                message: format!(
-                    "tensor `{}` is also in `{}`; the index names `{shard}`, whose copy is used",
-                    t.name, model.files[t.file].name
-                ),
-            }),
-            None => {
-                notes.push(OpenNote {
-                    code: "index_extra_tensor",
-                    message: format!(
-                        "tensor `{}` in `{}` is not in the index",
+            Some(shard) => notes.push(
+                Finding::new(
+                    Severity::Warning,
+                    "index_duplicate_tensor",
+                    Subject::Tensor(t.name.clone()),
+                    format!(
+                        "tensor `{}` is also in `{}`; the index names `{shard}`, whose copy is used",
                         t.name, model.files[t.file].name
                     ),
-                });
+                )
+                .with("file", model.files[t.file].name.as_str())
+                .with("indexed_file", shard.as_str()),
+            ),
+            None => {
+                notes.push(
+                    Finding::new(
+                        Severity::Warning,
+                        "index_extra_tensor",
+                        Subject::Tensor(t.name.clone()),
+                        format!(
+                            "tensor `{}` in `{}` is not in the index",
+                            t.name, model.files[t.file].name
+                        ),
+                    )
+                    .with("file", model.files[t.file].name.as_str()),
+                );
                 keep.push(t);
             }
         }
@@ -221,12 +233,18 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
     if let Some(declared) = index.total_size {
         let actual = model.tensor_bytes_total();
         if declared != actual {
-            notes.push(OpenNote {
-                code: "index_total_size",
-                message: format!(
-                    "index declares total_size {declared} but the tensors hold {actual} bytes"
-                ),
-            });
+            notes.push(
+                Finding::new(
+                    Severity::Warning,
+                    "index_total_size",
+                    Subject::Key("total_size".into()),
+                    format!(
+                        "index declares total_size {declared} but the tensors hold {actual} bytes"
+                    ),
+                )
+                .with("declared", declared)
+                .with("observed", actual),
+            );
         }
     }
     // Weight files in the folder that the index leaves out (for example a consolidated copy).
@@ -238,10 +256,14 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
             .collect();
         unlisted.sort();
         for name in unlisted {
-            notes.push(OpenNote {
-                code: "unindexed_file",
-                message: format!("`{name}` is in the folder but not in the index; it was not read"),
-            });
+            let message =
+                format!("`{name}` is in the folder but not in the index; it was not read");
+            notes.push(Finding::new(
+                Severity::Info,
+                "unindexed_file",
+                Subject::File(name),
+                message,
+            ));
         }
     }
     model.notes.extend(notes);
@@ -276,22 +298,33 @@ fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
     };
     for (i, (file, tensors)) in files.into_iter().enumerate() {
         for &(start, end) in &file.gaps {
-            model.notes.push(OpenNote {
-                code: "gap",
-                message: format!(
-                    "{}: bytes [{start}, {end}) between tensors are not used by any tensor",
-                    file.name
-                ),
-            });
+            model.notes.push(
+                Finding::new(
+                    Severity::Warning,
+                    "gap",
+                    Subject::File(file.name.clone()),
+                    format!(
+                        "{}: bytes [{start}, {end}) between tensors are not used by any tensor",
+                        file.name
+                    ),
+                )
+                .with("start", start)
+                .with("end", end),
+            );
         }
         if file.trailing_bytes > 0 {
-            model.notes.push(OpenNote {
-                code: "trailing_bytes",
-                message: format!(
-                    "{}: {} bytes after the last tensor are not used by any tensor",
-                    file.name, file.trailing_bytes
-                ),
-            });
+            model.notes.push(
+                Finding::new(
+                    Severity::Warning,
+                    "trailing_bytes",
+                    Subject::File(file.name.clone()),
+                    format!(
+                        "{}: {} bytes after the last tensor are not used by any tensor",
+                        file.name, file.trailing_bytes
+                    ),
+                )
+                .with("bytes", file.trailing_bytes),
+            );
         }
         model
             .tensors
@@ -425,10 +458,12 @@ fn find_documents(folder: &Path, model: &mut Model) {
     };
     match parsed {
         Ok(v) => model.config = Some(v),
-        Err(why) => model.notes.push(OpenNote {
-            code: "config_invalid",
-            message: format!("config.json could not be read: {why}"),
-        }),
+        Err(why) => model.notes.push(Finding::new(
+            Severity::Warning,
+            "config_invalid",
+            Subject::File("config.json".into()),
+            format!("config.json could not be read: {why}"),
+        )),
     }
 }
 
@@ -556,13 +591,19 @@ fn open_gguf(path: &Path) -> Result<Model> {
     if let Some(declared) = declared
         && declared != model.tensors.len() as u64
     {
-        model.notes.push(OpenNote {
-            code: "split_tensor_count",
-            message: format!(
-                "split.tensors.count declares {declared} tensors but the parts hold {}",
-                model.tensors.len()
-            ),
-        });
+        model.notes.push(
+            Finding::new(
+                Severity::Warning,
+                "split_tensor_count",
+                Subject::Key("split.tensors.count".into()),
+                format!(
+                    "split.tensors.count declares {declared} tensors but the parts hold {}",
+                    model.tensors.len()
+                ),
+            )
+            .with("declared", declared)
+            .with("observed", model.tensors.len()),
+        );
     }
     Ok(model)
 }
@@ -601,13 +642,19 @@ fn assemble_gguf(parts: Vec<(WeightFile, Gguf)>) -> Model {
             .map(|t| {
                 let dtype = DType::from_ggml_id(t.type_id);
                 if let DType::Unknown(id) = dtype {
-                    unknown.push(OpenNote {
-                        code: "unknown_type",
-                        message: format!(
-                            "{}: tensor `{}` has ggml type id {id}, which glassbox does not know: its size is unknown and its values are not decoded",
-                            file.name, t.name
-                        ),
-                    });
+                    unknown.push(
+                        Finding::new(
+                            Severity::Warning,
+                            "unknown_type",
+                            Subject::Tensor(t.name.clone()),
+                            format!(
+                                "{}: tensor `{}` has ggml type id {id}, which glassbox does not know: its size is unknown and its values are not decoded",
+                                file.name, t.name
+                            ),
+                        )
+                        .with("ggml_type", id)
+                        .with("file", file.name.as_str()),
+                    );
                 }
                 TensorInfo {
                     name: t.name.clone(),

@@ -1,56 +1,10 @@
 //! `glassbox stats`: a statistics table per tensor, aggregates per block and for the model, and
 //! the health findings.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
-use super::json::{self, ModelJson, SCHEMA_VERSION, TensorJson};
 use super::table::{Align, Table, human_count, shape, thousands};
-use crate::finding::{Finding, Severity};
-use crate::model::sort::natural_cmp;
-use crate::model::{Model, TensorInfo};
-use crate::stats::TensorStats;
-use crate::stats::aggregate::{GroupStats, block_of};
-
-/// Everything `glassbox stats` shows, computed once and rendered in any format.
-#[derive(Debug)]
-pub struct StatsReport<'m> {
-    pub model: &'m Model,
-    /// The tensors measured, in display order, with their statistics.
-    pub tensors: Vec<(&'m TensorInfo, TensorStats)>,
-    pub findings: Vec<Finding>,
-}
-
-/// A block's aggregate.
-#[derive(Debug, Serialize)]
-pub struct BlockJson {
-    pub block: String,
-    #[serde(flatten)]
-    pub stats: GroupStats,
-}
-
-impl StatsReport<'_> {
-    /// Aggregates per block (natural order of block names) and for every tensor shown.
-    pub fn aggregates(&self) -> (Vec<BlockJson>, GroupStats) {
-        let mut blocks: BTreeMap<&str, Vec<&TensorStats>> = BTreeMap::new();
-        for (t, s) in &self.tensors {
-            if let Some(b) = block_of(&t.name) {
-                blocks.entry(b).or_default().push(s);
-            }
-        }
-        let mut out: Vec<BlockJson> = blocks
-            .into_iter()
-            .map(|(b, s)| BlockJson {
-                block: b.to_owned(),
-                stats: GroupStats::of(s),
-            })
-            .collect();
-        out.sort_by(|a, b| natural_cmp(&a.block, &b.block));
-        let total = GroupStats::of(self.tensors.iter().map(|(_, s)| s));
-        (out, total)
-    }
-}
+use super::{Painted, Tone};
+use crate::report::stats::StatsReport;
+use crate::stats::aggregate::GroupStats;
 
 /// A statistic with four significant digits, fixed or scientific by magnitude; `-` when absent.
 pub fn num(v: Option<f64>) -> String {
@@ -92,9 +46,9 @@ fn non_finite(nan: u64, inf: u64) -> String {
     }
 }
 
-/// Text or markdown.
-pub fn render_stats_table(report: &StatsReport, markdown: bool) -> String {
-    let mut out = String::new();
+/// Text (severities marked for colour) or markdown.
+pub fn render_stats_table(report: &StatsReport, markdown: bool) -> Painted {
+    let mut out = Painted::default();
     let mut table = Table::new(&[
         ("name", Align::Left),
         ("dtype", Align::Left),
@@ -106,7 +60,8 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> String {
         ("zeros", Align::Right),
         ("non-finite", Align::Right),
     ]);
-    for (t, s) in &report.tensors {
+    for row in &report.tensors {
+        let (t, s) = (&row.tensor, &row.stats);
         table.push(vec![
             if markdown {
                 format!("`{}`", t.name)
@@ -123,16 +78,16 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> String {
             non_finite(s.nan, s.inf),
         ]);
     }
-    let render = |t: &Table, out: &mut String| {
+    let render = |t: &Table, out: &mut Painted| {
         if markdown {
-            t.render_markdown(out)
+            t.render_markdown(&mut out.text)
         } else {
-            t.render_text(out)
+            t.render_text_painted(out)
         }
     };
     render(&table, &mut out);
 
-    let (blocks, total) = report.aggregates();
+    let (blocks, total) = (&report.blocks, &report.total);
     if !blocks.is_empty() {
         out.push_str(if markdown {
             "\n**Blocks**\n\n"
@@ -150,7 +105,7 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> String {
             ("zeros", Align::Right),
             ("non-finite", Align::Right),
         ]);
-        for b in &blocks {
+        for b in blocks {
             bt.push(group_row(&b.block, &b.stats));
         }
         render(&bt, &mut out);
@@ -189,22 +144,11 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> String {
                 }
             })
             .unwrap_or_default();
-        out.push_str(&format!(
-            "- {} [{}]{tensor}: {}\n",
-            severity_name(f.severity),
-            f.code,
-            f.message
-        ));
+        out.push_str("- ");
+        out.push_marked(f.severity.name(), Tone::of_severity(f.severity));
+        out.push_str(&format!(" [{}]{tensor}: {}\n", f.code, f.message));
     }
     out
-}
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
 }
 
 fn group_row(name: &str, g: &GroupStats) -> Vec<String> {
@@ -219,43 +163,6 @@ fn group_row(name: &str, g: &GroupStats) -> Vec<String> {
         percent(g.zeros, g.count),
         non_finite(g.nan, g.inf),
     ]
-}
-
-#[derive(Serialize)]
-struct StatsTensorJson<'a> {
-    #[serde(flatten)]
-    tensor: TensorJson<'a>,
-    stats: &'a TensorStats,
-}
-
-#[derive(Serialize)]
-struct StatsDocument<'a> {
-    schema_version: u32,
-    model: ModelJson<'a>,
-    tensors: Vec<StatsTensorJson<'a>>,
-    blocks: Vec<BlockJson>,
-    total: GroupStats,
-    findings: &'a [Finding],
-}
-
-/// The JSON document for `glassbox stats`.
-pub fn render_stats_json(report: &StatsReport) -> String {
-    let (blocks, total) = report.aggregates();
-    json::to_string(&StatsDocument {
-        schema_version: SCHEMA_VERSION,
-        model: ModelJson::new(report.model),
-        tensors: report
-            .tensors
-            .iter()
-            .map(|(t, s)| StatsTensorJson {
-                tensor: TensorJson::new(report.model, t),
-                stats: s,
-            })
-            .collect(),
-        blocks,
-        total,
-        findings: &report.findings,
-    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Plain-text and markdown tables, and human units.
 
+pub use crate::text::{shape, thousands};
+
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -12,6 +14,8 @@ pub enum Align {
 pub struct Table {
     header: Vec<(String, Align)>,
     rows: Vec<Vec<String>>,
+    /// Cells to colour in text: (row, column, tone).
+    marks: Vec<(usize, usize, super::Tone)>,
 }
 
 impl Table {
@@ -19,6 +23,7 @@ impl Table {
         Table {
             header: header.iter().map(|&(h, a)| (h.to_owned(), a)).collect(),
             rows: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
@@ -30,6 +35,13 @@ impl Table {
             .map(|cell| super::printable(&cell, false).into_owned())
             .collect();
         self.rows.push(row);
+    }
+
+    /// Marks cell `column` of the last row pushed, to be coloured with `tone` on a terminal.
+    pub fn mark_last(&mut self, column: usize, tone: super::Tone) {
+        if let Some(row) = self.rows.len().checked_sub(1) {
+            self.marks.push((row, column, tone));
+        }
     }
 
     fn widths(&self) -> Vec<usize> {
@@ -44,18 +56,43 @@ impl Table {
 
     /// Columns separated by two spaces, no trailing spaces.
     pub fn render_text(&self, out: &mut String) {
+        let mut painted = super::Painted::plain(std::mem::take(out));
+        self.render_text_painted(&mut painted);
+        *out = painted.text;
+    }
+
+    /// [`Table::render_text`], with the marked cells' text marked in `out`.
+    pub fn render_text_painted(&self, out: &mut super::Painted) {
         let widths = self.widths();
         let header: Vec<String> = self.header.iter().map(|(h, _)| h.clone()).collect();
-        for row in std::iter::once(&header).chain(&self.rows) {
+        for (r, row) in std::iter::once(&header).chain(&self.rows).enumerate() {
+            let line_start = out.text.len();
             let mut line = String::new();
+            let mut marks = Vec::new();
             for (i, cell) in row.iter().enumerate() {
                 if i > 0 {
                     line.push_str("  ");
                 }
+                let fill = widths[i].saturating_sub(width(cell));
+                let at = line.len()
+                    + if self.header[i].1 == Align::Right {
+                        fill
+                    } else {
+                        0
+                    };
                 pad(&mut line, cell, widths[i], self.header[i].1);
+                // Row 0 is the header.
+                if let Some(&(_, _, tone)) = self
+                    .marks
+                    .iter()
+                    .find(|&&(mr, mc, _)| r > 0 && mr == r - 1 && mc == i)
+                {
+                    marks.push((line_start + at..line_start + at + cell.len(), tone));
+                }
             }
             out.push_str(line.trim_end());
             out.push('\n');
+            out.marks.extend(marks);
         }
     }
 
@@ -97,19 +134,6 @@ fn pad(line: &mut String, cell: &str, width: usize, align: Align) {
     if align == Align::Left {
         line.extend(std::iter::repeat_n(' ', fill));
     }
-}
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Bytes in binary units: `512 B`, `1.5 KiB`, `3.21 GiB`.
@@ -158,15 +182,32 @@ fn three_digits(v: f64) -> String {
     }
 }
 
-/// A shape as `[4096, 11008]`.
-pub fn shape(dims: &[u64]) -> String {
-    let inner: Vec<String> = dims.iter().map(u64::to_string).collect();
-    format!("[{}]", inner.join(", "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_marked_cell_is_marked_where_it_is_written_aligned_either_way() {
+        use crate::render::{Painted, Tone};
+        let mut t = Table::new(&[("field", Align::Left), ("status", Align::Right)]);
+        t.push(vec!["layers".into(), "ok".into()]);
+        t.push(vec!["x".into(), "BAD".into()]);
+        t.mark_last(1, Tone::Contradicted);
+        t.mark_last(0, Tone::Info);
+        let mut out = Painted::plain("pre\n".into());
+        t.render_text_painted(&mut out);
+        assert_eq!(
+            out.text,
+            "pre\nfield   status\nlayers      ok\nx          BAD\n"
+        );
+        let marked: Vec<&str> = out
+            .marks
+            .iter()
+            .map(|(r, _)| &out.text[r.clone()])
+            .collect();
+        assert_eq!(marked, ["x", "BAD"]);
+        assert_eq!(out.marks[1].1, Tone::Contradicted);
+    }
 
     #[test]
     fn units() {

@@ -1,16 +1,14 @@
-//! `glassbox tensors`: the tensor table.
+//! `glassbox tensors`: the tensor table ([`TensorTable`]) as text or markdown.
 
-use super::json::{self, ModelJson, SCHEMA_VERSION, TensorJson, TensorsDocument};
 use super::table::{Align, Table, human_bytes, human_count, shape, thousands};
-use crate::arch::gguf_names::gguf_to_hf_name;
-use crate::model::{DType, Model, TensorInfo};
+use crate::report::tensors::TensorTable;
 
-/// Renders the table of `tensors` (already filtered and sorted) as text or markdown.
+/// Renders the table as text or markdown.
 ///
 /// A GGUF model gets two more columns: bits per weight and the Hugging Face name of each tensor
 /// (`-` where the mapping does not know it).
-pub fn render_tensors_table(model: &Model, tensors: &[&TensorInfo], markdown: bool) -> String {
-    let arch = model.gguf.as_ref().map(|g| g.architecture().unwrap_or(""));
+pub fn render_tensors_table(report: &TensorTable, markdown: bool) -> String {
+    let gguf = report.gguf_columns;
     let mut columns = vec![
         ("name", Align::Left),
         ("dtype", Align::Left),
@@ -18,11 +16,11 @@ pub fn render_tensors_table(model: &Model, tensors: &[&TensorInfo], markdown: bo
         ("parameters", Align::Right),
         ("size", Align::Right),
     ];
-    if arch.is_some() {
+    if gguf {
         columns.push(("bpw", Align::Right));
     }
     columns.push(("file", Align::Left));
-    if arch.is_some() {
+    if gguf {
         columns.push(("hf name", Align::Left));
     }
     let mut table = Table::new(&columns);
@@ -33,51 +31,48 @@ pub fn render_tensors_table(model: &Model, tensors: &[&TensorInfo], markdown: bo
             s.to_owned()
         }
     };
-    for t in tensors {
+    for t in &report.tensors {
         let mut row = vec![
             code(&t.name),
             t.dtype.to_string(),
             shape(&t.shape),
-            thousands(t.parameters()),
-            if matches!(t.dtype, DType::Unknown(_)) {
-                "not decoded".to_owned()
-            } else {
+            thousands(t.parameters),
+            if t.known_dtype() {
                 human_bytes(t.bytes)
+            } else {
+                "not decoded".to_owned()
             },
         ];
-        if let Some(arch) = arch {
-            row.push(
-                t.bits_per_weight()
-                    .map_or("-".into(), |b| format!("{b:.2}")),
-            );
-            row.push(model.files[t.file].name.clone());
-            row.push(gguf_to_hf_name(arch, &t.name).map_or("-".into(), |n| code(&n)));
-        } else {
-            row.push(model.files[t.file].name.clone());
+        if gguf {
+            row.push(t.bits_per_weight.map_or("-".into(), |b| format!("{b:.2}")));
+        }
+        row.push(t.file.clone());
+        if gguf {
+            let hf_name = t.gguf.as_ref().and_then(|g| g.hf_name.as_deref());
+            row.push(hf_name.map_or("-".into(), code));
         }
         table.push(row);
     }
     let mut out = String::new();
     if markdown {
         table.render_markdown(&mut out);
-        out.push('\n');
     } else {
         table.render_text(&mut out);
-        out.push('\n');
     }
-    footer(model, tensors, markdown, &mut out);
+    out.push('\n');
+    footer(report, markdown, &mut out);
     out
 }
 
-fn footer(model: &Model, tensors: &[&TensorInfo], markdown: bool, out: &mut String) {
-    let params: u64 = tensors.iter().map(|t| t.parameters()).sum();
-    let bytes: u64 = tensors.iter().map(|t| t.bytes).sum();
-    let of = if tensors.len() == model.tensors.len() {
+fn footer(report: &TensorTable, markdown: bool, out: &mut String) {
+    let totals = &report.totals;
+    let params = totals.parameters;
+    let of = if totals.tensors == totals.model_tensors {
         String::new()
     } else {
-        format!(" (of {})", thousands(model.tensors.len() as u64))
+        format!(" (of {})", thousands(totals.model_tensors as u64))
     };
-    let files = model.files.len();
+    let files = totals.files;
     let bullet = if markdown { "- " } else { "" };
     let approx = human_count(params);
     let approx = if approx == params.to_string() {
@@ -87,59 +82,35 @@ fn footer(model: &Model, tensors: &[&TensorInfo], markdown: bool, out: &mut Stri
     };
     out.push_str(&format!(
         "{bullet}{} tensors{of}, {} parameters{approx}, {} in {files} file{}\n",
-        thousands(tensors.len() as u64),
+        thousands(totals.tensors as u64),
         thousands(params),
-        human_bytes(bytes),
+        human_bytes(totals.bytes),
         if files == 1 { "" } else { "s" },
     ));
-    if model.gguf.is_some() {
-        let known: Vec<_> = tensors
-            .iter()
-            .filter(|t| !matches!(t.dtype, DType::Unknown(_)))
-            .collect();
-        let bytes: u64 = known.iter().map(|t| t.bytes).sum();
-        let n: u64 = known.iter().map(|t| t.parameters()).sum();
-        if n > 0 {
-            out.push_str(&format!(
-                "{bullet}{:.2} bits per weight\n",
-                bytes as f64 * 8.0 / n as f64
-            ));
-        }
+    if let Some(bpw) = totals.bits_per_weight {
+        out.push_str(&format!("{bullet}{bpw:.2} bits per weight\n"));
     }
-    let mut by_dtype = std::collections::BTreeMap::new();
-    for t in tensors {
-        *by_dtype.entry(t.dtype).or_insert(0u64) += t.parameters();
-    }
-    let mut by_dtype: Vec<_> = by_dtype.into_iter().collect();
-    by_dtype.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    for (dtype, n) in by_dtype {
+    for d in &totals.by_dtype {
         let share = if params == 0 {
             0.0
         } else {
-            100.0 * n as f64 / params as f64
+            100.0 * d.parameters as f64 / params as f64
         };
         out.push_str(&format!(
-            "{bullet}{dtype}: {} parameters ({share:.1}%)\n",
-            thousands(n)
+            "{bullet}{}: {} parameters ({share:.1}%)\n",
+            d.dtype,
+            thousands(d.parameters)
         ));
     }
-    if !model.notes.is_empty() {
+    let notes = &report.model.notes;
+    if !notes.is_empty() {
         out.push_str(if markdown {
             "\n**Notes**\n\n"
         } else {
             "\nnotes:\n"
         });
-        for note in &model.notes {
+        for note in notes {
             out.push_str(&format!("- {}: {}\n", note.code, note.message));
         }
     }
-}
-
-/// The JSON document for `glassbox tensors`.
-pub fn render_tensors_json(model: &Model, tensors: &[&TensorInfo]) -> String {
-    json::to_string(&TensorsDocument {
-        schema_version: SCHEMA_VERSION,
-        model: ModelJson::new(model),
-        tensors: tensors.iter().map(|t| TensorJson::new(model, t)).collect(),
-    })
 }

@@ -1,4 +1,5 @@
-//! Statistics of groups of tensors: per repeated block (layer) and for the whole model.
+//! Statistics of groups of tensors: per repeated block (layer, as [`crate::model::naming::block_of`]
+//! defines it) and for the whole model.
 //!
 //! Groups merge the per-tensor results exactly as if the values of all their tensors had been
 //! measured together: counts and extremes combine directly, means and variances with Chan's
@@ -82,20 +83,6 @@ impl GroupStats {
     }
 }
 
-/// The repeated block a tensor belongs to: the name up to its first all-digit component
-/// (`model.layers.3` for `model.layers.3.mlp.up_proj.weight`), or `None` outside any block.
-pub fn block_of(name: &str) -> Option<&str> {
-    let mut end = 0;
-    for part in name.split('.') {
-        let stop = end + part.len();
-        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(&name[..stop]);
-        }
-        end = stop + 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,17 +135,5 @@ mod tests {
         );
         let empty = GroupStats::of([]);
         assert_eq!((empty.tensors, empty.mean, empty.std), (0, None, None));
-    }
-
-    #[test]
-    fn blocks() {
-        assert_eq!(
-            block_of("model.layers.3.mlp.up_proj.weight"),
-            Some("model.layers.3")
-        );
-        assert_eq!(block_of("h.11.attn.c_attn.bias"), Some("h.11"));
-        assert_eq!(block_of("blk.0.attn_q.weight"), Some("blk.0"));
-        assert_eq!(block_of("model.norm.weight"), None);
-        assert_eq!(block_of("layer2.weight"), None);
     }
 }

@@ -66,7 +66,7 @@ pub struct ModelObj {
     pub bits_per_weight: Option<f64>,
     pub parameters_by_dtype: BTreeMap<String, u64>,
     pub documents: Vec<DocumentObj>,
-    pub notes: Vec<NoteObj>,
+    pub notes: Vec<FindingObj>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -85,13 +85,6 @@ pub struct DocumentObj {
     pub kind: String,
     pub path: String,
     pub bytes: u64,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoteObj {
-    pub code: String,
-    pub message: String,
 }
 
 // ---- `glassbox tensors` ------------------------------------------------------------------------
@@ -230,6 +223,11 @@ pub struct FindingObj {
     pub severity: String,
     pub code: String,
     pub tensor: Option<String>,
+    /// Only when the finding is about one file or one key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     pub message: String,
     /// The fields the message was rendered from; left out when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
