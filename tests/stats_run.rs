@@ -135,7 +135,7 @@ fn json(stats: &TensorStats) -> String {
 fn codes(findings: &[Finding]) -> Vec<(&'static str, String, Severity)> {
     findings
         .iter()
-        .map(|f| (f.code, f.tensor().unwrap().to_owned(), f.severity))
+        .map(|f| (f.code, f.tensor().unwrap_or("(model)").to_owned(), f.severity))
         .collect()
 }
 
