@@ -22,6 +22,7 @@ struct StatsDoc {
     tensors: Vec<TensorObj>,
     blocks: Vec<GroupObj>,
     total: GroupObj,
+    buffers: GroupObj,
     findings: Vec<FindingObj>,
 }
 
@@ -370,6 +371,42 @@ fn stats_edge_findings_are_the_expected_ones() {
         }
     }
     assert!(seen.len() >= 6, "{seen:?}");
+}
+
+#[test]
+fn totals_are_over_weights_and_integer_buffers_are_apart() {
+    // bert-tiny holds an I64 `position_ids` buffer (0..=511 in a real BERT) beside F32 weights.
+    let (doc, _) = stats_json(&fixtures().join("bert-tiny"), &[]);
+    let is_float = |t: &&TensorObj| {
+        !t.dtype.starts_with('I') && !t.dtype.starts_with('U') && t.dtype != "BOOL"
+    };
+    let (weights, buffers): (Vec<&TensorObj>, Vec<&TensorObj>) =
+        doc.tensors.iter().partition(is_float);
+    assert!(
+        buffers.iter().any(|t| t.name.ends_with("position_ids")),
+        "{:?}",
+        buffers.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    assert_eq!(doc.total.tensors, weights.len());
+    assert_eq!(doc.buffers.tensors, buffers.len());
+    assert_eq!(
+        doc.total.count,
+        weights.iter().map(|t| t.stats.count).sum::<u64>()
+    );
+    assert_eq!(
+        doc.buffers.count,
+        buffers.iter().map(|t| t.stats.count).sum::<u64>()
+    );
+    let max = |ts: &[&TensorObj]| {
+        ts.iter()
+            .filter_map(|t| t.stats.max)
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    assert_eq!(doc.total.max, Some(max(&weights)));
+    assert_eq!(doc.buffers.max, Some(max(&buffers)));
+    // Blocks aggregate weights too.
+    let block_tensors: usize = doc.blocks.iter().map(|b| b.tensors).sum();
+    assert!(block_tensors <= weights.len());
 }
 
 #[test]
