@@ -572,3 +572,71 @@ fn large_tensors_are_sampled_unless_exact_is_asked() {
     let (hs, he) = (s.histogram.as_ref().unwrap(), e.histogram.as_ref().unwrap());
     assert_eq!(hs.counts.iter().sum::<u64>(), he.counts.iter().sum::<u64>());
 }
+
+/// The sibling fixtures (`fixtures/siblings/generate.py`): the healthy model gets no warning, each
+/// broken copy exactly its fault, named with its siblings' typical value.
+#[test]
+fn each_broken_layer_is_named_and_the_healthy_model_gets_no_warning() {
+    let dir = fixtures().join("siblings");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let files = expected.as_object().unwrap();
+    assert_eq!(files.len(), 5);
+    for (file, e) in files {
+        let (doc, _) = stats_json(&dir.join(file), &[]);
+        let mut got: Vec<(String, String)> = doc
+            .findings
+            .iter()
+            .filter(|f| f.severity != "info")
+            .map(|f| (f.code.clone(), f.tensor.clone().unwrap()))
+            .collect();
+        let mut want: Vec<(String, String)> = e["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["tensor"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{file}");
+        for f in doc.findings.iter().filter(|f| f.code == "unlike_siblings") {
+            let t = doc
+                .tensors
+                .iter()
+                .find(|t| Some(&t.name) == f.tensor.as_ref())
+                .unwrap();
+            let std = f.evidence["std"].as_f64().unwrap();
+            let typical = f.evidence["expected_std"].as_f64().unwrap();
+            assert_eq!(Some(std), t.stats.std, "{file}");
+            assert!((f.evidence["ratio"].as_f64().unwrap() - std / typical).abs() < 1e-9);
+            // Every injected fault is a factor of 2.5 or more from the depth trend.
+            assert!(
+                !(0.4..=2.5).contains(&(std / typical)),
+                "{file}: {}",
+                std / typical
+            );
+            assert_eq!(f.evidence["layers"], 8);
+            let pattern = f.evidence["siblings"].as_str().unwrap();
+            assert!(pattern.starts_with("model.layers.*.") && f.message.contains(pattern));
+        }
+    }
+    // The scaled copy: ×4 against siblings measured independently (the same tensor in the healthy
+    // model at the same depth).
+    let (healthy, _) = stats_json(&dir.join("healthy/model.safetensors"), &[]);
+    let (scaled, _) = stats_json(&dir.join("scaled/model.safetensors"), &[]);
+    let std_of = |doc: &StatsDoc| {
+        doc.tensors
+            .iter()
+            .find(|t| t.name == "model.layers.3.mlp.down_proj.weight")
+            .unwrap()
+            .stats
+            .std
+            .unwrap()
+    };
+    assert!((std_of(&scaled) / std_of(&healthy) - 4.0).abs() < 1e-6);
+}

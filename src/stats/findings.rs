@@ -3,7 +3,8 @@
 //! Two kinds, made at two moments. [`tensor_findings`] looks at one tensor as soon as its
 //! statistics are known: each check is a row of [`RULES`] (a code and a function from one tensor's
 //! statistics to an optional severity and message). [`cross_tensor_findings`] looks across the
-//! tensors once all are measured: byte-identical tensors, by [`duplicates`]. [`find_anomalies`]
+//! tensors once all are measured: byte-identical tensors, by [`duplicates`]; tensors unlike their
+//! siblings in the other layers (`siblings`); the model's heavy tails, once. [`find_anomalies`]
 //! puts both in report order: tensor order, the order of [`RULES`] within a tensor, the duplicate
 //! check last. Every finding is a [`crate::finding::Finding`] about `Subject::Tensor(name)`.
 //!
@@ -22,10 +23,12 @@
 //! | `constant` | as `all_zero` | more than one value, all finite and equal | as `all_zero` |
 //! | `dead_rows` / `dead_columns` | as `all_zero`, but info in an embedding or output head | a matrix with rows / columns of zeros (not for an all-zero tensor) | a zero row of a projection is a dead unit; in an embedding it is a padding or unused token |
 //! | `duplicate` | info, warning | byte-identical to an earlier tensor: info when either name looks like an embedding or output head | tied weights are the usual, intended cause; two identical layers are a broken merge or export |
+//! | `unlike_siblings` | warning | a floating-point matrix whose std is at least 2 times (or at most half) the std its siblings (the same tensor in the other layers, 4 or more) have at its depth, and 6 robust deviations from their trend (see `siblings`) | a layer re-initialised, rescaled, zeroed or swapped in from another model or depth: the signature of a broken merge or a corrupted upload |
 //! | `heavy_tails` | info, once per model | floating-point tensors with over 100 times the values beyond `outlier_sigmas` (6) standard deviations that a normal distribution would put there (at 6σ, 2 per billion), counted, with the one with the largest share | every released model measured has them (SmolLM2, Gemma 3, MiniLM: hundreds of tensors): outlier features and large norm gains are how trained transformers look |
 
 use std::collections::HashMap;
 
+use super::siblings::sibling_findings;
 use super::{Distribution, TensorSlice, TensorStats};
 use crate::dtype::DType;
 use crate::finding::{Evidence, Finding, Severity, Subject};
@@ -313,7 +316,11 @@ pub fn cross_tensor_findings(
     tensors: &[TensorSlice<'_>],
     stats: &[TensorStats],
 ) -> Vec<Finding> {
-    duplicate_findings(names, tensors, stats)
+    let mut about: Vec<(usize, Finding)> = duplicate_findings(names, tensors, stats);
+    about.extend(sibling_findings(names, tensors, stats));
+    // Stable: a tensor's duplicate finding before its sibling one.
+    about.sort_by_key(|(i, _)| *i);
+    about
         .into_iter()
         .map(|(_, f)| f)
         .chain(heavy_tails(names, tensors, stats))
@@ -373,6 +380,9 @@ pub fn find_anomalies(
         .collect();
     for (later, finding) in duplicate_findings(names, tensors, stats) {
         per_tensor[later].push(finding);
+    }
+    for (i, finding) in sibling_findings(names, tensors, stats) {
+        per_tensor[i].push(finding);
     }
     per_tensor
         .into_iter()

@@ -101,6 +101,7 @@ mod lanes;
 mod plan;
 mod run;
 mod sample;
+mod siblings;
 
 pub use engine::compute_stats;
 pub use findings::{cross_tensor_findings, find_anomalies, tensor_findings};
