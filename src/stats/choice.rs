@@ -8,7 +8,7 @@
 //!
 //! - **Method and kernel of large F32, BF16 and F16 tensors** ([`sampling`]): the first time the
 //!   process meets a large tensor of a type, the start of that tensor (up to
-//!   [`CALIBRATION_BYTES`]) is read by every candidate — the sampled method with each kernel the
+//!   [`CALIBRATION_BYTES`], 4 MiB) is read by every candidate — the sampled method with each kernel the
 //!   CPU runs, and counting every value (exact codes for BF16/F16, buckets for F32) — on all the
 //!   pool's workers at once, best of three, as the run itself will read it (in cache on one thread
 //!   the sampled BF16 kernel measured *faster* than counting here, and twice as slow in the real
@@ -31,7 +31,7 @@
 //! Other values are ignored (the measured choice applies): a benchmark setting never makes a run
 //! fail.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -201,9 +201,11 @@ pub(crate) fn sampling(source: Source, bytes: &[u8]) -> SourceChoice {
     *cell.get_or_init(|| measured)
 }
 
-/// Bytes of a tensor the sampled method is calibrated on: a few chunks, enough for every worker to
-/// stream from memory for a millisecond or two per candidate.
-const CALIBRATION_BYTES: usize = 16 << 20;
+/// Bytes of a tensor the sampled method is calibrated on: enough for every worker to stream for
+/// a fraction of a millisecond per candidate, little enough that the calibration (three
+/// candidates, best of three, about 36 MiB read once per type and process) costs a few percent of
+/// a gigabyte-sized run and nothing noticeable on a small one.
+const CALIBRATION_BYTES: usize = 4 << 20;
 
 /// A candidate for one type's large tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,29 +290,37 @@ fn best_of(mut f: impl FnMut()) -> Duration {
         .unwrap_or(Duration::MAX)
 }
 
-/// The best of [`REPEATS`] timings of `f` over `bytes` cut into 1 MiB parts spread over the
-/// current pool (`f` gets a part, its first value's index, and a count table and scratch buffer
-/// per worker). The bytes are touched once first, so that no candidate pays for mapping them.
+/// The best of [`REPEATS`] timings of `f` over `bytes` cut into 512 KiB parts spread over the
+/// current pool (`f` gets a part, its first value's index, and the count table and scratch buffer
+/// of its worker). The bytes are touched and the tables made before timing, and the tables are
+/// drained after, as a run drains them once per tensor, so only the kernels are timed.
 fn time_in_parallel(
     bytes: &[u8],
     width: usize,
     f: impl Fn(&[u8], u64, &mut KeyTable, &mut Vec<u8>) + Sync,
 ) -> Duration {
-    const PART: usize = 1 << 20;
+    const PART: usize = 512 << 10;
     let touched = bytes
         .par_chunks(4096)
         .map(|c| c[0])
         .reduce(|| 0, |a, b| a ^ b);
     std::hint::black_box(touched);
-    best_of(|| {
-        bytes.par_chunks(PART).enumerate().for_each_init(
-            || (KeyTable::new(), Vec::new()),
-            |(table, scratch), (i, part)| {
-                f(part, (i * PART / width) as u64, table, scratch);
-                std::hint::black_box(table.drain());
-            },
-        );
-    })
+    let workers: Vec<Mutex<(KeyTable, Vec<u8>)>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new((KeyTable::new(), Vec::new())))
+        .collect();
+    let time = best_of(|| {
+        bytes.par_chunks(PART).enumerate().for_each(|(i, part)| {
+            let worker = rayon::current_thread_index().unwrap_or(0) % workers.len();
+            let mut guard = workers[worker].lock().unwrap_or_else(|e| e.into_inner());
+            let (table, scratch) = &mut *guard;
+            f(part, (i * PART / width) as u64, table, scratch);
+        });
+    });
+    for w in workers {
+        let (mut table, _) = w.into_inner().unwrap_or_else(|e| e.into_inner());
+        std::hint::black_box(table.drain());
+    }
+    time
 }
 
 /// Synthetic trained-like weights: a smooth bell (sum of four uniforms) of std 0.02, with one
