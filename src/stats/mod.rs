@@ -5,7 +5,10 @@
 //! [`compute_model_stats`] is the same run waited for (the `stats` command's). Underneath,
 //! [`compute_stats`] reads tensors' bytes once, in fixed-size chunks spread over the pool's
 //! threads; [`tensor_findings`] and [`cross_tensor_findings`] turn statistics into
-//! [`Finding`](crate::finding::Finding)s.
+//! [`Finding`](crate::finding::Finding)s: warnings and errors only for what is likely wrong
+//! (non-finite values, zero or constant matrices, untrained norms, copies that are not tied
+//! weights, a matrix unlike the same tensor in the other layers: `siblings`), what trained
+//! networks normally show (heavy tails) as one piece of information for the model.
 //!
 //! # How each statistic is computed
 //!
