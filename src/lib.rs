@@ -39,6 +39,7 @@ pub mod render;
 pub mod report;
 pub mod stats;
 pub mod text;
+pub mod tui;
 
 pub use dtype::DType;
 pub use error::{Error, Result};

@@ -21,6 +21,71 @@ pub fn shape(dims: &[u64]) -> String {
     format!("[{}]", inner.join(", "))
 }
 
+/// Bytes in binary units: `512 B`, `1.5 KiB`, `3.21 GiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{} {}", three_digits(value), UNITS[unit])
+}
+
+/// A count in decimal units as model sizes are quoted: `950`, `12.3K`, `1.24B`.
+pub fn human_count(n: u64) -> String {
+    const UNITS: [&str; 5] = ["", "K", "M", "B", "T"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        return n.to_string();
+    }
+    format!("{}{}", three_digits(value), UNITS[unit])
+}
+
+/// Three significant digits, without a trailing `.0`.
+fn three_digits(v: f64) -> String {
+    let s = if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+/// `s` with its control characters escaped (`\u{1b}`, `\0`, `\r`, …), newlines kept when
+/// `keep_newlines`: names and strings come from the files, and a hostile file must not move the
+/// cursor, rewrite the terminal or split a line of a table.
+pub fn printable(s: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && !(keep_newlines && c == '\n');
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +99,14 @@ mod tests {
         assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
         assert_eq!(shape(&[]), "[]");
         assert_eq!(shape(&[3, 4]), "[3, 4]");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("layers.0.weight", false), "layers.0.weight");
+        assert_eq!(printable("a\u{1b}[31mb", false), "a\\u{1b}[31mb");
+        assert_eq!(printable("x\0y\r\n", false), "x\\u{0}y\\r\\n");
+        assert_eq!(printable("x\0y\r\n", true), "x\\u{0}y\\r\n");
+        assert_eq!(printable("naïve — ok\t", true), "naïve — ok\\t");
     }
 }

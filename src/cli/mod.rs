@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use glassbox::model::sort::{NameFilter, TensorOrder, select_tensors};
+use glassbox::model::sort::{NameFilter, TensorOrder, select_tensor_indices, select_tensors};
 use glassbox::render::{OutputFormat, Painted, json};
 use glassbox::report::stats::{StatisticOrder, StatsReport};
 use glassbox::report::summary::SummaryReport;
@@ -13,7 +13,7 @@ use glassbox::report::tensors::TensorTable;
 
 const EXAMPLES: &str = "\
 Examples:
-  glassbox ./Llama-3.2-1B                     summary of a Hugging Face model folder
+  glassbox ./Llama-3.2-1B                     browse a model folder in the terminal (piped: its summary)
   glassbox summary ./ckpt --format markdown   the same, ready to paste into a model card
   glassbox tensors model.safetensors          every tensor: dtype, shape, parameters, size
   glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
@@ -106,6 +106,18 @@ pub enum Command {
         after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n  glassbox stats model.gguf --exact\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
     )]
     Stats(StatsArgs),
+    /// Browse the model in the terminal: overview, tensor tree with live statistics, layers across
+    /// depth, open versus closed (what `glassbox PATH` opens on a terminal).
+    #[command(
+        after_help = "Examples:\n  glassbox browse ./model\n  glassbox ./model          the same, when stdin and stdout are a terminal\n\nPress ? inside for every key, q to quit."
+    )]
+    Browse(BrowseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BrowseArgs {
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -215,14 +227,39 @@ fn run_command(
         Some(Command::Summary(args)) => summary(&args.path, common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
         Some(Command::Stats(args)) => stats(&args, common),
+        Some(Command::Browse(args)) => browse(&args.path, common),
         None => {
             let Some(path) = path else {
                 anyhow::bail!("no model given; try `glassbox --help`");
             };
-            // Until the TUI exists, the summary is the default view.
-            summary(&path, common)
+            // On a terminal the TUI (unless another format is asked for); piped or redirected,
+            // the summary.
+            use std::io::IsTerminal;
+            if common.format == FormatArg::Text
+                && std::io::stdin().is_terminal()
+                && std::io::stdout().is_terminal()
+            {
+                browse(&path, common)
+            } else {
+                summary(&path, common)
+            }
         }
     }
+}
+
+/// The TUI; nothing goes to stdout afterwards.
+fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
+    use std::io::IsTerminal;
+    let model = glassbox::model::open(path)?;
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("`browse` needs a terminal and stdout is not one; try `glassbox summary`");
+    }
+    let options = glassbox::tui::BrowseOptions {
+        threads: common.threads.map(usize::from),
+        filter: common.filter.clone(),
+    };
+    glassbox::tui::browse(model, options)?;
+    Ok(Painted::plain(String::new()))
 }
 
 fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
@@ -266,7 +303,8 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         StatsSortArg::Zeros => (TensorOrder::Name, StatisticOrder::Zeros),
         StatsSortArg::NonFinite => (TensorOrder::Name, StatisticOrder::NonFinite),
     };
-    let selected = select_tensors(&model, filter.as_ref(), order);
+    let indices = select_tensor_indices(&model, filter.as_ref(), order);
+    let selected: Vec<&glassbox::TensorInfo> = indices.iter().map(|&i| &model.tensors[i]).collect();
     let options = StatsOptions {
         sample_above: if args.exact {
             None
@@ -284,13 +322,6 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         }
     };
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let index: std::collections::HashMap<*const glassbox::model::TensorInfo, usize> = model
-        .tensors
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t as *const _, i))
-        .collect();
-    let indices: Vec<usize> = selected.iter().map(|&t| index[&(t as *const _)]).collect();
     let (stats, findings) = glassbox::stats::compute_model_stats(
         &model, &indices, &options, &pool, &progress, &cancel,
     )?;

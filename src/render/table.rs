@@ -1,6 +1,6 @@
 //! Plain-text and markdown tables, and human units.
 
-pub use crate::text::{shape, thousands};
+pub use crate::text::{human_bytes, human_count, shape, thousands};
 
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,52 +133,6 @@ fn pad(line: &mut String, cell: &str, width: usize, align: Align) {
     line.push_str(cell);
     if align == Align::Left {
         line.extend(std::iter::repeat_n(' ', fill));
-    }
-}
-
-/// Bytes in binary units: `512 B`, `1.5 KiB`, `3.21 GiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{} {}", three_digits(value), UNITS[unit])
-}
-
-/// A count in decimal units as model sizes are quoted: `950`, `12.3K`, `1.24B`.
-pub fn human_count(n: u64) -> String {
-    const UNITS: [&str; 5] = ["", "K", "M", "B", "T"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        return n.to_string();
-    }
-    format!("{}{}", three_digits(value), UNITS[unit])
-}
-
-/// Three significant digits, without a trailing `.0`.
-fn three_digits(v: f64) -> String {
-    let s = if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    };
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
     }
 }
 

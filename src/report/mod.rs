@@ -15,6 +15,7 @@
 //!
 //! Every report carries the [`ModelObject`]: where the model is, its files and totals.
 
+pub mod metadata;
 pub mod stats;
 pub mod summary;
 pub mod tensors;

@@ -1,0 +1,553 @@
+//! The TUI's state and its one entry point for change: [`App::update`] applies a [`Msg`] (a key, a
+//! mouse event, a resize, a statistics event, a progress reading) and returns the [`Command`]s the
+//! event loop must carry out (quit, reprioritise the engine, copy, toggle mouse capture).
+//!
+//! `update` does no I/O and reads no clock, so tests drive it with synthetic keys and statistics.
+//! Derived data (visible rows, group aggregates, the layer grid) is rebuilt by [`App::settle`],
+//! which `update` calls after input and the event loop calls once per batch of engine messages —
+//! so a burst of thousands of results costs one rebuild, not thousands.
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use super::data::ModelView;
+use super::derive::{self, Aggregate, LayerGrid};
+use super::keys::{self, Action, Context};
+use super::layout;
+use super::tree::{NodeKind, Row, Tree};
+use crate::finding::Finding;
+use crate::stats::TensorStats;
+use crate::stats::{Progress, StatsEvent};
+
+/// The tabs, in key order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Tensors,
+    Layers,
+    Transparency,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Overview, Tab::Tensors, Tab::Layers, Tab::Transparency];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Tensors => "Tensors",
+            Tab::Layers => "Layers",
+            Tab::Transparency => "Transparency",
+        }
+    }
+
+    /// The titles as the tabs line shows them: `1 Overview`, `2 Tensors` …
+    pub fn titles() -> Vec<String> {
+        Tab::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{} {}", i + 1, t.title()))
+            .collect()
+    }
+
+    fn index(self) -> usize {
+        Tab::ALL.iter().position(|&t| t == self).unwrap_or(0)
+    }
+}
+
+/// The statistics of one tensor as the screens know them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatState {
+    /// Not computed yet: drawn as pending, never as zero.
+    Pending,
+    Ready(Box<TensorStats>),
+    /// Read, but its values are not decoded (a type without a decoder): nothing to show.
+    NotMeasured,
+}
+
+/// The tree's sort orders, cycled with `s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Size,
+    Std,
+    AbsMax,
+    Zeros,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Size => "size",
+            SortKey::Std => "std",
+            SortKey::AbsMax => "abs max",
+            SortKey::Zeros => "zeros",
+        }
+    }
+
+    fn next(self) -> SortKey {
+        match self {
+            SortKey::Name => SortKey::Size,
+            SortKey::Size => SortKey::Std,
+            SortKey::Std => SortKey::AbsMax,
+            SortKey::AbsMax => SortKey::Zeros,
+            SortKey::Zeros => SortKey::Name,
+        }
+    }
+}
+
+/// The statistic plotted in the Layers tab, cycled with `t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerStat {
+    Std,
+    AbsMax,
+    L2Norm,
+    Zeros,
+    Outliers,
+}
+
+impl LayerStat {
+    pub fn label(self) -> &'static str {
+        match self {
+            LayerStat::Std => "std",
+            LayerStat::AbsMax => "abs max",
+            LayerStat::L2Norm => "L2 norm",
+            LayerStat::Zeros => "zeros (share)",
+            LayerStat::Outliers => "outliers",
+        }
+    }
+
+    fn next(self) -> LayerStat {
+        match self {
+            LayerStat::Std => LayerStat::AbsMax,
+            LayerStat::AbsMax => LayerStat::L2Norm,
+            LayerStat::L2Norm => LayerStat::Zeros,
+            LayerStat::Zeros => LayerStat::Outliers,
+            LayerStat::Outliers => LayerStat::Std,
+        }
+    }
+}
+
+/// Everything that happens to the TUI.
+// A statistics event is the common message and is moved once, through the channel: boxing it
+// would allocate per tensor for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Stats(StatsEvent),
+    /// The engine's counters and the time since it started, read by the event loop.
+    Progress {
+        progress: Progress,
+        elapsed: Duration,
+    },
+}
+
+/// What `update` asks the event loop to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Leave, cancelling the background work.
+    Quit,
+    /// Compute these tensors first (what is on screen, the selection first).
+    Prioritize(Vec<usize>),
+    /// Put this text on the clipboard (OSC 52).
+    Copy(String),
+    /// Turn mouse capture on or off.
+    MouseCapture(bool),
+}
+
+/// The whole state of the TUI.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub view: ModelView,
+    pub tree: Tree,
+    /// Per tensor, parallel to `view.tensors`.
+    pub stats: Vec<StatState>,
+    pub findings: Vec<Vec<Finding>>,
+    /// Every finding, once the statistics are done.
+    pub model_findings: Option<Vec<Finding>>,
+    pub progress: Progress,
+    pub elapsed: Duration,
+    pub tab: Tab,
+    pub rows: Vec<Row>,
+    /// Index into `rows`.
+    pub selected: usize,
+    /// First row shown.
+    pub scroll: usize,
+    pub filter: String,
+    pub searching: bool,
+    pub sort: SortKey,
+    pub log_histogram: bool,
+    pub layer_stat: LayerStat,
+    /// First layer shown in the Layers tab's grid.
+    pub layers_scroll: usize,
+    /// First line shown in the Overview's findings.
+    pub findings_scroll: usize,
+    /// First row shown in the help overlay.
+    pub help_scroll: usize,
+    pub help: bool,
+    pub mouse_capture: bool,
+    pub size: (u16, u16),
+    pub quit: bool,
+    /// Per tree node: statistics of its tensors so far.
+    pub aggregates: Vec<Aggregate>,
+    pub layer_grid: LayerGrid,
+    /// Tensors per layer × column (parallel to `view.layers`).
+    cells: Vec<Vec<Vec<usize>>>,
+    rows_dirty: bool,
+    stats_dirty: bool,
+    last_focus: Vec<usize>,
+}
+
+impl App {
+    /// The state before any statistic is known, for a terminal of `size`.
+    pub fn new(view: ModelView, size: (u16, u16)) -> App {
+        let tree = Tree::build(&view);
+        let n = view.tensors.len();
+        let cells = derive::layer_cells(&view);
+        let mut app = App {
+            stats: vec![StatState::Pending; n],
+            findings: vec![Vec::new(); n],
+            model_findings: None,
+            progress: Progress {
+                tensors_total: n,
+                bytes_total: view.tensors.iter().map(|t| t.bytes).sum(),
+                ..Progress::default()
+            },
+            elapsed: Duration::ZERO,
+            tab: Tab::Overview,
+            rows: Vec::new(),
+            selected: 0,
+            scroll: 0,
+            filter: String::new(),
+            searching: false,
+            sort: SortKey::Name,
+            log_histogram: false,
+            layer_stat: LayerStat::Std,
+            layers_scroll: 0,
+            findings_scroll: 0,
+            help_scroll: 0,
+            help: false,
+            mouse_capture: false,
+            size,
+            quit: false,
+            aggregates: Vec::new(),
+            layer_grid: LayerGrid::default(),
+            cells,
+            rows_dirty: true,
+            stats_dirty: true,
+            last_focus: Vec::new(),
+            tree,
+            view,
+        };
+        app.settle();
+        app
+    }
+
+    /// Starts with a tensor-name filter (`--filter`), as if typed after `/` and kept; the next
+    /// [`App::settle`] applies it.
+    pub fn set_filter(&mut self, filter: String) {
+        self.filter = filter;
+        self.rows_dirty = true;
+    }
+
+    /// The key context: help, filter typing, or the tab's own.
+    pub fn context(&self) -> Context {
+        if self.help {
+            Context::Help
+        } else if self.searching {
+            Context::Search
+        } else {
+            match self.tab {
+                Tab::Tensors => Context::Tensors,
+                Tab::Layers => Context::Layers,
+                Tab::Overview => Context::Overview,
+                Tab::Transparency => Context::Global,
+            }
+        }
+    }
+
+    /// The tree node of the selected row.
+    pub fn selected_node(&self) -> Option<usize> {
+        self.rows.get(self.selected).map(|r| r.node)
+    }
+
+    pub fn stats_done(&self) -> bool {
+        self.model_findings.is_some()
+    }
+
+    /// Applies one message. Input also settles the derived data at once (the next frame shows it);
+    /// statistics wait for [`App::settle`].
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        let mut commands = Vec::new();
+        match msg {
+            Msg::Key(key) => self.key(key, &mut commands),
+            Msg::Mouse(mouse) => self.mouse(mouse),
+            Msg::Resize(w, h) => self.size = (w, h),
+            Msg::Stats(event) => {
+                self.stats_event(event);
+                return commands;
+            }
+            Msg::Progress { progress, elapsed } => {
+                self.progress = progress;
+                self.elapsed = elapsed;
+                return commands;
+            }
+        }
+        commands.extend(self.settle());
+        commands
+    }
+
+    fn stats_event(&mut self, event: StatsEvent) {
+        match event {
+            StatsEvent::Tensor {
+                tensor,
+                stats,
+                findings,
+            } => {
+                if tensor >= self.stats.len() {
+                    return; // not a tensor of this model: ignore rather than panic
+                }
+                self.stats[tensor] = if stats.distribution == crate::stats::Distribution::None {
+                    StatState::NotMeasured
+                } else {
+                    StatState::Ready(Box::new(stats))
+                };
+                self.findings[tensor] = findings;
+                self.stats_dirty = true;
+                if self.sort != SortKey::Name && self.sort != SortKey::Size {
+                    self.rows_dirty = true;
+                }
+            }
+            StatsEvent::Finished { findings } => {
+                let mut all = self.view.open_findings.clone();
+                all.extend(self.findings.iter().flatten().cloned());
+                all.extend(findings);
+                all.sort_by_key(|f| std::cmp::Reverse(f.severity));
+                self.model_findings = Some(all);
+                self.progress.tensors_done = self.progress.tensors_total;
+                self.progress.bytes_done = self.progress.bytes_total;
+            }
+            StatsEvent::Cancelled => {}
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent, commands: &mut Vec<Command>) {
+        let context = self.context();
+        let Some(action) = keys::action_for(context, &key) else {
+            if context == Context::Search {
+                match key.code {
+                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        self.filter.push(c);
+                        self.rows_dirty = true;
+                    }
+                    KeyCode::Backspace => {
+                        self.filter.pop();
+                        self.rows_dirty = true;
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        };
+        let page = layout::tree_page(self.size.0, self.size.1);
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                commands.push(Command::Quit);
+            }
+            Action::Tab(i) => self.tab = Tab::ALL[i.min(Tab::ALL.len() - 1)],
+            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()],
+            Action::PrevTab => {
+                self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+            }
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-(page as isize)),
+            Action::PageDown => self.move_by(page as isize),
+            Action::Top => self.move_by(isize::MIN),
+            Action::Bottom => self.move_by(isize::MAX),
+            Action::Expand => self.set_expanded(Some(true)),
+            Action::Collapse => self.set_expanded(Some(false)),
+            Action::Toggle => self.set_expanded(None),
+            Action::Filter => {
+                self.searching = true;
+            }
+            Action::ClearFilter => {
+                self.searching = false;
+                if !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.rows_dirty = true;
+                }
+            }
+            Action::AcceptFilter => self.searching = false,
+            Action::Sort => {
+                self.sort = self.sort.next();
+                self.rows_dirty = true;
+            }
+            Action::LogScale => self.log_histogram = !self.log_histogram,
+            Action::NextStatistic => {
+                self.layer_stat = self.layer_stat.next();
+                self.stats_dirty = true;
+            }
+            Action::Copy => {
+                if let Some(node) = self.selected_node() {
+                    commands.push(Command::Copy(self.tree.nodes[node].path.clone()));
+                }
+            }
+            Action::MouseCapture => {
+                self.mouse_capture = !self.mouse_capture;
+                commands.push(Command::MouseCapture(self.mouse_capture));
+            }
+            Action::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
+            Action::CloseHelp => self.help = false,
+        }
+    }
+
+    fn mouse(&mut self, mouse: MouseEvent) {
+        if self.help {
+            return;
+        }
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let tabs = layout::screen(area).tabs;
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == tabs.y {
+            if let Some(i) = layout::tab_at(&Tab::titles(), tabs, mouse.column) {
+                self.tab = Tab::ALL[i];
+            }
+            return;
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.move_by(3),
+            MouseEventKind::ScrollUp => self.move_by(-3),
+            _ if self.tab != Tab::Tensors => {}
+            MouseEventKind::Down(MouseButton::Left) => {
+                let area = Rect::new(0, 0, self.size.0, self.size.1);
+                let (tree, _) = layout::tensors(layout::screen(area).body);
+                let rows = layout::tree_rows(tree);
+                if rows.contains(Position::new(mouse.column, mouse.row)) {
+                    let at = self.scroll + usize::from(mouse.row - rows.y);
+                    if at < self.rows.len() {
+                        if at == self.selected {
+                            self.set_expanded(None);
+                        }
+                        self.selected = at;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Moves the tree selection; in the Layers tab scrolls the layer grid, in the Overview the
+    /// findings.
+    fn move_by(&mut self, delta: isize) {
+        if self.help {
+            let last = keys::BINDINGS.len().saturating_sub(1);
+            self.help_scroll = self.help_scroll.saturating_add_signed(delta).min(last);
+            return;
+        }
+        if self.tab == Tab::Overview {
+            let lines = self.model_findings.as_ref().map_or(0, Vec::len) + self.view.notes.len();
+            let last = lines.saturating_sub(1);
+            self.findings_scroll = self.findings_scroll.saturating_add_signed(delta).min(last);
+            return;
+        }
+        if self.tab == Tab::Layers {
+            let last = self.view.layers.layers.len().saturating_sub(1);
+            self.layers_scroll = self.layers_scroll.saturating_add_signed(delta).min(last);
+            return;
+        }
+        let last = self.rows.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+    }
+
+    /// Expands (`Some(true)`), collapses (`Some(false)`) or toggles the selected node; collapsing a
+    /// leaf or a closed group selects its parent.
+    fn set_expanded(&mut self, to: Option<bool>) {
+        let Some(id) = self.selected_node() else {
+            return;
+        };
+        let node = &self.tree.nodes[id];
+        let has_children = !node.children.is_empty();
+        let want = to.unwrap_or(!node.expanded);
+        if has_children && node.expanded != want {
+            self.tree.nodes[id].expanded = want;
+            self.rows_dirty = true;
+        } else if to == Some(false)
+            && let Some(parent) = node.parent
+            && let Some(at) = self.rows.iter().position(|r| r.node == parent)
+        {
+            self.selected = at;
+        }
+    }
+
+    /// Rebuilds what changed (aggregates, layer grid, rows), keeps the selection on the same node
+    /// and in view, and asks for what is on screen to be computed first.
+    pub fn settle(&mut self) -> Vec<Command> {
+        if self.stats_dirty {
+            self.aggregates = derive::aggregates(&self.tree, &self.stats);
+            self.layer_grid = derive::layer_grid(&self.cells, &self.stats, self.layer_stat);
+            self.stats_dirty = false;
+        }
+        if self.rows_dirty {
+            let keep = self.selected_node();
+            self.rows = derive::rows(self);
+            self.selected = keep
+                .and_then(|k| self.rows.iter().position(|r| r.node == k))
+                .unwrap_or(self.selected)
+                .min(self.rows.len().saturating_sub(1));
+            self.rows_dirty = false;
+        }
+        let page = layout::tree_page(self.size.0, self.size.1);
+        if self.selected < self.scroll {
+            self.scroll = self.selected;
+        } else if self.selected >= self.scroll + page {
+            self.scroll = self.selected + 1 - page;
+        }
+        self.scroll = self
+            .scroll
+            .min(self.rows.len().saturating_sub(page.min(self.rows.len())));
+        let focus = self.focus(page);
+        if focus.is_empty() || focus == self.last_focus {
+            return Vec::new();
+        }
+        self.last_focus = focus.clone();
+        vec![Command::Prioritize(focus)]
+    }
+
+    /// The pending tensors on screen: the selection's first, then the visible rows' in order.
+    fn focus(&self, page: usize) -> Vec<usize> {
+        const PER_GROUP: usize = 8;
+        let mut out = Vec::new();
+        let visible = self.rows.iter().skip(self.scroll).take(page);
+        let selected = self.rows.get(self.selected);
+        for row in selected.into_iter().chain(visible) {
+            let node = &self.tree.nodes[row.node];
+            let pending = node
+                .tensors
+                .iter()
+                .copied()
+                .filter(|&t| self.stats[t] == StatState::Pending)
+                .take(if matches!(node.kind, NodeKind::Tensor(_)) {
+                    1
+                } else {
+                    PER_GROUP
+                });
+            for t in pending {
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,214 @@
+//! Data derived from the state, rebuilt by `App::settle` only when its inputs change: statistics
+//! of each tree node's tensors so far, the visible rows (filter and sort), and the Layers tab's
+//! layer × column grid of one statistic. The renderer only reads these.
+
+use std::cmp::Ordering;
+
+use super::app::{App, LayerStat, SortKey, StatState};
+use super::data::ModelView;
+use super::tree::{NodeKind, Row, Tree};
+use crate::model::sort::{NameFilter, natural_cmp};
+use crate::stats::aggregate::GroupStats;
+
+/// Statistics of a node's measured tensors, and how many are still pending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    /// `None` until at least one tensor is measured.
+    pub stats: Option<GroupStats>,
+    pub outliers: u64,
+    pub pending: usize,
+}
+
+impl Aggregate {
+    fn of(tensors: &[usize], stats: &[StatState]) -> Aggregate {
+        let ready = || {
+            tensors.iter().filter_map(|&t| match &stats[t] {
+                StatState::Ready(s) => Some(&**s),
+                _ => None,
+            })
+        };
+        let pending = tensors
+            .iter()
+            .filter(|&&t| stats[t] == StatState::Pending)
+            .count();
+        let any = ready().next().is_some();
+        Aggregate {
+            outliers: ready().map(|s| s.outliers).sum(),
+            stats: any.then(|| GroupStats::of(ready())),
+            pending,
+        }
+    }
+
+    /// The share of zeros among the values measured.
+    pub fn zeros(&self) -> Option<f64> {
+        self.stats
+            .as_ref()
+            .filter(|g| g.count > 0)
+            .map(|g| g.zeros as f64 / g.count as f64)
+    }
+}
+
+/// One aggregate per tree node.
+pub fn aggregates(tree: &Tree, stats: &[StatState]) -> Vec<Aggregate> {
+    tree.nodes
+        .iter()
+        .map(|n| Aggregate::of(&n.tensors, stats))
+        .collect()
+}
+
+/// The visible rows of the tree for the app's filter and sort.
+pub fn rows(app: &App) -> Vec<Row> {
+    let filter = (!app.filter.is_empty()).then(|| NameFilter::new(&app.filter));
+    let nodes = &app.tree.nodes;
+    let keep = filter.as_ref().map(|f| {
+        move |i: usize| match nodes[i].kind {
+            NodeKind::Tensor(_) | NodeKind::Meta(_) => f.matches(&nodes[i].path),
+            _ => false,
+        }
+    });
+    let keep_dyn: Option<&dyn Fn(usize) -> bool> =
+        keep.as_ref().map(|k| k as &dyn Fn(usize) -> bool);
+    let stat = |i: usize| -> Option<f64> {
+        let a = app.aggregates.get(i)?;
+        let g = a.stats.as_ref()?;
+        match app.sort {
+            SortKey::Std => g.std,
+            SortKey::AbsMax => g.abs_max,
+            SortKey::Zeros => a.zeros(),
+            SortKey::Name | SortKey::Size => None,
+        }
+    };
+    let cmp = |a: usize, b: usize| -> Ordering {
+        let by_name = natural_cmp(&nodes[a].label, &nodes[b].label);
+        match app.sort {
+            SortKey::Name => by_name,
+            SortKey::Size => nodes[b].bytes.cmp(&nodes[a].bytes).then(by_name),
+            // Largest first; pending last.
+            _ => match (stat(a), stat(b)) {
+                (Some(x), Some(y)) => y.total_cmp(&x).then(by_name),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => by_name,
+            },
+        }
+    };
+    app.tree.rows(keep_dyn, &cmp)
+}
+
+/// Tensors of each layer × column of the main stack.
+pub fn layer_cells(view: &ModelView) -> Vec<Vec<Vec<usize>>> {
+    let map = &view.layers;
+    let mut cells = vec![vec![Vec::new(); map.columns.len()]; map.layers.len()];
+    for (i, t) in view.tensors.iter().enumerate() {
+        if let (Some(layer), Some(col)) = (t.layer, t.column)
+            && let Ok(row) = map.layers.binary_search(&layer)
+        {
+            cells[row][col].push(i);
+        }
+    }
+    cells
+}
+
+/// One statistic per layer × column, with each column's median across layers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LayerGrid {
+    pub stat: Option<LayerStat>,
+    /// `[layer][column]`: `None` while any of the cell's tensors is pending (or it has none).
+    pub values: Vec<Vec<Option<f64>>>,
+    /// Per column: the median of its known values.
+    pub medians: Vec<Option<f64>>,
+    /// The cell furthest from its column's median (by ratio), when any differs.
+    pub most_unusual: Option<Unusual>,
+}
+
+/// A cell of the grid far from its column's median.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Unusual {
+    /// Row index into the grid (and `LayerMap::layers`).
+    pub row: usize,
+    pub column: usize,
+    pub value: f64,
+    pub median: f64,
+}
+
+impl Unusual {
+    /// How far from the median, as |log2(value / median)|: 1 is twice or half.
+    pub fn distance(&self) -> f64 {
+        ratio_distance(self.value, self.median)
+    }
+}
+
+/// Distances (|log2 ratio|) below this, about ±10%, are the ordinary spread between layers.
+pub const ORDINARY: f64 = 0.15;
+/// Beyond this, about ±40%, a cell is far off.
+pub const FAR: f64 = 0.5;
+
+fn ratio_distance(value: f64, median: f64) -> f64 {
+    (value / median).log2().abs()
+}
+
+pub fn layer_grid(cells: &[Vec<Vec<usize>>], stats: &[StatState], stat: LayerStat) -> LayerGrid {
+    let values: Vec<Vec<Option<f64>>> = cells
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|tensors| {
+                    let a = Aggregate::of(tensors, stats);
+                    if a.pending > 0 || tensors.is_empty() {
+                        return None;
+                    }
+                    let g = a.stats.as_ref()?;
+                    match stat {
+                        LayerStat::Std => g.std,
+                        LayerStat::AbsMax => g.abs_max,
+                        LayerStat::L2Norm => g.l2_norm,
+                        LayerStat::Zeros => a.zeros(),
+                        LayerStat::Outliers => Some(a.outliers as f64),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let columns = cells.first().map_or(0, Vec::len);
+    let medians: Vec<Option<f64>> = (0..columns)
+        .map(|c| {
+            let mut known: Vec<f64> = values.iter().filter_map(|r| r[c]).collect();
+            known.sort_by(f64::total_cmp);
+            match known.len() {
+                0 => None,
+                n if n % 2 == 1 => Some(known[n / 2]),
+                n => Some((known[n / 2 - 1] + known[n / 2]) / 2.0),
+            }
+        })
+        .collect();
+    let mut most_unusual: Option<Unusual> = None;
+    for (row, cells) in values.iter().enumerate() {
+        for (column, value) in cells.iter().enumerate() {
+            let (Some(value), Some(median)) = (*value, medians.get(column).copied().flatten())
+            else {
+                continue;
+            };
+            // Ratios need positive values (zeros and outlier counts are often 0).
+            if value <= 0.0 || median <= 0.0 {
+                continue;
+            }
+            let cell = Unusual {
+                row,
+                column,
+                value,
+                median,
+            };
+            if cell.distance() >= ORDINARY
+                && cell.distance() > most_unusual.map_or(0.0, |u| u.distance())
+            {
+                most_unusual = Some(cell);
+            }
+        }
+    }
+    LayerGrid {
+        stat: Some(stat),
+        values,
+        medians,
+        most_unusual,
+    }
+}

@@ -1,0 +1,76 @@
+//! Where each part of the screen goes, for a terminal of a given size. The renderer draws into these
+//! rectangles and `update` reads them to map a mouse click to a row and to know how many rows a
+//! page holds, so both always agree.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// Below this the screen says the terminal is too small instead of drawing.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Screen {
+    pub header: Rect,
+    pub tabs: Rect,
+    pub body: Rect,
+    pub footer: Rect,
+}
+
+pub fn too_small(area: Rect) -> bool {
+    area.width < MIN_WIDTH || area.height < MIN_HEIGHT
+}
+
+pub fn screen(area: Rect) -> Screen {
+    let [header, tabs, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Screen {
+        header,
+        tabs,
+        body,
+        footer,
+    }
+}
+
+/// The Tensors tab: the tree (a bordered table) and the detail pane.
+pub fn tensors(body: Rect) -> (Rect, Rect) {
+    let [tree, detail] =
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+    (tree, detail)
+}
+
+/// The rows of the tree table: inside the border, below the column header.
+pub fn tree_rows(tree: Rect) -> Rect {
+    let inner = tree.inner(ratatui::layout::Margin::new(1, 1));
+    Rect {
+        y: inner.y.saturating_add(1),
+        height: inner.height.saturating_sub(1),
+        ..inner
+    }
+}
+
+/// Rows of the tree visible in a terminal of `width` × `height`.
+pub fn tree_page(width: u16, height: u16) -> usize {
+    let area = Rect::new(0, 0, width, height);
+    let (tree, _) = tensors(screen(area).body);
+    usize::from(tree_rows(tree).height).max(1)
+}
+
+/// The tab under column `x` of the tabs line, given the titles as drawn (`1 Overview` …): each
+/// title is padded by one space on both sides and followed by a one-space divider, as `ui` draws
+/// them.
+pub fn tab_at(titles: &[String], tabs: Rect, x: u16) -> Option<usize> {
+    let mut start = tabs.x;
+    for (i, title) in titles.iter().enumerate() {
+        let width = title.chars().count() as u16 + 2;
+        if (start..start + width).contains(&x) {
+            return Some(i);
+        }
+        start += width + 1;
+    }
+    None
+}

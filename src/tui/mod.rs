@@ -1,0 +1,27 @@
+//! The terminal UI: browse a model — overview, tensor tree with live statistics and histograms,
+//! layers across depth, open versus closed.
+//!
+//! How it is built (gitui/bottom style, see `../shared/TUI.md`):
+//!
+//! - [`data`] is the only module that reads the library's model and architecture; it builds the
+//!   [`data::ModelView`] the screens draw from, once, from headers only.
+//! - [`app`] holds all state. [`app::App::update`] applies one [`app::Msg`] (key, mouse, resize,
+//!   statistics event, progress) and returns [`app::Command`]s; it does no I/O, so tests drive it
+//!   with synthetic messages. [`derive`] rebuilds the derived data (rows, aggregates, layer grid).
+//! - [`ui::render`] draws a frame from `&App`, nothing else.
+//! - [`keys`] is the key-binding table that drives keys, footer hints and the `?` help alike.
+//! - [`run`] owns the terminal: an input thread (key presses, throttled wheel), the statistics
+//!   engine ([`engine`], on its own rayon pool) reporting through the same channel, and one loop
+//!   that drains messages, updates, and draws — at once after input, at most ~30 times a second
+//!   while only results arrive. The terminal is restored on quit, error and panic.
+
+pub mod app;
+pub mod data;
+pub mod derive;
+pub mod keys;
+pub mod layout;
+mod run;
+pub mod tree;
+pub mod ui;
+
+pub use run::{BrowseOptions, browse};

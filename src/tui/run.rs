@@ -1,0 +1,276 @@
+//! The event loop and the terminal: everything with side effects lives here, so the state and the
+//! drawing stay pure.
+//!
+//! Threads: this one (state and drawing, no locks, never touching tensor bytes), an input thread
+//! (reads terminal events, keeps key presses, clicks and the wheel at most every 20 ms), and the
+//! statistics engine on a dedicated rayon pool. All three feed one channel of [`Msg`].
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
+use ratatui::crossterm::{event::DisableMouseCapture, event::EnableMouseCapture, execute};
+
+use super::app::{App, Command, Msg};
+use super::data::ModelView;
+use crate::model::Model;
+use crate::stats::StatsOptions;
+use crate::stats::StatsRun;
+
+/// Frames at most this often while only engine results arrive (input draws at once).
+const FRAME: Duration = Duration::from_millis(33);
+/// Wheel events closer than this are dropped: a fast wheel must not flood the loop.
+const WHEEL: Duration = Duration::from_millis(20);
+
+/// How the TUI starts.
+#[derive(Debug, Clone, Default)]
+pub struct BrowseOptions {
+    /// Size of the statistics pool (default: all cores but one, at least one, so the UI thread
+    /// keeps a core).
+    pub threads: Option<usize>,
+    /// A tensor-name filter to start with (`--filter`), as if typed after `/`.
+    pub filter: Option<String>,
+}
+
+/// Opens the TUI on `model` until the user quits.
+pub fn browse(model: Model, options: BrowseOptions) -> std::io::Result<()> {
+    let model = Arc::new(model);
+    let arch = crate::arch::infer_architecture(&model);
+    let view = ModelView::build(&model, &arch);
+    drop(arch);
+    install_panic_hook();
+    let mut terminal = ratatui::init();
+    let guard = Restore;
+    let result = run(&mut terminal, model, view, options);
+    drop(guard);
+    result
+}
+
+/// Restores the terminal when dropped: on return and on unwinding alike.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+/// Mouse capture is not undone by ratatui's own hook: ours runs first, then ratatui's (installed by
+/// `init`), then the previous one.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = execute!(std::io::stdout(), DisableMouseCapture);
+            previous(info);
+        }));
+    });
+}
+
+fn run(
+    terminal: &mut DefaultTerminal,
+    model: Arc<Model>,
+    view: ModelView,
+    options: BrowseOptions,
+) -> std::io::Result<()> {
+    let size = terminal.size()?;
+    let mut app = App::new(view, (size.width, size.height));
+    if let Some(filter) = options.filter {
+        app.set_filter(filter);
+        app.settle();
+    }
+    // The first frame, before any tensor byte is read.
+    terminal.draw(|f| super::ui::render(&app, f))?;
+
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let stop_input = Arc::new(AtomicBool::new(false));
+    let input = spawn_input(tx.clone(), Arc::clone(&stop_input))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or_else(default_threads))
+        .thread_name(|i| format!("glassbox-stats-{i}"))
+        .build()
+        .map_err(std::io::Error::other)?;
+    let engine_tx = tx;
+    let started = Instant::now();
+    let all: Vec<usize> = (0..model.tensors.len()).collect();
+    let run = StatsRun::start(
+        model,
+        all,
+        StatsOptions::default(),
+        Arc::new(pool),
+        Box::new(move |event| {
+            let _ = engine_tx.send(Msg::Stats(event));
+        }),
+    );
+    for c in app.settle() {
+        carry_out(&c, &run)?;
+    }
+    let result = event_loop(terminal, &mut app, &rx, &run, started);
+    // Quit at once: cancel the work (the worker stops at its next chunk), then stop input.
+    run.cancel();
+    stop_input.store(true, Ordering::Relaxed);
+    drop(run);
+    let _ = input.join();
+    result
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1).max(1))
+        .unwrap_or(1)
+}
+
+fn event_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    rx: &Receiver<Msg>,
+    run: &StatsRun,
+    started: Instant,
+) -> std::io::Result<()> {
+    let mut last_draw = Instant::now();
+    let mut pending_draw = false;
+    loop {
+        let first = match rx.recv_timeout(FRAME) {
+            Ok(msg) => Some(msg),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let mut input = false;
+        let mut commands = Vec::new();
+        for msg in first.into_iter().chain(rx.try_iter()) {
+            input |= !matches!(msg, Msg::Stats(_));
+            pending_draw |= matches!(msg, Msg::Stats(_));
+            commands.extend(app.update(msg));
+        }
+        if !run.is_finished() || pending_draw {
+            app.update(Msg::Progress {
+                progress: run.progress(),
+                elapsed: started.elapsed(),
+            });
+            pending_draw = true;
+        }
+        commands.extend(app.settle());
+        for c in &commands {
+            if *c == Command::Quit {
+                return Ok(());
+            }
+            carry_out(c, run)?;
+        }
+        if input || (pending_draw && last_draw.elapsed() >= FRAME) {
+            draw(terminal, app)?;
+            last_draw = Instant::now();
+            pending_draw = false;
+        }
+    }
+}
+
+fn draw(terminal: &mut DefaultTerminal, app: &App) -> std::io::Result<()> {
+    use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    // Synchronized update: the terminal shows the whole frame at once, never half of one.
+    execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+    terminal.draw(|f| super::ui::render(app, f))?;
+    execute!(std::io::stdout(), EndSynchronizedUpdate)
+}
+
+fn carry_out(c: &Command, run: &StatsRun) -> std::io::Result<()> {
+    match c {
+        Command::Quit => Ok(()),
+        Command::Prioritize(tensors) => {
+            run.prioritize(tensors);
+            Ok(())
+        }
+        Command::Copy(text) => {
+            let mut out = std::io::stdout();
+            write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
+            out.flush()
+        }
+        Command::MouseCapture(true) => execute!(std::io::stdout(), EnableMouseCapture),
+        Command::MouseCapture(false) => execute!(std::io::stdout(), DisableMouseCapture),
+    }
+}
+
+/// Reads terminal events until `stop`: key presses (not releases or repeats of kitty-protocol
+/// terminals), resizes, clicks and a throttled wheel; mouse moves are dropped.
+fn spawn_input(
+    tx: Sender<Msg>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("glassbox-input".into())
+        .spawn(move || {
+            let mut last_wheel = Instant::now() - WHEEL;
+            while !stop.load(Ordering::Relaxed) {
+                match event::poll(Duration::from_millis(50)) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => break,
+                }
+                let msg = match event::read() {
+                    Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => Msg::Key(k),
+                    Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(Event::Mouse(m)) => match m.kind {
+                        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                            if last_wheel.elapsed() < WHEEL {
+                                continue;
+                            }
+                            last_wheel = Instant::now();
+                            Msg::Mouse(m)
+                        }
+                        MouseEventKind::Down(_) => Msg::Mouse(m),
+                        _ => continue,
+                    },
+                    Ok(_) => continue,
+                    Err(_) => break,
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        })
+}
+
+/// Standard base64 with padding, for OSC 52.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The Layers tab: one statistic across depth, a line per column (role) of the main stack, and the
+//! layer × column heatmap coloured by each cell's value relative to its column's median — a
+//! broken, re-initialised or retrained layer stands out in its column.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table};
+
+use super::{PENDING, dim, num};
+use crate::tui::app::App;
+use crate::tui::derive::{FAR, ORDINARY};
+
+/// Line colours, cycled over the columns.
+const PALETTE: [Color; 8] = [
+    Color::Cyan,
+    Color::Yellow,
+    Color::Green,
+    Color::Magenta,
+    Color::Blue,
+    Color::Red,
+    Color::LightCyan,
+    Color::LightYellow,
+];
+
+/// The colour of a cell whose value is `ratio` times its column's median.
+pub fn heat(ratio: f64) -> Color {
+    let distance = ratio.max(1e-12).log2().abs();
+    if distance < ORDINARY {
+        Color::Green
+    } else if distance < FAR {
+        Color::Yellow
+    } else {
+        Color::Red
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, body: Rect) {
+    let map = &app.view.layers;
+    if map.layers.is_empty() {
+        frame.render_widget(
+            Paragraph::new("no stack of repeated blocks in this model")
+                .block(Block::bordered().title(" layers ")),
+            body,
+        );
+        return;
+    }
+    let [chart, grid] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+    render_chart(app, frame, chart);
+    render_grid(app, frame, grid);
+}
+
+fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
+    let map = &app.view.layers;
+    let grid = &app.layer_grid;
+    let series: Vec<Vec<(f64, f64)>> = (0..map.columns.len())
+        .map(|c| {
+            map.layers
+                .iter()
+                .zip(&grid.values)
+                .filter_map(|(&layer, row)| {
+                    row.get(c).copied().flatten().map(|v| (layer as f64, v))
+                })
+                .collect()
+        })
+        .collect();
+    let (lo, hi) = series
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, v)| {
+            (lo.min(v), hi.max(v))
+        });
+    let title = format!(
+        " {} across depth ({}; t: next statistic) ",
+        app.layer_stat.label(),
+        map.prefix
+    );
+    if !lo.is_finite() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!("statistics pending {PENDING}"), dim()))
+                .block(Block::bordered().title(title)),
+            area,
+        );
+        return;
+    }
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, hi + 1.0)
+    };
+    let first = *map.layers.first().unwrap_or(&0) as f64;
+    let last = (*map.layers.last().unwrap_or(&0) as f64).max(first + 1.0);
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(c, s)| {
+            Dataset::default()
+                .name(map.columns[c].clone())
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::new().fg(PALETTE[c % PALETTE.len()]))
+                .data(s)
+        })
+        .collect();
+    let mut block = Block::bordered().title(title);
+    if let Some(u) = grid.most_unusual {
+        block = block.title_bottom(Line::styled(
+            format!(
+                " most unusual: layer {} {} {} (role median {}) ",
+                map.layers[u.row],
+                map.columns[u.column],
+                num(u.value),
+                num(u.median)
+            ),
+            Style::new().fg(heat(u.value / u.median)),
+        ));
+    }
+    let chart = Chart::new(datasets)
+        .block(block)
+        .x_axis(Axis::default().title("layer").bounds([first, last]).labels(
+            if last - first >= 4.0 {
+                vec![
+                    format!("{first}"),
+                    format!("{}", ((first + last) / 2.0).round()),
+                    format!("{last}"),
+                ]
+            } else {
+                vec![format!("{first}"), format!("{last}")]
+            },
+        ))
+        .y_axis(
+            Axis::default()
+                .bounds([lo, hi])
+                .labels([num(lo), num((lo + hi) / 2.0), num(hi)]),
+        )
+        .legend_position(Some(ratatui::widgets::LegendPosition::TopRight))
+        .hidden_legend_constraints((Constraint::Percentage(50), Constraint::Percentage(100)));
+    frame.render_widget(chart, area);
+}
+
+fn render_grid(app: &App, frame: &mut Frame, area: Rect) {
+    let map = &app.view.layers;
+    let grid = &app.layer_grid;
+    const CELL: u16 = 7;
+    let header = Row::new(
+        std::iter::once(Cell::from("layer"))
+            // Each label in its line's colour: the header is the chart's legend too.
+            .chain(map.columns.iter().enumerate().map(|(i, c)| {
+                Cell::from(Span::styled(
+                    c.clone(),
+                    Style::new().fg(PALETTE[i % PALETTE.len()]),
+                ))
+            })),
+    )
+    .style(Style::new().add_modifier(Modifier::BOLD));
+    let rows: Vec<Row> = map
+        .layers
+        .iter()
+        .zip(&grid.values)
+        .skip(app.layers_scroll)
+        .map(|(layer, values)| {
+            let cells = values.iter().enumerate().map(|(c, v)| {
+                match (v, grid.medians.get(c).copied().flatten()) {
+                    (None, _) => Cell::from(Span::styled(PENDING, dim())),
+                    (Some(v), Some(m)) if m != 0.0 => {
+                        Cell::from(Span::styled("███████", Style::new().fg(heat(v / m))))
+                    }
+                    (Some(v), _) => Cell::from(Span::styled(
+                        "███████",
+                        Style::new().fg(if *v == 0.0 { Color::Green } else { Color::Red }),
+                    )),
+                }
+            });
+            Row::new(std::iter::once(Cell::from(layer.to_string())).chain(cells))
+        })
+        .collect();
+    let widths = std::iter::once(Constraint::Length(6)).chain(
+        map.columns
+            .iter()
+            .map(|c| Constraint::Length((c.chars().count() as u16).clamp(CELL, 16))),
+    );
+    let title = Line::from(vec![
+        Span::raw(format!(
+            " layer × role: {} relative to the role's median ",
+            app.layer_stat.label()
+        )),
+        Span::styled("■ ±10% ", Style::new().fg(Color::Green)),
+        Span::styled("■ ±40% ", Style::new().fg(Color::Yellow)),
+        Span::styled("■ beyond ", Style::new().fg(Color::Red)),
+    ]);
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(1)
+            .block(Block::bordered().title(title)),
+        area,
+    );
+}

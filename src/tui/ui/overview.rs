@@ -1,0 +1,232 @@
+//! The Overview tab: the architecture, declared-vs-observed checks (contradictions in red, from the
+//! check's status), parameters by component as bars, the memory estimate, files, and the findings
+//! once the statistics are done.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Row, Table, Wrap};
+
+use super::dim;
+use super::tensors::severity_style;
+use crate::text::{human_bytes, human_count, thousands};
+use crate::tui::app::App;
+use crate::tui::data::CheckStatus;
+
+pub fn render(app: &App, frame: &mut Frame, body: Rect) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let v = &app.view;
+    let facts_height = v.facts.len() as u16 + 3;
+    let findings_height = app
+        .model_findings
+        .as_ref()
+        .map_or(1, |f| f.len().max(1))
+        .saturating_add(v.notes.len())
+        .min(10) as u16
+        + 2;
+    let [facts, checks, findings] = Layout::vertical([
+        Constraint::Length(facts_height),
+        Constraint::Min(4),
+        Constraint::Length(findings_height),
+    ])
+    .areas(left);
+    render_facts(app, frame, facts);
+    render_checks(app, frame, checks);
+    render_findings(app, frame, findings);
+
+    let bars_height = v.components.len() as u16 + 2 + 2 * u16::from(v.active.is_some());
+    let [bars, memory, files] = Layout::vertical([
+        Constraint::Length(bars_height),
+        Constraint::Length(v.memory.len() as u16 + 2),
+        Constraint::Min(3),
+    ])
+    .areas(right);
+    render_components(app, frame, bars);
+    render_pairs(frame, memory, " memory ", &v.memory);
+    let file_rows: Vec<(String, String)> = v
+        .files
+        .iter()
+        .map(|(name, len)| (name.clone(), human_bytes(*len)))
+        .collect();
+    render_pairs(frame, files, " files ", &file_rows);
+}
+
+fn render_facts(app: &App, frame: &mut Frame, area: Rect) {
+    let v = &app.view;
+    let mut lines = vec![Line::from(vec![
+        Span::styled("family ", dim()),
+        Span::styled(v.family.clone(), Style::new().add_modifier(Modifier::BOLD)),
+    ])];
+    for (k, val) in &v.facts {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{k:<18}"), dim()),
+            Span::raw(val.clone()),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" architecture ")),
+        area,
+    );
+}
+
+fn render_checks(app: &App, frame: &mut Frame, area: Rect) {
+    let rows: Vec<Row> = app
+        .view
+        .checks
+        .iter()
+        .map(|c| {
+            let style = match c.status {
+                CheckStatus::Contradicted => {
+                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+                }
+                CheckStatus::Consistent => Style::new().fg(Color::Green),
+                CheckStatus::DeclaredOnly | CheckStatus::ObservedOnly => dim(),
+            };
+            Row::new(vec![
+                Span::raw(c.field.clone()),
+                Span::raw(c.declared.clone()),
+                Span::raw(c.observed.clone()),
+                Span::styled(c.status.label(), style),
+            ])
+        })
+        .collect();
+    let contradictions = app
+        .view
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Contradicted)
+        .count();
+    let title = if contradictions > 0 {
+        Line::from(vec![
+            Span::raw(" declared vs observed "),
+            Span::styled(
+                format!("─ {contradictions} contradicted "),
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            ),
+        ])
+    } else {
+        Line::from(" declared vs observed ")
+    };
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(18),
+                Constraint::Length(10),
+                Constraint::Length(10),
+                Constraint::Min(10),
+            ],
+        )
+        .header(
+            Row::new(vec!["field", "declared", "observed", "status"])
+                .style(Style::new().add_modifier(Modifier::BOLD)),
+        )
+        .block(Block::bordered().title(title)),
+        area,
+    );
+}
+
+fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
+    let mut lines: Vec<Line> = match &app.model_findings {
+        None => vec![Line::styled(
+            format!(
+                "statistics running ({}/{} tensors): findings appear when they are done",
+                app.progress.tensors_done, app.progress.tensors_total
+            ),
+            dim(),
+        )],
+        Some(f) if f.is_empty() => vec![Line::styled("no findings", Style::new().fg(Color::Green))],
+        Some(f) => f
+            .iter()
+            .map(|f| {
+                Line::from(vec![
+                    Span::styled(
+                        format!("{:<8}", f.severity.name()),
+                        severity_style(f.severity),
+                    ),
+                    Span::styled(format!("{} ", f.code), dim()),
+                    Span::raw(crate::text::printable(&f.message, false).into_owned()),
+                ])
+            })
+            .collect(),
+    };
+    // The architecture's remarks (contradictions in words, deviating blocks) follow the findings.
+    lines.extend(app.view.notes.iter().map(|n| {
+        Line::from(vec![
+            Span::styled("note    ", dim()),
+            Span::raw(crate::text::printable(n, false).into_owned()),
+        ])
+    }));
+    let lines: Vec<Line> = lines.into_iter().skip(app.findings_scroll).collect();
+    let count = app
+        .model_findings
+        .as_ref()
+        .map_or(String::new(), |f| format!("({}) ", f.len()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(format!(" findings {count}"))),
+        area,
+    );
+}
+
+/// One bar per component: `mlp        ████████░░░░ 67.6K 62.1%`.
+fn render_components(app: &App, frame: &mut Frame, area: Rect) {
+    let v = &app.view;
+    let total = v.parameters.max(1) as f64;
+    let inner_width = usize::from(area.width.saturating_sub(2));
+    let bar_width = inner_width.saturating_sub(11 + 15).max(1);
+    let mut lines: Vec<Line> = v
+        .components
+        .iter()
+        .map(|(name, n)| {
+            let share = *n as f64 / total;
+            let full = ((share * bar_width as f64).round() as usize).min(bar_width);
+            Line::from(vec![
+                Span::raw(format!("{name:<10} ")),
+                Span::styled("█".repeat(full), Style::new().fg(Color::Cyan)),
+                Span::styled("░".repeat(bar_width - full), dim()),
+                Span::raw(format!(" {:>6} {:>5.1}%", human_count(*n), share * 100.0)),
+            ])
+        })
+        .collect();
+    if let Some((active, basis)) = &v.active {
+        lines.push(Line::from(vec![
+            Span::styled("active per token ", dim()),
+            Span::raw(format!("{} ", thousands(*active))),
+            Span::styled(crate::text::printable(basis, false).into_owned(), dim()),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(format!(" parameters {} ", thousands(v.parameters)))),
+        area,
+    );
+}
+
+fn render_pairs(frame: &mut Frame, area: Rect, title: &str, pairs: &[(String, String)]) {
+    let width = pairs
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let lines: Vec<Line> = pairs
+        .iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<width$}"), dim()),
+                Span::raw(crate::text::printable(v, false).into_owned()),
+            ])
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(title.to_owned())),
+        area,
+    );
+}

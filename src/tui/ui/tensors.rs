@@ -1,0 +1,544 @@
+//! The Tensors tab: the tree as a table of the visible rows only, and the detail pane of the
+//! selected tensor, group or metadata key (with the value histogram).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline, Table, Wrap};
+
+use super::{PENDING, dim, num};
+use crate::finding::{Finding, Severity};
+use crate::stats::TensorStats;
+use crate::text::{human_bytes, human_count, shape, thousands};
+use crate::tui::app::{App, SortKey, StatState};
+use crate::tui::derive::Aggregate;
+use crate::tui::layout;
+use crate::tui::tree::{Node, NodeKind};
+
+pub fn render(app: &App, frame: &mut Frame, body: Rect) {
+    let (tree, detail) = layout::tensors(body);
+    render_tree(app, frame, tree);
+    render_detail(app, frame, detail);
+}
+
+/// The statistic of a tensor and of a group shown in the tree's last column.
+struct StatColumn {
+    title: &'static str,
+    tensor: fn(&TensorStats) -> Option<f64>,
+    group: fn(&Aggregate) -> Option<f64>,
+}
+
+/// The statistic column follows the sort (std unless sorting by another statistic).
+fn stat_column(app: &App) -> StatColumn {
+    match app.sort {
+        SortKey::AbsMax => StatColumn {
+            title: "abs max",
+            tensor: |s| s.abs_max,
+            group: |a| a.stats.as_ref()?.abs_max,
+        },
+        SortKey::Zeros => StatColumn {
+            title: "zeros",
+            tensor: |s| (s.count > 0).then(|| s.zeros as f64 / s.count as f64),
+            group: Aggregate::zeros,
+        },
+        _ => StatColumn {
+            title: "std",
+            tensor: |s| s.std,
+            group: |a| a.stats.as_ref()?.std,
+        },
+    }
+}
+
+pub fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Error => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        Severity::Warning => Style::new().fg(Color::Yellow),
+        Severity::Info => Style::new().fg(Color::Cyan),
+    }
+}
+
+fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
+    let page = usize::from(layout::tree_rows(area).height);
+    let column = stat_column(app);
+    let wide = area.width >= 90;
+    let rows: Vec<Row> = app
+        .rows
+        .iter()
+        .enumerate()
+        .skip(app.scroll)
+        .take(page)
+        .map(|(i, row)| {
+            let node = &app.tree.nodes[row.node];
+            let marker = if node.children.is_empty() {
+                "  "
+            } else if node.expanded || !app.filter.is_empty() {
+                "▾ "
+            } else {
+                "▸ "
+            };
+            let indent = "  ".repeat(usize::from(row.depth));
+            let name = Cell::from(format!("{indent}{marker}{}", node.label));
+            let mut cells = vec![name];
+            cells.extend(columns(app, row.node, node, &column, wide));
+            // A row takes the colour of its worst finding (a group's: of any tensor below it).
+            let style = match (i == app.selected, worst_finding(app, node)) {
+                (true, _) => Style::new().add_modifier(Modifier::REVERSED),
+                (false, Some(Severity::Error)) => Style::new().fg(Color::Red),
+                (false, Some(Severity::Warning)) => Style::new().fg(Color::Yellow),
+                (false, _) => Style::new(),
+            };
+            Row::new(cells).style(style)
+        })
+        .collect();
+    let mut title = format!(" tensors ({}) ", thousands(app.view.tensors.len() as u64));
+    if app.searching || !app.filter.is_empty() {
+        title.push_str(&format!(
+            "─ filter: {}{} ",
+            crate::text::printable(&app.filter, false),
+            if app.searching { "▏" } else { "" }
+        ));
+    }
+    // Narrow trees drop the parameter count (the detail pane has it) to keep names readable.
+    let mut titles = vec!["name", "dtype", "shape", "params", "size", column.title];
+    let mut widths = vec![
+        Constraint::Min(16),
+        Constraint::Length(6),
+        Constraint::Length(12),
+        Constraint::Length(6),
+        Constraint::Length(8),
+        Constraint::Length(8),
+    ];
+    if !wide {
+        titles.remove(3);
+        widths.remove(3);
+    }
+    let header = Row::new(titles).style(Style::new().add_modifier(Modifier::BOLD));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(Block::bordered().title(title));
+    frame.render_widget(table, area);
+    overlay_metadata(app, frame, area, wide);
+}
+
+/// dtype, shape, params, size, statistic of one row.
+fn columns(
+    app: &App,
+    id: usize,
+    node: &Node,
+    column: &StatColumn,
+    wide: bool,
+) -> Vec<Cell<'static>> {
+    let mut cells = cells_of(app, id, node, column);
+    if !wide && cells.len() == 5 {
+        cells.remove(2);
+    }
+    cells
+}
+
+fn cells_of(app: &App, id: usize, node: &Node, column: &StatColumn) -> Vec<Cell<'static>> {
+    let pending = || Cell::from(Span::styled(PENDING, dim()));
+    match node.kind {
+        NodeKind::Tensor(t) => {
+            let tv = &app.view.tensors[t];
+            let stat = match &app.stats[t] {
+                StatState::Pending => pending(),
+                StatState::NotMeasured => Cell::from(Span::styled("n/a", dim())),
+                StatState::Ready(s) => {
+                    Cell::from((column.tensor)(s).map(num).unwrap_or_else(|| "-".into()))
+                }
+            };
+            vec![
+                Cell::from(tv.dtype.clone()),
+                Cell::from(shape(&tv.shape)),
+                Cell::from(human_count(tv.parameters)),
+                Cell::from(human_bytes(tv.bytes)),
+                stat,
+            ]
+        }
+        NodeKind::Group | NodeKind::Repeat => {
+            let agg = &app.aggregates[id];
+            let stat = match ((column.group)(agg), agg.pending) {
+                (None, p) if p > 0 => pending(),
+                (None, _) => Cell::from("-"),
+                // Partial aggregates are drawn dim until every tensor of the group is in.
+                (Some(v), p) if p > 0 => Cell::from(Span::styled(num(v), dim())),
+                (Some(v), _) => Cell::from(num(v)),
+            };
+            vec![
+                Cell::from(""),
+                Cell::from(Span::styled(
+                    format!("{} tensors", node.tensors.len()),
+                    dim(),
+                )),
+                Cell::from(human_count(node.parameters)),
+                Cell::from(human_bytes(node.bytes)),
+                stat,
+            ]
+        }
+        NodeKind::MetaRoot => vec![],
+        // The value is drawn over the value columns after the table (a cell cannot span them).
+        NodeKind::Meta(_) => vec![],
+    }
+}
+
+/// Width of the value columns with their spacing: where a metadata value can go.
+fn value_columns_width(wide: bool) -> u16 {
+    if wide {
+        6 + 12 + 6 + 8 + 8 + 5
+    } else {
+        6 + 12 + 8 + 8 + 4
+    }
+}
+
+/// Draws each visible metadata row's value across the value columns.
+fn overlay_metadata(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
+    let rows = layout::tree_rows(area);
+    // The first column of spacing stays blank, between the key and its value.
+    let width = (value_columns_width(wide) - 1).min(rows.width);
+    let x = rows.right().saturating_sub(width);
+    for (line, row) in app
+        .rows
+        .iter()
+        .enumerate()
+        .skip(app.scroll)
+        .take(usize::from(rows.height))
+    {
+        if let NodeKind::Meta(m) = app.tree.nodes[row.node].kind {
+            let y = rows.y + (line - app.scroll) as u16;
+            let style = if line == app.selected {
+                Style::new().add_modifier(Modifier::REVERSED)
+            } else {
+                dim()
+            };
+            frame.render_widget(
+                Paragraph::new(app.view.metadata[m].short.clone()).style(style),
+                Rect::new(x, y, width, 1),
+            );
+        }
+    }
+}
+
+fn worst_finding(app: &App, node: &Node) -> Option<Severity> {
+    node.tensors
+        .iter()
+        .flat_map(|&t| app.findings[t].iter().map(|f| f.severity))
+        .max()
+}
+
+fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(id) = app.selected_node() else {
+        frame.render_widget(
+            Paragraph::new("no tensor matches the filter").block(Block::bordered()),
+            area,
+        );
+        return;
+    };
+    let node = &app.tree.nodes[id];
+    let name = if node.path.is_empty() {
+        &node.label
+    } else {
+        &node.path
+    };
+    let title = format!(" {} ", crate::text::printable(name, false));
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    match node.kind {
+        NodeKind::Tensor(t) => tensor_detail(app, frame, inner, t),
+        NodeKind::Group | NodeKind::Repeat => group_detail(app, frame, inner, id, node),
+        NodeKind::MetaRoot => frame.render_widget(
+            Paragraph::new(format!(
+                "{} metadata keys: expand to browse (Enter), the selected key's full value shows here",
+                app.view.metadata.len()
+            ))
+            .wrap(Wrap { trim: true }),
+            inner,
+        ),
+        NodeKind::Meta(m) => {
+            let entry = &app.view.metadata[m];
+            let text: Vec<Line> = std::iter::once(Line::styled(entry.key.clone(), Style::new().add_modifier(Modifier::BOLD)))
+                .chain(
+                    entry
+                        .full
+                        .lines()
+                        .map(|l| Line::from(crate::text::printable(l, false).into_owned())),
+                )
+                .collect();
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner);
+        }
+    }
+}
+
+fn label(s: &str) -> Span<'static> {
+    Span::styled(format!("{s} "), dim())
+}
+
+fn stats_lines(s: &TensorStats) -> Vec<Line<'static>> {
+    let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "-".into());
+    let share = |n: u64| {
+        if s.count == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}%", n as f64 * 100.0 / s.count as f64)
+        }
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            label("mean"),
+            Span::raw(format!("{}  ", opt(s.mean))),
+            label("std"),
+            Span::raw(format!("{}  ", opt(s.std))),
+            label("L2"),
+            Span::raw(opt(s.l2_norm)),
+        ]),
+        Line::from(vec![
+            label("min"),
+            Span::raw(format!("{}  ", opt(s.min))),
+            label("max"),
+            Span::raw(format!("{}  ", opt(s.max))),
+            label("|max|"),
+            Span::raw(opt(s.abs_max)),
+        ]),
+        Line::from(vec![
+            label("p1"),
+            Span::raw(format!("{}  ", opt(s.p1))),
+            label("p50"),
+            Span::raw(format!("{}  ", opt(s.p50))),
+            label("p99"),
+            Span::raw(opt(s.p99)),
+        ]),
+        Line::from(vec![
+            label("zeros"),
+            Span::raw(format!("{}  ", share(s.zeros))),
+            label("NaN"),
+            Span::raw(format!("{}  ", thousands(s.nan))),
+            label("Inf"),
+            Span::raw(format!("{}  ", thousands(s.inf))),
+            label("outliers"),
+            Span::raw(thousands(s.outliers)),
+        ]),
+    ];
+    if !s.exact_distribution {
+        lines.push(Line::styled(
+            "percentiles and histogram estimated (sampled or bucketed)",
+            dim(),
+        ));
+    }
+    lines
+}
+
+fn tensor_detail(app: &App, frame: &mut Frame, area: Rect, t: usize) {
+    let tv = &app.view.tensors[t];
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!("{}  ", tv.dtype),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("{}  ", shape(&tv.shape))),
+            Span::raw(format!("{} params  ", thousands(tv.parameters))),
+            Span::raw(human_bytes(tv.bytes)),
+        ]),
+        Line::from(vec![
+            label("file"),
+            Span::raw(format!("{} @ {:#x}", tv.file, tv.offset)),
+        ]),
+    ];
+    if let Some(hf) = &tv.hf_name {
+        lines.push(Line::from(vec![label("hf_name"), Span::raw(hf.clone())]));
+    }
+    lines.push(Line::from(""));
+    let stats = match &app.stats[t] {
+        StatState::Pending => {
+            lines.push(Line::styled("statistics pending …", dim()));
+            None
+        }
+        StatState::NotMeasured => {
+            lines.push(Line::styled("values not decoded: nothing measured", dim()));
+            None
+        }
+        StatState::Ready(s) => {
+            lines.extend(stats_lines(s));
+            Some(s)
+        }
+    };
+    let findings = finding_lines(&app.findings[t], stats.is_some());
+    let top = lines.len() as u16;
+    let bottom = findings.len() as u16;
+    let [head, chart, foot] = Layout::vertical([
+        Constraint::Length(top),
+        Constraint::Min(0),
+        Constraint::Length(bottom),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(lines), head);
+    if let Some(s) = stats {
+        histogram(frame, chart, s, app.log_histogram);
+    }
+    frame.render_widget(Paragraph::new(findings).wrap(Wrap { trim: true }), foot);
+}
+
+fn finding_lines(findings: &[Finding], known: bool) -> Vec<Line<'static>> {
+    if !known {
+        return Vec::new();
+    }
+    if findings.is_empty() {
+        return vec![Line::styled("findings: none", dim())];
+    }
+    findings
+        .iter()
+        .map(|f| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{} ", f.severity.name()),
+                    severity_style(f.severity),
+                ),
+                Span::raw(crate::text::printable(&f.message, false).into_owned()),
+            ])
+        })
+        .collect()
+}
+
+/// The histogram as a sparkline, its bins merged to the pane's width; `log` draws `ln(1 + count)`.
+fn histogram(frame: &mut Frame, area: Rect, s: &TensorStats, log: bool) {
+    let Some(h) = &s.histogram else {
+        return;
+    };
+    if area.height < 3 || area.width < 8 || h.counts.is_empty() {
+        return;
+    }
+    let width = usize::from(area.width).min(h.counts.len()).max(1);
+    let per = h.counts.len().div_ceil(width);
+    let bins: Vec<u64> = h
+        .counts
+        .chunks(per)
+        .map(|c| {
+            let n: u64 = c.iter().sum();
+            if log {
+                ((n as f64).ln_1p() * 1000.0) as u64
+            } else {
+                n
+            }
+        })
+        .collect();
+    let [title, bars, axis] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            format!("histogram ({}: L)", if log { "log" } else { "linear" }),
+            dim(),
+        )),
+        title,
+    );
+    let bars_area = Rect {
+        width: bins.len() as u16,
+        ..bars
+    };
+    frame.render_widget(
+        Sparkline::default()
+            .data(&bins)
+            .style(Style::new().fg(Color::Cyan)),
+        bars_area,
+    );
+    let lo = num(h.lo);
+    let hi = num(h.hi);
+    let gap = usize::from(bars_area.width).saturating_sub(lo.len() + hi.len());
+    frame.render_widget(
+        Paragraph::new(Line::styled(format!("{lo}{}{hi}", " ".repeat(gap)), dim())),
+        axis,
+    );
+}
+
+fn group_detail(app: &App, frame: &mut Frame, area: Rect, id: usize, node: &Node) {
+    let agg = &app.aggregates[id];
+    let mut lines = vec![Line::from(vec![
+        Span::raw(format!(
+            "{} tensors  ",
+            thousands(node.tensors.len() as u64)
+        )),
+        Span::raw(format!("{} params  ", thousands(node.parameters))),
+        Span::raw(human_bytes(node.bytes)),
+    ])];
+    if node.kind == NodeKind::Repeat {
+        lines.push(Line::styled(
+            format!("{} repeated blocks", node.children.len()),
+            dim(),
+        ));
+    }
+    lines.push(Line::from(""));
+    match &agg.stats {
+        None => lines.push(Line::styled("statistics pending …", dim())),
+        Some(g) => {
+            let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "-".into());
+            if agg.pending > 0 {
+                lines.push(Line::styled(
+                    format!(
+                        "so far: {} of {} tensors measured",
+                        node.tensors.len() - agg.pending,
+                        node.tensors.len()
+                    ),
+                    Style::new().fg(Color::Yellow),
+                ));
+            }
+            lines.push(Line::from(vec![
+                label("mean"),
+                Span::raw(format!("{}  ", opt(g.mean))),
+                label("std"),
+                Span::raw(format!("{}  ", opt(g.std))),
+                label("L2"),
+                Span::raw(opt(g.l2_norm)),
+            ]));
+            lines.push(Line::from(vec![
+                label("min"),
+                Span::raw(format!("{}  ", opt(g.min))),
+                label("max"),
+                Span::raw(format!("{}  ", opt(g.max))),
+                label("|max|"),
+                Span::raw(opt(g.abs_max)),
+            ]));
+            lines.push(Line::from(vec![
+                label("zeros"),
+                Span::raw(format!(
+                    "{}  ",
+                    agg.zeros()
+                        .map_or("-".into(), |z| format!("{:.2}%", z * 100.0))
+                )),
+                label("NaN"),
+                Span::raw(format!("{}  ", thousands(g.nan))),
+                label("Inf"),
+                Span::raw(format!("{}  ", thousands(g.inf))),
+                label("outliers"),
+                Span::raw(thousands(agg.outliers)),
+            ]));
+        }
+    }
+    let findings: Vec<&Finding> = node
+        .tensors
+        .iter()
+        .flat_map(|&t| app.findings[t].iter())
+        .collect();
+    if !findings.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(format!(
+            "{} finding{}:",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" }
+        )));
+        for f in findings.iter().take(usize::from(area.height)) {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{} ", f.severity.name()),
+                    severity_style(f.severity),
+                ),
+                Span::raw(crate::text::printable(&f.message, false).into_owned()),
+            ]));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+}

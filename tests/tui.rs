@@ -1,0 +1,888 @@
+//! The TUI without a terminal: the app state driven by synthetic key events and statistics
+//! messages (no threads, no timers), screens drawn into ratatui's `TestBackend` and compared as
+//! committed insta snapshots, colours checked cell by cell where they carry meaning, and a property
+//! test of random keys, statistics and terminal sizes.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use glassbox::Model;
+use glassbox::stats::{Progress, StatsEvent};
+use glassbox::stats::{StatsOptions, TensorStats};
+use glassbox::tui::app::{App, Command, Msg, SortKey, StatState, Tab};
+use glassbox::tui::data::ModelView;
+use glassbox::tui::tree::NodeKind;
+use proptest::prelude::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::style::Color;
+
+fn fixture(rel: &str) -> Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    glassbox::model::open(&path).expect("fixture opens")
+}
+
+fn app_for(model: &Model, size: (u16, u16)) -> App {
+    let arch = glassbox::arch::infer_architecture(model);
+    App::new(ModelView::build(model, &arch), size)
+}
+
+/// The statistics of every tensor, from the blocking engine: the synthetic messages' payload.
+fn all_stats(model: &Model) -> Vec<TensorStats> {
+    let model = std::sync::Arc::new(glassbox::model::open(&model.path).expect("reopens"));
+    let all: Vec<usize> = (0..model.tensors.len()).collect();
+    let cancel = AtomicBool::new(false);
+    let pool = glassbox::stats::thread_pool(Some(2)).expect("pool");
+    glassbox::stats::compute_model_stats(
+        &model,
+        &all,
+        &StatsOptions::default(),
+        &pool,
+        &|_| {},
+        &cancel,
+    )
+    .expect("not cancelled")
+    .0
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Command> {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn feed(app: &mut App, stats: &[TensorStats], which: impl Iterator<Item = usize>) {
+    for t in which {
+        app.update(Msg::Stats(StatsEvent::Tensor {
+            tensor: t,
+            stats: stats[t].clone(),
+            findings: Vec::new(),
+        }));
+    }
+    app.update(Msg::Progress {
+        progress: Progress {
+            tensors_done: app
+                .stats
+                .iter()
+                .filter(|s| **s != StatState::Pending)
+                .count(),
+            tensors_total: app.stats.len(),
+            bytes_done: 1 << 20,
+            bytes_total: 4 << 20,
+        },
+        elapsed: Duration::from_secs(2),
+    });
+    app.settle();
+}
+
+fn finish(app: &mut App) {
+    app.update(Msg::Stats(StatsEvent::Finished {
+        findings: Vec::new(),
+    }));
+    app.settle();
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|f| glassbox::tui::ui::render(app, f))
+        .expect("draw");
+    terminal
+}
+
+fn screen(app: &App) -> String {
+    let (w, h) = app.size;
+    draw(app, w, h).backend().to_string()
+}
+
+/// The position of `text` on screen (first match), as (x, y).
+fn find(terminal: &Terminal<TestBackend>, text: &str) -> Option<(u16, u16)> {
+    let buffer = terminal.backend().buffer();
+    let width = buffer.area.width;
+    for y in 0..buffer.area.height {
+        let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+        if let Some(at) = line.find(text) {
+            let x = line[..at].chars().count() as u16;
+            return Some((x, y));
+        }
+    }
+    None
+}
+
+fn selected_label(app: &App) -> String {
+    let node = app.selected_node().expect("a selected row");
+    app.tree.nodes[node].label.clone()
+}
+
+/// Selects the row whose label is `label`, with `j` presses from the top.
+fn select(app: &mut App, label: &str) {
+    key(app, KeyCode::Char('g'));
+    for _ in 0..app.rows.len() {
+        if selected_label(app) == label {
+            return;
+        }
+        key(app, KeyCode::Char('j'));
+    }
+    panic!("no row {label:?}");
+}
+
+// ---- screens (snapshots) ----
+
+#[test]
+fn first_screen_before_any_statistic() {
+    let model = fixture("fixtures/llama-tiny");
+    let app = app_for(&model, (100, 30));
+    assert!(app.stats.iter().all(|s| *s == StatState::Pending));
+    insta::assert_snapshot!("overview_loading", screen(&app));
+}
+
+#[test]
+fn tensors_tab_pending_partial_and_complete() {
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (110, 30));
+    key(&mut app, KeyCode::Char('2'));
+    select(&mut app, "layers.{0..1} ×2");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("tensors_pending", screen(&app));
+    // Pending values are drawn as pending, never as zero.
+    let text = screen(&app);
+    assert!(text.contains('…'));
+
+    feed(&mut app, &stats, 0..stats.len() / 2);
+    insta::assert_snapshot!("tensors_partial", screen(&app));
+
+    feed(&mut app, &stats, stats.len() / 2..stats.len());
+    finish(&mut app);
+    select(&mut app, "mlp");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j'));
+    insta::assert_snapshot!("tensors_complete_detail", screen(&app));
+    key(&mut app, KeyCode::Char('L'));
+    insta::assert_snapshot!("tensors_complete_log_histogram", screen(&app));
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (110, 36));
+    key(&mut app, KeyCode::Char('?'));
+    assert!(app.help);
+    let text = screen(&app);
+    insta::assert_snapshot!("help", text);
+    // Every binding is on screen at some scroll position: the list scrolls to its end.
+    let mut seen = text;
+    for _ in 0..glassbox::tui::keys::BINDINGS.len() {
+        key(&mut app, KeyCode::Char('j'));
+        seen.push_str(&screen(&app));
+    }
+    assert!(app.help, "j scrolls, it does not close");
+    for (_, keys, what) in glassbox::tui::keys::help_rows() {
+        assert!(seen.contains(what), "help lacks {what:?} ({keys})");
+    }
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.help);
+}
+
+#[test]
+fn too_small_terminal_shows_a_message_and_recovers_on_resize() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    app.update(Msg::Resize(40, 10));
+    let text = screen(&app);
+    assert!(text.contains("terminal too small"));
+    insta::assert_snapshot!("too_small", text);
+    app.update(Msg::Resize(100, 30));
+    assert!(!screen(&app).contains("terminal too small"));
+}
+
+#[test]
+fn overview_complete_with_findings_and_moe_active_parameters() {
+    let model = fixture("fixtures/mixtral-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (120, 36));
+    feed(&mut app, &stats, 0..stats.len());
+    finish(&mut app);
+    let text = screen(&app);
+    assert!(text.contains("stats done"));
+    insta::assert_snapshot!("overview_mixtral_complete", text);
+}
+
+#[test]
+fn layers_and_transparency_tabs() {
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (110, 32));
+    key(&mut app, KeyCode::Char('3'));
+    insta::assert_snapshot!("layers_pending", screen(&app));
+    feed(&mut app, &stats, 0..stats.len());
+    finish(&mut app);
+    insta::assert_snapshot!("layers_complete", screen(&app));
+    key(&mut app, KeyCode::Char('t'));
+    assert!(screen(&app).contains("abs max across depth"));
+    key(&mut app, KeyCode::Char('4'));
+    assert_eq!(app.tab, Tab::Transparency);
+    insta::assert_snapshot!("transparency", screen(&app));
+}
+
+#[test]
+fn gguf_metadata_is_browsable_and_tensors_show_their_hf_name() {
+    let model = fixture("fixtures/gguf/llama-tiny.gguf");
+    let mut app = app_for(&model, (120, 34));
+    key(&mut app, KeyCode::Char('2'));
+    let meta = app
+        .rows
+        .iter()
+        .position(|r| app.tree.nodes[r.node].kind == NodeKind::MetaRoot)
+        .expect("a metadata node");
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.selected, meta, "metadata is the last row");
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, "/");
+    keys(&mut app, "chat_template");
+    key(&mut app, KeyCode::Enter);
+    select(&mut app, "tokenizer.chat_template");
+    let text = screen(&app);
+    assert!(text.contains("{% for m in messages %}"), "{text}");
+    insta::assert_snapshot!("gguf_chat_template", text);
+    key(&mut app, KeyCode::Esc);
+    // A tensor's detail names its Hugging Face name.
+    keys(&mut app, "/attn_q");
+    key(&mut app, KeyCode::Enter);
+    select(&mut app, "attn_q.weight");
+    assert!(
+        screen(&app).contains("hf_name model.layers.0.self_attn.q_proj.weight"),
+        "{}",
+        screen(&app)
+    );
+}
+
+// ---- colour carries meaning ----
+
+#[test]
+fn contradicted_checks_are_red_from_their_status() {
+    let model = fixture("fixtures/families/contradicting-config");
+    let app = app_for(&model, (120, 40));
+    let terminal = draw(&app, 120, 40);
+    let (x, y) = find(&terminal, "CONTRADICTED").expect("a contradiction shown");
+    assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::Red);
+    let (x, y) = find(&terminal, "consistent").expect("a consistent check");
+    assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::Green);
+}
+
+#[test]
+fn a_layer_far_from_its_role_median_is_red_in_the_heatmap() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut stats = all_stats(&model);
+    // Layer 1's down projection re-initialised: ten times the spread of layer 0's.
+    let down1 = model
+        .tensors
+        .iter()
+        .position(|t| t.name == "model.layers.1.mlp.down_proj.weight")
+        .unwrap();
+    stats[down1].std = stats[down1].std.map(|s| s * 10.0);
+    let mut app = app_for(&model, (110, 32));
+    key(&mut app, KeyCode::Char('3'));
+    feed(&mut app, &stats, 0..stats.len());
+    let column = app
+        .view
+        .layers
+        .columns
+        .iter()
+        .position(|c| c == "down")
+        .expect("a down column");
+    let q = app
+        .view
+        .layers
+        .columns
+        .iter()
+        .position(|c| c == "q")
+        .unwrap();
+    let terminal = draw(&app, 110, 32);
+    let buffer = terminal.backend().buffer();
+    let (_, header_y) = find(&terminal, "layer  ").expect("the grid header");
+    // Column x: the label's position in the header row.
+    let header: String = (0..110).map(|x| buffer[(x, header_y)].symbol()).collect();
+    let x_of = |label: &str| {
+        let at = header.find(&format!(" {label} ")).expect("column label") + 1;
+        header[..at].chars().count() as u16
+    };
+    let (x_down, x_q) = (x_of(&app.view.layers.columns[column]), x_of("q"));
+    // Two layers: the median sits between them, so both down cells are far from it.
+    assert_eq!(buffer[(x_down, header_y + 2)].fg, Color::Red);
+    assert_eq!(buffer[(x_down, header_y + 1)].fg, Color::Red);
+    let _ = q;
+    assert_ne!(buffer[(x_q, header_y + 1)].fg, Color::Red);
+}
+
+#[test]
+fn a_tensor_row_and_its_groups_take_the_colour_of_the_worst_finding() {
+    use glassbox::finding::{Finding, Severity, Subject};
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (110, 30));
+    key(&mut app, KeyCode::Char('2'));
+    let norm = model
+        .tensors
+        .iter()
+        .position(|t| t.name == "model.norm.weight")
+        .unwrap();
+    let embed = model
+        .tensors
+        .iter()
+        .position(|t| t.name == "model.embed_tokens.weight")
+        .unwrap();
+    let finding = |severity, name: &str| {
+        Finding::new(
+            severity,
+            "nan",
+            Subject::Tensor(name.into()),
+            "2 NaN values",
+        )
+    };
+    for (t, severity) in [(norm, Severity::Error), (embed, Severity::Warning)] {
+        app.update(Msg::Stats(StatsEvent::Tensor {
+            tensor: t,
+            stats: stats[t].clone(),
+            findings: vec![finding(severity, &model.tensors[t].name)],
+        }));
+    }
+    app.settle();
+    select(&mut app, "layers.{0..1} ×2"); // the selection is drawn reversed: keep it elsewhere
+    let terminal = draw(&app, 110, 30);
+    let fg = |text: &str| {
+        let (x, y) = find(&terminal, text).expect(text);
+        terminal.backend().buffer()[(x, y)].fg
+    };
+    assert_eq!(fg("norm.weight"), Color::Red);
+    assert_eq!(fg("embed_tokens.weight"), Color::Yellow);
+    assert_eq!(fg("▾ model"), Color::Red, "the group holds the worst");
+    assert_eq!(fg("metadata"), Color::Reset);
+}
+
+// ---- state ----
+
+#[test]
+fn quit_and_ctrl_c_quit_even_while_typing_a_filter() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Command::Quit]);
+    let mut app = app_for(&model, (100, 30));
+    key(&mut app, KeyCode::Char('2'));
+    keys(&mut app, "/q");
+    assert!(
+        app.searching && app.filter == "q" && !app.quit,
+        "q is typed"
+    );
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(app.update(Msg::Key(ctrl_c)).contains(&Command::Quit));
+    assert!(app.quit);
+}
+
+#[test]
+fn filter_keeps_matches_and_their_groups_and_esc_clears_it() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    key(&mut app, KeyCode::Char('2'));
+    let before = app.rows.len();
+    keys(&mut app, "/up_proj");
+    let tensors: Vec<String> = app
+        .rows
+        .iter()
+        .filter_map(|r| match app.tree.nodes[r.node].kind {
+            NodeKind::Tensor(t) => Some(app.view.tensors[t].name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        tensors,
+        [
+            "model.layers.0.mlp.up_proj.weight",
+            "model.layers.1.mlp.up_proj.weight"
+        ]
+    );
+    // A glob matches whole names.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.rows.len(), before);
+    keys(&mut app, "/*.1.*norm*");
+    key(&mut app, KeyCode::Enter);
+    assert!(!app.searching);
+    let n = app
+        .rows
+        .iter()
+        .filter(|r| matches!(app.tree.nodes[r.node].kind, NodeKind::Tensor(_)))
+        .count();
+    assert_eq!(n, 2, "input and post-attention norms of layer 1");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.filter.is_empty());
+    assert_eq!(app.rows.len(), before);
+}
+
+#[test]
+fn a_filter_given_at_start_applies_on_settle() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    app.set_filter("*down_proj*".into());
+    app.settle();
+    assert!(!app.searching);
+    let tensors = app
+        .rows
+        .iter()
+        .filter(|r| matches!(app.tree.nodes[r.node].kind, NodeKind::Tensor(_)))
+        .count();
+    assert_eq!(tensors, 2);
+}
+
+#[test]
+fn natural_numeric_order_and_repeated_blocks_collapse_with_count_and_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..12)
+        .flat_map(|l| {
+            [
+                format!("layers.{l}.attn.weight"),
+                format!("layers.{l}.mlp.weight"),
+            ]
+        })
+        .chain(["embed.weight".to_owned()])
+        .collect();
+    let path = write_safetensors(dir.path(), &names, 4);
+    let model = glassbox::model::open(&path).unwrap();
+    let mut app = app_for(&model, (100, 30));
+    key(&mut app, KeyCode::Char('2'));
+    let labels: Vec<String> = app
+        .rows
+        .iter()
+        .map(|r| app.tree.nodes[r.node].label.clone())
+        .collect();
+    assert_eq!(labels, ["embed.weight", "layers.{0..11} ×12"]);
+    let group = &app.tree.nodes[app.rows[1].node];
+    assert_eq!(group.tensors.len(), 24);
+    assert_eq!(group.bytes, 24 * 16);
+    select(&mut app, "layers.{0..11} ×12");
+    key(&mut app, KeyCode::Char('l'));
+    let labels: Vec<String> = app.rows[2..]
+        .iter()
+        .map(|r| app.tree.nodes[r.node].label.clone())
+        .collect();
+    let expected: Vec<String> = (0..12).map(|l| format!("layers.{l}")).collect();
+    assert_eq!(labels, expected);
+    // `h` on a child goes to its parent, then collapses it.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(selected_label(&app), "layers.{0..11} ×12");
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(app.rows.len(), 2);
+}
+
+#[test]
+fn the_layer_grid_scrolls_and_stops_at_the_last_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..40)
+        .flat_map(|l| {
+            [
+                format!("model.layers.{l}.self_attn.q_proj.weight"),
+                format!("model.layers.{l}.mlp.down_proj.weight"),
+            ]
+        })
+        .collect();
+    let path = write_safetensors(dir.path(), &names, 4);
+    let model = glassbox::model::open(&path).unwrap();
+    let mut app = app_for(&model, (100, 30));
+    assert_eq!(app.view.layers.layers.len(), 40);
+    key(&mut app, KeyCode::Char('3'));
+    let grid_rows = |app: &App| {
+        let text = screen(app);
+        text.lines()
+            .skip_while(|l| !l.contains("│layer "))
+            .skip(1)
+            .map_while(|l| {
+                l.trim_start_matches(['"', '│'])
+                    .split_whitespace()
+                    .next()
+                    .and_then(|w| w.parse::<u64>().ok())
+            })
+            .collect::<Vec<u64>>()
+    };
+    assert_eq!(grid_rows(&app).first(), Some(&0));
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.layers_scroll, 1);
+    assert_eq!(grid_rows(&app).first(), Some(&1));
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.layers_scroll, 39);
+    assert_eq!(grid_rows(&app), [39]);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.layers_scroll, 0);
+}
+
+#[test]
+fn the_most_unusual_layer_is_named_under_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..20)
+        .flat_map(|l| {
+            [
+                format!("model.layers.{l}.self_attn.q_proj.weight"),
+                format!("model.layers.{l}.mlp.down_proj.weight"),
+            ]
+        })
+        .collect();
+    let path = write_safetensors(dir.path(), &names, 4);
+    let model = glassbox::model::open(&path).unwrap();
+    // Synthetic statistics: every tensor std 1 (q) or 2 (down), layer 17's down 0.2 — a
+    // re-initialised layer.
+    let template = all_stats(&model)[0].clone();
+    let stats: Vec<TensorStats> = model
+        .tensors
+        .iter()
+        .map(|t| {
+            let std = match t.name.as_str() {
+                "model.layers.17.mlp.down_proj.weight" => 0.2,
+                n if n.contains("down_proj") => 2.0,
+                _ => 1.0,
+            };
+            TensorStats {
+                std: Some(std),
+                mean: Some(0.0),
+                finite: 4,
+                ..template.clone()
+            }
+        })
+        .collect();
+    let mut app = app_for(&model, (110, 34));
+    key(&mut app, KeyCode::Char('3'));
+    feed(&mut app, &stats, 0..stats.len());
+    let unusual = app.layer_grid.most_unusual.expect("a deviating cell");
+    assert_eq!(app.view.layers.layers[unusual.row], 17);
+    assert_eq!(app.view.layers.columns[unusual.column], "down");
+    assert_eq!((unusual.value, unusual.median), (0.2, 2.0));
+    let terminal = draw(&app, 110, 34);
+    let (x, y) = find(
+        &terminal,
+        "most unusual: layer 17 down 0.200 (role median 2.00)",
+    )
+    .expect("named under the chart");
+    assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::Red);
+}
+
+#[test]
+fn sort_cycles_and_orders_by_size_then_by_statistic_with_pending_last() {
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (100, 30));
+    key(&mut app, KeyCode::Char('2'));
+    let children = |app: &App| -> Vec<String> {
+        app.rows
+            .iter()
+            .filter(|r| r.depth == 1)
+            .map(|r| app.tree.nodes[r.node].label.clone())
+            .collect()
+    };
+    assert_eq!(
+        children(&app),
+        ["embed_tokens.weight", "layers.{0..1} ×2", "norm.weight"]
+    );
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.sort, SortKey::Size);
+    assert_eq!(
+        children(&app),
+        ["layers.{0..1} ×2", "embed_tokens.weight", "norm.weight"]
+    );
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.sort, SortKey::Std);
+    let norm = model
+        .tensors
+        .iter()
+        .position(|t| t.name == "model.norm.weight")
+        .unwrap();
+    feed(&mut app, &stats, std::iter::once(norm));
+    // Only the norm is measured: it comes first, the pending ones after it, by name.
+    assert_eq!(
+        children(&app),
+        ["norm.weight", "embed_tokens.weight", "layers.{0..1} ×2"]
+    );
+    feed(&mut app, &stats, 0..stats.len());
+    let std_of = |label: &str| {
+        let row = app
+            .rows
+            .iter()
+            .find(|r| app.tree.nodes[r.node].label == label)
+            .unwrap();
+        app.aggregates[row.node]
+            .stats
+            .as_ref()
+            .unwrap()
+            .std
+            .unwrap()
+    };
+    let order = children(&app);
+    let stds: Vec<f64> = order.iter().map(|l| std_of(l)).collect();
+    assert!(stds.windows(2).all(|w| w[0] >= w[1]), "{order:?} {stds:?}");
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('s'));
+    }
+    assert_eq!(app.sort, SortKey::Name);
+}
+
+#[test]
+fn what_is_on_screen_is_prioritised_the_selection_first() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    key(&mut app, KeyCode::Char('2'));
+    select(&mut app, "norm.weight");
+    let norm = model
+        .tensors
+        .iter()
+        .position(|t| t.name == "model.norm.weight")
+        .unwrap();
+    // Moving away and back makes the focus change, so a new priority list is sent.
+    key(&mut app, KeyCode::Char('k'));
+    let commands = key(&mut app, KeyCode::Char('j'));
+    let Some(Command::Prioritize(list)) = commands.first() else {
+        panic!("no priority sent: {commands:?}");
+    };
+    assert_eq!(list.first(), Some(&norm));
+    // Once measured, a tensor is no longer asked for.
+    let stats = all_stats(&model);
+    feed(&mut app, &stats, std::iter::once(norm));
+    let commands = key(&mut app, KeyCode::Char('k'));
+    if let Some(Command::Prioritize(list)) = commands.first() {
+        assert!(!list.contains(&norm));
+    }
+}
+
+#[test]
+fn copy_mouse_capture_and_clicks() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    key(&mut app, KeyCode::Char('2'));
+    select(&mut app, "norm.weight");
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        vec![Command::Copy("model.norm.weight".into())]
+    );
+    assert!(
+        !app.mouse_capture,
+        "off by default: it blocks text selection"
+    );
+    assert!(key(&mut app, KeyCode::Char('m')).contains(&Command::MouseCapture(true)));
+    assert!(key(&mut app, KeyCode::Char('m')).contains(&Command::MouseCapture(false)));
+    // A click on the first tree row (below the tabs, the border and the column header) selects it.
+    let click = |row: u16| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 5,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(click(4));
+    assert_eq!(app.selected, 0);
+    app.update(click(5));
+    assert_eq!(app.selected, 1);
+    // Outside the rows: nothing happens.
+    app.update(click(0));
+    assert_eq!(app.selected, 1);
+    let wheel = Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 5,
+        modifiers: KeyModifiers::NONE,
+    });
+    app.update(wheel);
+    assert_eq!(app.selected, 4.min(app.rows.len() - 1));
+}
+
+#[test]
+fn overview_findings_and_notes_scroll_with_j_and_k() {
+    let model = fixture("fixtures/families/contradicting-config");
+    let mut app = app_for(&model, (120, 40));
+    let notes = app.view.notes.clone();
+    assert!(
+        notes.len() >= 2,
+        "the fixture contradicts its config: {notes:?}"
+    );
+    // Before statistics are done: one status line, then the notes.
+    let first_words = |n: &str| n.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    assert!(screen(&app).contains(&first_words(&notes[0])));
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.findings_scroll, 2);
+    assert!(!screen(&app).contains(&first_words(&notes[0])));
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.findings_scroll, notes.len() - 1);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.findings_scroll, 0);
+}
+
+#[test]
+fn a_click_on_a_tab_title_opens_it() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (100, 30));
+    let terminal = draw(&app, 100, 30);
+    for (title, tab) in [
+        ("3 Layers", Tab::Layers),
+        ("1 Overview", Tab::Overview),
+        ("4 Transparency", Tab::Transparency),
+        ("2 Tensors", Tab::Tensors),
+    ] {
+        let (x, y) = find(&terminal, title).expect("tab title on screen");
+        app.update(Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x + 2,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }));
+        assert_eq!(app.tab, tab, "{title}");
+    }
+}
+
+#[test]
+fn statistics_are_kept_across_tabs_and_bad_events_are_ignored() {
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (100, 30));
+    feed(&mut app, &stats, 0..3);
+    for c in ['2', '3', '4', '1', '2'] {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert!(
+        app.stats[..3]
+            .iter()
+            .all(|s| matches!(s, StatState::Ready(_)))
+    );
+    assert!(app.stats[3..].iter().all(|s| *s == StatState::Pending));
+    // An index outside the model is dropped, not a panic.
+    app.update(Msg::Stats(StatsEvent::Tensor {
+        tensor: 10_000,
+        stats: stats[0].clone(),
+        findings: Vec::new(),
+    }));
+    app.update(Msg::Stats(StatsEvent::Cancelled));
+    assert!(!app.stats_done());
+    finish(&mut app);
+    assert!(app.stats_done());
+}
+
+// ---- property: no panic ----
+
+fn any_key() -> impl Strategy<Value = KeyCode> {
+    prop_oneof![
+        prop::sample::select(vec![
+            'j', 'k', 'g', 'G', 'h', 'l', ' ', '/', 's', 'L', 't', 'y', 'm', '?', '1', '2', '3',
+            '4', 'a', '*', 'q', '.', '0',
+        ])
+        .prop_map(KeyCode::Char),
+        prop::sample::select(vec![
+            KeyCode::Enter,
+            KeyCode::Esc,
+            KeyCode::Tab,
+            KeyCode::BackTab,
+            KeyCode::Backspace,
+            KeyCode::Up,
+            KeyCode::Down,
+            KeyCode::Left,
+            KeyCode::Right,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::Home,
+            KeyCode::End,
+        ]),
+    ]
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(KeyCode),
+    Resize(u16, u16),
+    Stats(usize),
+    Click(u16, u16),
+    Finish,
+}
+
+fn any_step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => any_key().prop_map(Step::Key),
+        1 => (0u16..200, 0u16..70).prop_map(|(w, h)| Step::Resize(w, h)),
+        2 => (0usize..40).prop_map(Step::Stats),
+        1 => (0u16..200, 0u16..70).prop_map(|(x, y)| Step::Click(x, y)),
+        1 => Just(Step::Finish),
+    ]
+}
+
+fn mixtral() -> &'static (Model, Vec<TensorStats>) {
+    static MODEL: std::sync::OnceLock<(Model, Vec<TensorStats>)> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| {
+        let model = fixture("fixtures/mixtral-tiny");
+        let stats = all_stats(&model);
+        (model, stats)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn random_keys_statistics_and_sizes_never_panic(steps in prop::collection::vec(any_step(), 1..60)) {
+        let (model, stats) = mixtral();
+        let mut app = app_for(model, (100, 30));
+        for step in steps {
+            match step {
+                Step::Key(code) => { app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))); }
+                Step::Resize(w, h) => { app.update(Msg::Resize(w, h)); }
+                Step::Stats(t) => {
+                    let t = t % stats.len();
+                    app.update(Msg::Stats(StatsEvent::Tensor { tensor: t, stats: stats[t].clone(), findings: Vec::new() }));
+                    app.settle();
+                }
+                Step::Click(x, y) => {
+                    app.update(Msg::Mouse(MouseEvent {
+                        kind: MouseEventKind::Down(MouseButton::Left),
+                        column: x,
+                        row: y,
+                        modifiers: KeyModifiers::NONE,
+                    }));
+                }
+                Step::Finish => { app.update(Msg::Stats(StatsEvent::Finished { findings: Vec::new() })); }
+            }
+            prop_assert!(app.selected < app.rows.len().max(1));
+            let (w, h) = app.size;
+            draw(&app, w, h);
+        }
+    }
+}
+
+// ---- helpers ----
+
+/// Writes a safetensors file of F32 tensors of `len` values each (value = tensor index).
+fn write_safetensors(dir: &Path, names: &[String], len: usize) -> PathBuf {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let start = data.len();
+        for _ in 0..len {
+            data.extend_from_slice(&(i as f32).to_le_bytes());
+        }
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": [len], "data_offsets": [start, data.len()]}),
+        );
+    }
+    let mut json = serde_json::to_vec(&header).unwrap();
+    while !json.len().is_multiple_of(8) {
+        json.push(b' ');
+    }
+    let path = dir.join("model.safetensors");
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(json);
+    bytes.extend(data);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
