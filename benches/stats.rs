@@ -1,7 +1,9 @@
 //! Statistics throughput (`compute_stats`): per dtype on one thread (the kernels: the sampled
 //! method for large F32/BF16/F16 tensors, and with `--exact` (`sample_above: None`) AVX-512 or
 //! AVX2 moments and bucket counts for F32 and code counting for BF16/F16/F8), and the whole engine
-//! on all cores over 256 MiB of weights in 16 tensors.
+//! on all cores over 256 MiB of weights in 16 tensors. The default options let the engine choose
+//! the method and kernel by measuring (`GLASSBOX_KERNEL`, `GLASSBOX_METHOD` force them); the CPU
+//! model is printed first.
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
@@ -24,8 +26,29 @@ fn run(tensors: &[TensorSlice<'_>], opts: &StatsOptions) -> usize {
     stats.map(|s| s.len()).unwrap_or(0)
 }
 
+/// The CPU's model name (`/proc/cpuinfo` on Linux), printed beside the figures: a speed means
+/// nothing without the CPU it was measured on, and the kernels do not rank the same on every CPU.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
 /// One thread, one 64 MiB tensor per dtype.
 fn kernels(c: &mut Criterion) {
+    eprintln!(
+        "CPU: {} ({} threads); GLASSBOX_KERNEL={:?} GLASSBOX_METHOD={:?}",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::env::var("GLASSBOX_KERNEL").ok(),
+        std::env::var("GLASSBOX_METHOD").ok(),
+    );
     let mut group = c.benchmark_group("stats_one_thread");
     // The engine runs on the pool it is called in: one thread here.
     let one_thread = glassbox::stats::thread_pool(Some(1)).unwrap();

@@ -485,7 +485,7 @@ fn colour_only_when_asked_or_on_a_terminal() {
     let p = edge.to_str().unwrap();
     let always = stdout(&glassbox(&["stats", p, "--color", "always"]));
     assert!(always.contains("- \x1b[1;31merror\x1b[0m [nan] layers.0.nan.weight"));
-    assert!(always.contains("- \x1b[33mwarning\x1b[0m [all_zero]"));
+    assert!(always.contains("- \x1b[33mwarning\x1b[0m [constant]"));
     // Not a terminal (the test captures stdout), `never`, or JSON: no escape codes.
     for args in [
         vec!["stats", p],

@@ -112,18 +112,27 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> Painted {
     }
     out.push('\n');
     let bullet = if markdown { "- " } else { "" };
-    out.push_str(&format!(
-        "{bullet}{} tensors, {} values ({}): mean {}, std {}, min {}, max {}, zeros {}, non-finite {}\n",
-        thousands(total.tensors as u64),
-        thousands(total.count),
-        human_count(total.count),
-        num(total.mean),
-        num(total.std),
-        num(total.min),
-        num(total.max),
-        percent(total.zeros, total.count),
-        non_finite(total.nan, total.inf),
-    ));
+    // The weights' total, then the integer and boolean buffers' apart (each when there is one).
+    for (label, group) in [
+        ("", total),
+        ("integer and boolean buffers: ", &report.buffers),
+    ] {
+        if group.tensors == 0 && !(label.is_empty() && report.buffers.tensors == 0) {
+            continue;
+        }
+        out.push_str(&format!(
+            "{bullet}{label}{} tensors, {} values ({}): mean {}, std {}, min {}, max {}, zeros {}, non-finite {}\n",
+            thousands(group.tensors as u64),
+            thousands(group.count),
+            human_count(group.count),
+            num(group.mean),
+            num(group.std),
+            num(group.min),
+            num(group.max),
+            percent(group.zeros, group.count),
+            non_finite(group.nan, group.inf),
+        ));
+    }
 
     out.push_str(if markdown {
         "\n**Findings**\n\n"

@@ -28,8 +28,12 @@ pub struct StatsReport {
     pub tensors: Vec<StatsRow>,
     /// Aggregates per repeated block, in natural order of block names.
     pub blocks: Vec<BlockStats>,
-    /// The aggregate of every tensor shown.
+    /// The aggregate of every floating-point tensor shown: the weights. Integer and boolean
+    /// buffers (`position_ids`, masks, token type ids) are not weights and would distort it (the
+    /// position ids of a BERT encoder made its "max" 511), so they are in `buffers`.
     pub total: GroupStats,
+    /// The aggregate of the integer and boolean tensors shown (`tensors: 0` when there are none).
+    pub buffers: GroupStats,
     /// What the statistics found suspicious ([`crate::stats::find_anomalies`]).
     pub findings: Vec<Finding>,
 }
@@ -102,7 +106,7 @@ impl StatsReport {
             selected.iter().copied().zip(stats).collect();
         sort_by_statistic(&mut rows, order);
         // Aggregates merge in display order, as the rows are shown.
-        let (blocks, total) = aggregate(&rows);
+        let (blocks, total, buffers) = aggregate(&rows);
         StatsReport {
             schema_version: SCHEMA_VERSION,
             model: ModelObject::new(model),
@@ -115,15 +119,18 @@ impl StatsReport {
                 .collect(),
             blocks,
             total,
+            buffers,
             findings,
         }
     }
 }
 
-/// Aggregates per block (natural order of block names) and over every row.
-fn aggregate(rows: &[(&TensorInfo, TensorStats)]) -> (Vec<BlockStats>, GroupStats) {
+/// Aggregates of the floating-point rows per block (natural order of block names) and over all,
+/// and the aggregate of the integer and boolean rows.
+fn aggregate(rows: &[(&TensorInfo, TensorStats)]) -> (Vec<BlockStats>, GroupStats, GroupStats) {
     let mut blocks: BTreeMap<&str, Vec<&TensorStats>> = BTreeMap::new();
-    for (t, s) in rows {
+    let weights = || rows.iter().filter(|(t, _)| t.dtype.is_float());
+    for (t, s) in weights() {
         if let Some(b) = block_of(&t.name) {
             blocks.entry(b).or_default().push(s);
         }
@@ -136,8 +143,13 @@ fn aggregate(rows: &[(&TensorInfo, TensorStats)]) -> (Vec<BlockStats>, GroupStat
         })
         .collect();
     out.sort_by(|a, b| natural_cmp(&a.block, &b.block));
-    let total = GroupStats::of(rows.iter().map(|(_, s)| s));
-    (out, total)
+    let total = GroupStats::of(weights().map(|(_, s)| s));
+    let buffers = GroupStats::of(
+        rows.iter()
+            .filter(|(t, _)| !t.dtype.is_float())
+            .map(|(_, s)| s),
+    );
+    (out, total, buffers)
 }
 
 #[cfg(test)]

@@ -22,12 +22,12 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use super::accum::{self, ColMask, Columns, KeyCounts, RowSpan, Summary};
+use super::choice::{self, Choice};
 use super::finish::{Gathered, Keys, finish};
-use super::isa::Isa;
 use super::kernel::{self, BLOCK, KeyTable, Table8};
 use super::plan::{self, Chunk, Piece};
 use super::sample::{self, Source, Window};
-use super::{Cancelled, StatsOptions, TensorSlice, TensorStats};
+use super::{Cancelled, Sampling, StatsOptions, TensorSlice, TensorStats};
 use crate::decode::{self, code_bits};
 use crate::dtype::DType;
 
@@ -135,7 +135,8 @@ struct Job<'a> {
     plans: Vec<TensorPlan>,
     chunks: Vec<Chunk>,
     /// The instruction set of every kernel of this computation.
-    isa: Isa,
+    /// The kernels and, per type, whether large tensors are sampled (see `choice`).
+    choice: Choice,
     next_chunk: AtomicUsize,
     window: usize,
     merge: Mutex<MergeState>,
@@ -248,6 +249,7 @@ impl<'a> Job<'a> {
     ) -> Job<'a> {
         let chunk_bytes = opts.chunk_bytes.clamp(1, 1 << 30);
         let (chunks, pieces) = plan::plan(tensors, chunk_bytes);
+        let choice = Self::choice(tensors, opts);
         let plans: Vec<TensorPlan> = tensors
             .iter()
             .zip(pieces)
@@ -257,7 +259,13 @@ impl<'a> Job<'a> {
                     * t.dtype.block_elements()
                     * decode::values_per_element(t.dtype);
                 let large = opts.sample_above.is_some_and(|limit| values > limit);
-                let sampled = Source::of(t.dtype).filter(|_| large);
+                let sampled = Source::of(t.dtype).filter(|&source| {
+                    large
+                        && match opts.sampling {
+                            Sampling::Always => true,
+                            Sampling::Measured => choice.of(source).sampled,
+                        }
+                });
                 let method = match (sampled, code_bits(t.dtype)) {
                     (Some(source), _) => Method::Sampled(source),
                     (None, _) if large && matches!(t.dtype, DType::Ggml(_)) => Method::SampledGgml,
@@ -321,7 +329,7 @@ impl<'a> Job<'a> {
             opts,
             plans,
             chunks,
-            isa: Isa::detect(),
+            choice,
             next_chunk: AtomicUsize::new(0),
             window: 0,
             merge: Mutex::new(MergeState {
@@ -333,6 +341,33 @@ impl<'a> Job<'a> {
             ready,
             hooks,
         }
+    }
+
+    /// The kernels and methods for these tensors: measured once per process for what some tensor
+    /// needs (see `choice`), the most capable kernels (unused) for the rest.
+    fn choice(tensors: &[TensorSlice<'_>], opts: &StatsOptions) -> Choice {
+        let mut out = Choice::unmeasured();
+        let values = |t: &TensorSlice<'_>| {
+            plan::usable_bytes(t) as u64 / t.dtype.block_bytes()
+                * t.dtype.block_elements()
+                * decode::values_per_element(t.dtype)
+        };
+        if tensors
+            .iter()
+            .any(|t| values(t) > opts.exact_limit && code_bits(t.dtype).is_none())
+        {
+            out.buckets = choice::buckets_kernel();
+        }
+        for t in tensors {
+            let large = opts.sample_above.is_some_and(|limit| values(t) > limit);
+            if let Some(source) = Source::of(t.dtype).filter(|_| large) {
+                out.set(
+                    source,
+                    choice::sampling(source, &t.bytes[..plan::usable_bytes(t)]),
+                );
+            }
+        }
+        out
     }
 
     fn run(mut self) -> Result<(), Cancelled> {
@@ -460,13 +495,13 @@ impl<'a> Job<'a> {
                 self.hold(p.tensor, scratch);
                 let shift = plan.shift;
                 let summary = if dtype == DType::F32 {
-                    accum::summarise_f32(self.isa, bytes, shift, &mut scratch.table)
+                    accum::summarise_f32(self.choice.buckets, bytes, shift, &mut scratch.table)
                 } else if let DType::Ggml(ty) = dtype {
                     // ggml dequantises to f32: those values go through the F32 kernel.
                     let mut summary = Summary::default();
                     dequantised_f32(ty, bytes, &mut scratch.dequantised, |f32_bytes| {
                         summary.merge(&accum::summarise_f32(
-                            self.isa,
+                            self.choice.buckets,
                             f32_bytes,
                             shift,
                             &mut scratch.table,
@@ -492,7 +527,7 @@ impl<'a> Job<'a> {
                 self.hold(p.tensor, scratch);
                 let width = source.width();
                 let summary = sample::summarise(
-                    self.isa,
+                    self.choice.of(source).isa,
                     source,
                     bytes,
                     (p.bytes.start / width) as u64,
@@ -519,7 +554,7 @@ impl<'a> Job<'a> {
                 } = scratch;
                 dequantised_f32(ty, bytes, dequantised, |run| {
                     summary.merge(&sample::summarise(
-                        self.isa,
+                        self.choice.of(Source::F32).isa,
                         Source::F32,
                         run,
                         first,

@@ -3,23 +3,32 @@
 //! Two kinds, made at two moments. [`tensor_findings`] looks at one tensor as soon as its
 //! statistics are known: each check is a row of [`RULES`] (a code and a function from one tensor's
 //! statistics to an optional severity and message). [`cross_tensor_findings`] looks across the
-//! tensors once all are measured: byte-identical tensors, by [`duplicates`]. [`find_anomalies`]
+//! tensors once all are measured: byte-identical tensors, by [`duplicates`]; tensors unlike their
+//! siblings in the other layers (`siblings`); the model's heavy tails, once. [`find_anomalies`]
 //! puts both in report order: tensor order, the order of [`RULES`] within a tensor, the duplicate
 //! check last. Every finding is a [`crate::finding::Finding`] about `Subject::Tensor(name)`.
 //!
-//! | code | severity | rule |
-//! |---|---|---|
-//! | `nan` | error | any NaN |
-//! | `inf` | error | any +inf or -inf |
-//! | `norm_uninitialised` | warning | a 1-D norm weight (name contains `norm` or `ln_`, ends in `.weight`) that is all ones or all zeros: the two initial values (zeros where the norm scales by `1 + w`, as Gemma does) |
-//! | `all_zero` | warning | every value is zero (not reported again as `constant`) |
-//! | `constant` | warning | more than one value, all finite and equal |
-//! | `dead_rows` / `dead_columns` | warning | a matrix with rows / columns of zeros (not for an all-zero tensor) |
-//! | `outliers` | info, warning | values beyond `outlier_sigmas` standard deviations, reported when there are over 100 times as many as a normal distribution would put there (at 6σ, 2 per billion); a warning when they are at least 1 in 1,000 values |
-//! | `duplicate` | info, warning | byte-identical to an earlier tensor: info when either name looks like an embedding or output head (tied weights, the usual cause), otherwise a warning |
+//! Severities follow one principle: a warning or an error is something likely wrong (a broken
+//! export, a corrupted upload, an untrained layer); what trained networks normally show is
+//! information, and said once for the model rather than once per tensor. The rules and the
+//! reason for each threshold:
+//!
+//! | code | severity | rule | why |
+//! |---|---|---|---|
+//! | `not_decoded` | info | a ggml type without a decoder | nothing is wrong with the file; the values are simply not measured |
+//! | `nan` | error | any NaN | no trained weight is NaN: a numeric blow-up or a corrupted file |
+//! | `inf` | error | any +inf or -inf | as NaN |
+//! | `norm_uninitialised` | warning | a 1-D norm weight (name contains `norm` or `ln_`, ends in `.weight`) that is all ones or all zeros | the two initial values (zeros where the norm scales by `1 + w`, as Gemma does): training always moves them |
+//! | `all_zero` | warning for a floating-point tensor of 2 or more dimensions, info otherwise | every value is zero (not reported again as `constant`) | a zero weight matrix passes nothing; a zero bias or an integer buffer (token type ids) is common and harmless |
+//! | `constant` | as `all_zero` | more than one value, all finite and equal | as `all_zero` |
+//! | `dead_rows` / `dead_columns` | as `all_zero`, but info in an embedding or output head | a matrix with rows / columns of zeros (not for an all-zero tensor) | a zero row of a projection is a dead unit; in an embedding it is a padding or unused token |
+//! | `duplicate` | info, warning | byte-identical to an earlier tensor: info when either name looks like an embedding or output head | tied weights are the usual, intended cause; two identical layers are a broken merge or export |
+//! | `unlike_siblings` | warning | a floating-point matrix whose std is at least 2 times (or at most half) the std its siblings (the same tensor in the other layers, 4 or more) have at its depth, and 6 robust deviations from their trend (see `siblings`) | a layer re-initialised, rescaled, zeroed or swapped in from another model or depth: the signature of a broken merge or a corrupted upload |
+//! | `heavy_tails` | info, once per model | floating-point tensors with over 100 times the values beyond `outlier_sigmas` (6) standard deviations that a normal distribution would put there (at 6σ, 2 per billion), counted, with the one with the largest share | every released model measured has them (SmolLM2, Gemma 3, MiniLM: hundreds of tensors): outlier features and large norm gains are how trained transformers look |
 
 use std::collections::HashMap;
 
+use super::siblings::sibling_findings;
 use super::{Distribution, TensorSlice, TensorStats};
 use crate::dtype::DType;
 use crate::finding::{Evidence, Finding, Severity, Subject};
@@ -130,7 +139,7 @@ const RULES: &[Rule] = &[
         check: |s| {
             (all_zero(s.stats) && norm_uninitialised(s).is_none()).then(|| {
                 (
-                    Severity::Warning,
+                    structural_severity(s),
                     format!("all {} values are zero", s.stats.count),
                 )
             })
@@ -143,7 +152,7 @@ const RULES: &[Rule] = &[
             let v = constant(s.stats)?;
             (!all_zero(s.stats) && norm_uninitialised(s).is_none()).then(|| {
                 (
-                    Severity::Warning,
+                    structural_severity(s),
                     format!("all {} values equal {v}", s.stats.count),
                 )
             })
@@ -175,55 +184,94 @@ const RULES: &[Rule] = &[
             ])
         },
     },
-    Rule {
-        code: "outliers",
-        check: |s| {
-            let st = s.stats;
-            let expected = st.finite as f64 * normal_tail(st.outlier_sigmas);
-            if st.outliers == 0 || (st.outliers as f64) <= 100.0 * expected {
-                return None;
-            }
-            let severity = if st.outliers * 1000 >= st.finite {
-                Severity::Warning
-            } else {
-                Severity::Info
-            };
-            Some((
-                severity,
-                format!(
-                    "{} {} ({}) {} beyond {} standard deviations of the mean (a normal distribution would put {:.2} there){}",
-                    st.outliers,
-                    plural(st.outliers, "value", "values"),
-                    share(st.outliers, st.finite),
-                    plural(st.outliers, "lies", "lie"),
-                    st.outlier_sigmas,
-                    expected,
-                    match st.distribution {
-                        Distribution::Exact | Distribution::None => "",
-                        Distribution::Buckets => "; count estimated from 16-bit buckets",
-                        Distribution::Sampled => "; central values sampled 1 in 8",
-                    },
-                ),
-            ))
-        },
-        evidence: |s| {
-            let st = s.stats;
-            fields([
-                ("outliers", st.outliers.into()),
-                ("finite", st.finite.into()),
-                ("sigmas", st.outlier_sigmas.into()),
-                (
-                    "expected",
-                    (st.finite as f64 * normal_tail(st.outlier_sigmas)).into(),
-                ),
-                (
-                    "distribution",
-                    serde_json::to_value(st.distribution).unwrap_or_default(),
-                ),
-            ])
-        },
-    },
 ];
+
+/// A weight matrix that is zero or constant, or has rows or columns of zeros, is likely broken
+/// (trained matrices never are); a 1-D tensor (a bias, a scale) or an integer or boolean buffer
+/// (ids, masks) often legitimately is.
+fn structural_severity(s: &Measured<'_>) -> Severity {
+    if s.slice.dtype.is_float() && s.slice.shape.len() >= 2 {
+        Severity::Warning
+    } else {
+        Severity::Info
+    }
+}
+
+/// Whether a name looks like an embedding or output head (see [`TIED_NAMES`]): rows of zeros
+/// there are padding or unused tokens, and copies are tied weights.
+fn looks_like_embedding(name: &str) -> bool {
+    let name = name.to_lowercase();
+    TIED_NAMES.iter().any(|t| name.contains(t))
+}
+
+/// Tensors with this many times more values beyond `outlier_sigmas` than a normal distribution
+/// would put there count as heavy-tailed for [`heavy_tails`].
+const HEAVY_TAIL_FACTOR: f64 = 100.0;
+
+/// Whether a tensor has heavy tails: more than [`HEAVY_TAIL_FACTOR`] times the outliers a normal
+/// distribution would have (at 6σ, 2 per billion values).
+fn heavy_tailed(st: &TensorStats) -> bool {
+    let expected = st.finite as f64 * normal_tail(st.outlier_sigmas);
+    st.outliers > 0 && st.outliers as f64 > HEAVY_TAIL_FACTOR * expected
+}
+
+/// The one `heavy_tails` finding of a model: how many floating-point tensors have heavy tails
+/// and the most extreme of them (the largest share of outliers). Heavy tails in weight matrices and
+/// a few large entries in norm gains and biases are what trained transformers look like (every
+/// released model measured has them), so they are reported once, as information, not per tensor.
+fn heavy_tails(
+    names: &[&str],
+    tensors: &[TensorSlice<'_>],
+    stats: &[TensorStats],
+) -> Option<Finding> {
+    let float = |i: &usize| tensors[*i].dtype.is_float();
+    let measured = (0..stats.len())
+        .filter(float)
+        .filter(|&i| stats[i].finite > 0)
+        .count();
+    let tailed: Vec<usize> = (0..stats.len())
+        .filter(float)
+        .filter(|&i| heavy_tailed(&stats[i]))
+        .collect();
+    let share_of = |i: usize| stats[i].outliers as f64 / stats[i].finite.max(1) as f64;
+    let &worst = tailed
+        .iter()
+        .max_by(|&&a, &&b| share_of(a).total_cmp(&share_of(b)))?;
+    let st = &stats[worst];
+    let mut finding = Finding::new(
+        Severity::Info,
+        "heavy_tails",
+        Subject::Model,
+        format!(
+            "{} of {} floating-point tensors have values beyond {} standard deviations, as trained weights do; the most: `{}`, {} {} ({}){}",
+            tailed.len(),
+            measured,
+            st.outlier_sigmas,
+            names[worst],
+            st.outliers,
+            plural(st.outliers, "value", "values"),
+            share(st.outliers, st.finite),
+            match st.distribution {
+                Distribution::Exact | Distribution::None => "",
+                Distribution::Buckets => "; count estimated from 16-bit buckets",
+                Distribution::Sampled => "; central values sampled 1 in 8",
+            },
+        ),
+    );
+    finding.evidence = fields([
+        ("tensors", (tailed.len() as u64).into()),
+        ("of", (measured as u64).into()),
+        ("sigmas", st.outlier_sigmas.into()),
+        ("most", names[worst].into()),
+        ("outliers", st.outliers.into()),
+        ("finite", st.finite.into()),
+        (
+            "distribution",
+            serde_json::to_value(st.distribution).unwrap_or_default(),
+        ),
+    ]);
+    Some(finding)
+}
 
 /// `one` for a count of 1, `many` otherwise.
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
@@ -259,7 +307,8 @@ pub fn tensor_findings(name: &str, slice: &TensorSlice<'_>, stats: &TensorStats)
         .collect()
 }
 
-/// The findings that compare tensors (byte-identical copies), once every tensor is measured.
+/// The findings that compare tensors (byte-identical copies, then the model's one `heavy_tails`
+/// finding), once every tensor is measured.
 /// `names`, `tensors` and `stats` are parallel; the findings come in the order of the tensor they
 /// are about (the later copy).
 pub fn cross_tensor_findings(
@@ -267,9 +316,14 @@ pub fn cross_tensor_findings(
     tensors: &[TensorSlice<'_>],
     stats: &[TensorStats],
 ) -> Vec<Finding> {
-    duplicate_findings(names, tensors, stats)
+    let mut about: Vec<(usize, Finding)> = duplicate_findings(names, tensors, stats);
+    about.extend(sibling_findings(names, tensors, stats));
+    // Stable: a tensor's duplicate finding before its sibling one.
+    about.sort_by_key(|(i, _)| *i);
+    about
         .into_iter()
         .map(|(_, f)| f)
+        .chain(heavy_tails(names, tensors, stats))
         .collect()
 }
 
@@ -282,9 +336,7 @@ fn duplicate_findings(
     duplicates(tensors, stats)
         .into_iter()
         .map(|(later, earlier)| {
-            let tied = [names[later], names[earlier]]
-                .iter()
-                .any(|n| TIED_NAMES.iter().any(|t| n.to_lowercase().contains(t)));
+            let tied = looks_like_embedding(names[later]) || looks_like_embedding(names[earlier]);
             let mut finding = Finding::new(
                 if tied {
                     Severity::Info
@@ -329,7 +381,14 @@ pub fn find_anomalies(
     for (later, finding) in duplicate_findings(names, tensors, stats) {
         per_tensor[later].push(finding);
     }
-    per_tensor.into_iter().flatten().collect()
+    for (i, finding) in sibling_findings(names, tensors, stats) {
+        per_tensor[i].push(finding);
+    }
+    per_tensor
+        .into_iter()
+        .flatten()
+        .chain(heavy_tails(names, tensors, stats))
+        .collect()
 }
 
 /// `n` as a percentage of `of`, for messages.
@@ -378,7 +437,11 @@ fn dead(
     }
     let of = s.slice.shape.get(axis).copied().unwrap_or(0);
     Some((
-        Severity::Warning,
+        if looks_like_embedding(s.name) {
+            Severity::Info
+        } else {
+            structural_severity(s)
+        },
         format!("{n} of {of} {what} are all zero"),
     ))
 }
@@ -471,7 +534,13 @@ mod tests {
         .unwrap();
         find_anomalies(&names, &slices, &stats)
             .into_iter()
-            .map(|f| (f.code, f.tensor().unwrap().to_owned(), f.severity))
+            .map(|f| {
+                (
+                    f.code,
+                    f.tensor().unwrap_or("(model)").to_owned(),
+                    f.severity,
+                )
+            })
             .collect()
     }
 
@@ -539,11 +608,10 @@ mod tests {
         let got = findings(&t);
         let want = vec![
             ("nan", "nan.weight".to_owned(), Severity::Error),
-            ("all_zero", "zero.bias".to_owned(), Severity::Warning),
+            ("all_zero", "zero.bias".to_owned(), Severity::Info),
             ("constant", "const.weight".to_owned(), Severity::Warning),
             ("dead_rows", "rows.weight".to_owned(), Severity::Warning),
             ("dead_columns", "cols.weight".to_owned(), Severity::Warning),
-            ("outliers", "out.weight".to_owned(), Severity::Info),
             ("duplicate", "b.weight".to_owned(), Severity::Warning),
             (
                 "norm_uninitialised",
@@ -557,7 +625,104 @@ mod tests {
             ),
             ("duplicate", "lm_head.weight".to_owned(), Severity::Info),
         ];
+        let got: Vec<_> = got.into_iter().filter(|f| f.0 != "heavy_tails").collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn heavy_tails_are_one_finding_for_the_model_naming_the_most_extreme() {
+        let mut few = normal(16384, 5);
+        few[100] = 1.0;
+        let mut many = normal(16384, 6);
+        for i in 0..20 {
+            many[i * 500] = if i % 2 == 0 { 1.0 } else { -1.0 };
+        }
+        let t = [
+            ("few.weight", DType::F32, vec![128, 128], f32s(&few)),
+            (
+                "healthy.weight",
+                DType::F32,
+                vec![64, 64],
+                f32s(&normal(4096, 7)),
+            ),
+            ("many.weight", DType::F32, vec![128, 128], f32s(&many)),
+            // Integer buffers are not weights: never counted.
+            (
+                "position_ids",
+                DType::I64,
+                vec![1, 4],
+                [0i64, 1, 2, 511]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+            ),
+        ];
+        let slices: Vec<TensorSlice<'_>> = t
+            .iter()
+            .map(|(_, d, s, b)| TensorSlice {
+                dtype: *d,
+                shape: s,
+                bytes: b,
+            })
+            .collect();
+        let names: Vec<&str> = t.iter().map(|x| x.0).collect();
+        let stats = compute_stats(
+            &slices,
+            &StatsOptions::default(),
+            &|_, _| {},
+            &|_, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        let all = find_anomalies(&names, &slices, &stats);
+        assert_eq!(all.len(), 1, "{all:?}");
+        let f = &all[0];
+        assert_eq!(
+            (f.code, f.severity, &f.subject),
+            ("heavy_tails", Severity::Info, &Subject::Model)
+        );
+        let ev = |k: &str| {
+            f.evidence
+                .iter()
+                .find(|e| e.field == k)
+                .map(|e| e.value.clone())
+        };
+        assert_eq!(ev("tensors"), Some(2.into()));
+        assert_eq!(ev("of"), Some(3.into()));
+        assert_eq!(ev("most"), Some("many.weight".into()));
+        assert_eq!(ev("outliers"), Some(20.into()));
+        assert_eq!(cross_tensor_findings(&names, &slices, &stats).len(), 1);
+        assert!(find_anomalies(&names[1..2], &slices[1..2], &stats[1..2]).is_empty());
+    }
+
+    #[test]
+    fn normal_properties_of_buffers_and_embeddings_are_information() {
+        let mut embed = normal(64, 3);
+        embed[0..8].fill(0.0); // row 0: the padding token
+        let t = vec![
+            ("token_type_ids", DType::I64, vec![2, 4], vec![0u8; 64]),
+            (
+                "word_embeddings.weight",
+                DType::F32,
+                vec![8, 8],
+                f32s(&embed),
+            ),
+            ("proj.weight", DType::F32, vec![8, 8], f32s(&embed)),
+        ];
+        let got = findings(&t);
+        assert_eq!(
+            got,
+            vec![
+                ("all_zero", "token_type_ids".to_owned(), Severity::Info),
+                (
+                    "dead_rows",
+                    "word_embeddings.weight".to_owned(),
+                    Severity::Info
+                ),
+                ("dead_rows", "proj.weight".to_owned(), Severity::Warning),
+                ("duplicate", "proj.weight".to_owned(), Severity::Info),
+            ]
+        );
     }
 
     #[test]

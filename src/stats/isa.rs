@@ -9,8 +9,11 @@
 /// An instruction set the kernels have an implementation for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Isa {
-    /// Portable Rust, the reference.
+    /// Portable Rust, one value at a time: the reference every other kernel is checked against.
     Scalar,
+    /// Portable Rust written for the compiler to vectorise (fixed-width lane arrays over
+    /// `chunks_exact`, no fused multiply-add): the fast path on CPUs without an explicit kernel.
+    Portable,
     /// AVX2 with FMA, F16C and POPCNT (x86-64 since 2013-2015: Haswell, Zen).
     #[cfg(target_arch = "x86_64")]
     Avx2,
@@ -20,7 +23,9 @@ pub(crate) enum Isa {
 }
 
 impl Isa {
-    /// The fastest instruction set this CPU runs.
+    /// The most capable instruction set this CPU runs (which is not always the fastest: the
+    /// engine measures, see `choice`).
+    #[cfg(test)]
     pub fn detect() -> Isa {
         *Self::available().last().unwrap_or(&Isa::Scalar)
     }
@@ -29,7 +34,7 @@ impl Isa {
     /// scalar kernels).
     pub fn available() -> Vec<Isa> {
         #[allow(unused_mut)]
-        let mut out = vec![Isa::Scalar];
+        let mut out = vec![Isa::Scalar, Isa::Portable];
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")

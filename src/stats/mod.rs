@@ -5,14 +5,18 @@
 //! [`compute_model_stats`] is the same run waited for (the `stats` command's). Underneath,
 //! [`compute_stats`] reads tensors' bytes once, in fixed-size chunks spread over the pool's
 //! threads; [`tensor_findings`] and [`cross_tensor_findings`] turn statistics into
-//! [`Finding`](crate::finding::Finding)s.
+//! [`Finding`](crate::finding::Finding)s: warnings and errors only for what is likely wrong
+//! (non-finite values, zero or constant matrices, untrained norms, copies that are not tied
+//! weights, a matrix unlike the same tensor in the other layers: `siblings`), what trained
+//! networks normally show (heavy tails) as one piece of information for the model.
 //!
 //! # How each statistic is computed
 //!
 //! The engine picks one of four methods per tensor, from its dtype and size:
 //!
 //! - **Sampled** (F32, BF16 and F16 tensors of more than [`StatsOptions::sample_above`] values,
-//!   2^22 by default). An AVX-512 or AVX2 kernel (scalar elsewhere) sums every value into f64
+//!   2^22 by default, of a type whose sampled kernel measured faster on this CPU than counting
+//!   every value: see [`Sampling`] and `choice`). An AVX-512, AVX2 or portable kernel sums every value into f64
 //!   lanes with min, max and zeros, as the bucketed kernel does, but counts only the values outside
 //!   a central window (exactly, under their 16-bit keys) and a deterministic one-in-eight sample of
 //!   those inside it: about two table increments per sixteen values instead of sixteen, which
@@ -75,6 +79,12 @@
 //!
 //! # Speed
 //!
+//! Which kernel (scalar reference, portable, AVX2, AVX-512) and, for large tensors, which method
+//! (sampled or every value counted) run is measured once per process on the machine itself
+//! (`choice`): kernels do not rank the same on every CPU. `GLASSBOX_KERNEL` and
+//! `GLASSBOX_METHOD` force them for benchmarking. The figures below were measured on Zen 4; on an
+//! Intel Xeon with AVX-512 counting BF16 codes beats the sampled kernel and is chosen.
+//!
 //! Counting every value costs one table increment per value (16-bit codes) or one increment plus
 //! the AVX-512 (or AVX2) moment lanes (F32): about 7-8 GB/s of BF16 and 11-12 GB/s of F32 per core
 //! on the 2-core Zen 4 machines here, bound by the increments' memory operations (see `kernel` and
@@ -84,6 +94,7 @@
 
 mod accum;
 pub mod aggregate;
+mod choice;
 mod engine;
 mod findings;
 mod finish;
@@ -93,6 +104,7 @@ mod lanes;
 mod plan;
 mod run;
 mod sample;
+mod siblings;
 
 pub use engine::compute_stats;
 pub use findings::{cross_tensor_findings, find_anomalies, tensor_findings};
@@ -134,6 +146,22 @@ pub struct StatsOptions {
     /// [`BATCH_BYTES`], 256 MiB; a larger tensor is a batch of its own). Smaller batches let
     /// [`StatsRun::prioritize`] act sooner; results never depend on it.
     pub batch_bytes: u64,
+    /// Whether a tensor above `sample_above` is sampled always, or only for the types whose
+    /// sampled kernel measured faster on this CPU than counting every value (the default).
+    pub sampling: Sampling,
+}
+
+/// How the engine decides to sample a tensor larger than [`StatsOptions::sample_above`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sampling {
+    /// Sample only the types whose sampled kernel measured clearly faster on this CPU than
+    /// counting every value, so that a tensor is never measured slower than `--exact` would
+    /// measure it; `GLASSBOX_METHOD` (`sampled`, `exact`) forces the method for benchmarking.
+    /// Which method a tensor got is in [`TensorStats::distribution`].
+    #[default]
+    Measured,
+    /// Always sample (results independent of the CPU and the environment: for tests).
+    Always,
 }
 
 impl Default for StatsOptions {
@@ -145,6 +173,7 @@ impl Default for StatsOptions {
             exact_limit: 1 << 16,
             sample_above: Some(1 << 22),
             batch_bytes: BATCH_BYTES,
+            sampling: Sampling::Measured,
         }
     }
 }

@@ -142,6 +142,7 @@ pub struct StatsDoc<T> {
     pub tensors: Vec<T>,
     pub blocks: Vec<StatsGroupObj>,
     pub total: StatsGroupObj,
+    pub buffers: StatsGroupObj,
     pub findings: Vec<FindingObj>,
 }
 

@@ -83,6 +83,26 @@ pub(crate) fn cut<const G: u64>(first: u64, n: usize) -> (usize, usize) {
     (head, (n - head) / G as usize)
 }
 
+/// Counts one group of 16 values whose keys `key_of(lane)` gives (the safe form of
+/// [`count_picked`], for the portable kernels): every lane not in `central`, and the two sampled
+/// lanes if they are central.
+#[inline(always)]
+pub(crate) fn count_group(
+    key_of: impl Fn(usize) -> usize,
+    (a, b): (usize, usize),
+    central: u16,
+    t: &mut impl Counter,
+) {
+    let mut tails = !central;
+    while tails != 0 {
+        let l = tails.trailing_zeros() as usize;
+        tails &= tails - 1;
+        t.bump(key_of(l), l);
+    }
+    t.add(key_of(a), 0, u32::from(central >> a & 1));
+    t.add(key_of(b), 1, u32::from(central >> b & 1));
+}
+
 /// Counts one whole group of 16 values of a vector kernel (at `at`): the key of every lane not in
 /// `central` (bit `l`: lane `l` is central), and of the group's two sampled lanes (`picks`) if they
 /// are central (adding 0 otherwise, without a branch).

@@ -1,0 +1,483 @@
+//! Which kernel and which method the engine uses on this CPU: measured once per process, not
+//! assumed from the instruction sets it reports.
+//!
+//! A kernel tuned on one CPU can be slow on another: the sampled BF16 kernel, fastest on Zen 4, is
+//! slower than plain code counting (`--exact`) on an Intel Xeon with AVX-512 (2 vCPU), where its
+//! f64 lanes, run by both hardware threads of a core at once, cost more than the table increments
+//! they save. So the engine times its candidates:
+//!
+//! - **Method and kernel of large F32, BF16 and F16 tensors** ([`sampling`]): the first time the
+//!   process meets a large tensor of a type, the start of that tensor (up to
+//!   [`CALIBRATION_BYTES`], 4 MiB) is read by every candidate — the sampled method with each kernel the
+//!   CPU runs, and counting every value (exact codes for BF16/F16, buckets for F32) — on all the
+//!   pool's workers at once, best of three, as the run itself will read it (in cache on one thread
+//!   the sampled BF16 kernel measured *faster* than counting here, and twice as slow in the real
+//!   run). Sampling is kept only where it took less than [`SAMPLED_MARGIN`] of the time of counting
+//!   every value: counting gives an exact distribution, so a tie goes to it, and a large tensor is
+//!   never measured slower than `--exact` would measure it (up to the noise of the calibration).
+//!   `TensorStats::distribution` says which method a tensor got; on a machine where the two are
+//!   close, two runs may choose differently (both are correct; the sampled one states its
+//!   bounds).
+//! - **Kernel of the bucketed F32 method** ([`buckets_kernel`]): timed on a synthetic block in
+//!   cache. Every x86 kernel agrees bit for bit with the scalar reference, so this changes speed
+//!   only.
+//!
+//! The portable kernel (`Isa::Portable`, vectorised by the compiler) competes only on CPUs without
+//! an explicit SIMD kernel (ARM, old x86), since its sums of squares differ in the last bits.
+//!
+//! Two environment variables force a choice, for benchmarking and comparing kernels:
+//! `GLASSBOX_KERNEL` = `scalar` | `portable` | `avx2` | `avx512` (an instruction set the CPU lacks
+//! falls back to the measured choice), and `GLASSBOX_METHOD` = `sampled` | `exact` | `auto`.
+//! Other values are ignored (the measured choice applies): a benchmark setting never makes a run
+//! fail.
+
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use super::accum;
+use super::isa::Isa;
+use super::kernel::KeyTable;
+use super::sample::{self, Source};
+
+/// Sampling is chosen for a type only when it took less than this fraction of the time of counting
+/// every value: below that, timing noise could pick the method with the worse output.
+pub(crate) const SAMPLED_MARGIN: f64 = 0.9;
+
+/// Values of the synthetic block the bucketed kernel is timed on: large enough that per-block
+/// overheads are a small part, small enough (512 KiB of F32) to take well under a millisecond.
+const CALIBRATION_VALUES: usize = 1 << 17;
+
+/// Timings per candidate (the best is kept: the others were disturbed).
+const REPEATS: usize = 3;
+
+/// Whether large tensors of one type are sampled, and with which kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SourceChoice {
+    /// Whether large tensors of this type are sampled (otherwise every value is counted).
+    pub sampled: bool,
+    /// The kernel of the sampled method for this type.
+    pub isa: Isa,
+}
+
+/// The engine's choices for one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Choice {
+    /// The kernel of the bucketed F32 method (moments and every value's key).
+    pub buckets: Isa,
+    /// Per [`Source`]: F32, BF16, F16.
+    pub sources: [SourceChoice; 3],
+}
+
+impl Choice {
+    /// The most capable kernels, sampling every type: what the parts of a run that no tensor needs
+    /// hold (nothing is measured for them).
+    pub fn unmeasured() -> Choice {
+        let isa = *Isa::available().last().unwrap_or(&Isa::Portable);
+        Choice {
+            buckets: isa,
+            sources: [SourceChoice { sampled: true, isa }; 3],
+        }
+    }
+
+    pub fn of(&self, source: Source) -> SourceChoice {
+        self.sources[source_index(source)]
+    }
+
+    pub fn set(&mut self, source: Source, choice: SourceChoice) {
+        self.sources[source_index(source)] = choice;
+    }
+}
+
+fn source_index(source: Source) -> usize {
+    match source {
+        Source::F32 => 0,
+        Source::BF16 => 1,
+        Source::F16 => 2,
+    }
+}
+
+/// A method forced by `GLASSBOX_METHOD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ForcedMethod {
+    Sampled,
+    Exact,
+}
+
+/// The kernel `GLASSBOX_KERNEL` names, if it names one (whether the CPU runs it is checked later).
+pub(crate) fn parse_kernel(name: &str) -> Option<Isa> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "scalar" => Some(Isa::Scalar),
+        "portable" => Some(Isa::Portable),
+        #[cfg(target_arch = "x86_64")]
+        "avx2" => Some(Isa::Avx2),
+        #[cfg(target_arch = "x86_64")]
+        "avx512" => Some(Isa::Avx512),
+        _ => None,
+    }
+}
+
+/// The method `GLASSBOX_METHOD` names (`auto` and anything else: none).
+pub(crate) fn parse_method(name: &str) -> Option<ForcedMethod> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "sampled" => Some(ForcedMethod::Sampled),
+        "exact" => Some(ForcedMethod::Exact),
+        _ => None,
+    }
+}
+
+/// The settings of the environment, read once.
+fn forced() -> (Option<Isa>, Option<ForcedMethod>) {
+    static FORCED: OnceLock<(Option<Isa>, Option<ForcedMethod>)> = OnceLock::new();
+    *FORCED.get_or_init(|| {
+        let kernel = std::env::var("GLASSBOX_KERNEL")
+            .ok()
+            .and_then(|k| parse_kernel(&k))
+            .filter(|k| Isa::available().contains(k));
+        let method = std::env::var("GLASSBOX_METHOD")
+            .ok()
+            .and_then(|m| parse_method(&m));
+        (kernel, method)
+    })
+}
+
+/// The kernel of the bucketed F32 method for this process: forced, or the fastest on a synthetic
+/// block in cache (the candidates agree bit for bit, so only speed is at stake).
+pub(crate) fn buckets_kernel() -> Isa {
+    static KERNEL: OnceLock<Isa> = OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        let (kernel, _) = forced();
+        let bytes = encode(Source::F32, &calibration_values());
+        let mut table = KeyTable::new();
+        fastest(&candidates(kernel, &Isa::available()), &mut |isa| {
+            best_of(|| {
+                std::hint::black_box(accum::summarise_f32(isa, &bytes, 0.0, &mut table));
+            })
+        })
+    })
+}
+
+/// Whether large tensors of `source` are sampled, and with which kernel, for this process: forced,
+/// or measured on `bytes` (the start of the first large tensor of that type the process meets)
+/// with every worker of the current pool at once, as the run will read it.
+pub(crate) fn sampling(source: Source, bytes: &[u8]) -> SourceChoice {
+    static CHOICES: [OnceLock<SourceChoice>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    // Measured outside the cell: the measurement runs on the pool, whose workers may meanwhile
+    // start another run that asks for the same choice (the first to finish sets it).
+    let cell = &CHOICES[source_index(source)];
+    if let Some(choice) = cell.get() {
+        return *choice;
+    }
+    let measured = {
+        let (kernel, method) = forced();
+        let bytes = &bytes[..bytes.len().min(CALIBRATION_BYTES) / 64 * 64];
+        let probed = sample::window(source, bytes);
+        let width = source.width();
+        decide(kernel, method, &Isa::available(), &mut |c| match c {
+            Candidate::Sampled(isa) => {
+                time_in_parallel(bytes, width, |part, first, table, scratch| {
+                    std::hint::black_box(sample::summarise(
+                        isa,
+                        source,
+                        part,
+                        first,
+                        probed.shift,
+                        &probed.window,
+                        table,
+                        scratch,
+                    ));
+                })
+            }
+            Candidate::Exact => time_in_parallel(bytes, width, |part, _, table, _| match source {
+                Source::F32 => {
+                    std::hint::black_box(accum::summarise_f32(buckets_kernel(), part, 0.0, table));
+                }
+                Source::BF16 | Source::F16 => table.count_codes16(part),
+            }),
+        })
+    };
+    *cell.get_or_init(|| measured)
+}
+
+/// Bytes of a tensor the sampled method is calibrated on: enough for every worker to stream for
+/// a fraction of a millisecond per candidate, little enough that the calibration (three
+/// candidates, best of three, about 36 MiB read once per type and process) costs a few percent of
+/// a gigabyte-sized run and nothing noticeable on a small one.
+const CALIBRATION_BYTES: usize = 4 << 20;
+
+/// A candidate for one type's large tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Candidate {
+    /// The sampled method with this kernel.
+    Sampled(Isa),
+    /// Counting every value (codes for BF16/F16, buckets for F32 with their own kernel).
+    Exact,
+}
+
+/// The kernels that compete when none is forced. The plain scalar reference only runs when
+/// forced: the portable kernel computes the same statistics (within the bounds its tests state)
+/// and lets the compiler vectorise. Where an explicit SIMD kernel exists, only those compete: they
+/// agree bit for bit with each other, so the measured kernel never changes a result.
+fn candidates(kernel: Option<Isa>, available: &[Isa]) -> Vec<Isa> {
+    let simd: Vec<Isa> = available
+        .iter()
+        .copied()
+        .filter(|&k| !matches!(k, Isa::Scalar | Isa::Portable))
+        .collect();
+    match kernel {
+        Some(k) => vec![k],
+        None if simd.is_empty() => vec![Isa::Portable],
+        None => simd,
+    }
+}
+
+/// The candidate with the least `time` (the first on a tie; a single one is not timed).
+fn fastest(candidates: &[Isa], time: &mut dyn FnMut(Isa) -> Duration) -> Isa {
+    if let [only] = candidates {
+        return *only;
+    }
+    candidates
+        .iter()
+        .map(|&k| (k, time(k)))
+        .min_by_key(|&(_, t)| t)
+        .map_or(Isa::Portable, |(k, _)| k)
+}
+
+/// One type's choice from the forced settings and the `time` of each candidate (measured in a
+/// run, a table in the tests). Only what the settings leave open is timed.
+pub(crate) fn decide(
+    kernel: Option<Isa>,
+    method: Option<ForcedMethod>,
+    available: &[Isa],
+    time: &mut dyn FnMut(Candidate) -> Duration,
+) -> SourceChoice {
+    let kernels = candidates(kernel, available);
+    match method {
+        Some(ForcedMethod::Exact) => SourceChoice {
+            sampled: false,
+            isa: kernels[0],
+        },
+        Some(ForcedMethod::Sampled) => SourceChoice {
+            sampled: true,
+            isa: fastest(&kernels, &mut |k| time(Candidate::Sampled(k))),
+        },
+        None => {
+            let (isa, sampled) = kernels
+                .iter()
+                .map(|&k| (k, time(Candidate::Sampled(k))))
+                .min_by_key(|&(_, t)| t)
+                .unwrap_or((Isa::Portable, Duration::MAX));
+            let exact = time(Candidate::Exact);
+            SourceChoice {
+                sampled: sampled.as_secs_f64() < SAMPLED_MARGIN * exact.as_secs_f64(),
+                isa,
+            }
+        }
+    }
+}
+
+/// The best of [`REPEATS`] timings of `f`.
+fn best_of(mut f: impl FnMut()) -> Duration {
+    (0..REPEATS)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or(Duration::MAX)
+}
+
+/// The best of [`REPEATS`] timings of `f` over `bytes` cut into 512 KiB parts spread over the
+/// current pool (`f` gets a part, its first value's index, and the count table and scratch buffer
+/// of its worker). The bytes are touched and the tables made before timing, and the tables are
+/// drained after, as a run drains them once per tensor, so only the kernels are timed.
+fn time_in_parallel(
+    bytes: &[u8],
+    width: usize,
+    f: impl Fn(&[u8], u64, &mut KeyTable, &mut Vec<u8>) + Sync,
+) -> Duration {
+    const PART: usize = 512 << 10;
+    let touched = bytes
+        .par_chunks(4096)
+        .map(|c| c[0])
+        .reduce(|| 0, |a, b| a ^ b);
+    std::hint::black_box(touched);
+    let workers: Vec<Mutex<(KeyTable, Vec<u8>)>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new((KeyTable::new(), Vec::new())))
+        .collect();
+    let time = best_of(|| {
+        bytes.par_chunks(PART).enumerate().for_each(|(i, part)| {
+            let worker = rayon::current_thread_index().unwrap_or(0) % workers.len();
+            let mut guard = workers[worker].lock().unwrap_or_else(|e| e.into_inner());
+            let (table, scratch) = &mut *guard;
+            f(part, (i * PART / width) as u64, table, scratch);
+        });
+    });
+    for w in workers {
+        let (mut table, _) = w.into_inner().unwrap_or_else(|e| e.into_inner());
+        std::hint::black_box(table.drain());
+    }
+    time
+}
+
+/// Synthetic trained-like weights: a smooth bell (sum of four uniforms) of std 0.02, with one
+/// value in 4096 ten times larger, as heavy tails put there.
+fn calibration_values() -> Vec<f32> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    (0..CALIBRATION_VALUES)
+        .map(|i| {
+            let bell = (uniform() + uniform() + uniform() + uniform()) * 0.02 * 1.732;
+            (if i % 4096 == 17 { bell * 10.0 } else { bell }) as f32
+        })
+        .collect()
+}
+
+fn encode(source: Source, values: &[f32]) -> Vec<u8> {
+    match source {
+        Source::F32 => values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Source::BF16 => values
+            .iter()
+            .flat_map(|x| ((x.to_bits() >> 16) as u16).to_le_bytes())
+            .collect(),
+        Source::F16 => values
+            .iter()
+            .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(x: u64) -> Duration {
+        Duration::from_millis(x)
+    }
+
+    /// Timings as on the Xeon of issue 13 for BF16: the sampled kernels are slower than counting.
+    fn xeon_bf16(c: Candidate) -> Duration {
+        match c {
+            Candidate::Sampled(Isa::Portable) => ms(40),
+            Candidate::Sampled(_) => ms(9),
+            Candidate::Exact => ms(6),
+        }
+    }
+
+    #[test]
+    fn sampling_is_kept_only_where_it_measured_faster() {
+        let portable_only = [Isa::Scalar, Isa::Portable];
+        let c = decide(None, None, &portable_only, &mut xeon_bf16);
+        assert_eq!(
+            c,
+            SourceChoice {
+                sampled: false,
+                isa: Isa::Portable
+            }
+        );
+        let mut f32_pays = |c: Candidate| match c {
+            Candidate::Sampled(_) => ms(30),
+            Candidate::Exact => ms(40),
+        };
+        assert!(decide(None, None, &portable_only, &mut f32_pays).sampled);
+    }
+
+    #[test]
+    fn a_tie_goes_to_counting_every_value() {
+        let mut tie = |c: Candidate| match c {
+            Candidate::Sampled(..) => ms(95),
+            Candidate::Exact => ms(100),
+        };
+        assert!(!decide(None, None, &[Isa::Scalar, Isa::Portable], &mut tie).sampled);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_kernels_compete_without_the_portable_one() {
+        let available = [Isa::Scalar, Isa::Portable, Isa::Avx2, Isa::Avx512];
+        assert_eq!(candidates(None, &available), vec![Isa::Avx2, Isa::Avx512]);
+        let mut timed = Vec::new();
+        let c = decide(None, None, &available, &mut |c| {
+            timed.push(c);
+            match c {
+                Candidate::Sampled(Isa::Avx2) => ms(5),
+                _ => ms(20),
+            }
+        });
+        assert_eq!(
+            c,
+            SourceChoice {
+                sampled: true,
+                isa: Isa::Avx2
+            }
+        );
+        assert_eq!(
+            timed,
+            [
+                Candidate::Sampled(Isa::Avx2),
+                Candidate::Sampled(Isa::Avx512),
+                Candidate::Exact
+            ]
+        );
+    }
+
+    #[test]
+    fn the_environment_forces_kernel_and_method_without_timing() {
+        let mut never = |c: Candidate| -> Duration { panic!("timed {c:?}") };
+        let available = [Isa::Scalar, Isa::Portable];
+        let c = decide(
+            Some(Isa::Scalar),
+            Some(ForcedMethod::Exact),
+            &available,
+            &mut never,
+        );
+        assert_eq!(
+            c,
+            SourceChoice {
+                sampled: false,
+                isa: Isa::Scalar
+            }
+        );
+        let c = decide(
+            Some(Isa::Portable),
+            Some(ForcedMethod::Sampled),
+            &available,
+            &mut never,
+        );
+        assert_eq!(
+            c,
+            SourceChoice {
+                sampled: true,
+                isa: Isa::Portable
+            }
+        );
+    }
+
+    #[test]
+    fn names_parse_and_unknown_ones_are_ignored() {
+        assert_eq!(parse_kernel(" Scalar "), Some(Isa::Scalar));
+        assert_eq!(parse_kernel("portable"), Some(Isa::Portable));
+        assert_eq!(parse_kernel("neon"), None);
+        assert_eq!(parse_method("EXACT"), Some(ForcedMethod::Exact));
+        assert_eq!(parse_method("sampled"), Some(ForcedMethod::Sampled));
+        assert_eq!(parse_method("auto"), None);
+        assert_eq!(parse_method(""), None);
+    }
+
+    #[test]
+    fn measured_choices_are_kernels_this_cpu_runs() {
+        let available = Isa::available();
+        assert!(available.contains(&buckets_kernel()));
+        let bytes = encode(Source::BF16, &calibration_values());
+        let c = sampling(Source::BF16, &bytes);
+        assert!(available.contains(&c.isa), "{c:?}");
+    }
+}
