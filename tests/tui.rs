@@ -27,8 +27,7 @@ fn fixture(rel: &str) -> Model {
 }
 
 fn app_for(model: &Model, size: (u16, u16)) -> App {
-    let arch = glassbox::arch::infer_architecture(model);
-    App::new(ModelView::build(model, &arch), size)
+    App::new(ModelView::build(model), size)
 }
 
 /// The statistics of every tensor, from the blocking engine: the synthetic messages' payload.

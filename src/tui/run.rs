@@ -39,9 +39,7 @@ pub struct BrowseOptions {
 /// Opens the TUI on `model` until the user quits.
 pub fn browse(model: Model, options: BrowseOptions) -> std::io::Result<()> {
     let model = Arc::new(model);
-    let arch = crate::arch::infer_architecture(&model);
-    let view = ModelView::build(&model, &arch);
-    drop(arch);
+    let view = ModelView::build(&model);
     install_panic_hook();
     let mut terminal = ratatui::init();
     let guard = Restore;
