@@ -722,6 +722,67 @@ fn overview_findings_and_notes_scroll_with_j_and_k() {
     assert_eq!(app.findings_scroll, 0);
 }
 
+/// Whether the checks table shows the row of `field` (its first cell, right after the border).
+fn shows_check(screen: &str, field: &str) -> bool {
+    screen.contains(&format!("│{field}  "))
+}
+
+#[test]
+fn the_checks_table_pages_with_pgdn_and_pgup_when_it_does_not_fit() {
+    let model = fixture("fixtures/llama-tiny");
+    // Tall enough: every check shows, no position, and PgDn moves nothing.
+    let mut tall = app_for(&model, (120, 60));
+    let fields: Vec<String> = tall.view.checks.iter().map(|c| c.field.clone()).collect();
+    assert!(fields.len() >= 6, "{fields:?}");
+    let everything = screen(&tall);
+    for f in &fields {
+        assert!(shows_check(&everything, f), "{f}\n{everything}");
+    }
+    assert!(!everything.contains("PgUp/PgDn"));
+    key(&mut tall, KeyCode::PageDown);
+    assert_eq!(tall.checks_offset(), 0);
+
+    // Short: a page of rows, the position in the bottom border, and paging to the end and back.
+    let mut app = app_for(&model, (100, 22));
+    let page = app.checks_page();
+    assert!(page < fields.len(), "page {page} of {}", fields.len());
+    let first = screen(&app);
+    assert!(shows_check(&first, &fields[0]));
+    assert!(!shows_check(&first, &fields[fields.len() - 1]));
+    assert!(
+        first.contains(&format!("1–{page} of {}", fields.len())),
+        "{first}"
+    );
+    // Page by page until the last row shows; the offset never passes the last full page.
+    let mut presses = 0;
+    while !shows_check(&screen(&app), &fields[fields.len() - 1]) {
+        key(&mut app, KeyCode::PageDown);
+        presses += 1;
+        assert!(presses <= fields.len(), "the last check never shows");
+    }
+    assert!(!shows_check(&screen(&app), &fields[0]));
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.checks_offset(), fields.len() - page);
+    let last = screen(&app);
+    assert!(
+        last.contains(&format!(
+            "{}–{} of {}",
+            fields.len() - page + 1,
+            fields.len(),
+            fields.len()
+        )),
+        "{last}"
+    );
+    for _ in 0..presses + 1 {
+        key(&mut app, KeyCode::PageUp);
+    }
+    assert_eq!(app.checks_offset(), 0);
+    assert!(shows_check(&screen(&app), &fields[0]));
+    // j/k still scroll the findings, not the checks.
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.checks_offset(), 0);
+}
+
 #[test]
 fn a_click_on_a_tab_title_opens_it() {
     let model = fixture("fixtures/llama-tiny");
