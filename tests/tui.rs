@@ -784,6 +784,46 @@ fn the_checks_table_pages_with_pgdn_and_pgup_when_it_does_not_fit() {
 }
 
 #[test]
+fn an_engine_failure_is_shown_and_the_ui_stays_usable() {
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (120, 36));
+    feed(&mut app, &stats, 0..5);
+    app.update(Msg::EngineFailed(
+        "glassbox-stats-0 panicked at src/decode/x.rs:1:1: boom".into(),
+    ));
+    // A second failure (the coordinator unwinding) does not replace the cause.
+    app.update(Msg::EngineFailed(
+        "glassbox-stats-run panicked: echo".into(),
+    ));
+    assert_eq!(
+        app.engine_failure.as_deref(),
+        Some("glassbox-stats-0 panicked at src/decode/x.rs:1:1: boom")
+    );
+    let overview = screen(&app);
+    assert!(
+        overview.contains("the statistics engine failed after 5/20 tensors"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("stats failed after 5/20 tensors"),
+        "{overview}"
+    );
+    // The footer says so in red.
+    let terminal = draw(&app, 120, 36);
+    let (x, y) = find(&terminal, "stats failed").expect("footer");
+    assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::Red);
+    // Still usable: tabs, moves, the measured tensors' statistics, and quitting.
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.tab, Tab::Tensors);
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected, 1);
+    assert!(matches!(app.stats[0], StatState::Ready(_)));
+    assert_eq!(app.stats[10], StatState::Pending);
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Command::Quit]);
+}
+
+#[test]
 fn a_click_on_a_tab_title_opens_it() {
     let model = fixture("fixtures/llama-tiny");
     let mut app = app_for(&model, (100, 30));

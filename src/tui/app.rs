@@ -147,6 +147,9 @@ pub enum Msg {
         progress: Progress,
         elapsed: Duration,
     },
+    /// The statistics engine stopped with a panic (`message`): what was measured stays, the rest
+    /// stays pending, and the UI goes on.
+    EngineFailed(String),
 }
 
 /// What `update` asks the event loop to do.
@@ -191,6 +194,8 @@ pub struct App {
     pub findings_scroll: usize,
     /// First row shown in the Overview's checks table (when it does not fit).
     pub checks_scroll: usize,
+    /// Why the statistics engine stopped early (a panic's message), if it did.
+    pub engine_failure: Option<String>,
     /// First row shown in the help overlay.
     pub help_scroll: usize,
     pub help: bool,
@@ -235,6 +240,7 @@ impl App {
             layers_scroll: 0,
             findings_scroll: 0,
             checks_scroll: 0,
+            engine_failure: None,
             help_scroll: 0,
             help: false,
             mouse_capture: false,
@@ -300,6 +306,11 @@ impl App {
             Msg::Progress { progress, elapsed } => {
                 self.progress = progress;
                 self.elapsed = elapsed;
+                return commands;
+            }
+            Msg::EngineFailed(message) => {
+                // The first failure is the cause; later ones are its echoes.
+                self.engine_failure.get_or_insert(message);
                 return commands;
             }
         }

@@ -120,16 +120,27 @@ fn render_checks(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
-    let mut lines: Vec<Line> = match &app.model_findings {
-        None => vec![Line::styled(
+    let mut lines: Vec<Line> = match (&app.model_findings, &app.engine_failure) {
+        (None, Some(failure)) => vec![Line::styled(
+            format!(
+                "the statistics engine failed after {}/{} tensors, the rest stay pending: {}",
+                app.progress.tensors_done,
+                app.progress.tensors_total,
+                crate::text::printable(failure, false)
+            ),
+            Style::new().fg(Color::Red),
+        )],
+        (None, None) => vec![Line::styled(
             format!(
                 "statistics running ({}/{} tensors): findings appear when they are done",
                 app.progress.tensors_done, app.progress.tensors_total
             ),
             dim(),
         )],
-        Some(f) if f.is_empty() => vec![Line::styled("no findings", Style::new().fg(Color::Green))],
-        Some(f) => f
+        (Some(f), _) if f.is_empty() => {
+            vec![Line::styled("no findings", Style::new().fg(Color::Green))]
+        }
+        (Some(f), _) => f
             .iter()
             .map(|f| {
                 Line::from(vec![
