@@ -90,7 +90,7 @@ pub fn overview(body: Rect, lines: OverviewLines) -> Overview {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     let height = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
-    let findings_height = height(lines.findings.max(1).min(10)) + 2;
+    let findings_height = height(lines.findings.clamp(1, 10)) + 2;
     let [facts, checks, findings] = Layout::vertical([
         Constraint::Length(height(lines.facts).saturating_add(3)),
         Constraint::Min(4),
