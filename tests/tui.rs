@@ -722,9 +722,10 @@ fn overview_findings_and_notes_scroll_with_j_and_k() {
     assert_eq!(app.findings_scroll, 0);
 }
 
-/// Whether the checks table shows the row of `field` (its first cell, right after the border).
-fn shows_check(screen: &str, field: &str) -> bool {
-    screen.contains(&format!("│{field}  "))
+/// Whether the checks table shows the row of `check`: its field in the first column (18 wide),
+/// right after the border, then its declared value.
+fn shows_check(screen: &str, check: &glassbox::tui::data::CheckView) -> bool {
+    screen.contains(&format!("│{:<18} {}", check.field, check.declared))
 }
 
 #[test]
@@ -732,11 +733,11 @@ fn the_checks_table_pages_with_pgdn_and_pgup_when_it_does_not_fit() {
     let model = fixture("fixtures/llama-tiny");
     // Tall enough: every check shows, no position, and PgDn moves nothing.
     let mut tall = app_for(&model, (120, 60));
-    let fields: Vec<String> = tall.view.checks.iter().map(|c| c.field.clone()).collect();
+    let fields = tall.view.checks.clone();
     assert!(fields.len() >= 6, "{fields:?}");
     let everything = screen(&tall);
     for f in &fields {
-        assert!(shows_check(&everything, f), "{f}\n{everything}");
+        assert!(shows_check(&everything, f), "{f:?}\n{everything}");
     }
     assert!(!everything.contains("PgUp/PgDn"));
     key(&mut tall, KeyCode::PageDown);

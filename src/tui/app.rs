@@ -468,6 +468,7 @@ impl App {
         let findings = self.model_findings.as_ref().map_or(1, |f| f.len().max(1));
         layout::OverviewLines {
             facts: self.view.facts.len(),
+            checks: self.view.checks.len(),
             findings: findings.saturating_add(self.view.notes.len()),
             components: self.view.components.len(),
             active: self.view.active.is_some(),

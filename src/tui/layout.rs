@@ -76,6 +76,8 @@ pub struct Overview {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverviewLines {
     pub facts: usize,
+    /// Rows of the checks table.
+    pub checks: usize,
     /// Findings and notes together.
     pub findings: usize,
     pub components: usize,
@@ -84,15 +86,25 @@ pub struct OverviewLines {
     pub memory: usize,
 }
 
-/// The Overview's panes in `body`. The facts, bars and memory take what they need; the findings up
-/// to 10 lines; the checks table the rest (it scrolls when that is too little).
+/// The Overview's panes in `body`. The bars and memory take what they need; on the left the
+/// findings up to 10 lines, the facts what they need as long as the checks table keeps three rows
+/// (on a short terminal the facts are cut, not the checks, where contradictions show), and the
+/// checks table the rest (it scrolls when that is too little).
 pub fn overview(body: Rect, lines: OverviewLines) -> Overview {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     let height = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
     let findings_height = height(lines.findings.clamp(1, 10)) + 2;
+    // Borders and the column header around three rows (fewer when there are fewer checks).
+    let checks_least = height(lines.checks.min(3)).saturating_add(3);
+    let facts_height = height(lines.facts).saturating_add(3).min(
+        left.height
+            .saturating_sub(findings_height)
+            .saturating_sub(checks_least)
+            .max(3),
+    );
     let [facts, checks, findings] = Layout::vertical([
-        Constraint::Length(height(lines.facts).saturating_add(3)),
+        Constraint::Length(facts_height),
         Constraint::Min(4),
         Constraint::Length(findings_height),
     ])
