@@ -33,7 +33,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
 fn render_facts(app: &App, frame: &mut Frame, area: Rect) {
     let v = &app.view;
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{:<18}", "family"), dim()),
+        Span::styled("family ", dim()),
         Span::styled(v.family.clone(), Style::new().add_modifier(Modifier::BOLD)),
     ])];
     for (k, val) in &v.facts {
