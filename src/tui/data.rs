@@ -223,15 +223,20 @@ fn precision(summary: &SummaryReport) -> String {
         list => list
             .iter()
             .take(3)
-            .map(|c| {
-                format!(
-                    "{} {:.0}%",
-                    c.dtype.name(),
-                    c.parameters as f64 * 100.0 / total.max(1) as f64
-                )
-            })
+            .map(|c| format!("{} {}", c.dtype.name(), share(c.parameters, total)))
             .collect::<Vec<_>>()
             .join(" "),
+    }
+}
+
+/// `part` of `total` as a whole percentage, where a small nonzero share reads `<1%` and a share
+/// short of the whole `>99%` (rounding would say `0%` and `100%` of a mix).
+fn share(part: u64, total: u64) -> String {
+    let percent = part as f64 * 100.0 / total.max(1) as f64;
+    match percent {
+        p if p > 0.0 && p < 1.0 => "<1%".to_owned(),
+        p if p >= 99.5 && part < total => ">99%".to_owned(),
+        p => format!("{p:.0}%"),
     }
 }
 
@@ -403,6 +408,19 @@ mod tests {
             "input_layernorm"
         );
         assert_eq!(column_key("attn_norm.weight", Role::Norm), "attn_norm");
+    }
+
+    #[test]
+    fn a_share_of_a_mix_never_rounds_to_nothing_or_everything() {
+        assert_eq!(share(1, 1000), "<1%");
+        assert_eq!(share(999, 1000), ">99%");
+        assert_eq!(share(0, 1000), "0%");
+        assert_eq!(share(1000, 1000), "100%");
+        assert_eq!(share(500, 1000), "50%");
+        assert_eq!(share(994, 1000), "99%");
+        assert_eq!(share(995, 1000), ">99%");
+        assert_eq!(share(5, 1000), "<1%");
+        assert_eq!(share(10, 1000), "1%");
     }
 
     #[test]
