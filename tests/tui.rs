@@ -825,6 +825,26 @@ fn an_engine_failure_is_shown_and_the_ui_stays_usable() {
 }
 
 #[test]
+fn the_layers_chart_legend_is_opaque_every_name_filling_its_box() {
+    let model = fixture("fixtures/gguf/llama-tiny.gguf");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (120, 36));
+    feed(&mut app, &stats, 0..stats.len());
+    key(&mut app, KeyCode::Char('3'));
+    let columns = app.view.layers.columns.clone();
+    let width = columns.iter().map(|c| c.chars().count()).max().unwrap();
+    assert!(columns.iter().any(|c| c.chars().count() < width));
+    let text = screen(&app);
+    // Each legend line is its name, then blanks to the box's right border: no plot cell inside.
+    for c in &columns {
+        assert!(
+            text.contains(&format!("│{c:<width$}│")),
+            "legend line of {c}\n{text}"
+        );
+    }
+}
+
+#[test]
 fn a_click_on_a_tab_title_opens_it() {
     let model = fixture("fixtures/llama-tiny");
     let mut app = app_for(&model, (100, 30));
