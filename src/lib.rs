@@ -17,7 +17,7 @@
 //!   → error               the library's error: each reader's error with the path of its file
 //!   → model               files, tensor table, side documents; opening reads headers only
 //!   → stats, arch         statistics; the architecture and its naming rules (peers)
-//!   → diff, transparency  comparisons and verdicts (to come)
+//!   → diff, transparency  comparisons and verdicts (transparency to come)
 //!   → report              the report types every face reads
 //!   → render, tui         faces: they format, never compute (peers)
 //!   → cli, main           the binary
@@ -30,6 +30,7 @@
 
 pub mod arch;
 pub mod decode;
+pub mod diff;
 pub mod dtype;
 pub mod error;
 pub mod finding;
@@ -39,6 +40,7 @@ pub mod render;
 pub mod report;
 pub mod stats;
 pub mod text;
+pub mod transparency;
 pub mod tui;
 
 pub use dtype::DType;

@@ -14,7 +14,11 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match cli::run(cli) {
-        Ok(out) => write_stdout(out.as_bytes()),
+        Ok(out) => match write_stdout(out.stdout.as_bytes()) {
+            // diff(1)'s convention: 1 when the inputs differ.
+            code if code == ExitCode::SUCCESS && out.differ => ExitCode::from(1),
+            code => code,
+        },
         Err(e) => {
             // One line: the library's messages already name the file and the fault (and include
             // their source), so the chain is not repeated.

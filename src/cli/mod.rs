@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use glassbox::model::sort::{NameFilter, TensorOrder, select_tensors};
+use glassbox::model::sort::{NameFilter, TensorOrder, select_tensor_indices, select_tensors};
 use glassbox::render::{OutputFormat, Painted, json};
 use glassbox::report::stats::{StatisticOrder, StatsReport};
 use glassbox::report::summary::SummaryReport;
@@ -18,6 +18,7 @@ Examples:
   glassbox tensors model.safetensors          every tensor: dtype, shape, parameters, size
   glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
   glassbox tensors ./ckpt --format json | jq '.model.parameter_count'
+  glassbox transparency ./ckpt                what the files prove, declare and hide (A–K)
 
 Exit codes: 0 success, 2 error (bad arguments, unreadable or invalid input).";
 
@@ -68,6 +69,8 @@ pub enum FormatArg {
     Text,
     Markdown,
     Json,
+    /// A CycloneDX 1.6 ML-BOM (`transparency` only).
+    Cyclonedx,
 }
 
 impl From<FormatArg> for OutputFormat {
@@ -75,7 +78,8 @@ impl From<FormatArg> for OutputFormat {
         match f {
             FormatArg::Text => OutputFormat::Text,
             FormatArg::Markdown => OutputFormat::Markdown,
-            FormatArg::Json => OutputFormat::Json,
+            // Refused before any other command runs (see `run_command`); JSON is its nearest kin.
+            FormatArg::Json | FormatArg::Cyclonedx => OutputFormat::Json,
         }
     }
 }
@@ -106,12 +110,60 @@ pub enum Command {
         after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n  glassbox stats model.gguf --exact\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
     )]
     Stats(StatsArgs),
+    /// What the files prove, what they only declare, and what stays hidden, item by item (A–K),
+    /// beside what a closed API model discloses: licence and its class, MOF / OSAID verdicts, the
+    /// prompt-format audit (chat template, special tokens, remote code) and SHA-256 fingerprints.
+    #[command(
+        after_help = "Examples:\n  glassbox transparency ./model\n  glassbox transparency ./model --format markdown > TRANSPARENCY.md\n  glassbox transparency model.gguf --format json | jq '.items[] | select(.bucket == \"missing\") | .id'\n  glassbox transparency ./model --format cyclonedx > model.cdx.json\n\nStatuses: VERIFIED, CONSISTENT (verified), CONTRADICTED, DECLARED, DECLARED_TEXT, REFERENCED\n(declared), DERIVED (verified from one declared input), PLACEHOLDER, MISSING (missing), N/A,\nNOT_ASSESSABLE."
+    )]
+    Transparency(TransparencyArgs),
     /// Browse the model in the terminal: overview, tensor tree with live statistics, layers across
     /// depth, open versus closed (what `glassbox PATH` opens on a terminal).
     #[command(
         after_help = "Examples:\n  glassbox browse ./model\n  glassbox ./model          the same, when stdin and stdout are a terminal\n\nPress ? inside for every key, q to quit."
     )]
     Browse(BrowseArgs),
+    /// Compare two checkpoints (any formats): what changed, tensor by tensor and layer by layer,
+    /// and a verdict (identical, recast, quantised, fine_tuned, low_rank_merge, derived_permuted,
+    /// unrelated). Exit 0 when the weights are identical (or within --tolerance), 1 when they
+    /// differ, 2 on error.
+    #[command(
+        after_help = "Examples:\n  glassbox diff ./base ./finetuned\n  glassbox diff model.safetensors model-Q4_K.gguf --format json\n  glassbox diff ./a ./b --map transformer.=model. --tolerance 1e-3"
+    )]
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first model (the reference).
+    pub a: PathBuf,
+    /// The second model.
+    pub b: PathBuf,
+    /// Rewrite tensor names starting with FROM to start with TO (both models; repeatable).
+    #[arg(long = "map", value_name = "FROM=TO")]
+    pub maps: Vec<glassbox::diff::NameMap>,
+    /// Exit 0 when every paired tensor has rel_l2 at most this (and none is added or removed).
+    #[arg(long, value_name = "REL_L2", default_value_t = 0.0)]
+    pub tolerance: f64,
+    /// Skip the low-rank analysis of changed matrices (the slow part on large, fully changed
+    /// models).
+    #[arg(long)]
+    pub no_rank: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TransparencyArgs {
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    pub path: PathBuf,
+
+    /// Skip the SHA-256 fingerprints (item D4 is then NOT_ASSESSABLE).
+    #[arg(long)]
+    pub no_hash: bool,
+
+    /// Check the declared lineage (item A3) against this base model's weights, with the
+    /// comparison `glassbox diff BASE PATH` makes.
+    #[arg(long, value_name = "BASE")]
+    pub base: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -192,17 +244,34 @@ impl From<SortArg> for TensorOrder {
     }
 }
 
+/// What a command produced: stdout, and whether `diff` found differences (exit 1).
+pub struct Outcome {
+    pub stdout: String,
+    pub differ: bool,
+}
+
 /// Runs the command and returns what goes to stdout.
-pub fn run(cli: Cli) -> Result<String> {
+pub fn run(cli: Cli) -> Result<Outcome> {
     let common = cli.common;
-    let out = run_command(cli.command, cli.path, &common)?;
-    if common.format == FormatArg::Json {
-        return Ok(out.text); // JSON escapes control characters itself
+    if common.format == FormatArg::Cyclonedx
+        && !matches!(cli.command, Some(Command::Transparency(_)))
+    {
+        anyhow::bail!("`--format cyclonedx` is only for `glassbox transparency`");
     }
-    // Names and metadata come from the files: no control character reaches the terminal. Colour
-    // comes from the spans the text renderers marked (severities, contradicted checks).
-    let color = common.format == FormatArg::Text && use_color(common.color);
-    Ok(out.to_terminal(color))
+    let (out, differ) = match cli.command {
+        Some(Command::Diff(args)) => diff(&args, &common)?,
+        command => (run_command(command, cli.path, &common)?, false),
+    };
+    let stdout = if matches!(common.format, FormatArg::Json | FormatArg::Cyclonedx) {
+        out.text // JSON escapes control characters itself
+    } else {
+        // Names and metadata come from the files: no control character reaches the terminal.
+        // Colour comes from the spans the text renderers marked (severities, contradicted
+        // checks, statuses of the diff map).
+        let color = common.format == FormatArg::Text && use_color(common.color);
+        out.to_terminal(color)
+    };
+    Ok(Outcome { stdout, differ })
 }
 
 /// Colour on a terminal unless `NO_COLOR` is set; `--color always|never` overrides both.
@@ -224,10 +293,12 @@ fn run_command(
     common: &Common,
 ) -> Result<Painted> {
     match command {
+        Some(Command::Transparency(args)) => transparency(&args, common),
         Some(Command::Summary(args)) => summary(&args.path, common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
         Some(Command::Stats(args)) => stats(&args, common),
         Some(Command::Browse(args)) => browse(&args.path, common),
+        Some(Command::Diff(_)) => unreachable!("`run` runs diff itself: it has an exit status"),
         None => {
             let Some(path) = path else {
                 anyhow::bail!("no model given; try `glassbox --help`");
@@ -303,7 +374,8 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         StatsSortArg::Zeros => (TensorOrder::Name, StatisticOrder::Zeros),
         StatsSortArg::NonFinite => (TensorOrder::Name, StatisticOrder::NonFinite),
     };
-    let selected = select_tensors(&model, filter.as_ref(), order);
+    let indices = select_tensor_indices(&model, filter.as_ref(), order);
+    let selected: Vec<&glassbox::TensorInfo> = indices.iter().map(|&i| &model.tensors[i]).collect();
     let options = StatsOptions {
         sample_above: if args.exact {
             None
@@ -313,7 +385,7 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         ..StatsOptions::default()
     };
     let total: u64 = selected.iter().map(|t| t.bytes).sum();
-    let bar = progress_bar(common, total);
+    let bar = progress_bar(common, total, "measuring");
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let progress = |p: glassbox::stats::Progress| {
         if let Some(bar) = &bar {
@@ -321,13 +393,6 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         }
     };
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let index: std::collections::HashMap<*const glassbox::model::TensorInfo, usize> = model
-        .tensors
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t as *const _, i))
-        .collect();
-    let indices: Vec<usize> = selected.iter().map(|&t| index[&(t as *const _)]).collect();
     let (stats, findings) = glassbox::stats::compute_model_stats(
         &model, &indices, &options, &pool, &progress, &cancel,
     )?;
@@ -342,8 +407,132 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
     })
 }
 
+fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
+    use glassbox::render::transparency::{
+        render_transparency_cyclonedx, render_transparency_json, render_transparency_markdown,
+        render_transparency_text,
+    };
+    use glassbox::transparency as t;
+
+    let model = glassbox::model::open(&args.path)?;
+    let arch = glassbox::arch::infer_architecture(&model);
+    let sources = t::open_sources(&model);
+    let hashes = if args.no_hash {
+        None
+    } else {
+        let files = t::hashable_files(&model, &sources.files);
+        let total = files
+            .iter()
+            .map(|(p, _, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .sum();
+        let bar = progress_bar(common, total, "hashing");
+        let progress = |p: t::HashProgress| {
+            if let Some(bar) = &bar {
+                bar.set_position(p.bytes_done);
+            }
+        };
+        let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
+        let hashes = pool.install(|| t::compute_hashes(&files, &progress));
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Some(hashes)
+    };
+    let base = match &args.base {
+        Some(path) => Some(base_check(path, &model, common)?),
+        None => None,
+    };
+    let report = t::build_report(&model, &arch, &sources, hashes, base.as_ref());
+    Ok(match common.format {
+        FormatArg::Cyclonedx => Painted::plain(render_transparency_cyclonedx(&report)),
+        FormatArg::Json => Painted::plain(render_transparency_json(&model, &report)),
+        FormatArg::Markdown => Painted::plain(render_transparency_markdown(&report)),
+        FormatArg::Text => render_transparency_text(&report),
+    })
+}
+
+/// Compares the base with the model, as `glassbox diff BASE PATH` does, for the lineage item.
+fn base_check(
+    path: &std::path::Path,
+    model: &glassbox::model::Model,
+    common: &Common,
+) -> Result<glassbox::transparency::BaseCheck> {
+    let base = glassbox::model::open(path)?;
+    let options = glassbox::diff::DiffOptions::default();
+    let bar = progress_bar(
+        common,
+        base.tensor_bytes_total() + model.tensor_bytes_total(),
+        "comparing with the base",
+    );
+    let progress = |done: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
+    let diff = glassbox::diff::compute_diff(&base, model, &options, &pool, &progress, &cancel)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let kind = diff.verdict.kind;
+    let mut verdict = format!("verdict {}", kind.name());
+    if let Some(l) = &diff.lineage {
+        verdict.push_str(&format!(
+            " (lineage test {}: {}, p = {:.3e})",
+            l.test, l.conclusion, l.p_value
+        ));
+    }
+    Ok(glassbox::transparency::BaseCheck {
+        base: path.display().to_string(),
+        related: kind != glassbox::diff::VerdictKind::Unrelated,
+        verdict,
+    })
+}
+
+/// `glassbox diff A B`: the report, and whether the weights differ beyond the tolerance.
+fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
+    use glassbox::render::diff::{render_diff_json, render_diff_markdown, render_diff_text};
+    if !(args.tolerance >= 0.0 && args.tolerance.is_finite()) {
+        anyhow::bail!(
+            "`--tolerance` must be a finite number ≥ 0, found {}",
+            args.tolerance
+        );
+    }
+    let a = glassbox::model::open(&args.a)?;
+    let b = glassbox::model::open(&args.b)?;
+    let options = glassbox::diff::DiffOptions {
+        maps: args.maps.clone(),
+        tolerance: args.tolerance,
+        no_rank: args.no_rank,
+    };
+    let bar = progress_bar(
+        common,
+        a.tensor_bytes_total() + b.tensor_bytes_total(),
+        "measuring",
+    );
+    let progress = |done: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
+    let diff = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = glassbox::report::diff::DiffReport::new(&a, &b, diff);
+    let out = match OutputFormat::from(common.format) {
+        OutputFormat::Json => Painted::plain(render_diff_json(&report)),
+        OutputFormat::Markdown => Painted::plain(render_diff_markdown(&report)),
+        OutputFormat::Text => render_diff_text(&report),
+    };
+    Ok((out, !report.diff.within_tolerance))
+}
+
 /// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.
-fn progress_bar(common: &Common, total: u64) -> Option<indicatif::ProgressBar> {
+fn progress_bar(common: &Common, total: u64, verb: &str) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if common.quiet || !std::io::stderr().is_terminal() {
         return None;
@@ -351,7 +540,7 @@ fn progress_bar(common: &Common, total: u64) -> Option<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} measuring {bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            &format!("{{spinner}} {verb} {{bar:40}} {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} eta {{eta}}"),
         )
         .expect("valid template"),
     );

@@ -22,19 +22,35 @@ pub fn select_tensors<'m>(
     filter: Option<&NameFilter>,
     order: TensorOrder,
 ) -> Vec<&'m TensorInfo> {
-    let mut out: Vec<&TensorInfo> = model
-        .tensors
-        .iter()
-        .filter(|t| filter.is_none_or(|f| f.matches(&t.name)))
+    select_tensor_indices(model, filter, order)
+        .into_iter()
+        .map(|i| &model.tensors[i])
+        .collect()
+}
+
+/// The indices (into [`Model::tensors`]) of the tensors matching `filter`, in `order`: what the
+/// statistics engine takes.
+pub fn select_tensor_indices(
+    model: &Model,
+    filter: Option<&NameFilter>,
+    order: TensorOrder,
+) -> Vec<usize> {
+    let tensors = &model.tensors;
+    let mut out: Vec<usize> = (0..tensors.len())
+        .filter(|&i| filter.is_none_or(|f| f.matches(&tensors[i].name)))
         .collect();
     match order {
-        TensorOrder::Name => out.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
-        TensorOrder::Size => out.sort_by(|a, b| {
+        TensorOrder::Name => out.sort_by(|&a, &b| natural_cmp(&tensors[a].name, &tensors[b].name)),
+        TensorOrder::Size => out.sort_by(|&a, &b| {
+            let (a, b) = (&tensors[a], &tensors[b]);
             b.bytes
                 .cmp(&a.bytes)
                 .then_with(|| natural_cmp(&a.name, &b.name))
         }),
-        TensorOrder::Offset => out.sort_by_key(|t| (t.file, t.offset, t.bytes)),
+        TensorOrder::Offset => out.sort_by_key(|&i| {
+            let t = &tensors[i];
+            (t.file, t.offset, t.bytes)
+        }),
     }
     out
 }

@@ -7,11 +7,13 @@
 
 use std::ops::Range;
 
+pub mod diff;
 pub mod json;
 pub mod stats;
 pub mod summary;
 pub mod table;
 pub mod tensors;
+pub mod transparency;
 
 /// Control characters are escaped where text reaches a terminal; the function is a leaf's.
 pub use crate::text::printable;

@@ -1,0 +1,203 @@
+//! Does B derive from A? A weights-only test that survives fine-tuning and hidden-unit permutation.
+//!
+//! Permuting the hidden units of an MLP (rows of `gate_proj` and `up_proj`, columns of
+//! `down_proj`) leaves the function unchanged, so a derived model may hold A's units in another
+//! order. For each layer, each sampled row of B's `gate_proj` is matched to the row of A's
+//! `gate_proj` with the largest |cosine|, and likewise for `up_proj`. In a model derived from A,
+//! both matrices point to the same unit of A (the same permutation); in an independently
+//! initialised model, the two matches are unrelated and agree with probability 1/I for I hidden
+//! units. The statistic is the number of agreements; the p-value is the binomial tail under
+//! independence (in the spirit of the permutation-matching tests of Zhu et al., ICML 2025).
+//! Rows are compared after a shared Gaussian projection to at most [`PROJECTED`] dimensions
+//! (cosines are kept to within a few percent), so the cost is one read of each matrix.
+
+use ndarray::{Array2, ArrayView2, Axis, s};
+use rayon::prelude::*;
+
+use super::lowrank::gaussian;
+use super::pairing::View;
+use crate::decode::DecodeError;
+
+/// Dimensions rows are projected to before matching.
+pub const PROJECTED: usize = 128;
+/// Rows of B sampled per matrix.
+pub const SAMPLED_ROWS: usize = 256;
+/// Below this p-value the models are related.
+pub const RELATED_P: f64 = 1e-6;
+
+/// One layer's MLP up and gate projections on both sides.
+pub(crate) struct MlpPair<'a, 'b> {
+    pub gate: (View<'a>, View<'b>),
+    pub up: (View<'a>, View<'b>),
+}
+
+/// The result of the test.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Lineage {
+    /// `mlp_unit_matching`.
+    pub test: &'static str,
+    pub layers: usize,
+    /// Rows of B matched (per matrix).
+    pub rows: usize,
+    /// Rows whose gate and up matches point to the same unit of A.
+    pub agreements: usize,
+    /// Rows matched to the unit of the same index in A.
+    pub identity: usize,
+    /// `agreements / rows`.
+    pub statistic: f64,
+    /// P(agreements this many or more | independent models).
+    pub p_value: f64,
+    /// `same_order`, `permuted` or `unrelated`.
+    pub conclusion: &'static str,
+}
+
+pub(crate) fn compute_lineage(layers: &[MlpPair<'_, '_>]) -> Result<Option<Lineage>, DecodeError> {
+    let (mut rows, mut agreements, mut identity) = (0, 0, 0);
+    let mut chance = Vec::new();
+    for l in layers {
+        let gate = best_matches(&l.gate.0, &l.gate.1)?;
+        let up = best_matches(&l.up.0, &l.up.1)?;
+        let units = l.gate.0.rows;
+        for ((row, g), (_, u)) in gate.iter().zip(&up) {
+            rows += 1;
+            chance.push(1.0 / units as f64);
+            if g == u {
+                agreements += 1;
+                if g == row {
+                    identity += 1;
+                }
+            }
+        }
+    }
+    if rows == 0 {
+        return Ok(None);
+    }
+    let p0 = chance.iter().sum::<f64>() / rows as f64;
+    let p_value = binomial_tail(rows, agreements, p0);
+    let conclusion = if p_value >= RELATED_P {
+        "unrelated"
+    } else if identity * 2 >= agreements {
+        "same_order"
+    } else {
+        "permuted"
+    };
+    Ok(Some(Lineage {
+        test: "mlp_unit_matching",
+        layers: layers.len(),
+        rows,
+        agreements,
+        identity,
+        statistic: agreements as f64 / rows as f64,
+        p_value,
+        conclusion,
+    }))
+}
+
+/// For sampled rows of `b`: (row index, index of the row of `a` with the largest |cosine|).
+fn best_matches(a: &View<'_>, b: &View<'_>) -> Result<Vec<(usize, usize)>, DecodeError> {
+    if a.cols != b.cols || a.rows == 0 || b.rows == 0 {
+        return Ok(Vec::new());
+    }
+    let projection = (a.cols > PROJECTED).then(|| gaussian(a.cols, PROJECTED, 0x11ea_9e00));
+    let pa = projected_unit_rows(a, projection.as_ref(), None)?;
+    let n = SAMPLED_ROWS.min(b.rows);
+    let sample: Vec<usize> = (0..n).map(|i| i * b.rows / n).collect();
+    let pb = projected_unit_rows(b, projection.as_ref(), Some(&sample))?;
+    let sim = pb.dot(&pa.t());
+    Ok(sample
+        .iter()
+        .zip(sim.axis_iter(Axis(0)))
+        .map(|(&row, s)| {
+            let best = s
+                .iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, v)| {
+                    if v.abs() > bv { (i, v.abs()) } else { (bi, bv) }
+                })
+                .0;
+            (row, best)
+        })
+        .collect())
+}
+
+/// Rows of the view (all, or `only` those), projected and scaled to unit length.
+fn projected_unit_rows(
+    v: &View<'_>,
+    projection: Option<&Array2<f64>>,
+    only: Option<&[usize]>,
+) -> Result<Array2<f64>, DecodeError> {
+    let rows: Vec<usize> = only.map_or_else(|| (0..v.rows).collect(), <[usize]>::to_vec);
+    let dim = projection.map_or(v.cols, |p| p.ncols());
+    let per = ((1 << 18) / v.cols.max(1)).max(1);
+    let parts: Result<Vec<Array2<f64>>, DecodeError> = rows
+        .par_chunks(per)
+        .map(|chunk| {
+            let mut vals = Vec::with_capacity(chunk.len() * v.cols);
+            for &r in chunk {
+                v.read_rows(r, r + 1, &mut vals)?;
+            }
+            vals.iter_mut()
+                .filter(|x| !x.is_finite())
+                .for_each(|x| *x = 0.0);
+            let m = ArrayView2::from_shape((chunk.len(), v.cols), &vals).expect("rows × cols");
+            let mut p = match projection {
+                Some(r) => m.dot(r),
+                None => m.to_owned(),
+            };
+            for mut row in p.axis_iter_mut(Axis(0)) {
+                let norm = row.dot(&row).sqrt();
+                if norm > 0.0 {
+                    row.mapv_inplace(|x| x / norm);
+                }
+            }
+            Ok(p)
+        })
+        .collect();
+    let mut out = Array2::zeros((rows.len(), dim));
+    let mut at = 0;
+    for p in parts? {
+        out.slice_mut(s![at..at + p.nrows(), ..]).assign(&p);
+        at += p.nrows();
+    }
+    Ok(out)
+}
+
+/// P(X ≥ k) for X ~ Binomial(n, p), summed in log space.
+pub(crate) fn binomial_tail(n: usize, k: usize, p: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    // ln(i!) for i = 0..=n, once.
+    let ln_fact: Vec<f64> = std::iter::once(0.0)
+        .chain((1..=n).scan(0.0, |acc, i| {
+            *acc += (i as f64).ln();
+            Some(*acc)
+        }))
+        .collect();
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    let terms: Vec<f64> = (k..=n)
+        .map(|j| ln_fact[n] - ln_fact[j] - ln_fact[n - j] + j as f64 * lp + (n - j) as f64 * lq)
+        .collect();
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (top.exp() * terms.iter().map(|t| (t - top).exp()).sum::<f64>()).min(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binomial_tail;
+
+    #[test]
+    fn binomial_tail_matches_hand_values() {
+        // n = 3, p = 1/2: P(X ≥ 2) = (3 + 1) / 8.
+        assert!((binomial_tail(3, 2, 0.5) - 0.5).abs() < 1e-12);
+        assert_eq!(binomial_tail(5, 0, 0.1), 1.0);
+        // P(X ≥ 4) for n = 4, p = 0.1 is 1e-4.
+        assert!((binomial_tail(4, 4, 0.1) - 1e-4).abs() < 1e-16);
+    }
+}

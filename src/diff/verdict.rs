@@ -1,0 +1,288 @@
+//! The per-layer × role map of the change and the verdict for the pair, with its evidence.
+//!
+//! The verdict is decided in a fixed order, the first that fits: identical weights; unrelated or
+//! derived-but-permuted (from the lineage test, when both models have MLPs to match); a lossless
+//! re-cast (every difference is re-rounding); quantised (a type changed beyond re-rounding); a
+//! low-rank merge (every changed matrix has most of its change in a few directions); fine-tuned.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::lineage::{Lineage, MlpPair};
+use super::pairing::Canonical;
+use super::{Status, TensorDiff};
+use crate::model::Model;
+
+use crate::model::naming::Role;
+
+/// One cell of the map.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RoleCell {
+    /// The short role name (`q`, `gate`, `norm`, …).
+    pub role: &'static str,
+    /// The role itself, for the column order of the map.
+    #[serde(skip)]
+    pub kind: Role,
+    /// The most significant status of the role's tensors in this layer.
+    pub status: Status,
+    /// Largest rel_l2 of the role's tensors.
+    pub rel_l2: Option<f64>,
+    /// Smallest r99 among the role's changed matrices.
+    pub r99: Option<usize>,
+    /// Every changed matrix of the role reads as a low-rank merge.
+    pub low_rank: bool,
+}
+
+/// One row of the map: a layer (`null` for tensors outside the layers: embeddings, final norm,
+/// head).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LayerRow {
+    pub layer: Option<usize>,
+    /// Tensors whose values changed (any status but identical and renamed).
+    pub changed: usize,
+    pub mean_rel_l2: Option<f64>,
+    pub roles: Vec<RoleCell>,
+}
+
+/// What the pair is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictKind {
+    Identical,
+    Recast,
+    Quantised,
+    FineTuned,
+    LowRankMerge,
+    DerivedPermuted,
+    Unrelated,
+}
+
+impl VerdictKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            VerdictKind::Identical => "identical",
+            VerdictKind::Recast => "recast",
+            VerdictKind::Quantised => "quantised",
+            VerdictKind::FineTuned => "fine_tuned",
+            VerdictKind::LowRankMerge => "low_rank_merge",
+            VerdictKind::DerivedPermuted => "derived_permuted",
+            VerdictKind::Unrelated => "unrelated",
+        }
+    }
+}
+
+/// The verdict and the facts behind it (faces write the sentence).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    pub kind: VerdictKind,
+    pub evidence: Evidence,
+}
+
+/// The facts a verdict rests on.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Evidence {
+    /// Tensors paired and compared.
+    pub paired: usize,
+    /// Tensors whose values differ.
+    pub differing: usize,
+    /// Layers with a differing tensor.
+    pub layers: Vec<usize>,
+    /// Roles with a differing tensor.
+    pub roles: Vec<&'static str>,
+    /// Parameters per dtype of B among the differing tensors (the type mix of a quantisation).
+    pub dtypes_b: BTreeMap<&'static str, u64>,
+    /// Lowest and parameter-weighted mean SQNR (dB) of the differing tensors.
+    pub min_sqnr_db: Option<f64>,
+    pub mean_sqnr_db: Option<f64>,
+    /// r99 of the changed matrices, largest first (low-rank merge).
+    pub ranks: Vec<usize>,
+    /// What differs besides the weights: `format`, `file_metadata`, `documents:<kind>`.
+    pub other_differences: Vec<String>,
+    /// Lineage conclusion, when the test ran.
+    pub lineage: Option<&'static str>,
+}
+
+/// The layer and role of each differing tensor, as a map.
+pub(crate) fn layer_map(tensors: &[TensorDiff]) -> Vec<LayerRow> {
+    let mut by_layer: BTreeMap<Option<usize>, BTreeMap<Role, Vec<&TensorDiff>>> = BTreeMap::new();
+    for t in tensors {
+        by_layer
+            .entry(t.layer)
+            .or_default()
+            .entry(t.role_kind)
+            .or_default()
+            .push(t);
+    }
+    by_layer
+        .into_iter()
+        .map(|(layer, roles)| {
+            let all: Vec<&TensorDiff> = roles.values().flatten().copied().collect();
+            // Unchanged tensors count as 0 (byte-identical ones are not decoded).
+            let rels: Vec<f64> = all
+                .iter()
+                .filter_map(|t| {
+                    if t.status.is_same() {
+                        Some(0.0)
+                    } else {
+                        t.headline.rel_l2
+                    }
+                })
+                .collect();
+            LayerRow {
+                layer,
+                changed: all.iter().filter(|t| !t.status.is_same()).count(),
+                mean_rel_l2: (!rels.is_empty())
+                    .then(|| rels.iter().sum::<f64>() / rels.len() as f64),
+                roles: roles
+                    .values()
+                    .map(|ts| RoleCell {
+                        role: ts[0].role,
+                        kind: ts[0].role_kind,
+                        status: ts
+                            .iter()
+                            .map(|t| t.status)
+                            .max()
+                            .unwrap_or(Status::Identical),
+                        rel_l2: ts
+                            .iter()
+                            .filter_map(|t| t.headline.rel_l2)
+                            .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r)))),
+                        r99: ts.iter().filter_map(|t| t.rank.as_ref()?.r99).min(),
+                        low_rank: ts.iter().any(|t| t.status == Status::Changed)
+                            && ts
+                                .iter()
+                                .filter(|t| t.status == Status::Changed)
+                                .all(|t| t.rank.as_ref().is_some_and(|r| r.low_rank)),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The MLP gate and up projections paired on both sides, layer by layer.
+pub(crate) fn mlp_pairs<'a, 'b>(
+    pairs: &[(Canonical<'a>, Canonical<'b>, bool)],
+) -> Vec<MlpPair<'a, 'b>> {
+    let find = |name: &str| pairs.iter().find(|(_, y, _)| y.name == name);
+    let mut out = Vec::new();
+    for (_, y, _) in pairs {
+        let Some(prefix) = y.name.strip_suffix("mlp.gate_proj.weight") else {
+            continue;
+        };
+        let Some((ua, ub, _)) = find(&format!("{prefix}mlp.up_proj.weight")) else {
+            continue;
+        };
+        let Some((ga, gb, _)) = find(&y.name) else {
+            continue;
+        };
+        let views = [
+            &ga.view.tensor.shape,
+            &gb.view.tensor.shape,
+            &ua.view.tensor.shape,
+            &ub.view.tensor.shape,
+        ];
+        if views.iter().all(|s| s.len() == 2 && **s == *views[0]) {
+            out.push(MlpPair {
+                gate: (ga.view.clone(), gb.view.clone()),
+                up: (ua.view.clone(), ub.view.clone()),
+            });
+        }
+    }
+    out
+}
+
+/// Decides the verdict.
+pub(crate) fn decide(
+    a: &Model,
+    b: &Model,
+    tensors: &[TensorDiff],
+    lineage: Option<&Lineage>,
+) -> Verdict {
+    let differing: Vec<&TensorDiff> = tensors.iter().filter(|t| !t.status.is_same()).collect();
+    let mut layers = BTreeSet::new();
+    let mut roles = BTreeSet::new();
+    let mut dtypes_b = BTreeMap::new();
+    let (mut sqnr_sum, mut sqnr_weight, mut min_sqnr) = (0.0, 0.0, None::<f64>);
+    for t in &differing {
+        if let Some(l) = t.layer {
+            layers.insert(l);
+        }
+        roles.insert(t.role);
+        if let (Some(d), Some(shape)) = (t.dtype_b, &t.shape_b) {
+            *dtypes_b.entry(d).or_insert(0) += shape.iter().product::<u64>();
+        }
+        if let (Some(s), Some(n)) = (t.headline.sqnr_db, &t.numbers) {
+            sqnr_sum += s * n.count as f64;
+            sqnr_weight += n.count as f64;
+            min_sqnr = Some(min_sqnr.map_or(s, |m| m.min(s)));
+        }
+    }
+    let mut ranks: Vec<usize> = differing
+        .iter()
+        .filter_map(|t| t.rank.as_ref().and_then(|r| r.r99))
+        .collect();
+    ranks.sort_unstable_by(|x, y| y.cmp(x));
+    let evidence = Evidence {
+        paired: tensors
+            .iter()
+            .filter(|t| !matches!(t.status, Status::Added | Status::Removed))
+            .count(),
+        differing: differing.len(),
+        layers: layers.into_iter().collect(),
+        roles: roles.into_iter().collect(),
+        dtypes_b,
+        min_sqnr_db: min_sqnr,
+        mean_sqnr_db: (sqnr_weight > 0.0).then(|| sqnr_sum / sqnr_weight),
+        ranks,
+        other_differences: other_differences(a, b),
+        lineage: lineage.map(|l| l.conclusion),
+    };
+    let all = |f: &dyn Fn(&TensorDiff) -> bool| differing.iter().all(|t| f(t));
+    let kind = if differing.is_empty() {
+        VerdictKind::Identical
+    } else if lineage.is_some_and(|l| l.conclusion == "unrelated") {
+        VerdictKind::Unrelated
+    } else if lineage.is_some_and(|l| l.conclusion == "permuted") {
+        VerdictKind::DerivedPermuted
+    } else if all(&|t| t.status == Status::ReRounded) {
+        VerdictKind::Recast
+    } else if differing.iter().any(|t| t.status == Status::Retyped) {
+        VerdictKind::Quantised
+    } else if all(&|t| t.status == Status::Changed && t.rank.as_ref().is_some_and(|r| r.low_rank)) {
+        VerdictKind::LowRankMerge
+    } else {
+        VerdictKind::FineTuned
+    };
+    Verdict { kind, evidence }
+}
+
+/// What differs between the two models besides the tensor values.
+fn other_differences(a: &Model, b: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.format != b.format {
+        out.push("format".to_owned());
+    }
+    // The union over the shards: resharding alone is not a metadata change.
+    let meta = |m: &Model| {
+        m.files
+            .iter()
+            .flat_map(|f| f.metadata.clone())
+            .collect::<BTreeMap<_, _>>()
+    };
+    if a.format == b.format && meta(a) != meta(b) {
+        out.push("file_metadata".to_owned());
+    }
+    let kinds: BTreeSet<&str> = a
+        .documents
+        .iter()
+        .chain(&b.documents)
+        .map(|d| d.kind)
+        .collect();
+    for kind in kinds {
+        let read = |m: &Model| m.document(kind).and_then(|d| std::fs::read(&d.path).ok());
+        if read(a) != read(b) {
+            out.push(format!("documents:{kind}"));
+        }
+    }
+    out
+}

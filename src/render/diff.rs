@@ -1,0 +1,366 @@
+//! `glassbox diff`: the comparison report as text (with a layer × role grid), markdown or JSON.
+//!
+//! Everything shown is in [`Diff`]; the sentences of the verdict are written here from its kind
+//! and evidence fields, and colour in the grid comes from each cell's status.
+
+use std::fmt::Write as _;
+
+use super::json::to_string;
+use super::table::{Align, Table, shape};
+use super::{Painted, Tone};
+use crate::diff::{Diff, LayerRow, Status, TensorDiff, Verdict, VerdictKind};
+use crate::report::ModelObject;
+use crate::report::diff::DiffReport;
+
+/// The JSON document: the report's serde form.
+pub fn render_diff_json(report: &DiffReport) -> String {
+    to_string(report)
+}
+
+/// One character per status in the grid.
+fn cell_symbol(status: Status, low_rank: bool) -> char {
+    match status {
+        Status::Identical => '.',
+        Status::Renamed => '=',
+        Status::ReRounded => '~',
+        Status::Retyped => 'q',
+        Status::Changed if low_rank => 'L',
+        Status::Changed => '#',
+        Status::Reshaped => 'R',
+        Status::Added => '+',
+        Status::Removed => '-',
+    }
+}
+
+/// The colour of a cell, from its status (none for unchanged values).
+fn cell_tone(status: Status) -> Option<Tone> {
+    match status {
+        Status::Identical | Status::Renamed => None,
+        Status::ReRounded => Some(Tone::Info),
+        Status::Retyped | Status::Added | Status::Removed => Some(Tone::Warning),
+        Status::Changed | Status::Reshaped => Some(Tone::Error),
+    }
+}
+
+/// The verdict as a sentence.
+pub fn verdict_sentence(v: &Verdict) -> String {
+    let e = &v.evidence;
+    let layers = |l: &[usize]| {
+        if l.is_empty() {
+            "no layer".to_owned()
+        } else if l.len() == 1 {
+            format!("layer {}", l[0])
+        } else {
+            format!(
+                "layers {}",
+                l.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
+    let roles = e.roles.join(", ");
+    match v.kind {
+        VerdictKind::Identical => {
+            if e.other_differences.is_empty() {
+                format!(
+                    "identical weights: all {} tensors have the same values",
+                    e.paired
+                )
+            } else {
+                format!(
+                    "identical weights: all {} tensors have the same values; differs only in {}",
+                    e.paired,
+                    e.other_differences.join(", ")
+                )
+            }
+        }
+        VerdictKind::Recast => format!(
+            "lossless re-cast: {} tensors differ only by rounding to {}",
+            e.differing,
+            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", ")
+        ),
+        VerdictKind::Quantised => format!(
+            "quantised: {} tensors changed type (B: {}), SQNR {} dB on average, {} dB at worst",
+            e.differing,
+            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", "),
+            num(e.mean_sqnr_db, 1),
+            num(e.min_sqnr_db, 1)
+        ),
+        VerdictKind::FineTuned => format!(
+            "fine-tuned: {} tensors changed in {} (roles {roles})",
+            e.differing,
+            layers(&e.layers)
+        ),
+        VerdictKind::LowRankMerge => format!(
+            "low-rank merge: {} matrices changed by rank {} in {} (roles {roles})",
+            e.differing,
+            e.ranks.first().map_or("?".to_owned(), usize::to_string),
+            layers(&e.layers)
+        ),
+        VerdictKind::DerivedPermuted => format!(
+            "derived, hidden units permuted: B's MLP units are A's in another order ({} tensors differ)",
+            e.differing
+        ),
+        VerdictKind::Unrelated => {
+            "unrelated: B's MLP units do not match A's (independently initialised)".to_owned()
+        }
+    }
+}
+
+/// A p-value; below f64's range it reads as a bound rather than 0.
+fn p_value(p: f64) -> String {
+    if p < 1e-300 {
+        "< 1e-300".to_owned()
+    } else {
+        format!("= {p:.3e}")
+    }
+}
+
+fn num(x: Option<f64>, digits: usize) -> String {
+    x.map_or("-".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+fn sci(x: Option<f64>) -> String {
+    x.map_or("-".to_owned(), |v| {
+        if v == 0.0 {
+            "0".to_owned()
+        } else {
+            format!("{v:.3e}")
+        }
+    })
+}
+
+fn rank_cell(t: &TensorDiff) -> String {
+    t.rank.as_ref().map_or("-".to_owned(), |r| {
+        let show = |x: Option<usize>| x.map_or(format!(">{}", r.sketch), |v| v.to_string());
+        format!("{}/{}", show(r.r90), show(r.r99))
+    })
+}
+
+fn dtype_cell(t: &TensorDiff) -> String {
+    match (t.dtype_a, t.dtype_b) {
+        (Some(a), Some(b)) if a == b => a.to_owned(),
+        (Some(a), Some(b)) => format!("{a}→{b}"),
+        (a, b) => a.or(b).unwrap_or("-").to_owned(),
+    }
+}
+
+fn shape_cell(t: &TensorDiff) -> String {
+    match (&t.shape_a, &t.shape_b) {
+        (Some(a), Some(b)) if a == b => shape(a),
+        (Some(a), Some(b)) => format!("{}→{}", shape(a), shape(b)),
+        (a, b) => a
+            .as_ref()
+            .or(b.as_ref())
+            .map_or("-".to_owned(), |s| shape(s)),
+    }
+}
+
+fn tensor_table(diff: &Diff) -> Table {
+    let mut table = Table::new(&[
+        ("tensor", Align::Left),
+        ("status", Align::Left),
+        ("dtype", Align::Left),
+        ("shape", Align::Left),
+        ("rel_l2", Align::Right),
+        ("SQNR dB", Align::Right),
+        ("cosine", Align::Right),
+        ("max |Δ|", Align::Right),
+        ("p99 |Δ|", Align::Right),
+        ("rank 90/99", Align::Right),
+    ]);
+    for t in diff.tensors.iter().filter(|t| !t.status.is_same()) {
+        let n = t.numbers.as_ref();
+        table.push(vec![
+            t.name.clone(),
+            t.status.name().to_owned(),
+            dtype_cell(t),
+            shape_cell(t),
+            sci(t.headline.rel_l2),
+            num(t.headline.sqnr_db, 1),
+            num(t.headline.cosine, 6),
+            sci(t.headline.max_abs),
+            sci(n.and_then(|n| n.p99_abs)),
+            rank_cell(t),
+        ]);
+    }
+    table
+}
+
+fn summary_line(diff: &Diff) -> String {
+    let s = &diff.summary;
+    let parts = [
+        (s.identical, "identical"),
+        (s.renamed, "renamed"),
+        (s.re_rounded, "re-rounded"),
+        (s.retyped, "retyped"),
+        (s.changed, "changed"),
+        (s.reshaped, "reshaped"),
+        (s.added, "added"),
+        (s.removed, "removed"),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn layer_label(row: &LayerRow) -> String {
+    row.layer.map_or("-".to_owned(), |l| l.to_string())
+}
+
+/// Roles present in the map, in its column order.
+fn columns(diff: &Diff) -> Vec<&'static str> {
+    // Columns in role order (as a block reads: embeddings, attention, MLP, norms, head).
+    let mut cols: Vec<_> = diff
+        .layers
+        .iter()
+        .flat_map(|row| row.roles.iter().map(|c| (c.kind, c.role)))
+        .collect();
+    cols.sort();
+    cols.dedup();
+    cols.into_iter().map(|(_, role)| role).collect()
+}
+
+fn model_line(out: &mut String, label: &str, m: &ModelObject) {
+    let _ = writeln!(
+        out,
+        "{label}  {} ({}, {} tensors)",
+        m.path, m.format, m.tensor_count
+    );
+}
+
+/// The text face: header, verdict, transforms, the table of differing tensors, the layer × role
+/// grid (cells marked with their status's tone) and the lineage test.
+pub fn render_diff_text(report: &DiffReport) -> Painted {
+    let diff = &report.diff;
+    let mut painted = Painted::default();
+    let mut out = String::new();
+    model_line(&mut out, "A", &report.a);
+    model_line(&mut out, "B", &report.b);
+    let _ = writeln!(out, "\nverdict: {}", verdict_sentence(&diff.verdict));
+    let _ = writeln!(out, "tensors: {}", summary_line(diff));
+    if !diff.transforms.is_empty() {
+        out.push_str("\ntransforms undone to pair the tensors:\n");
+        for t in &diff.transforms {
+            let _ = writeln!(
+                out,
+                "  {} on {}: {} tensors ({})",
+                t.code, t.side, t.tensors, t.detail
+            );
+        }
+    }
+    if diff.tensors.iter().any(|t| !t.status.is_same()) {
+        out.push('\n');
+        tensor_table(diff).render_text(&mut out);
+    }
+    let cols = columns(diff);
+    if diff.layers.iter().any(|r| r.changed > 0) {
+        out.push_str("\nchange by layer × role (. same  ~ re-rounded  q retyped  # changed  L low-rank  R reshaped  + added  - removed):\n");
+        let _ = write!(out, "{:>6} ", "layer");
+        for c in &cols {
+            let _ = write!(out, " {c:>w$}", w = c.len().max(1));
+        }
+        out.push('\n');
+        for row in &diff.layers {
+            let _ = write!(out, "{:>6} ", layer_label(row));
+            for c in &cols {
+                let w = c.len().max(1);
+                match row.roles.iter().find(|r| r.role == *c) {
+                    Some(cell) => {
+                        let sym = cell_symbol(cell.status, cell.low_rank);
+                        let _ = write!(out, " {:>w$}", "", w = w - 1);
+                        match cell_tone(cell.status) {
+                            Some(tone) => {
+                                painted.push_str(&std::mem::take(&mut out));
+                                painted.push_marked(&sym.to_string(), tone);
+                            }
+                            None => out.push(sym),
+                        }
+                    }
+                    None => {
+                        let _ = write!(out, " {:>w$}", "");
+                    }
+                }
+            }
+            let _ = writeln!(out, "   mean rel_l2 {}", sci(row.mean_rel_l2));
+        }
+    }
+    if let Some(l) = &diff.lineage {
+        let _ = writeln!(
+            out,
+            "\nlineage ({}): {} of {} sampled MLP units matched consistently in gate and up ({} in place), p {}: {}",
+            l.test,
+            l.agreements,
+            l.rows,
+            l.identity,
+            p_value(l.p_value),
+            l.conclusion
+        );
+    }
+    painted.push_str(&out);
+    painted
+}
+
+pub fn render_diff_markdown(report: &DiffReport) -> String {
+    let diff = &report.diff;
+    let mut out = String::new();
+    let _ = writeln!(out, "## Diff\n");
+    let _ = writeln!(out, "- A: `{}` ({})", report.a.path, report.a.format);
+    let _ = writeln!(out, "- B: `{}` ({})", report.b.path, report.b.format);
+    let _ = writeln!(
+        out,
+        "- **Verdict: {}** — {}",
+        diff.verdict.kind.name(),
+        verdict_sentence(&diff.verdict)
+    );
+    let _ = writeln!(out, "- Tensors: {}", summary_line(diff));
+    for t in &diff.transforms {
+        let _ = writeln!(
+            out,
+            "- Transform `{}` on {}: {} tensors ({})",
+            t.code, t.side, t.tensors, t.detail
+        );
+    }
+    if let Some(l) = &diff.lineage {
+        let _ = writeln!(
+            out,
+            "- Lineage: {} of {} MLP units matched consistently (p {}): {}",
+            l.agreements,
+            l.rows,
+            p_value(l.p_value),
+            l.conclusion
+        );
+    }
+    if diff.tensors.iter().any(|t| !t.status.is_same()) {
+        out.push_str("\n### Changed tensors\n\n");
+        tensor_table(diff).render_markdown(&mut out);
+    }
+    if diff.layers.iter().any(|r| r.changed > 0) {
+        let cols = columns(diff);
+        out.push_str("\n### Change by layer and role (rel_l2)\n\n");
+        let mut header = vec![("layer", Align::Right)];
+        header.extend(cols.iter().map(|c| (*c, Align::Right)));
+        let mut table = Table::new(&header);
+        for row in &diff.layers {
+            let mut cells = vec![layer_label(row)];
+            for c in &cols {
+                cells.push(match row.roles.iter().find(|r| r.role == *c) {
+                    Some(cell) if cell.status.is_same() => "·".to_owned(),
+                    Some(cell) => match cell.rel_l2 {
+                        Some(r) => format!("{} {:.1e}", cell.status.name(), r),
+                        None => cell.status.name().to_owned(),
+                    },
+                    None => String::new(),
+                });
+            }
+            table.push(cells);
+        }
+        table.render_markdown(&mut out);
+    }
+    out
+}
