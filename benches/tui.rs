@@ -3,8 +3,8 @@
 //! - `first_frame`: open the file (headers only), infer the architecture, build the view and the
 //!   tree, and draw the first frame into a 120×40 `TestBackend` — what happens between
 //!   `glassbox PATH` and the first screen (target: under 100 ms).
-//!   `first_frame_library_open_infer` and `first_frame_tui_view_tree_draw` split it into the
-//!   library's share and the TUI's.
+//!   `first_frame_library_open_infer_reports` and `first_frame_tui_view_tree_draw` split it into the
+//!   library's share (open, infer, the reports) and the TUI's.
 //! - `key_to_frame`: one `j` through `update` and a redraw, with every statistic known (the sort by
 //!   std, so rows are re-sorted too) — the UI thread's share of a key press.
 //! - `stats_batch_to_frame`: a batch of 64 results applied, settled (aggregates, rows, layer grid)
@@ -77,8 +77,7 @@ fn write_model(dir: &Path) -> PathBuf {
 
 fn first_frame(path: &Path) -> Terminal<TestBackend> {
     let model = glassbox::model::open(path).unwrap();
-    let arch = glassbox::arch::infer_architecture(&model);
-    let app = App::new(ModelView::build(&model, &arch), (120, 40));
+    let app = App::new(ModelView::build(&model), (120, 40));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     terminal
         .draw(|f| glassbox::tui::ui::render(&app, f))
@@ -98,8 +97,7 @@ fn all_stats(path: &Path) -> Vec<TensorStats> {
 
 fn app_at_tensors_tab(path: &Path) -> App {
     let model = glassbox::model::open(path).unwrap();
-    let arch = glassbox::arch::infer_architecture(&model);
-    let mut app = App::new(ModelView::build(&model, &arch), (120, 40));
+    let mut app = App::new(ModelView::build(&model), (120, 40));
     app.update(key('2'));
     app
 }
@@ -117,18 +115,27 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
 
     group.bench_function("first_frame", |b| b.iter(|| first_frame(&path)));
-    // The split: the library's share (open, infer) and the TUI's (view, tree, state, draw).
-    group.bench_function("first_frame_library_open_infer", |b| {
+    // The split: the library's share (open, infer, the reports) and the TUI's (view, tree, state,
+    // draw).
+    let reports = |model: &glassbox::Model| {
+        let arch = glassbox::arch::infer_architecture(model);
+        let summary = glassbox::report::summary::SummaryReport::new(model, &arch);
+        let all: Vec<_> = model.tensors.iter().collect();
+        let table = glassbox::report::tensors::TensorTable::new(model, &all);
+        (summary, table, glassbox::report::metadata::entries(model))
+    };
+    group.bench_function("first_frame_library_open_infer_reports", |b| {
         b.iter(|| {
             let model = glassbox::model::open(&path).unwrap();
-            glassbox::arch::infer_architecture(&model)
+            reports(&model)
         })
     });
     let model = glassbox::model::open(&path).unwrap();
-    let arch = glassbox::arch::infer_architecture(&model);
+    let (summary, table, metadata) = reports(&model);
     group.bench_function("first_frame_tui_view_tree_draw", |b| {
         b.iter(|| {
-            let app = App::new(ModelView::build(&model, &arch), (120, 40));
+            let view = ModelView::new(&summary, &table, metadata.clone());
+            let app = App::new(view, (120, 40));
             let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
             terminal
                 .draw(|f| glassbox::tui::ui::render(&app, f))
@@ -217,8 +224,7 @@ fn latency_while_reading(_c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let path = write_sparse_model(dir.path(), 8);
     let model = Arc::new(glassbox::model::open(&path).unwrap());
-    let arch = glassbox::arch::infer_architecture(&model);
-    let mut app = App::new(ModelView::build(&model, &arch), (120, 40));
+    let mut app = App::new(ModelView::build(&model), (120, 40));
     app.update(key('2'));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

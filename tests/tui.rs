@@ -27,8 +27,7 @@ fn fixture(rel: &str) -> Model {
 }
 
 fn app_for(model: &Model, size: (u16, u16)) -> App {
-    let arch = glassbox::arch::infer_architecture(model);
-    App::new(ModelView::build(model, &arch), size)
+    App::new(ModelView::build(model), size)
 }
 
 /// The statistics of every tensor, from the blocking engine: the synthetic messages' payload.
@@ -721,6 +720,128 @@ fn overview_findings_and_notes_scroll_with_j_and_k() {
     assert_eq!(app.findings_scroll, notes.len() - 1);
     key(&mut app, KeyCode::Char('g'));
     assert_eq!(app.findings_scroll, 0);
+}
+
+/// Whether the checks table shows the row of `check`: its field in the first column (18 wide),
+/// right after the border, then its declared value.
+fn shows_check(screen: &str, check: &glassbox::tui::data::CheckView) -> bool {
+    screen.contains(&format!("│{:<18} {}", check.field, check.declared))
+}
+
+#[test]
+fn the_checks_table_pages_with_pgdn_and_pgup_when_it_does_not_fit() {
+    let model = fixture("fixtures/llama-tiny");
+    // Tall enough: every check shows, no position, and PgDn moves nothing.
+    let mut tall = app_for(&model, (120, 60));
+    let fields = tall.view.checks.clone();
+    assert!(fields.len() >= 6, "{fields:?}");
+    let everything = screen(&tall);
+    for f in &fields {
+        assert!(shows_check(&everything, f), "{f:?}\n{everything}");
+    }
+    assert!(!everything.contains("PgUp/PgDn"));
+    key(&mut tall, KeyCode::PageDown);
+    assert_eq!(tall.checks_offset(), 0);
+
+    // Short: a page of rows, the position in the bottom border, and paging to the end and back.
+    let mut app = app_for(&model, (100, 22));
+    let page = app.checks_page();
+    assert!(page < fields.len(), "page {page} of {}", fields.len());
+    let first = screen(&app);
+    assert!(shows_check(&first, &fields[0]));
+    assert!(!shows_check(&first, &fields[fields.len() - 1]));
+    assert!(
+        first.contains(&format!("1–{page} of {}", fields.len())),
+        "{first}"
+    );
+    // Page by page until the last row shows; the offset never passes the last full page.
+    let mut presses = 0;
+    while !shows_check(&screen(&app), &fields[fields.len() - 1]) {
+        key(&mut app, KeyCode::PageDown);
+        presses += 1;
+        assert!(presses <= fields.len(), "the last check never shows");
+    }
+    assert!(!shows_check(&screen(&app), &fields[0]));
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.checks_offset(), fields.len() - page);
+    let last = screen(&app);
+    assert!(
+        last.contains(&format!(
+            "{}–{} of {}",
+            fields.len() - page + 1,
+            fields.len(),
+            fields.len()
+        )),
+        "{last}"
+    );
+    for _ in 0..presses + 1 {
+        key(&mut app, KeyCode::PageUp);
+    }
+    assert_eq!(app.checks_offset(), 0);
+    assert!(shows_check(&screen(&app), &fields[0]));
+    // j/k still scroll the findings, not the checks.
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.checks_offset(), 0);
+}
+
+#[test]
+fn an_engine_failure_is_shown_and_the_ui_stays_usable() {
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (120, 36));
+    feed(&mut app, &stats, 0..5);
+    app.update(Msg::EngineFailed(
+        "glassbox-stats-0 panicked at src/decode/x.rs:1:1: boom".into(),
+    ));
+    // A second failure (the coordinator unwinding) does not replace the cause.
+    app.update(Msg::EngineFailed(
+        "glassbox-stats-run panicked: echo".into(),
+    ));
+    assert_eq!(
+        app.engine_failure.as_deref(),
+        Some("glassbox-stats-0 panicked at src/decode/x.rs:1:1: boom")
+    );
+    let overview = screen(&app);
+    assert!(
+        overview.contains("the statistics engine failed after 5/20 tensors"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("stats failed after 5/20 tensors"),
+        "{overview}"
+    );
+    // The footer says so in red.
+    let terminal = draw(&app, 120, 36);
+    let (x, y) = find(&terminal, "stats failed").expect("footer");
+    assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::Red);
+    // Still usable: tabs, moves, the measured tensors' statistics, and quitting.
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.tab, Tab::Tensors);
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected, 1);
+    assert!(matches!(app.stats[0], StatState::Ready(_)));
+    assert_eq!(app.stats[10], StatState::Pending);
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Command::Quit]);
+}
+
+#[test]
+fn the_layers_chart_legend_is_opaque_every_name_filling_its_box() {
+    let model = fixture("fixtures/gguf/llama-tiny.gguf");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (120, 36));
+    feed(&mut app, &stats, 0..stats.len());
+    key(&mut app, KeyCode::Char('3'));
+    let columns = app.view.layers.columns.clone();
+    let width = columns.iter().map(|c| c.chars().count()).max().unwrap();
+    assert!(columns.iter().any(|c| c.chars().count() < width));
+    let text = screen(&app);
+    // Each legend line is its name, then blanks to the box's right border: no plot cell inside.
+    for c in &columns {
+        assert!(
+            text.contains(&format!("│{c:<width$}│")),
+            "legend line of {c}\n{text}"
+        );
+    }
 }
 
 #[test]

@@ -12,11 +12,14 @@
 //! - [`tensors::TensorTable`] (`glassbox tensors`): one row per tensor, with totals;
 //! - [`stats::StatsReport`] (`glassbox stats`): statistics per tensor, per block and for the
 //!   model, and the findings;
-//! - [`diff::DiffReport`] (`glassbox diff`): the comparison of two models.
+//! - [`diff::DiffReport`] (`glassbox diff`): the comparison of two models;
+//! - [`disclosure`]: what the files disclose item by item beside a closed API model (part of the
+//!   summary, shown by the TUI's Transparency tab).
 //!
 //! Every report carries the [`ModelObject`]: where the model is, its files and totals.
 
 pub mod diff;
+pub mod disclosure;
 pub mod metadata;
 pub mod stats;
 pub mod summary;
@@ -59,6 +62,14 @@ pub struct ModelObject {
     /// The last component of the path, as a title names the model (not in JSON).
     #[serde(skip)]
     pub display_name: String,
+    /// The model's own name: GGUF `general.name`, else the folder of a `model*` weight file or an
+    /// index, else the last component of the path (not in JSON).
+    #[serde(skip)]
+    pub title: String,
+    /// The format with its version where it has one: `safetensors`, `GGUF v3` (not in JSON,
+    /// where `format` and the summary's `metadata.gguf_version` tell).
+    #[serde(skip)]
+    pub format_label: String,
 }
 
 /// One weight file of the [`ModelObject`] ([`crate::model::WeightFile`]).
@@ -105,8 +116,34 @@ impl ModelObject {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| model.path.display().to_string()),
+            title: model_title(model),
+            format_label: match model.gguf.as_deref() {
+                Some(header) => format!("GGUF v{}", header.version),
+                None => model.format.name().to_owned(),
+            },
         }
     }
+}
+
+/// [`ModelObject::title`]: the name a model gives itself, else the name of what the user pointed
+/// at, where a generic weight file (`model.safetensors`, an index) stands for its folder.
+fn model_title(model: &Model) -> String {
+    if let Some(name) = model.gguf.as_deref().and_then(|g| g.name()) {
+        return name.to_owned();
+    }
+    let generic_file = !model.path.is_dir()
+        && model.path.file_name().is_some_and(|n| {
+            let n = n.to_string_lossy();
+            n.starts_with("model") || n.ends_with(".index.json")
+        });
+    let path = if generic_file {
+        model.folder()
+    } else {
+        model.path.as_path()
+    };
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Parameters per dtype, largest first (ties in dtype order): the storage mix of a model or of a

@@ -57,6 +57,15 @@ pub struct SummaryReport {
     /// JSON, where `model.format` tells).
     #[serde(skip)]
     pub declared_by: DeclaredBy,
+    /// The role of every tensor, in tensor-table order, as the architecture inference refined it
+    /// for the family (not in JSON: the blocks' outlines and `other_tensors` carry roles).
+    #[serde(skip)]
+    pub roles: Vec<Role>,
+    /// What the files disclose, item by item, beside a closed API model
+    /// ([`super::disclosure::disclosures`]; not in JSON yet, the transparency report will carry
+    /// its own items).
+    #[serde(skip)]
+    pub disclosures: Vec<super::disclosure::Disclosure>,
 }
 
 /// Findings as the array of their messages (the summary's `notes` in schema version 1).
@@ -160,6 +169,9 @@ pub struct Metadata {
     pub bits_per_weight: Option<f64>,
     /// `split.count`.
     pub split_count: Option<u64>,
+    /// How many key/value pairs the metadata holds (not in JSON).
+    #[serde(skip)]
+    pub key_count: usize,
     /// The chat template's size and opening, for a one-line mention (not in JSON, which has the
     /// whole template under `tokenizer`).
     #[serde(skip)]
@@ -215,6 +227,7 @@ impl Metadata {
             tokenizer,
             bits_per_weight: model.bits_per_weight(),
             split_count: g.split().map(|s| s.count),
+            key_count: g.metadata.len(),
         })
     }
 }
@@ -224,7 +237,7 @@ impl SummaryReport {
     /// [`crate::arch::infer_architecture`].
     pub fn new(model: &Model, arch: &Architecture) -> SummaryReport {
         let p = &arch.parameters;
-        SummaryReport {
+        let mut report = SummaryReport {
             schema_version: SCHEMA_VERSION,
             model: ModelObject::new(model),
             architecture: ArchitectureFacts {
@@ -276,7 +289,38 @@ impl SummaryReport {
             metadata: Metadata::of(model),
             storage: dtype_mix(&model.tensors),
             declared_by: arch.declared_by,
+            roles: arch.roles.iter().map(|r| r.role).collect(),
+            disclosures: Vec::new(),
+        };
+        report.disclosures = super::disclosure::disclosures(&report);
+        report
+    }
+}
+
+impl ArchitectureFacts {
+    /// The family in a few words: `llama decoder, GQA 4/2`, `mixtral decoder, MoE, GQA 4/2`,
+    /// `foo (unknown to glassbox)`, `unrecognised`.
+    pub fn headline(&self) -> String {
+        let mut words = match (&self.family, self.family_known) {
+            (Some(f), true) => f.clone(),
+            (Some(f), false) => format!("{f} (unknown to glassbox)"),
+            (None, _) => "unrecognised".to_owned(),
+        };
+        if let Some(k) = self.kind {
+            words.push(' ');
+            words.push_str(k.name());
         }
+        if self.hyper.experts.is_some() {
+            words.push_str(", MoE");
+        }
+        if let (Some(a), Some(q), Some(kv)) = (
+            self.hyper.attention,
+            self.hyper.attention_heads,
+            self.hyper.kv_heads,
+        ) {
+            words.push_str(&format!(", {} {q}/{kv}", a.to_uppercase()));
+        }
+        words
     }
 }
 

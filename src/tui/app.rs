@@ -147,6 +147,9 @@ pub enum Msg {
         progress: Progress,
         elapsed: Duration,
     },
+    /// The statistics engine stopped with a panic (`message`): what was measured stays, the rest
+    /// stays pending, and the UI goes on.
+    EngineFailed(String),
 }
 
 /// What `update` asks the event loop to do.
@@ -189,6 +192,10 @@ pub struct App {
     pub layers_scroll: usize,
     /// First line shown in the Overview's findings.
     pub findings_scroll: usize,
+    /// First row shown in the Overview's checks table (when it does not fit).
+    pub checks_scroll: usize,
+    /// Why the statistics engine stopped early (a panic's message), if it did.
+    pub engine_failure: Option<String>,
     /// First row shown in the help overlay.
     pub help_scroll: usize,
     pub help: bool,
@@ -232,6 +239,8 @@ impl App {
             layer_stat: LayerStat::Std,
             layers_scroll: 0,
             findings_scroll: 0,
+            checks_scroll: 0,
+            engine_failure: None,
             help_scroll: 0,
             help: false,
             mouse_capture: false,
@@ -297,6 +306,11 @@ impl App {
             Msg::Progress { progress, elapsed } => {
                 self.progress = progress;
                 self.elapsed = elapsed;
+                return commands;
+            }
+            Msg::EngineFailed(message) => {
+                // The first failure is the cause; later ones are its echoes.
+                self.engine_failure.get_or_insert(message);
                 return commands;
             }
         }
@@ -369,6 +383,8 @@ impl App {
             }
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
+            Action::PageUp if self.tab == Tab::Overview => self.scroll_checks(-1),
+            Action::PageDown if self.tab == Tab::Overview => self.scroll_checks(1),
             Action::PageUp => self.move_by(-(page as isize)),
             Action::PageDown => self.move_by(page as isize),
             Action::Top => self.move_by(isize::MIN),
@@ -445,6 +461,42 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// How many lines each Overview pane holds, for [`layout::overview`].
+    pub fn overview_lines(&self) -> layout::OverviewLines {
+        let findings = self.model_findings.as_ref().map_or(1, |f| f.len().max(1));
+        layout::OverviewLines {
+            facts: self.view.facts.len(),
+            checks: self.view.checks.len(),
+            findings: findings.saturating_add(self.view.notes.len()),
+            components: self.view.components.len(),
+            active: self.view.active.is_some(),
+            memory: self.view.memory.len(),
+        }
+    }
+
+    /// Rows of the checks table visible at the current size (at least one).
+    pub fn checks_page(&self) -> usize {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let panes = layout::overview(layout::screen(area).body, self.overview_lines());
+        usize::from(layout::checks_rows(panes.checks).height).max(1)
+    }
+
+    /// The first checks row to show: the scroll position, kept so the last page stays full.
+    pub fn checks_offset(&self) -> usize {
+        let last_page_start = self.view.checks.len().saturating_sub(self.checks_page());
+        self.checks_scroll.min(last_page_start)
+    }
+
+    /// Pages the checks table by `pages` (a page less one row, so one row stays in view).
+    fn scroll_checks(&mut self, pages: isize) {
+        let step = self.checks_page().saturating_sub(1).max(1);
+        let offset = self.checks_offset();
+        let last_page_start = self.view.checks.len().saturating_sub(self.checks_page());
+        self.checks_scroll = offset
+            .saturating_add_signed(pages.saturating_mul(step as isize))
+            .min(last_page_start);
     }
 
     /// Moves the tree selection; in the Layers tab scrolls the layer grid, in the Overview the

@@ -1,17 +1,23 @@
-//! The one place the TUI reads the library: [`ModelView::build`] turns an opened [`Model`] and its
-//! [`Architecture`] into the plain view data every screen draws from (names, sizes, checks,
-//! components, metadata, the layer × role map, the disclosure items).
+//! The one place the TUI reads the library: [`ModelView::new`] turns the library's reports — the
+//! [`SummaryReport`] (architecture, checks, parameters, memory, notes, disclosures), the
+//! [`TensorTable`] (every tensor's row) and the [`metadata`](crate::report::metadata) entries —
+//! into the plain view data every screen draws from.
 //!
-//! Keeping this adapter alone means the rest of `tui` depends on these types only: when the
-//! library's report types change, this file is repointed and the screens stay as they are. It runs
-//! once, before the first frame, and reads headers only (never tensor data).
+//! The TUI is one more face of those reports, like text, markdown and JSON: it formats what they
+//! hold and never looks at the file format. The one thing it adds is the Layers tab's grid, whose
+//! rows are the main stack's blocks ([`crate::model::naming::split_block`], the one definition of
+//! a layer) and whose columns are the roles the report gives each tensor. It runs once, before the
+//! first frame, and reads headers only (never tensor data).
 
-use crate::arch::gguf_names::gguf_to_hf_name;
-use crate::arch::{Architecture, Role, Status};
+use crate::arch::{Role, Status};
 use crate::finding::Finding;
+use crate::model::Model;
+use crate::model::naming::split_block;
 use crate::model::sort::natural_cmp;
-use crate::model::{Format, Model};
+pub use crate::report::disclosure::{ClosedApi, Disclosed, Disclosure};
 pub use crate::report::metadata::MetaEntry;
+use crate::report::summary::{ArchitectureFacts, SummaryReport};
+use crate::report::tensors::TensorTable;
 use crate::text::{human_bytes, thousands};
 
 /// How a declared value compares with the observed one.
@@ -73,28 +79,6 @@ pub struct LayerMap {
     pub columns: Vec<String>,
 }
 
-/// Whether the files show an item of the transparency list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disclosed {
-    /// Read from the files (weights, config, tokenizer) themselves.
-    Shown,
-    /// Only stated (a card, a licence file): present, but a claim.
-    Declared,
-    /// Not in the files.
-    Missing,
-}
-
-/// One row of the open-versus-closed comparison.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Disclosure {
-    pub item: &'static str,
-    pub status: Disclosed,
-    /// What the files say.
-    pub found: String,
-    /// What a closed model behind an API shows for the same item.
-    pub closed: &'static str,
-}
-
 /// Everything the TUI shows that does not depend on tensor statistics.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModelView {
@@ -126,58 +110,63 @@ pub struct ModelView {
 }
 
 impl ModelView {
-    /// The view of an opened model.
-    pub fn build(model: &Model, arch: &Architecture) -> ModelView {
-        let gguf_arch = model
-            .gguf
-            .as_deref()
-            .and_then(|g| g.architecture())
-            .map(str::to_owned);
-        let layers = layer_map(model, arch);
-        let mut tensors: Vec<TensorView> = model
+    /// The view of an opened model: its reports, built as the CLI builds them, then
+    /// [`ModelView::new`].
+    pub fn build(model: &Model) -> ModelView {
+        let arch = crate::arch::infer_architecture(model);
+        let summary = SummaryReport::new(model, &arch);
+        drop(arch);
+        let all: Vec<_> = model.tensors.iter().collect();
+        let table = TensorTable::new(model, &all);
+        ModelView::new(&summary, &table, crate::report::metadata::entries(model))
+    }
+
+    /// The view of a model's summary, its whole tensor table (every tensor, in the model's
+    /// tensor-table order, which the statistics engine's indices follow) and its metadata entries.
+    pub fn new(
+        summary: &SummaryReport,
+        table: &TensorTable,
+        metadata: Vec<MetaEntry>,
+    ) -> ModelView {
+        let layers = layer_map(summary, table);
+        let tensors: Vec<TensorView> = table
             .tensors
             .iter()
-            .map(|t| TensorView {
-                name: t.name.clone(),
-                dtype: t.dtype.name().to_owned(),
-                shape: t.shape.clone(),
-                parameters: t.parameters(),
-                bytes: t.bytes,
-                file: model.files[t.file].name.clone(),
-                offset: t.offset,
-                hf_name: gguf_arch
-                    .as_deref()
-                    .and_then(|a| gguf_to_hf_name(a, &t.name)),
-                layer: None,
-                column: None,
+            .enumerate()
+            .map(|(i, row)| {
+                let (layer, column) = layers
+                    .place(&row.name, role_at(summary, i))
+                    .map_or((None, None), |(l, c)| (Some(l), c));
+                TensorView {
+                    name: row.name.clone(),
+                    dtype: row.dtype.name().to_owned(),
+                    shape: row.shape.clone(),
+                    parameters: row.parameters,
+                    bytes: row.bytes,
+                    file: row.file.clone(),
+                    offset: row.offset,
+                    hf_name: row.gguf.as_ref().and_then(|g| g.hf_name.clone()),
+                    layer,
+                    column,
+                }
             })
             .collect();
-        if let Some(stack) = arch.stacks.first() {
-            for (&layer, members) in &stack.members {
-                for &i in members {
-                    let key = column_key(&model.tensors[i].name, &stack.prefix, arch.roles[i].role);
-                    tensors[i].layer = Some(layer);
-                    tensors[i].column = layers.columns.iter().position(|c| *c == key);
-                }
-            }
-        }
+        let parameters = &summary.parameters;
         ModelView {
-            name: model_name(model),
-            format: match (&model.format, model.gguf.as_deref()) {
-                (Format::Gguf, Some(g)) => format!("GGUF v{}", g.version),
-                (f, _) => f.name().to_owned(),
-            },
-            family: family_words(arch),
-            parameters: model.parameter_count(),
-            precision: precision(model),
-            files: model
+            name: summary.model.title.clone(),
+            format: summary.model.format_label.clone(),
+            family: summary.architecture.headline(),
+            parameters: summary.model.parameter_count,
+            precision: precision(summary),
+            files: summary
+                .model
                 .files
                 .iter()
-                .map(|f| (f.name.clone(), f.len))
+                .map(|f| (f.name.clone(), f.bytes))
                 .collect(),
             tensors,
-            facts: facts(arch),
-            checks: arch
+            facts: facts(&summary.architecture),
+            checks: summary
                 .checks
                 .iter()
                 .map(|c| CheckView {
@@ -200,92 +189,58 @@ impl ModelView {
                     },
                 })
                 .collect(),
-            components: arch
-                .parameters
+            components: parameters
                 .by_component
                 .iter()
                 .map(|(c, n)| (c.name().to_owned(), *n))
                 .collect(),
-            active: arch.parameters.active.map(|n| {
-                let basis = arch.parameters.active_basis.as_ref();
+            active: parameters.active.map(|n| {
+                let basis = parameters.active_basis.as_ref();
                 (n, basis.map(|b| b.to_string()).unwrap_or_default())
             }),
-            memory: memory(arch),
-            notes: arch.notes.iter().map(|n| n.message.clone()).collect(),
-            metadata: crate::report::metadata::entries(model),
+            memory: memory(summary),
+            notes: summary.notes.iter().map(|n| n.message.clone()).collect(),
+            metadata,
             layers,
-            disclosures: disclosures(model, arch),
-            open_findings: model.notes.to_vec(),
+            disclosures: summary.disclosures.clone(),
+            open_findings: summary.model.notes.clone(),
         }
     }
 }
 
-fn model_name(model: &Model) -> String {
-    if let Some(n) = model.gguf.as_deref().and_then(|g| g.name()) {
-        return n.to_owned();
-    }
-    let path = if model.path.is_dir() {
-        model.path.as_path()
-    } else if model.path.file_name().is_some_and(|n| {
-        let n = n.to_string_lossy();
-        n.starts_with("model") || n.ends_with(".index.json")
-    }) {
-        model.folder()
-    } else {
-        model.path.as_path()
-    };
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+/// The role the report gives tensor `i` ([`Role::Other`] past the end, which a table of the same
+/// model never reaches).
+fn role_at(summary: &SummaryReport, i: usize) -> Role {
+    summary.roles.get(i).copied().unwrap_or(Role::Other)
 }
 
-fn family_words(arch: &Architecture) -> String {
-    let mut words = match (&arch.family, arch.family_known) {
-        (Some(f), true) => f.clone(),
-        (Some(f), false) => format!("{f} (unknown to glassbox)"),
-        (None, _) => "unrecognised".to_owned(),
-    };
-    if let Some(k) = arch.kind {
-        words.push(' ');
-        words.push_str(k.name());
-    }
-    if arch.hyper.experts.is_some() {
-        words.push_str(", MoE");
-    }
-    if let (Some(a), Some(q), Some(kv)) = (
-        arch.hyper.attention,
-        arch.hyper.attention_heads,
-        arch.hyper.kv_heads,
-    ) {
-        words.push_str(&format!(", {} {q}/{kv}", a.to_uppercase()));
-    }
-    words
-}
-
-fn precision(model: &Model) -> String {
-    let by = model.parameters_by_dtype();
-    let total: u64 = by.values().sum();
-    let mut list: Vec<_> = by.into_iter().collect();
-    list.sort_by_key(|e| std::cmp::Reverse(e.1));
-    match list.as_slice() {
+/// `BF16`, or the mix of the (up to three) largest dtypes: `Q4_K 80% F32 20%`.
+fn precision(summary: &SummaryReport) -> String {
+    let total: u64 = summary.storage.iter().map(|c| c.parameters).sum();
+    match summary.storage.as_slice() {
         [] => "no tensors".to_owned(),
-        [(d, _)] => d.name().to_owned(),
-        _ => list
+        [only] => only.dtype.name().to_owned(),
+        list => list
             .iter()
             .take(3)
-            .map(|(d, n)| {
-                format!(
-                    "{} {:.0}%",
-                    d.name(),
-                    *n as f64 * 100.0 / total.max(1) as f64
-                )
-            })
+            .map(|c| format!("{} {}", c.dtype.name(), share(c.parameters, total)))
             .collect::<Vec<_>>()
             .join(" "),
     }
 }
 
-fn facts(arch: &Architecture) -> Vec<(String, String)> {
+/// `part` of `total` as a whole percentage, where a small nonzero share reads `<1%` and a share
+/// short of the whole `>99%` (rounding would say `0%` and `100%` of a mix).
+fn share(part: u64, total: u64) -> String {
+    let percent = part as f64 * 100.0 / total.max(1) as f64;
+    match percent {
+        p if p > 0.0 && p < 1.0 => "<1%".to_owned(),
+        p if p >= 99.5 && part < total => ">99%".to_owned(),
+        p => format!("{p:.0}%"),
+    }
+}
+
+fn facts(arch: &ArchitectureFacts) -> Vec<(String, String)> {
     let h = &arch.hyper;
     let mut out = Vec::new();
     let mut count = |label: &str, v: Option<u64>| {
@@ -315,8 +270,8 @@ fn facts(arch: &Architecture) -> Vec<(String, String)> {
     out
 }
 
-fn memory(arch: &Architecture) -> Vec<(String, String)> {
-    let m = &arch.memory;
+fn memory(summary: &SummaryReport) -> Vec<(String, String)> {
+    let m = &summary.memory;
     let mut out = vec![
         ("weights".to_owned(), human_bytes(m.weights_stored_bytes)),
         (
@@ -376,14 +331,10 @@ fn role_label(role: Role) -> Option<&'static str> {
     })
 }
 
-/// The Layers-tab column of a block member: its role (`q`, `gate`, `exp.down` — every expert of a
-/// layer in one cell), or for norms and unnamed roles the name inside the block; biases apart.
-fn column_key(name: &str, prefix: &str, role: Role) -> String {
-    let rest = name
-        .strip_prefix(prefix)
-        .and_then(|r| r.strip_prefix('.'))
-        .map(|r| r.split_once('.').map_or(r, |(_, rest)| rest))
-        .unwrap_or(name);
+/// The Layers-tab column of a block member, from its name inside the block (`rest`, after the
+/// block index): its role (`q`, `gate`, `exp.down` — every expert of a layer in one cell), or for
+/// norms and unnamed roles the last part of the name; biases apart.
+fn column_key(rest: &str, role: Role) -> String {
     let bias = rest.ends_with(".bias");
     let base = match role_label(role) {
         Some(l) => l.to_owned(),
@@ -398,127 +349,46 @@ fn column_key(name: &str, prefix: &str, role: Role) -> String {
     if bias { format!("{base} bias") } else { base }
 }
 
-fn layer_map(model: &Model, arch: &Architecture) -> LayerMap {
-    let Some(stack) = arch.stacks.first() else {
+impl LayerMap {
+    /// Where tensor `name` (of role `role`) sits in the grid: its block index when it belongs to
+    /// the main stack, and its column when the map has one for it.
+    fn place(&self, name: &str, role: Role) -> Option<(u64, Option<usize>)> {
+        let block = split_block(name).filter(|b| b.stack == self.prefix)?;
+        let key = column_key(block.rest, role);
+        Some((block.index, self.columns.iter().position(|c| *c == key)))
+    }
+}
+
+/// The main stack of the summary (its first), with columns in the reading order of a block: by
+/// role, then by name.
+fn layer_map(summary: &SummaryReport, table: &TensorTable) -> LayerMap {
+    let Some(stack) = summary.blocks.iter().find(|b| b.main) else {
         return LayerMap::default();
     };
-    // Columns in the reading order of a block: by role, then by name.
+    let mut layers: Vec<u64> = stack
+        .groups
+        .iter()
+        .flat_map(|g| g.indices.iter().copied())
+        .collect();
+    layers.sort_unstable();
+    layers.dedup();
     let mut keyed: Vec<(Role, String)> = Vec::new();
-    for members in stack.members.values() {
-        for &i in members {
-            let role = arch.roles[i].role;
-            let key = column_key(&model.tensors[i].name, &stack.prefix, role);
-            if !keyed.iter().any(|(_, k)| *k == key) {
-                keyed.push((role, key));
-            }
+    for (i, row) in table.tensors.iter().enumerate() {
+        let Some(block) = split_block(&row.name).filter(|b| b.stack == stack.prefix) else {
+            continue;
+        };
+        let role = role_at(summary, i);
+        let key = column_key(block.rest, role);
+        if !keyed.iter().any(|(_, k)| *k == key) {
+            keyed.push((role, key));
         }
     }
     keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| natural_cmp(&a.1, &b.1)));
     LayerMap {
         prefix: stack.prefix.clone(),
-        layers: stack.indices.clone(),
+        layers,
         columns: keyed.into_iter().map(|(_, k)| k).collect(),
     }
-}
-
-fn disclosures(model: &Model, arch: &Architecture) -> Vec<Disclosure> {
-    let gguf = model.gguf.as_deref();
-    let doc = |kind: &str| {
-        model.document(kind).map(|d| {
-            d.path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-    };
-    let mut dtypes: Vec<String> = model
-        .parameters_by_dtype()
-        .keys()
-        .map(|d| d.name().to_owned())
-        .collect();
-    dtypes.dedup();
-    let shown = |found: String| (Disclosed::Shown, found);
-    let tokenizer = match (doc("tokenizer"), gguf.map(|g| g.tokenizer())) {
-        (Some(f), _) => shown(format!("{f} beside the weights")),
-        (None, Some(t)) if t.tokens.is_some() => shown(format!(
-            "{} tokens in the GGUF metadata{}",
-            thousands(t.tokens.unwrap_or(0)),
-            if t.chat_template.is_some() {
-                ", chat template"
-            } else {
-                ""
-            }
-        )),
-        _ => (Disclosed::Missing, "not found".into()),
-    };
-    let config = match (doc("config"), gguf) {
-        (Some(f), _) => shown(f),
-        (None, Some(g)) => shown(format!("{} GGUF metadata keys", g.metadata.len())),
-        _ => (Disclosed::Missing, "no config.json".into()),
-    };
-    let card = match doc("model_card") {
-        Some(f) => (Disclosed::Declared, f),
-        None => (Disclosed::Missing, "no model card".into()),
-    };
-    let licence = match (doc("license"), gguf.and_then(|g| g.license())) {
-        (Some(f), _) => (Disclosed::Declared, f),
-        (None, Some(l)) => (Disclosed::Declared, format!("{l} (general.license)")),
-        _ => (Disclosed::Missing, "no licence file".into()),
-    };
-    let rows: Vec<(&'static str, (Disclosed, String), &'static str)> = vec![
-        ("architecture", shown(family_words(arch)), "hidden"),
-        (
-            "parameters",
-            shown(format!(
-                "{} (every tensor counted)",
-                thousands(model.parameter_count())
-            )),
-            "hidden",
-        ),
-        (
-            "shapes",
-            shown(format!(
-                "{} tensors, every shape",
-                thousands(model.tensors.len() as u64)
-            )),
-            "hidden",
-        ),
-        ("precision", shown(dtypes.join(", ")), "hidden"),
-        (
-            "weight statistics",
-            shown("every value readable (Tensors tab)".into()),
-            "hidden",
-        ),
-        ("config", config, "hidden"),
-        ("tokenizer", tokenizer, "hidden"),
-        ("model card", card, "marketing page"),
-        ("licence", licence, "terms of service"),
-        (
-            "context length",
-            match arch.hyper.context_length {
-                Some(n) => (
-                    Disclosed::Declared,
-                    format!("{} tokens (declared)", thousands(n)),
-                ),
-                None => (Disclosed::Missing, "not declared".into()),
-            },
-            "shown",
-        ),
-        ("name", shown(model_name(model)), "shown"),
-        (
-            "price",
-            (Disclosed::Shown, "free to run: the weights are here".into()),
-            "shown (per token)",
-        ),
-    ];
-    rows.into_iter()
-        .map(|(item, (status, found), closed)| Disclosure {
-            item,
-            status,
-            found,
-            closed,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -527,38 +397,37 @@ mod tests {
 
     #[test]
     fn layer_columns_name_the_role_or_the_norm_and_keep_biases_apart() {
-        let p = "model.layers";
+        assert_eq!(column_key("self_attn.q_proj.weight", Role::AttnQ), "q");
+        assert_eq!(column_key("self_attn.q_proj.bias", Role::AttnQ), "q bias");
         assert_eq!(
-            column_key("model.layers.3.self_attn.q_proj.weight", p, Role::AttnQ),
-            "q"
-        );
-        assert_eq!(
-            column_key("model.layers.3.self_attn.q_proj.bias", p, Role::AttnQ),
-            "q bias"
-        );
-        assert_eq!(
-            column_key(
-                "model.layers.3.block_sparse_moe.experts.7.w2.weight",
-                p,
-                Role::ExpertDown
-            ),
+            column_key("block_sparse_moe.experts.7.w2.weight", Role::ExpertDown),
             "exp.down"
         );
         assert_eq!(
-            column_key("model.layers.3.input_layernorm.weight", p, Role::Norm),
+            column_key("input_layernorm.weight", Role::Norm),
             "input_layernorm"
         );
-        assert_eq!(
-            column_key("blk.0.attn_norm.weight", "blk", Role::Norm),
-            "attn_norm"
-        );
+        assert_eq!(column_key("attn_norm.weight", Role::Norm), "attn_norm");
+    }
+
+    #[test]
+    fn a_share_of_a_mix_never_rounds_to_nothing_or_everything() {
+        assert_eq!(share(1, 1000), "<1%");
+        assert_eq!(share(999, 1000), ">99%");
+        assert_eq!(share(0, 1000), "0%");
+        assert_eq!(share(1000, 1000), "100%");
+        assert_eq!(share(500, 1000), "50%");
+        assert_eq!(share(994, 1000), "99%");
+        assert_eq!(share(995, 1000), ">99%");
+        assert_eq!(share(5, 1000), "<1%");
+        assert_eq!(share(10, 1000), "1%");
     }
 
     #[test]
     fn the_view_of_a_fixture_matches_its_files() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/llama-tiny");
         let model = crate::model::open(&path).unwrap();
-        let view = ModelView::build(&model, &crate::arch::infer_architecture(&model));
+        let view = ModelView::build(&model);
         assert_eq!(view.name, "llama-tiny");
         assert_eq!(view.format, "safetensors");
         assert_eq!(view.precision, "BF16");
@@ -580,7 +449,7 @@ mod tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gguf/llama-tiny.gguf"),
         )
         .unwrap();
-        let view = ModelView::build(&gguf, &crate::arch::infer_architecture(&gguf));
+        let view = ModelView::build(&gguf);
         assert_eq!(view.format, "GGUF v3");
         assert_eq!(
             view.metadata.len(),

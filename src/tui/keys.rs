@@ -121,6 +121,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Overview, &[k('k'), code(KeyCode::Up)], "", Action::Up, "scroll the findings up", false),
     b(Overview, &[k('g'), code(KeyCode::Home)], "g/G", Action::Top, "first finding", false),
     b(Overview, &[k('G'), code(KeyCode::End)], "", Action::Bottom, "last finding", false),
+    b(Overview, &[code(KeyCode::PageDown)], "PgDn", Action::PageDown, "scroll the checks down", false),
+    b(Overview, &[code(KeyCode::PageUp)], "PgUp", Action::PageUp, "scroll the checks up", false),
     b(Tensors, &[k('j'), code(KeyCode::Down)], "j/k", Action::Down, "move down", true),
     b(Tensors, &[k('k'), code(KeyCode::Up)], "", Action::Up, "move up", false),
     b(Tensors, &[code(KeyCode::PageDown)], "PgDn", Action::PageDown, "page down", false),

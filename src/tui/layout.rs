@@ -60,6 +60,79 @@ pub fn tree_page(width: u16, height: u16) -> usize {
     usize::from(tree_rows(tree).height).max(1)
 }
 
+/// The Overview tab's panes: on the left the architecture facts, the checks table and the
+/// findings; on the right the parameter bars, the memory estimate and the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overview {
+    pub facts: Rect,
+    pub checks: Rect,
+    pub findings: Rect,
+    pub components: Rect,
+    pub memory: Rect,
+    pub files: Rect,
+}
+
+/// How many lines the Overview's panes hold, for [`overview`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverviewLines {
+    pub facts: usize,
+    /// Rows of the checks table.
+    pub checks: usize,
+    /// Findings and notes together.
+    pub findings: usize,
+    pub components: usize,
+    /// Whether the active-parameters line (two lines: it wraps) follows the bars.
+    pub active: bool,
+    pub memory: usize,
+}
+
+/// The Overview's panes in `body`. The bars and memory take what they need; on the left the
+/// findings up to 10 lines, the facts what they need as long as the checks table keeps three rows
+/// (on a short terminal the facts are cut, not the checks, where contradictions show), and the
+/// checks table the rest (it scrolls when that is too little).
+pub fn overview(body: Rect, lines: OverviewLines) -> Overview {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let height = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+    let findings_height = height(lines.findings.clamp(1, 10)) + 2;
+    // Borders and the column header around three rows (fewer when there are fewer checks).
+    let checks_least = height(lines.checks.min(3)).saturating_add(3);
+    let facts_height = height(lines.facts).saturating_add(3).min(
+        left.height
+            .saturating_sub(findings_height)
+            .saturating_sub(checks_least)
+            .max(3),
+    );
+    let [facts, checks, findings] = Layout::vertical([
+        Constraint::Length(facts_height),
+        Constraint::Min(4),
+        Constraint::Length(findings_height),
+    ])
+    .areas(left);
+    let bars_height = height(lines.components)
+        .saturating_add(2)
+        .saturating_add(2 * u16::from(lines.active));
+    let [components, memory, files] = Layout::vertical([
+        Constraint::Length(bars_height),
+        Constraint::Length(height(lines.memory).saturating_add(2)),
+        Constraint::Min(3),
+    ])
+    .areas(right);
+    Overview {
+        facts,
+        checks,
+        findings,
+        components,
+        memory,
+        files,
+    }
+}
+
+/// The rows of the checks table: inside the border, below the column header.
+pub fn checks_rows(checks: Rect) -> Rect {
+    tree_rows(checks)
+}
+
 /// The tab under column `x` of the tabs line, given the titles as drawn (`1 Overview` …): each
 /// title is padded by one space on both sides and followed by a one-space divider, as `ui` draws
 /// them.

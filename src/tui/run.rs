@@ -8,7 +8,8 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use ratatui::DefaultTerminal;
@@ -36,18 +37,53 @@ pub struct BrowseOptions {
     pub filter: Option<String>,
 }
 
-/// Opens the TUI on `model` until the user quits.
+/// The name of the input thread: a panic there leaves the UI deaf, so the TUI quits.
+const INPUT_THREAD: &str = "glassbox-input";
+
+/// Opens the TUI on `model` until the user quits. A panic of the statistics engine is shown in the
+/// UI, which stays usable, and returned as an error once the user quits; a panic of the input
+/// thread quits at once with that error; a panic of the UI thread restores the terminal first.
 pub fn browse(model: Model, options: BrowseOptions) -> std::io::Result<()> {
     let model = Arc::new(model);
-    let arch = crate::arch::infer_architecture(&model);
-    let view = ModelView::build(&model, &arch);
-    drop(arch);
-    install_panic_hook();
+    let view = ModelView::build(&model);
     let mut terminal = ratatui::init();
+    // After `init`: our hook decides per thread whether ratatui's (which restores the terminal)
+    // runs at all.
+    install_panic_hook();
     let guard = Restore;
     let result = run(&mut terminal, model, view, options);
     drop(guard);
     result
+}
+
+/// Where a panic of a thread other than the UI's goes while the TUI runs: the UI thread's id and
+/// a sender of its channel.
+static PANIC_ROUTE: Mutex<Option<(ThreadId, Sender<Msg>)>> = Mutex::new(None);
+
+/// Routes panics of other threads to the running TUI until dropped (on return or unwinding).
+struct PanicRoute;
+
+impl PanicRoute {
+    fn open(tx: Sender<Msg>) -> PanicRoute {
+        let ui = std::thread::current().id();
+        *PANIC_ROUTE.lock().unwrap_or_else(|e| e.into_inner()) = Some((ui, tx));
+        PanicRoute
+    }
+}
+
+impl Drop for PanicRoute {
+    fn drop(&mut self) {
+        *PANIC_ROUTE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// A panic's payload as text (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Restores the terminal when dropped: on return and on unwinding alike.
@@ -60,13 +96,39 @@ impl Drop for Restore {
     }
 }
 
-/// Mouse capture is not undone by ratatui's own hook: ours runs first, then ratatui's (installed by
-/// `init`), then the previous one.
+/// The panic hook, wrapping ratatui's (installed by `init`, which restores the terminal and then
+/// prints the panic):
+///
+/// - on another thread while the TUI runs (the statistics engine, its pool, the input thread):
+///   the message goes to the UI as [`Msg::EngineFailed`] and nothing touches the terminal — a
+///   restore there would leave the UI running on a half-restored terminal, and a message printed
+///   there would land in the middle of the screen;
+/// - otherwise (the UI thread itself, or after the TUI ended): mouse capture off (ratatui's hook
+///   does not do it), then ratatui's hook.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // `try_lock`: a panic while the route is being set must not deadlock here.
+            let route = PANIC_ROUTE.try_lock().ok().and_then(|r| r.clone());
+            let current = std::thread::current();
+            if let Some((ui, tx)) = route
+                && current.id() != ui
+            {
+                let thread = current.name().unwrap_or("a worker thread");
+                let location = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                let message = format!(
+                    "{thread} panicked{location}: {}",
+                    panic_message(info.payload())
+                );
+                if tx.send(Msg::EngineFailed(message)).is_ok() {
+                    return;
+                }
+            }
             let _ = execute!(std::io::stdout(), DisableMouseCapture);
             previous(info);
         }));
@@ -89,6 +151,7 @@ fn run(
     terminal.draw(|f| super::ui::render(&app, f))?;
 
     let (tx, rx) = mpsc::channel::<Msg>();
+    let _route = PanicRoute::open(tx.clone());
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input(tx.clone(), Arc::clone(&stop_input))?;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -117,7 +180,14 @@ fn run(
     stop_input.store(true, Ordering::Relaxed);
     drop(run);
     let _ = input.join();
-    result
+    result?;
+    // The user has seen the failure in the UI; the shell gets it too, after the terminal is back.
+    match app.engine_failure {
+        Some(failure) => Err(std::io::Error::other(format!(
+            "the statistics stopped early: {failure}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn default_threads() -> usize {
@@ -144,6 +214,12 @@ fn event_loop(
         let mut input = false;
         let mut commands = Vec::new();
         for msg in first.into_iter().chain(rx.try_iter()) {
+            // Without the input thread no key arrives, not even `q`: leave now.
+            if let Msg::EngineFailed(failure) = &msg
+                && failure.starts_with(INPUT_THREAD)
+            {
+                return Err(std::io::Error::other(failure.clone()));
+            }
             input |= !matches!(msg, Msg::Stats(_));
             pending_draw |= matches!(msg, Msg::Stats(_));
             commands.extend(app.update(msg));
@@ -202,7 +278,7 @@ fn spawn_input(
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
-        .name("glassbox-input".into())
+        .name(INPUT_THREAD.into())
         .spawn(move || {
             let mut last_wheel = Instant::now() - WHEEL;
             while !stop.load(Ordering::Relaxed) {
@@ -259,6 +335,42 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_off_the_ui_thread_goes_to_the_ui_and_leaves_the_terminal_alone() {
+        install_panic_hook();
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let route = PanicRoute::open(tx);
+        let worker = std::thread::Builder::new()
+            .name("glassbox-test-worker".into())
+            .spawn(|| panic!("decoder overflow in tensor {}", 7))
+            .unwrap();
+        assert!(worker.join().is_err());
+        // Other tests of this process may panic meanwhile: find this one's message.
+        let message = rx
+            .iter()
+            .find_map(|m| match m {
+                Msg::EngineFailed(text) if text.starts_with("glassbox-test-worker") => Some(text),
+                _ => None,
+            })
+            .expect("the panic reached the channel");
+        assert!(message.contains("panicked at src/tui/run.rs:"), "{message}");
+        assert!(
+            message.ends_with(": decoder overflow in tensor 7"),
+            "{message}"
+        );
+        drop(route);
+        assert!(PANIC_ROUTE.lock().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_panic_payload_reads_as_its_message() {
+        assert_eq!(panic_message(&"literal"), "literal");
+        assert_eq!(panic_message(&String::from("formatted 3")), "formatted 3");
+        assert_eq!(panic_message(&42_u32), "a panic without a message");
+    }
+
     #[test]
     fn base64_matches_rfc_4648_vectors() {
         for (plain, encoded) in [

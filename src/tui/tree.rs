@@ -1,7 +1,8 @@
 //! The tensor tree: names split at `.` into a tree, single-child chains joined (`model.norm.weight`
-//! stays one row), and a node whose children are all numbers (`layers.0` … `layers.23`) made a
-//! repeated-block group shown as `layers.{0..23} ×24`. A `metadata` node at the end holds the
-//! format's key/value metadata.
+//! stays one row), and a node whose children are all indices (`layers.0` … `layers.23`, an index
+//! as [`crate::model::naming`] defines it) made a repeated group shown as `layers.{0..23} ×24` —
+//! the blocks of a stack, and also the experts inside a block, which read the same way. A
+//! `metadata` node at the end holds the format's key/value metadata.
 //!
 //! The tree is built once; [`Tree::rows`] lists the rows to draw from the expansion state, a
 //! filter and a sort key, so the screen only ever handles the visible rows.
@@ -181,7 +182,7 @@ impl Tree {
                 && child
                     .children
                     .keys()
-                    .all(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()));
+                    .all(|k| crate::model::naming::is_index(k));
             let id = self.push(Node {
                 kind: if repeat {
                     NodeKind::Repeat

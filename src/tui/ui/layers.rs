@@ -93,13 +93,22 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
     };
     let first = *map.layers.first().unwrap_or(&0) as f64;
     let last = (*map.layers.last().unwrap_or(&0) as f64).max(first + 1.0);
+    // ratatui draws the legend box over the plot without clearing it: a name shorter than the
+    // longest would let the lines show through after it, so every name is padded to the longest.
+    let legend_width = series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(c, _)| map.columns[c].chars().count())
+        .max()
+        .unwrap_or(0);
     let datasets: Vec<Dataset> = series
         .iter()
         .enumerate()
         .filter(|(_, s)| !s.is_empty())
         .map(|(c, s)| {
             Dataset::default()
-                .name(map.columns[c].clone())
+                .name(format!("{:<legend_width$}", map.columns[c]))
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::new().fg(PALETTE[c % PALETTE.len()]))

@@ -139,6 +139,8 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), hints);
     let style = if app.stats_done() {
         Style::new().fg(Color::Green)
+    } else if app.engine_failure.is_some() {
+        Style::new().fg(Color::Red)
     } else {
         Style::new().fg(Color::Yellow)
     };
@@ -149,6 +151,16 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
 /// or `stats done`.
 fn progress_text(app: &App, short: bool) -> String {
     let p = &app.progress;
+    if app.engine_failure.is_some() && !app.stats_done() {
+        return if short {
+            "stats failed ".into()
+        } else {
+            format!(
+                "stats failed after {}/{} tensors (see Overview) ",
+                p.tensors_done, p.tensors_total
+            )
+        };
+    }
     if app.stats_done() && short {
         return "stats done ".into();
     }

@@ -3,7 +3,7 @@
 //! once the statistics are done.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table, Wrap};
@@ -15,42 +15,19 @@ use crate::tui::app::App;
 use crate::tui::data::CheckStatus;
 
 pub fn render(app: &App, frame: &mut Frame, body: Rect) {
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     let v = &app.view;
-    let facts_height = v.facts.len() as u16 + 3;
-    let findings_height = app
-        .model_findings
-        .as_ref()
-        .map_or(1, |f| f.len().max(1))
-        .saturating_add(v.notes.len())
-        .min(10) as u16
-        + 2;
-    let [facts, checks, findings] = Layout::vertical([
-        Constraint::Length(facts_height),
-        Constraint::Min(4),
-        Constraint::Length(findings_height),
-    ])
-    .areas(left);
-    render_facts(app, frame, facts);
-    render_checks(app, frame, checks);
-    render_findings(app, frame, findings);
-
-    let bars_height = v.components.len() as u16 + 2 + 2 * u16::from(v.active.is_some());
-    let [bars, memory, files] = Layout::vertical([
-        Constraint::Length(bars_height),
-        Constraint::Length(v.memory.len() as u16 + 2),
-        Constraint::Min(3),
-    ])
-    .areas(right);
-    render_components(app, frame, bars);
-    render_pairs(frame, memory, " memory ", &v.memory);
+    let panes = crate::tui::layout::overview(body, app.overview_lines());
+    render_facts(app, frame, panes.facts);
+    render_checks(app, frame, panes.checks);
+    render_findings(app, frame, panes.findings);
+    render_components(app, frame, panes.components);
+    render_pairs(frame, panes.memory, " memory ", &v.memory);
     let file_rows: Vec<(String, String)> = v
         .files
         .iter()
         .map(|(name, len)| (name.clone(), human_bytes(*len)))
         .collect();
-    render_pairs(frame, files, " files ", &file_rows);
+    render_pairs(frame, panes.files, " files ", &file_rows);
 }
 
 fn render_facts(app: &App, frame: &mut Frame, area: Rect) {
@@ -72,10 +49,13 @@ fn render_facts(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_checks(app: &App, frame: &mut Frame, area: Rect) {
+    let offset = app.checks_offset();
+    let page = app.checks_page();
     let rows: Vec<Row> = app
         .view
         .checks
         .iter()
+        .skip(offset)
         .map(|c| {
             let style = match c.status {
                 CheckStatus::Contradicted => {
@@ -98,17 +78,22 @@ fn render_checks(app: &App, frame: &mut Frame, area: Rect) {
         .iter()
         .filter(|c| c.status == CheckStatus::Contradicted)
         .count();
-    let title = if contradictions > 0 {
-        Line::from(vec![
-            Span::raw(" declared vs observed "),
-            Span::styled(
-                format!("─ {contradictions} contradicted "),
-                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-            ),
-        ])
-    } else {
-        Line::from(" declared vs observed ")
-    };
+    let mut title = vec![Span::raw(" declared vs observed ")];
+    if contradictions > 0 {
+        title.push(Span::styled(
+            format!("─ {contradictions} contradicted "),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
+    let total = app.view.checks.len();
+    // When the table does not fit, where the view is and how to move it.
+    let position = (total > page).then(|| {
+        let last = (offset + page).min(total);
+        Line::styled(
+            format!(" {}–{last} of {total} · PgUp/PgDn ", offset + 1),
+            dim(),
+        )
+    });
     frame.render_widget(
         Table::new(
             rows,
@@ -123,22 +108,39 @@ fn render_checks(app: &App, frame: &mut Frame, area: Rect) {
             Row::new(vec!["field", "declared", "observed", "status"])
                 .style(Style::new().add_modifier(Modifier::BOLD)),
         )
-        .block(Block::bordered().title(title)),
+        .block({
+            let block = Block::bordered().title(Line::from(title));
+            match position {
+                Some(p) => block.title_bottom(p.right_aligned()),
+                None => block,
+            }
+        }),
         area,
     );
 }
 
 fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
-    let mut lines: Vec<Line> = match &app.model_findings {
-        None => vec![Line::styled(
+    let mut lines: Vec<Line> = match (&app.model_findings, &app.engine_failure) {
+        (None, Some(failure)) => vec![Line::styled(
+            format!(
+                "the statistics engine failed after {}/{} tensors, the rest stay pending: {}",
+                app.progress.tensors_done,
+                app.progress.tensors_total,
+                crate::text::printable(failure, false)
+            ),
+            Style::new().fg(Color::Red),
+        )],
+        (None, None) => vec![Line::styled(
             format!(
                 "statistics running ({}/{} tensors): findings appear when they are done",
                 app.progress.tensors_done, app.progress.tensors_total
             ),
             dim(),
         )],
-        Some(f) if f.is_empty() => vec![Line::styled("no findings", Style::new().fg(Color::Green))],
-        Some(f) => f
+        (Some(f), _) if f.is_empty() => {
+            vec![Line::styled("no findings", Style::new().fg(Color::Green))]
+        }
+        (Some(f), _) => f
             .iter()
             .map(|f| {
                 Line::from(vec![

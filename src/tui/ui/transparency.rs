@@ -22,7 +22,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
                 Disclosed::Declared => ("◐", "declared", Style::new().fg(Color::Yellow)),
                 Disclosed::Missing => ("✘", "missing", Style::new().fg(Color::Red)),
             };
-            let closed_style = if d.closed.starts_with("shown") {
+            let closed_style = if d.closed.shows() {
                 Style::new()
             } else {
                 dim()
@@ -34,7 +34,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
                     Style::new().add_modifier(Modifier::BOLD),
                 )),
                 Line::from(crate::text::printable(&d.found, false).into_owned()),
-                Line::from(Span::styled(d.closed, closed_style)),
+                Line::from(Span::styled(d.closed.label(), closed_style)),
             ])
         })
         .collect();
