@@ -107,7 +107,7 @@ pub enum Command {
     /// Statistics of every parameter tensor (mean, std, extremes, zeros, non-finite values,
     /// histogram, percentiles), per block and for the whole model, then the health findings.
     #[command(
-        after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n  glassbox stats model.gguf --exact\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, outliers\nbeyond 6 standard deviations, byte-identical tensors and norm weights that look uninitialised."
+        after_help = "Examples:\n  glassbox stats ./model\n  glassbox stats model.safetensors --filter '*norm*' --sort std\n  glassbox stats ./model --format json --threads 2 > stats.json\n  glassbox stats model.gguf --exact\n\nThe findings flag NaN/Inf, all-zero and constant tensors, dead rows and columns, a tensor unlike\nthe same tensor in its sibling layers, byte-identical tensors and norm weights that look\nuninitialised; heavy tails (normal in trained weights) are one info line for the model."
     )]
     Stats(StatsArgs),
     /// What the files prove, what they only declare, and what stays hidden, item by item (A–K),
