@@ -334,17 +334,36 @@ fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
     model
 }
 
-/// Maps a weight file read-only; returns the map and the file's length.
-fn map_file(path: &Path) -> Result<(memmap2::Mmap, u64)> {
+/// Maps a weight file read-only, registered with the SIGBUS guard ([`super::guard`]).
+fn map_file(path: &Path) -> Result<WeightFile> {
     let file = File::open(path).map_err(|e| io(path, e))?;
-    let len = file.metadata().map_err(|e| io(path, e))?.len();
+    let meta = file.metadata().map_err(|e| io(path, e))?;
+    let len = meta.len();
     // SAFETY: the map is read-only and private to this process. glassbox never writes through it.
     // The one hazard is another process truncating or rewriting the file while it is mapped, which
     // can fault (SIGBUS) or change bytes already validated; every reader of model files that maps
     // them (safetensors, numpy's memmap, llama.cpp) accepts the same trade for speed, and glassbox
     // re-validates nothing after open. Mapping is what lets models larger than memory be read.
+    // A read past a shrunk end is caught by the guard (it reads zeros and is recorded); callers
+    // check `Model::check_unchanged` after reading, so nothing computed from it is reported.
     let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| io(path, e))?;
-    Ok((map, len))
+    Ok(WeightFile::mapped(
+        path.to_owned(),
+        len,
+        meta.modified().ok(),
+        map,
+    ))
+}
+
+/// Fails when a read of the file's header faulted (it shrank while being parsed).
+fn header_unchanged(file: &WeightFile) -> Result<()> {
+    match file.changed() {
+        Some(Some(_)) => Err(Error::FileChanged {
+            path: file.path.clone(),
+            tensor: None,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Maps a safetensors file and validates its header; returns the file and its tensors (with
@@ -354,13 +373,15 @@ fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
         path: path.to_owned(),
         source: Box::new(source),
     };
-    let (map, len) = map_file(path)?;
+    let mut file = map_file(path)?;
+    let len = file.len;
     if len < 8 {
         return Err(format_error(FormatError::TooShort { len }));
     }
-    let header = parse_header(&map, len).map_err(format_error)?;
+    let header = parse_header(file.bytes(), len);
+    header_unchanged(&file)?;
+    let header = header.map_err(format_error)?;
     let data_start = header.data_start();
-    let name = file_name(path);
     let tensors = header
         .tensors
         .into_iter()
@@ -373,21 +394,15 @@ fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
             bytes: t.end - t.start,
         })
         .collect();
-    let file = WeightFile {
-        path: path.to_owned(),
-        name,
-        len,
-        header_bytes: data_start,
-        metadata: header.metadata,
-        gaps: header
-            .layout
-            .gaps
-            .iter()
-            .map(|&(a, b)| (data_start + a, data_start + b))
-            .collect(),
-        trailing_bytes: header.layout.trailing_bytes,
-        map,
-    };
+    file.header_bytes = data_start;
+    file.metadata = header.metadata;
+    file.gaps = header
+        .layout
+        .gaps
+        .iter()
+        .map(|&(a, b)| (data_start + a, data_start + b))
+        .collect();
+    file.trailing_bytes = header.layout.trailing_bytes;
     Ok((file, tensors))
 }
 
@@ -469,21 +484,16 @@ fn find_documents(folder: &Path, model: &mut Model) {
 
 /// Maps a GGUF file and parses its header.
 fn open_gguf_file(path: &Path) -> Result<(WeightFile, Gguf)> {
-    let (map, len) = map_file(path)?;
-    let g = parse_gguf(&map).map_err(|e| Error::Gguf {
+    let mut file = map_file(path)?;
+    let g = parse_gguf(file.bytes());
+    header_unchanged(&file)?;
+    let g = g.map_err(|e| Error::Gguf {
         path: path.to_owned(),
         source: Box::new(e),
     })?;
-    let file = WeightFile {
-        path: path.to_owned(),
-        name: file_name(path),
-        len,
-        header_bytes: g.data_start,
-        metadata: BTreeMap::new(),
-        gaps: g.layout.gaps.clone(),
-        trailing_bytes: g.layout.trailing_bytes,
-        map,
-    };
+    file.header_bytes = g.data_start;
+    file.gaps = g.layout.gaps.clone();
+    file.trailing_bytes = g.layout.trailing_bytes;
     Ok((file, g))
 }
 
