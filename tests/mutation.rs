@@ -300,7 +300,7 @@ fn in_process(kind: &str, cases: usize, stats_every: usize) {
     let mut errors = 0;
     let mut failures = Vec::new();
     let mut rng =
-        Rng(0x676c_6173_73 ^ (kind.len() as u64).wrapping_mul(7919) ^ kind.as_bytes()[0] as u64);
+        Rng(0x0067_6c61_7373 ^ (kind.len() as u64).wrapping_mul(7919) ^ kind.as_bytes()[0] as u64);
     let path = folder.join(target.open);
     for case in 0..cases {
         let mutated = mutate(&original, header, target.text, &mut rng);
