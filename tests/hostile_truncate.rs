@@ -194,3 +194,40 @@ fn binary_stats_on_a_file_truncated_while_read_exits_2() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn the_tui_shows_a_read_error_and_stays_up() {
+    use glassbox::tui::app::{App, Msg};
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    sparse_f32(&path, 3, 1024);
+    let model = glassbox::model::open(&path).unwrap();
+    let arch = glassbox::arch::infer_architecture(&model);
+    let mut app = App::new(
+        glassbox::tui::data::ModelView::build(&model, &arch),
+        (100, 30),
+    );
+    let message = "big.safetensors: the file changed while it was being read (reading tensor `t1`)";
+    app.update(Msg::ReadError(message.into()));
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    terminal
+        .draw(|f| glassbox::tui::ui::render(&app, f))
+        .unwrap();
+    let screen: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        screen.contains("error: big.safetensors: the file changed"),
+        "{screen}"
+    );
+    // Still answering: `?` opens the help, and the app does not quit.
+    assert!(!app.help);
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)));
+    assert!(app.help);
+    assert!(!app.quit);
+}
