@@ -227,7 +227,10 @@ fn the_tui_shows_a_read_error_and_stays_up() {
     );
     // Still answering: `?` opens the help, and the app does not quit.
     assert!(!app.help);
-    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)));
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('?'),
+        KeyModifiers::NONE,
+    )));
     assert!(app.help);
     assert!(!app.quit);
 }
