@@ -91,4 +91,16 @@ pub enum Error {
     /// A folder holds several GGUF models and no other weights: glassbox does not guess which.
     #[error("{}: the folder holds several GGUF models ({}); name the file to open", folder.display(), files.join(", "))]
     SeveralGguf { folder: PathBuf, files: Vec<String> },
+    /// The folder's only weights cannot be read: links to missing files (a Hugging Face cache
+    /// snapshot whose blobs are gone), unfinished downloads, FIFOs or devices.
+    #[error("{}: no readable weights: {why}", folder.display())]
+    Unreadable { folder: PathBuf, why: String },
+    /// A weight file shrank, grew or was rewritten after it was opened (a download or conversion
+    /// still writing it): what was read of it cannot be trusted.
+    #[error("{}: the file changed while it was being read{}", path.display(), tensor.as_ref().map(|t| format!(" (reading tensor `{t}`)")).unwrap_or_default())]
+    FileChanged {
+        path: PathBuf,
+        /// The tensor being read when a read faulted, when known.
+        tensor: Option<String>,
+    },
 }

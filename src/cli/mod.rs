@@ -393,9 +393,13 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         }
     };
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let (stats, findings) = glassbox::stats::compute_model_stats(
-        &model, &indices, &options, &pool, &progress, &cancel,
-    )?;
+    let measured =
+        glassbox::stats::compute_model_stats(&model, &indices, &options, &pool, &progress, &cancel);
+    // A weight file that shrank under a read stops the run (the engine drops what it read after the
+    // fault), and one extended or rewritten meanwhile makes every result suspect: either way the
+    // error names the file, rather than reporting numbers computed from bytes that are gone.
+    model.check_unchanged()?;
+    let (stats, findings) = measured?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -165,7 +165,12 @@ pub fn parse_header(bytes: &[u8], file_len: u64) -> Result<Header, FormatError> 
     let mut tensors = Vec::with_capacity(entries.len());
     let mut metadata = BTreeMap::new();
     let mut seen = std::collections::HashSet::with_capacity(entries.len());
-    for (name, value) in entries {
+    for (name, raw) in entries {
+        // Valid JSON already (the entries parse checked it): this cannot fail.
+        let value: serde_json::Value =
+            serde_json::from_str(raw.get()).map_err(|e| FormatError::HeaderJson {
+                message: e.to_string(),
+            })?;
         if !seen.insert(name.clone()) {
             return Err(FormatError::DuplicateTensor { tensor: name });
         }
@@ -324,23 +329,26 @@ fn check_layout(tensors: &[HeaderTensor], data_len: u64) -> Result<Layout, Forma
 
 /// The header's top-level entries in file order, keeping duplicates so they can be rejected
 /// (`serde_json::Map` would silently keep the last one).
-fn parse_entries(text: &str) -> Result<Vec<(String, serde_json::Value)>, FormatError> {
-    struct Entries(Vec<(String, serde_json::Value)>);
+/// The header's entries, each value kept as its raw JSON text (validated, not yet parsed): a
+/// header of a million tensors would otherwise hold a million `serde_json::Value` trees at once
+/// (about 1 KiB each); [`parse_header`] parses them one at a time.
+fn parse_entries(text: &str) -> Result<Vec<(String, &serde_json::value::RawValue)>, FormatError> {
+    struct Entries<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
     struct EntriesVisitor;
     impl<'de> Visitor<'de> for EntriesVisitor {
-        type Value = Entries;
+        type Value = Entries<'de>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a JSON object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
             let mut out = Vec::new();
-            while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+            while let Some(entry) = map.next_entry::<String, &'de serde_json::value::RawValue>()? {
                 out.push(entry);
             }
             Ok(Entries(out))
         }
     }
-    impl<'de> serde::Deserialize<'de> for Entries {
+    impl<'de> serde::Deserialize<'de> for Entries<'de> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             d.deserialize_map(EntriesVisitor)
         }

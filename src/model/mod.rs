@@ -7,6 +7,7 @@
 //! is kept on [`Model::gguf`]. Opening reads headers only; tensor data is read later, by the
 //! `compute_*` functions, through [`Model::tensor_bytes`].
 
+pub mod guard;
 pub mod naming;
 mod open;
 pub mod sort;
@@ -88,10 +89,53 @@ pub struct WeightFile {
     pub gaps: Vec<(u64, u64)>,
     /// Bytes after the last tensor.
     pub trailing_bytes: u64,
+    /// The file's modification time at open, to tell a file rewritten in place.
+    modified: Option<std::time::SystemTime>,
+    /// The map's entry in the SIGBUS guard; declared before `map` so it is dropped (unregistered)
+    /// before the map is unmapped.
+    guard: guard::Registration,
     map: memmap2::Mmap,
 }
 
 impl WeightFile {
+    /// Wraps a map of the file at `path` (its length and modification time as opened), registering
+    /// it with the SIGBUS guard.
+    pub(crate) fn mapped(
+        path: PathBuf,
+        len: u64,
+        modified: Option<std::time::SystemTime>,
+        map: memmap2::Mmap,
+    ) -> WeightFile {
+        let guard = guard::Registration::new(map.as_ptr(), map.len());
+        WeightFile {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path,
+            len,
+            header_bytes: 0,
+            metadata: BTreeMap::new(),
+            gaps: Vec::new(),
+            trailing_bytes: 0,
+            modified,
+            guard,
+            map,
+        }
+    }
+
+    /// Whether the file is still what was opened: no read of its map faulted (it shrank) and its
+    /// length and modification time are unchanged (it was not extended or rewritten). Returns the
+    /// offset of the faulting read, if one did, inside the error's cause.
+    pub fn changed(&self) -> Option<Option<u64>> {
+        if let Some(offset) = self.guard.fault_offset() {
+            return Some(Some(offset as u64));
+        }
+        let now = std::fs::metadata(&self.path).ok();
+        let same = now.is_some_and(|m| m.len() == self.len && m.modified().ok() == self.modified);
+        (!same).then_some(None)
+    }
+
     /// The whole file.
     pub fn bytes(&self) -> &[u8] {
         &self.map
@@ -268,6 +312,30 @@ impl Model {
     /// The document of a kind, if found.
     pub fn document(&self, kind: &str) -> Option<&Document> {
         self.documents.iter().find(|d| d.kind == kind)
+    }
+
+    /// `Ok` when every weight file is still what was opened; otherwise
+    /// [`Error::FileChanged`](crate::error::Error::FileChanged) naming the first file that changed
+    /// and, when a read of it faulted (the file shrank), the tensor being read. Callers check this
+    /// after reading tensor data (the statistics engine stops at the first fault, see
+    /// [`guard`]): results computed from a file that changed are not reported.
+    pub fn check_unchanged(&self) -> crate::error::Result<()> {
+        for (i, file) in self.files.iter().enumerate() {
+            let Some(offset) = file.changed() else {
+                continue;
+            };
+            let tensor = offset.and_then(|o| {
+                self.tensors
+                    .iter()
+                    .find(|t| t.file == i && t.offset <= o && o < t.offset + t.bytes)
+                    .map(|t| t.name.clone())
+            });
+            return Err(crate::error::Error::FileChanged {
+                path: file.path.clone(),
+                tensor,
+            });
+        }
+        Ok(())
     }
 
     /// The folder the model lives in.

@@ -79,11 +79,25 @@ fn open_folder(folder: &Path) -> Result<Model> {
     let mut indexes = Vec::new();
     let mut gguf = Vec::new();
     let mut pickles = Vec::new();
+    // Entries that look like weights but cannot be read as such, reported as notes (or, when
+    // nothing else is readable, as the error).
+    let mut skipped = Vec::new();
     for entry in std::fs::read_dir(folder).map_err(|e| io(folder, e))? {
         let entry = entry.map_err(|e| io(folder, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let is_file = entry.path().is_file();
-        if !is_file || name.starts_with('.') {
+        if name.starts_with('.') {
+            continue;
+        }
+        // Follows symlinks (a Hugging Face cache snapshot is links into `blobs/`).
+        let meta = std::fs::metadata(entry.path());
+        if !meta.as_ref().is_ok_and(|m| m.is_file()) {
+            if let Some(note) = unreadable_entry(&entry.path(), &name, meta.err()) {
+                skipped.push(note);
+            }
+            continue;
+        }
+        if let Some(note) = partial_download(&name) {
+            skipped.push(note);
             continue;
         }
         if name.ends_with(".safetensors.index.json") {
@@ -111,19 +125,98 @@ fn open_folder(folder: &Path) -> Result<Model> {
         } else {
             None
         });
-    if let Some(index) = index {
-        return open_index(index, folder);
-    }
-    if safetensors.is_empty() {
-        if !gguf.is_empty() {
-            return open_gguf_folder(folder, gguf);
+    skipped.sort_by(|a: &Finding, b| a.message.cmp(&b.message));
+    let mut model = if let Some(index) = index {
+        open_index(index, folder)?
+    } else if !safetensors.is_empty() {
+        open_safetensors_folder(folder, &safetensors)?
+    } else if !gguf.is_empty() {
+        let mut model = open_gguf_folder(folder, std::mem::take(&mut gguf))?;
+        model.notes.extend(skipped);
+        return Ok(model);
+    } else {
+        // Nothing readable: a link to a missing blob or a partial download says more than
+        // "no weights".
+        if let Some(first) = skipped.first() {
+            return Err(Error::Unreadable {
+                folder: folder.to_owned(),
+                why: first.message.clone(),
+            });
         }
         pickles.sort();
         return Err(Error::NoWeights {
             folder: folder.to_owned(),
             pickle: pickles.into_iter().next(),
         });
+    };
+    // The safetensors weights were opened: GGUF files beside them (often another model, or a
+    // quantised copy) were not.
+    gguf.sort();
+    for path in gguf {
+        let name = file_name(&path);
+        let message = format!(
+            "`{name}` is a GGUF file beside the safetensors weights; it was not read (open it by name)"
+        );
+        model.notes.push(Finding::new(
+            Severity::Info,
+            "unopened_gguf",
+            Subject::File(name),
+            message,
+        ));
     }
+    model.notes.extend(skipped);
+    Ok(model)
+}
+
+/// Whether a file's name says a download or copy did not finish (`model.safetensors.part`, a
+/// Hugging Face `*.incomplete` blob): such a file is noted and not read.
+fn partial_download(name: &str) -> Option<Finding> {
+    [".incomplete", ".part", ".partial", ".crdownload"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+        .then(|| {
+            Finding::new(
+                Severity::Warning,
+                "partial_download",
+                Subject::File(name.to_owned()),
+                format!("`{name}` looks like an unfinished download; it was not read"),
+            )
+        })
+}
+
+/// A folder entry named like weights that is not a readable regular file: a link to a missing
+/// file (a Hugging Face cache snapshot whose blob is gone), a link loop, a FIFO or a device.
+fn unreadable_entry(path: &Path, name: &str, error: Option<std::io::Error>) -> Option<Finding> {
+    let weights = [".safetensors", ".safetensors.index.json", ".gguf"]
+        .iter()
+        .any(|ext| name.ends_with(ext));
+    if !weights {
+        return None;
+    }
+    let why = match error {
+        Some(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::read_link(path) {
+            Ok(target) => format!(
+                "`{name}` is a link to `{}`, which does not exist; it was not read",
+                target.display()
+            ),
+            Err(_) => format!("`{name}` disappeared while the folder was read"),
+        },
+        Some(e) => format!("`{name}` could not be read: {e}"),
+        None => {
+            format!("`{name}` is not a regular file (a FIFO, device or folder); it was not read")
+        }
+    };
+    Some(Finding::new(
+        Severity::Warning,
+        "unreadable_weights",
+        Subject::File(name.to_owned()),
+        why,
+    ))
+}
+
+/// A folder of safetensors files without an index: one model, unless two files hold a tensor of
+/// the same name.
+fn open_safetensors_folder(folder: &Path, safetensors: &[PathBuf]) -> Result<Model> {
     // Headers parse in parallel; the error reported is the first in file order (rayon's own
     // `Result` collect returns whichever error a worker meets first, which varies run to run).
     let files = safetensors
@@ -334,17 +427,36 @@ fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
     model
 }
 
-/// Maps a weight file read-only; returns the map and the file's length.
-fn map_file(path: &Path) -> Result<(memmap2::Mmap, u64)> {
+/// Maps a weight file read-only, registered with the SIGBUS guard ([`super::guard`]).
+fn map_file(path: &Path) -> Result<WeightFile> {
     let file = File::open(path).map_err(|e| io(path, e))?;
-    let len = file.metadata().map_err(|e| io(path, e))?.len();
+    let meta = file.metadata().map_err(|e| io(path, e))?;
+    let len = meta.len();
     // SAFETY: the map is read-only and private to this process. glassbox never writes through it.
     // The one hazard is another process truncating or rewriting the file while it is mapped, which
     // can fault (SIGBUS) or change bytes already validated; every reader of model files that maps
     // them (safetensors, numpy's memmap, llama.cpp) accepts the same trade for speed, and glassbox
     // re-validates nothing after open. Mapping is what lets models larger than memory be read.
+    // A read past a shrunk end is caught by the guard (it reads zeros and is recorded); callers
+    // check `Model::check_unchanged` after reading, so nothing computed from it is reported.
     let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| io(path, e))?;
-    Ok((map, len))
+    Ok(WeightFile::mapped(
+        path.to_owned(),
+        len,
+        meta.modified().ok(),
+        map,
+    ))
+}
+
+/// Fails when a read of the file's header faulted (it shrank while being parsed).
+fn header_unchanged(file: &WeightFile) -> Result<()> {
+    match file.changed() {
+        Some(Some(_)) => Err(Error::FileChanged {
+            path: file.path.clone(),
+            tensor: None,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Maps a safetensors file and validates its header; returns the file and its tensors (with
@@ -354,13 +466,15 @@ fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
         path: path.to_owned(),
         source: Box::new(source),
     };
-    let (map, len) = map_file(path)?;
+    let mut file = map_file(path)?;
+    let len = file.len;
     if len < 8 {
         return Err(format_error(FormatError::TooShort { len }));
     }
-    let header = parse_header(&map, len).map_err(format_error)?;
+    let header = parse_header(file.bytes(), len);
+    header_unchanged(&file)?;
+    let header = header.map_err(format_error)?;
     let data_start = header.data_start();
-    let name = file_name(path);
     let tensors = header
         .tensors
         .into_iter()
@@ -373,21 +487,15 @@ fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
             bytes: t.end - t.start,
         })
         .collect();
-    let file = WeightFile {
-        path: path.to_owned(),
-        name,
-        len,
-        header_bytes: data_start,
-        metadata: header.metadata,
-        gaps: header
-            .layout
-            .gaps
-            .iter()
-            .map(|&(a, b)| (data_start + a, data_start + b))
-            .collect(),
-        trailing_bytes: header.layout.trailing_bytes,
-        map,
-    };
+    file.header_bytes = data_start;
+    file.metadata = header.metadata;
+    file.gaps = header
+        .layout
+        .gaps
+        .iter()
+        .map(|&(a, b)| (data_start + a, data_start + b))
+        .collect();
+    file.trailing_bytes = header.layout.trailing_bytes;
     Ok((file, tensors))
 }
 
@@ -410,7 +518,11 @@ fn find_documents(folder: &Path, model: &mut Model) {
     let mut found: BTreeMap<String, (&'static str, PathBuf, u64)> = BTreeMap::new();
     for entry in entries.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(meta) = entry.metadata() else { continue };
+        // Follows symlinks (a Hugging Face cache snapshot is links into `blobs/`); a FIFO or a
+        // device named like a document is not a file and is never opened.
+        let Ok(meta) = std::fs::metadata(entry.path()) else {
+            continue;
+        };
         if !meta.is_file() {
             continue;
         }
@@ -469,21 +581,16 @@ fn find_documents(folder: &Path, model: &mut Model) {
 
 /// Maps a GGUF file and parses its header.
 fn open_gguf_file(path: &Path) -> Result<(WeightFile, Gguf)> {
-    let (map, len) = map_file(path)?;
-    let g = parse_gguf(&map).map_err(|e| Error::Gguf {
+    let mut file = map_file(path)?;
+    let g = parse_gguf(file.bytes());
+    header_unchanged(&file)?;
+    let g = g.map_err(|e| Error::Gguf {
         path: path.to_owned(),
         source: Box::new(e),
     })?;
-    let file = WeightFile {
-        path: path.to_owned(),
-        name: file_name(path),
-        len,
-        header_bytes: g.data_start,
-        metadata: BTreeMap::new(),
-        gaps: g.layout.gaps.clone(),
-        trailing_bytes: g.layout.trailing_bytes,
-        map,
-    };
+    file.header_bytes = g.data_start;
+    file.gaps = g.layout.gaps.clone();
+    file.trailing_bytes = g.layout.trailing_bytes;
     Ok((file, g))
 }
 

@@ -12,7 +12,16 @@ pub fn size_of_file(path: &std::path::Path) -> Option<u64> {
     if len > MAX_TOKENIZER_BYTES {
         return None;
     }
-    let text = std::fs::read(path).ok()?;
+    // Read through a cap as well: the file may have grown since it was measured.
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path).ok()?, MAX_TOKENIZER_BYTES + 1),
+        &mut text,
+    )
+    .ok()?;
+    if text.len() as u64 > MAX_TOKENIZER_BYTES {
+        return None;
+    }
     parse_tokenizer_size(&text)
 }
 

@@ -30,6 +30,7 @@ use super::sample::{self, Source, Window};
 use super::{Cancelled, Sampling, StatsOptions, TensorSlice, TensorStats};
 use crate::decode::{self, code_bits};
 use crate::dtype::DType;
+use crate::model::guard;
 
 /// 16-bit-code tensors below this many values sort their codes instead of using a count table
 /// (draining a 256 KiB table costs about as much as sorting 2048 codes).
@@ -144,6 +145,9 @@ struct Job<'a> {
     /// Tensors finished before any chunk is read (no bytes), delivered when the run starts.
     ready: Vec<(usize, TensorStats)>,
     hooks: &'a Hooks<'a>,
+    /// `model::guard::fault_count()` when the job started: a change means a mapped file shrank
+    /// under a read (which then read zeros), and the workers stop as if cancelled.
+    faults: u64,
 }
 
 /// Where the engine reports to while it runs. Every hook is called from worker threads.
@@ -247,6 +251,8 @@ impl<'a> Job<'a> {
         opts: &'a StatsOptions,
         hooks: &'a Hooks<'a>,
     ) -> Job<'a> {
+        // Taken before the probes below read anything.
+        let faults = guard::fault_count();
         let chunk_bytes = opts.chunk_bytes.clamp(1, 1 << 30);
         let (chunks, pieces) = plan::plan(tensors, chunk_bytes);
         let choice = Self::choice(tensors, opts);
@@ -340,6 +346,7 @@ impl<'a> Job<'a> {
             merged: Condvar::new(),
             ready,
             hooks,
+            faults,
         }
     }
 
@@ -368,6 +375,12 @@ impl<'a> Job<'a> {
             }
         }
         out
+    }
+
+    /// Whether the workers must stop: cancelled, or a mapped file changed under a read (one atomic
+    /// load each, per chunk).
+    fn stopped(&self) -> bool {
+        self.hooks.cancel.load(Ordering::Relaxed) || guard::fault_count() != self.faults
     }
 
     fn run(mut self) -> Result<(), Cancelled> {
@@ -405,7 +418,7 @@ impl<'a> Job<'a> {
             widened: Vec::new(),
         };
         loop {
-            if self.hooks.cancel.load(Ordering::Relaxed) {
+            if self.stopped() {
                 break;
             }
             let c = self.next_chunk.fetch_add(1, Ordering::Relaxed);
@@ -417,6 +430,11 @@ impl<'a> Job<'a> {
                 .iter()
                 .map(|p| self.piece(p, &mut scratch))
                 .collect();
+            // A fault during this chunk means some of it read zeros: its parts are dropped, the
+            // merge never completes, and the run ends as cancelled (the caller names the file).
+            if guard::fault_count() != self.faults {
+                break;
+            }
             self.deposit(c, parts);
         }
         self.hand_over(&mut scratch);
@@ -426,7 +444,7 @@ impl<'a> Job<'a> {
     fn wait_for_window(&self, c: usize) -> bool {
         let mut state = lock(&self.merge);
         while c >= state.next + self.window {
-            if self.hooks.cancel.load(Ordering::Relaxed) {
+            if self.stopped() {
                 return false;
             }
             state = self

@@ -150,6 +150,9 @@ pub enum Msg {
     /// The statistics engine stopped with a panic (`message`): what was measured stays, the rest
     /// stays pending, and the UI goes on.
     EngineFailed(String),
+    /// The weights could not be read to the end (a file changed while it was being read): shown in
+    /// the footer; the UI stays up with what was measured before.
+    ReadError(String),
 }
 
 /// What `update` asks the event loop to do.
@@ -200,6 +203,8 @@ pub struct App {
     pub help_scroll: usize,
     pub help: bool,
     pub mouse_capture: bool,
+    /// Why the statistics stopped early, when a weight file changed underneath (see `Msg::ReadError`).
+    pub read_error: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
     /// Per tree node: statistics of its tensors so far.
@@ -244,6 +249,7 @@ impl App {
             help_scroll: 0,
             help: false,
             mouse_capture: false,
+            read_error: None,
             size,
             quit: false,
             aggregates: Vec::new(),
@@ -301,6 +307,10 @@ impl App {
             Msg::Resize(w, h) => self.size = (w, h),
             Msg::Stats(event) => {
                 self.stats_event(event);
+                return commands;
+            }
+            Msg::ReadError(message) => {
+                self.read_error = Some(message);
                 return commands;
             }
             Msg::Progress { progress, elapsed } => {

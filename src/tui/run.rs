@@ -20,7 +20,7 @@ use super::app::{App, Command, Msg};
 use super::data::ModelView;
 use crate::model::Model;
 use crate::stats::StatsOptions;
-use crate::stats::StatsRun;
+use crate::stats::{StatsEvent, StatsRun};
 
 /// Frames at most this often while only engine results arrive (input draws at once).
 const FRAME: Duration = Duration::from_millis(33);
@@ -162,12 +162,22 @@ fn run(
     let engine_tx = tx;
     let started = Instant::now();
     let all: Vec<usize> = (0..model.tensors.len()).collect();
+    let read = model.clone();
     let run = StatsRun::start(
         model,
         all,
         StatsOptions::default(),
         Arc::new(pool),
         Box::new(move |event| {
+            // A file that shrank stops the engine (a SIGBUS caught by `model::guard`); one that
+            // grew or was rewritten makes the results suspect: either way the user is told.
+            if matches!(event, StatsEvent::Cancelled | StatsEvent::Finished { .. })
+                && let Err(e) = read.check_unchanged()
+            {
+                let message =
+                    crate::text::printable(&e.to_string().replace('\n', " "), false).into_owned();
+                let _ = engine_tx.send(Msg::ReadError(message));
+            }
             let _ = engine_tx.send(Msg::Stats(event));
         }),
     );

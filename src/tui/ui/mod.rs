@@ -112,6 +112,15 @@ fn tabs(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn footer(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some(error) = &app.read_error {
+        // Replaces the hints and progress: the statistics stopped, and the keys still work.
+        let line = format!(" error: {error}");
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(line, Style::new().fg(Color::Red)))),
+            area,
+        );
+        return;
+    }
     let mut spans = Vec::new();
     for (keys, what) in keys::hints(app.context()) {
         spans.push(Span::styled(
