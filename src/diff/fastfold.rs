@@ -25,21 +25,32 @@ const LANES: usize = 8;
 /// Folds the stored bytes `a` and `b` of the same rows (same `dtype`) into `acc`; returns false,
 /// touching nothing, when the dtype has no fast path.
 pub(crate) fn add_same_dtype(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u8]) -> bool {
-    let widen: fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK]) = match dtype {
-        DType::F32 => widen_f32,
-        DType::BF16 => widen_bf16,
-        DType::F16 => widen_f16,
-        _ => return false,
-    };
     debug_assert_eq!(a.len(), b.len());
+    // Each dtype gets its own copy of the kernel, so its widening inlines into the loop.
+    match dtype {
+        DType::F32 => dispatch(acc, dtype, widen_f32, a, b),
+        DType::BF16 => dispatch(acc, dtype, widen_bf16, a, b),
+        DType::F16 => dispatch(acc, dtype, widen_f16, a, b),
+        _ => return false,
+    }
+    true
+}
+
+/// Runs the kernel built for the best instruction set this CPU has.
+fn dispatch<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
+    acc: &mut PairAccum,
+    dtype: DType,
+    widen: W,
+    a: &[u8],
+    b: &[u8],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU just reported AVX2 and FMA, the only features `fold_avx2` enables.
         unsafe { fold_avx2(acc, dtype, widen, a, b) };
-        return true;
+        return;
     }
     fold_bytes(acc, dtype, widen, a, b);
-    true
 }
 
 /// [`fold_bytes`] compiled for AVX2 and FMA.
@@ -48,10 +59,10 @@ pub(crate) fn add_same_dtype(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn fold_avx2(
+unsafe fn fold_avx2<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
     acc: &mut PairAccum,
     dtype: DType,
-    widen: fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK]),
+    widen: W,
     a: &[u8],
     b: &[u8],
 ) {
@@ -62,10 +73,10 @@ unsafe fn fold_avx2(
 const F32_EXPONENT: u32 = 0x7f80_0000;
 
 #[inline(always)]
-fn fold_bytes(
+fn fold_bytes<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
     acc: &mut PairAccum,
     dtype: DType,
-    widen: fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK]),
+    widen: W,
     a: &[u8],
     b: &[u8],
 ) {

@@ -155,6 +155,7 @@ impl PairAccum {
     }
 }
 
+#[inline(always)]
 pub(super) fn bin_of(ad: f64) -> usize {
     // Biased exponent and the top 3 mantissa bits form a monotone index of |Δ| in eighths of an
     // octave; clamped to 2^-64 … 2^64, with 0 alone in bin 0.
