@@ -11,6 +11,11 @@
 //! the same values. Equality is an integer compare of the stored bits. A block holding a NaN or an
 //! infinity on either side goes through the general path, which counts them.
 //!
+//! Measured (Intel Xeon, 2 cores shared with other builds, two 2 GiB BF16 files from
+//! `make_big.py` with different seeds, `--no-rank`, interleaved best of 4): 0.86 s against 0.25 s
+//! for `readlimit` on both files, about 3.5× the limit; the general path took 1.74 s (7.1×) in
+//! the same runs. What is left is the per-value histogram increment and the f32 → f64 widening.
+//!
 //! On x86-64 the kernel is compiled a second time with AVX2 and FMA enabled and chosen at run
 //! time; the scalar build is the same Rust code.
 
