@@ -85,6 +85,24 @@ const QWEN3_EXTRA_NAMES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Gemma 2 and 3 norm around both sublayers: their `ffn_norm` is the pre-MLP norm (for llama it
+/// is `post_attention_layernorm`), so this table comes before [`LLAMA_NAMES`] for them.
+/// From llama.cpp's `tensor_mapping.py` (`ATTN_POST_NORM`, `FFN_NORM`, `FFN_POST_NORM`).
+const GEMMA2_NAMES: &[(&str, &str)] = &[
+    (
+        "blk.{N}.post_attention_norm.weight",
+        "model.layers.{N}.post_attention_layernorm.weight",
+    ),
+    (
+        "blk.{N}.ffn_norm.weight",
+        "model.layers.{N}.pre_feedforward_layernorm.weight",
+    ),
+    (
+        "blk.{N}.post_ffw_norm.weight",
+        "model.layers.{N}.post_feedforward_layernorm.weight",
+    ),
+];
+
 /// One architecture's naming rules.
 struct Family {
     /// `general.architecture`.
@@ -117,6 +135,23 @@ const FAMILIES: &[Family] = &[
         names: &[LLAMA_NAMES, QWEN3_EXTRA_NAMES],
         permuted_qk: false,
     },
+    // Gemma's converter (llama.cpp's `GemmaModel` and successors) keeps the Q/K row order and
+    // stores `norm.weight` plus one; `diff::pairing` undoes the offset.
+    Family {
+        arch: "gemma",
+        names: &[LLAMA_NAMES],
+        permuted_qk: false,
+    },
+    Family {
+        arch: "gemma2",
+        names: &[GEMMA2_NAMES, LLAMA_NAMES],
+        permuted_qk: false,
+    },
+    Family {
+        arch: "gemma3",
+        names: &[GEMMA2_NAMES, LLAMA_NAMES, QWEN3_EXTRA_NAMES],
+        permuted_qk: false,
+    },
 ];
 
 fn family(arch: &str) -> Option<&'static Family> {
@@ -125,7 +160,7 @@ fn family(arch: &str) -> Option<&'static Family> {
 
 /// The Hugging Face name of GGUF tensor `name` in a model of architecture `arch`
 /// (`general.architecture`), where the mapping is known: llama (and Mistral, converted as llama),
-/// qwen2, qwen3. `rope_freqs.weight` (computed, not stored by Hugging Face) and merged expert
+/// qwen2, qwen3, gemma, gemma2, gemma3. `rope_freqs.weight` (computed, not stored by Hugging Face) and merged expert
 /// tensors map to `None`.
 pub fn gguf_to_hf_name(arch: &str, name: &str) -> Option<String> {
     family(arch)?
@@ -296,6 +331,46 @@ mod tests {
             gguf_to_hf_name("qwen2", "blk.0.attn_q.bias").as_deref(),
             Some("model.layers.0.self_attn.q_proj.bias")
         );
+    }
+
+    #[test]
+    fn gemma_names_map_to_hugging_face() {
+        // Gemma 1 names its one post-attention norm like llama.
+        assert_eq!(
+            gguf_to_hf_name("gemma", "blk.1.ffn_norm.weight").as_deref(),
+            Some("model.layers.1.post_attention_layernorm.weight")
+        );
+        // Gemma 2 and 3: four norms per layer, `ffn_norm` is the pre-MLP one.
+        for arch in ["gemma2", "gemma3"] {
+            let cases = [
+                (
+                    "blk.2.post_attention_norm.weight",
+                    "model.layers.2.post_attention_layernorm.weight",
+                ),
+                (
+                    "blk.2.ffn_norm.weight",
+                    "model.layers.2.pre_feedforward_layernorm.weight",
+                ),
+                (
+                    "blk.2.post_ffw_norm.weight",
+                    "model.layers.2.post_feedforward_layernorm.weight",
+                ),
+                (
+                    "blk.2.attn_norm.weight",
+                    "model.layers.2.input_layernorm.weight",
+                ),
+                ("output_norm.weight", "model.norm.weight"),
+            ];
+            for (gguf, hf) in cases {
+                assert_eq!(gguf_to_hf_name(arch, gguf).as_deref(), Some(hf), "{arch}");
+            }
+        }
+        assert_eq!(
+            gguf_to_hf_name("gemma3", "blk.0.attn_q_norm.weight").as_deref(),
+            Some("model.layers.0.self_attn.q_norm.weight")
+        );
+        assert_eq!(gguf_to_hf_name("gemma2", "blk.0.attn_q_norm.weight"), None);
+        assert_eq!(qk_permutation("gemma2", "blk.0.attn_q.weight"), None);
     }
 
     #[test]

@@ -128,6 +128,16 @@ impl PairAccum {
         self.hist.iter_mut().zip(&o.hist).for_each(|(x, y)| *x += y);
     }
 
+    /// The |Δ| histogram, for the fast fold of `fastfold` to count into.
+    pub(super) fn histogram_mut(&mut self) -> &mut [u64] {
+        &mut self.hist
+    }
+
+    #[cfg(test)]
+    pub(super) fn histogram(&self) -> &[u64] {
+        &self.hist
+    }
+
     /// The 99th percentile of |Δ| over the finite pairs: the upper edge of its histogram bin.
     pub fn p99_abs(&self) -> Option<f64> {
         if self.finite == 0 {
@@ -145,7 +155,8 @@ impl PairAccum {
     }
 }
 
-fn bin_of(ad: f64) -> usize {
+#[inline(always)]
+pub(super) fn bin_of(ad: f64) -> usize {
     // Biased exponent and the top 3 mantissa bits form a monotone index of |Δ| in eighths of an
     // octave; clamped to 2^-64 … 2^64, with 0 alone in bin 0.
     let bits = ad.to_bits();

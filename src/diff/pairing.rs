@@ -34,6 +34,13 @@ impl<'m> View<'m> {
         self.permute_heads.is_none() && self.offset == 0.0
     }
 
+    /// The stored bytes of rows `r0..r1` when the view is plain (no transform to apply).
+    pub fn plain_bytes(&self, r0: usize, r1: usize) -> Option<&'m [u8]> {
+        self.is_plain().then(|| {
+            &self.model.tensor_bytes(self.tensor)[r0 * self.row_bytes..r1 * self.row_bytes]
+        })
+    }
+
     /// Appends rows `r0..r1` (Hugging Face order) to `out` as f64.
     pub fn read_rows(&self, r0: usize, r1: usize, out: &mut Vec<f64>) -> Result<(), DecodeError> {
         let bytes = self.model.tensor_bytes(self.tensor);
