@@ -261,9 +261,7 @@ impl<'a> Job<'a> {
             .zip(pieces)
             .map(|(t, pieces)| {
                 let bytes = plan::usable_bytes(t);
-                let values = bytes as u64 / t.dtype.block_bytes()
-                    * t.dtype.block_elements()
-                    * decode::values_per_element(t.dtype);
+                let values = plan::value_count(t);
                 let large = opts.sample_above.is_some_and(|limit| values > limit);
                 let sampled = Source::of(t.dtype).filter(|&source| {
                     large
@@ -354,19 +352,16 @@ impl<'a> Job<'a> {
     /// needs (see `choice`), the most capable kernels (unused) for the rest.
     fn choice(tensors: &[TensorSlice<'_>], opts: &StatsOptions) -> Choice {
         let mut out = Choice::unmeasured();
-        let values = |t: &TensorSlice<'_>| {
-            plan::usable_bytes(t) as u64 / t.dtype.block_bytes()
-                * t.dtype.block_elements()
-                * decode::values_per_element(t.dtype)
-        };
         if tensors
             .iter()
-            .any(|t| values(t) > opts.exact_limit && code_bits(t.dtype).is_none())
+            .any(|t| plan::value_count(t) > opts.exact_limit && code_bits(t.dtype).is_none())
         {
             out.buckets = choice::buckets_kernel();
         }
         for t in tensors {
-            let large = opts.sample_above.is_some_and(|limit| values(t) > limit);
+            let large = opts
+                .sample_above
+                .is_some_and(|limit| plan::value_count(t) > limit);
             if let Some(source) = Source::of(t.dtype).filter(|_| large) {
                 out.set(
                     source,

@@ -31,6 +31,14 @@ pub(super) fn usable_bytes(t: &TensorSlice<'_>) -> usize {
     t.bytes.len() / block * block
 }
 
+/// The values the engine reads from `t`: its whole blocks' elements, twice for complex types
+/// (real and imaginary parts are separate values).
+pub(super) fn value_count(t: &TensorSlice<'_>) -> u64 {
+    usable_bytes(t) as u64 / t.dtype.block_bytes()
+        * t.dtype.block_elements()
+        * crate::decode::values_per_element(t.dtype)
+}
+
 /// Rows and columns when the tensor is a matrix the row/column checks apply to (2-D, at least two
 /// rows and two columns, shape agreeing with the bytes).
 ///
