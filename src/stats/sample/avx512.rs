@@ -8,6 +8,8 @@ use crate::stats::kernel::Counter;
 use crate::stats::lanes::{BlockSums, Code16, Lanes16, Lanes32};
 use std::arch::x86_64::*;
 
+const PREFETCH: usize = 8192;
+
 /// AVX-512 version of [`super::block_scalar`] for F32 (`SHIFTED`: `shift != 0`): values before
 /// the first whole group of sixteen and after the last go through the scalar lanes; whole
 /// groups through the vector lanes, lane `j` of the `lo` vectors being lane `j` and of the `hi`
@@ -135,6 +137,7 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     let mut hash = 0u64;
     for k in 0..groups {
         let off = (head + 32 * k) * 2;
+        _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().wrapping_add(off + PREFETCH).cast());
         // SAFETY: see above.
         let v = unsafe { _mm512_loadu_si512(bytes.as_ptr().add(off).cast()) };
         let half = |x: __m512| _mm512_castps_pd(x);
