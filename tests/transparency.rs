@@ -245,8 +245,7 @@ fn a_well_documented_open_model() {
     assert_eq!(doc.status("C2"), "CONSISTENT");
     assert_eq!(doc.status("H1"), "DECLARED", "model-index metrics");
     assert_eq!(doc.status("F5"), "REFERENCED");
-    assert_eq!(doc.status("A5"), "REFERENCED", "arXiv link");
-    assert_eq!(doc.item("A5").value.as_deref(), Some("arXiv:2403.13784"));
+    assert_eq!(doc.status("A5"), "REFERENCED", "arXiv link and tag");
     assert_eq!(doc.status("G5"), "DECLARED");
     assert_eq!(doc.item("G5").value.as_deref(), Some("12.5 g CO2eq"));
     assert_eq!(
@@ -403,6 +402,57 @@ fn gguf_general_metadata_is_a_source_like_the_card() {
             .contains("You are Qwen")
     );
     assert!(doc.findings.is_empty(), "{:?}", doc.codes());
+    // `general.tags` carries an `arxiv:` tag, as converters copy the card's tags.
+    assert_eq!(doc.status("A5"), "REFERENCED");
+    assert_eq!(doc.item("A5").value.as_deref(), Some("arXiv:2309.16609"));
+    assert_eq!(doc.item("A5").evidence, ["GGUF `general.tags`"]);
+}
+
+#[test]
+fn eval_results_files_and_arxiv_tags_are_read() {
+    let doc = report("well-documented", &["--no-hash"]);
+    // `.eval_results/mmlu.yaml` (written by the generator): two results, one with a verify token.
+    let f5 = doc.item("F5");
+    assert_eq!(
+        f5.value.as_deref(),
+        Some("cais/mmlu, glassbox-fixtures/eval-suite, openai/gsm8k")
+    );
+    assert!(f5.evidence.iter().any(|e| e.contains(".eval_results")));
+    let h1 = doc.item("H1").value.as_deref().unwrap();
+    assert!(h1.contains("2 result(s) in `.eval_results/`"), "{h1}");
+    assert!(h1.contains("1 platform-signed (unchecked"), "{h1}");
+    // The card links arXiv 2403.13784 and tags arxiv:2407.21783.
+    assert_eq!(
+        doc.item("A5").value.as_deref(),
+        Some("arXiv:2403.13784, arXiv:2407.21783")
+    );
+    assert!(doc.findings.is_empty(), "{:?}", doc.codes());
+}
+
+#[test]
+fn an_eval_results_file_that_is_not_results_is_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures().join("transparency/bare/model.safetensors");
+    std::fs::copy(src, dir.path().join("model.safetensors")).unwrap();
+    std::fs::create_dir(dir.path().join(".eval_results")).unwrap();
+    std::fs::write(dir.path().join(".eval_results/bad.yaml"), "just words").unwrap();
+    let out = glassbox(&[
+        "transparency",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--no-hash",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: TransparencyDoc = serde_json::from_str(&stdout(&out)).unwrap();
+    let f = doc
+        .findings
+        .iter()
+        .find(|f| f.code == "side_file_invalid")
+        .expect("a finding for the bad file");
+    assert_eq!(f.file.as_deref(), Some(".eval_results/bad.yaml"));
+    assert_eq!(doc.status("H1"), "MISSING");
+    assert_eq!(doc.status("F5"), "MISSING");
 }
 
 #[test]

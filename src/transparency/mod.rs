@@ -24,6 +24,7 @@ pub mod audit;
 pub mod card;
 pub mod claims;
 pub mod closed_api;
+pub mod eval_results;
 pub mod hash;
 pub mod items;
 pub mod license;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::card::{Card, parse_card};
+use super::eval_results::{self, EvalResult};
 use crate::finding::{Finding, Severity, Subject};
 use crate::model::Model;
 
@@ -48,6 +49,8 @@ pub struct Sources {
     pub adapter_config: Option<Value>,
     /// Python files in the folder, with what they import.
     pub python: Vec<PythonFile>,
+    /// The results of `.eval_results/*.yaml`, in file name order.
+    pub eval_results: Vec<EvalResult>,
     /// Problems met while reading.
     pub findings: Vec<Finding>,
 }
@@ -130,7 +133,46 @@ pub fn open_sources(model: &Model) -> Sources {
     }
     s.chat_template_file = read_capped(&mut s, "chat_template.jinja", MAX_TEXT_BYTES);
     read_python(&mut s, model);
+    read_eval_results(&mut s);
     s
+}
+
+/// Reads `.eval_results/*.yaml` (at most [`eval_results::MAX_FILES`], each capped like any text
+/// side file); a file that is not results is a finding.
+fn read_eval_results(s: &mut Sources) {
+    const DIR: &str = ".eval_results";
+    if !s.dirs.iter().any(|d| d == DIR) {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(s.folder.join(DIR)) else {
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+        .collect();
+    names.sort();
+    names.truncate(eval_results::MAX_FILES);
+    for name in names {
+        let file = format!("{DIR}/{name}");
+        let Ok(text) = read_text(&s.folder.join(&file), MAX_TEXT_BYTES) else {
+            continue;
+        };
+        match eval_results::parse_eval_results(&file, &text) {
+            Ok(results) => s.eval_results.extend(results),
+            Err(e) => s.findings.push(
+                Finding::new(
+                    Severity::Warning,
+                    "side_file_invalid",
+                    Subject::File(file.clone()),
+                    format!("`{file}` is not a list of evaluation results: {e}"),
+                )
+                .with("error", e),
+            ),
+        }
+    }
 }
 
 /// `LICENSE`, `LICENCE*`, `COPYING`, `NOTICE`, `USE_POLICY.md`: the files whose text says what the

@@ -64,7 +64,7 @@ pub(super) fn f_data(ctx: &Context) -> Vec<Item> {
     } else {
         item("F4", Status::Declared, Some(langs.join(", ")), lev)
     };
-    let eval_sets: Vec<String> = model_index_results(card)
+    let mut eval_sets: Vec<String> = model_index_results(card)
         .iter()
         .filter_map(|r| {
             let d = r.get("dataset")?;
@@ -74,17 +74,30 @@ pub(super) fn f_data(ctx: &Context) -> Vec<Item> {
                 .map(str::to_owned)
         })
         .collect();
+    let mut eval_evidence = Vec::new();
+    if !eval_sets.is_empty() {
+        eval_evidence.push("README.md `model-index[].results[].dataset`".to_owned());
+    }
+    let from_files: Vec<String> = ctx
+        .sources
+        .eval_results
+        .iter()
+        .filter_map(|r| r.dataset.clone())
+        .collect();
+    if !from_files.is_empty() {
+        eval_evidence.push("`.eval_results/*.yaml` `dataset.id`".to_owned());
+        eval_sets.extend(from_files);
+    }
     let f5 = if eval_sets.is_empty() {
         missing("F5")
     } else {
-        let mut e = eval_sets;
-        e.sort();
-        e.dedup();
+        eval_sets.sort();
+        eval_sets.dedup();
         item(
             "F5",
             Status::Referenced,
-            Some(e.join(", ")),
-            vec!["README.md `model-index[].results[].dataset`".into()],
+            Some(eval_sets.join(", ")),
+            eval_evidence,
         )
     };
     let quantised = ctx.model.gguf.is_some()
@@ -299,18 +312,31 @@ pub(super) fn h_evaluation(ctx: &Context) -> Vec<Item> {
         .iter()
         .filter_map(|r| r.get("metrics")?.as_array().map(Vec::len))
         .sum();
-    let h1 = if metrics > 0 {
-        item(
-            "H1",
-            Status::Declared,
-            Some(format!(
-                "{metrics} metric(s) over {} result(s)",
-                results.len()
-            )),
-            vec!["README.md `model-index`".into()],
-        )
-    } else {
+    let files = &ctx.sources.eval_results;
+    let mut parts = Vec::new();
+    let mut evidence = Vec::new();
+    if metrics > 0 {
+        parts.push(format!(
+            "{metrics} metric(s) over {} result(s)",
+            results.len()
+        ));
+        evidence.push("README.md `model-index`".to_owned());
+    }
+    if !files.is_empty() {
+        let signed = files.iter().filter(|r| r.signed).count();
+        let mut part = format!("{} result(s) in `.eval_results/`", files.len());
+        if signed > 0 {
+            part.push_str(&format!(
+                ", {signed} platform-signed (unchecked: a verify token cannot be checked offline)"
+            ));
+        }
+        parts.push(part);
+        evidence.push("`.eval_results/*.yaml`".to_owned());
+    }
+    let h1 = if parts.is_empty() {
         section_item(ctx, "H1", &["Results", "Evaluation"], Status::DeclaredText)
+    } else {
+        item("H1", Status::Declared, Some(parts.join("; ")), evidence)
     };
     let h2 = section_item(
         ctx,

@@ -45,6 +45,23 @@ impl Context<'_> {
         self.sources.card.as_ref()
     }
 
+    /// The tags a model carries, per source: the card's `tags` and GGUF `general.tags`.
+    fn tags(&self) -> Vec<(Vec<String>, &'static str)> {
+        let mut out = Vec::new();
+        if let Some(card) = self.card() {
+            out.push((card.strings("tags"), "README.md `tags`"));
+        }
+        if let Some(g) = self.model.gguf.as_ref()
+            && let Some(tags) = g.metadata.get_str_array("general.tags")
+        {
+            out.push((
+                tags.into_iter().map(str::to_owned).collect(),
+                "GGUF `general.tags`",
+            ));
+        }
+        out
+    }
+
     fn gguf_str(&self, key: &str) -> Option<String> {
         self.model
             .gguf
@@ -301,28 +318,40 @@ fn a4_version(ctx: &Context) -> Item {
 
 fn a5_paper(ctx: &Context) -> Item {
     let mut refs = Vec::new();
+    let mut evidence = Vec::new();
     if let Some(card) = ctx.card() {
-        refs.extend(
-            arxiv_ids(&card.body)
-                .into_iter()
-                .map(|id| format!("arXiv:{id}")),
-        );
+        let linked = arxiv_ids(&card.body);
+        if !linked.is_empty() {
+            evidence.push("README.md links".to_owned());
+        }
+        refs.extend(linked.into_iter().map(|id| format!("arXiv:{id}")));
+    }
+    // The Hub derives an `arxiv:<id>` tag from a card's arXiv links; converters copy the card's
+    // tags into GGUF `general.tags`.
+    for (tags, source) in ctx.tags() {
+        let tagged: Vec<String> = tags
+            .iter()
+            .filter_map(|t| t.strip_prefix("arxiv:"))
+            .map(|id| format!("arXiv:{}", id.trim()))
+            .collect();
+        if !tagged.is_empty() {
+            evidence.push(source.to_owned());
+            refs.extend(tagged);
+        }
     }
     for key in ["general.doi", "general.source.doi"] {
         if let Some(v) = ctx.gguf_str(key) {
             refs.push(format!("doi:{v}"));
+            evidence.push(format!("GGUF `{key}`"));
         }
     }
     if refs.is_empty() {
         return missing("A5");
     }
-    refs.dedup();
-    item(
-        "A5",
-        Status::Referenced,
-        Some(refs.join(", ")),
-        vec!["README.md links / GGUF `general.doi`".into()],
-    )
+    let mut seen = std::collections::HashSet::new();
+    refs.retain(|r| seen.insert(r.to_ascii_lowercase()));
+    evidence.dedup();
+    item("A5", Status::Referenced, Some(refs.join(", ")), evidence)
 }
 
 fn b_license(ctx: &Context) -> Vec<Item> {
