@@ -384,11 +384,18 @@ pub fn excerpt(s: &str, max: usize) -> String {
     }
 }
 
+/// A heading as compared: lower case, without emphasis marks, a trailing parenthetical qualifier
+/// ("Usage (Sentence-Transformers)" is a "Usage" section) or spaces ("Hyper parameters").
 fn normalise_title(t: &str) -> String {
+    let t = t.trim();
+    let t = match t.rfind(" (") {
+        Some(i) if i > 0 && t.ends_with(')') => &t[..i],
+        _ => t,
+    };
     t.to_lowercase()
         .replace(['*', '_', '`', ':'], "")
-        .trim()
-        .to_owned()
+        .split_whitespace()
+        .collect()
 }
 
 /// A scalar as text: a string as is, a number or boolean written out.
@@ -444,6 +451,18 @@ mod tests {
             card.section(&["Model Details"]).unwrap().fill(),
             Fill::Filled
         );
+    }
+
+    #[test]
+    fn headings_match_without_qualifiers_or_spaces() {
+        // all-MiniLM-L6-v2's card: "## Usage (Sentence-Transformers)", "#### Hyper parameters".
+        let card = parse_card(
+            "## Usage (Sentence-Transformers)\nRun it.\n#### Hyper parameters\nlr 2e-5\n## Use (x\n",
+        );
+        assert!(card.section(&["Usage"]).unwrap().text.contains("Run it."));
+        assert!(card.section(&["Hyperparameters"]).is_some());
+        assert!(card.section(&["Use"]).is_none(), "no closing parenthesis");
+        assert!(card.section(&["Usage (Sentence-Transformers)"]).is_some());
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub fn parameter_claims(text: &str, source: &str) -> Vec<Claim> {
         let (value, rounded, unit) = if let Some(u) = glued.filter(|_| glued_ends) {
             if before.ends_with('x')
                 || after_lower.starts_with("mb")
-                || after_lower.starts_with("b ") && after_lower[2..].starts_with("token")
+                || counts_data(&after_lower[1..])
             {
                 continue;
             }
@@ -114,6 +114,54 @@ pub fn parameter_claims(text: &str, source: &str) -> Vec<Claim> {
         });
     }
     out
+}
+
+/// Words that make a glued size label a count of data, not of parameters: "1B sentence pairs",
+/// "2T tokens", "15B words", "1b-training-pairs" (a URL slug).
+const DATA_WORDS: &[&str] = &[
+    "token",
+    "pair",
+    "sentence",
+    "word",
+    "image",
+    "example",
+    "sample",
+    "training",
+    "document",
+    "step",
+    "row",
+    "char",
+    "byte",
+    "text",
+    "of ",
+    "tweet",
+    "hour",
+    "user",
+    "download",
+    "line",
+    "page",
+    "file",
+    "instance",
+    "record",
+    "quer",
+    "passage",
+    "conversation",
+    "dialog",
+    "utterance",
+    "video",
+    "audio",
+    "clip",
+    "triplet",
+    "question",
+    "answer",
+    "web",
+    "code",
+];
+
+/// Whether the words right after a size label (past spaces, hyphens and underscores) count data.
+fn counts_data(after_label: &str) -> bool {
+    let next = after_label.trim_start_matches([' ', '-', '_']);
+    DATA_WORDS.iter().any(|w| next.starts_with(w))
 }
 
 /// Whether a claim agrees with the count: a label within rounding (family size labels stray up
@@ -222,6 +270,17 @@ mod tests {
                 ("108,864".into(), 108864.0, false)
             ]
         );
+        // Data counts are not parameter counts (all-MiniLM-L6-v2's card: "a 1B sentence pairs
+        // dataset", a link to "…-with-1b-training-pairs").
+        assert!(
+            values("fine-tuned on a 1B sentence pairs dataset, see best-model-ever-with-1b-training-pairs/7354; 2T tokens, 15B words of text")
+                .is_empty()
+        );
+        assert_eq!(
+            values("Qwen2.5-0.5B-Instruct"),
+            [("0.5B".into(), 0.5e9, true)]
+        );
+        assert_eq!(values("a 7B model"), [("7B".into(), 7e9, true)]);
         // Not parameter counts: experts, bits, megabytes, token counts, versions.
         assert!(
             values("Mixtral-8x7B uses 4-bit, 512 MB, trained on 2B tokens, v1.5 of 2024")
