@@ -2,14 +2,17 @@
 //!
 //! Permuting the hidden units of an MLP (rows of `gate_proj` and `up_proj`, columns of
 //! `down_proj`) leaves the function unchanged, so a derived model may hold A's units in another
-//! order. For each layer, each sampled row of B's `gate_proj` is matched to the row of A's
-//! `gate_proj` with the largest |cosine|, and likewise for `up_proj`. In a model derived from A,
-//! both matrices point to the same unit of A (the same permutation); in an independently
-//! initialised model, the two matches are unrelated and agree with probability 1/I for I hidden
-//! units. The statistic is the number of agreements; the p-value is the binomial tail under
-//! independence (in the spirit of the permutation-matching tests of Zhu et al., ICML 2025).
-//! Rows are compared after a shared Gaussian projection to at most [`PROJECTED`] dimensions
-//! (cosines are kept to within a few percent), so the cost is one read of each matrix.
+//! order. For each layer, each sampled unit of B is matched to the unit of A with the largest
+//! |cosine| in two of the MLP's matrices: the gate and up projections of a gated MLP (Llama), the
+//! up and down projections of a plain one (BERT, GPT-2; the down projection's units are its
+//! columns). In a model derived from A, both matrices point to the same unit of A (the same
+//! permutation); in an independently initialised model, the two matches are unrelated and agree
+//! with probability 1/I for I hidden units. The statistic is the number of agreements; the p-value
+//! is the binomial tail under independence (in the spirit of the permutation-matching tests of Zhu
+//! et al., ICML 2025). Units stored as rows are compared after a shared Gaussian projection to at
+//! most [`PROJECTED`] dimensions, units stored as columns on [`PROJECTED`] evenly spaced rows
+//! (a coordinate sample: one read of those rows instead of the whole matrix); either way cosines
+//! are kept to within a few percent, and the cost is at most one read of each matrix.
 
 use ndarray::{Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
@@ -25,10 +28,29 @@ pub const SAMPLED_ROWS: usize = 256;
 /// Below this p-value the models are related.
 pub const RELATED_P: f64 = 1e-6;
 
-/// One layer's MLP up and gate projections on both sides.
+/// One MLP matrix on both sides, with the axis its hidden units lie on.
+pub(crate) struct Units<'a, 'b> {
+    pub a: View<'a>,
+    pub b: View<'b>,
+    /// The units are the matrix's columns (a down projection, or GPT-2's transposed up).
+    pub by_columns: bool,
+}
+
+impl Units<'_, '_> {
+    /// The number of hidden units on side A.
+    fn count(&self) -> usize {
+        if self.by_columns {
+            self.a.cols
+        } else {
+            self.a.rows
+        }
+    }
+}
+
+/// One layer's two MLP matrices whose units the test matches.
 pub(crate) struct MlpPair<'a, 'b> {
-    pub gate: (View<'a>, View<'b>),
-    pub up: (View<'a>, View<'b>),
+    pub first: Units<'a, 'b>,
+    pub second: Units<'a, 'b>,
 }
 
 /// The result of the test.
@@ -55,10 +77,13 @@ pub(crate) fn compute_lineage(layers: &[MlpPair<'_, '_>]) -> Result<Option<Linea
     let (mut rows, mut agreements, mut identity) = (0, 0, 0);
     let mut chance = Vec::new();
     for l in layers {
-        let gate = best_matches(&l.gate.0, &l.gate.1)?;
-        let up = best_matches(&l.up.0, &l.up.1)?;
-        let units = l.gate.0.rows;
-        for ((row, g), (_, u)) in gate.iter().zip(&up) {
+        let first = unit_matches(&l.first)?;
+        let second = unit_matches(&l.second)?;
+        let units = l.first.count();
+        if units != l.second.count() {
+            continue;
+        }
+        for ((row, g), (_, u)) in first.iter().zip(&second) {
             rows += 1;
             chance.push(1.0 / units as f64);
             if g == u {
@@ -93,16 +118,38 @@ pub(crate) fn compute_lineage(layers: &[MlpPair<'_, '_>]) -> Result<Option<Linea
     }))
 }
 
-/// For sampled rows of `b`: (row index, index of the row of `a` with the largest |cosine|).
-fn best_matches(a: &View<'_>, b: &View<'_>) -> Result<Vec<(usize, usize)>, DecodeError> {
-    if a.cols != b.cols || a.rows == 0 || b.rows == 0 {
+/// For sampled units of B: (unit index, index of the unit of A with the largest |cosine|).
+fn unit_matches(u: &Units<'_, '_>) -> Result<Vec<(usize, usize)>, DecodeError> {
+    let (a, b) = (&u.a, &u.b);
+    if a.cols != b.cols || a.rows != b.rows && u.by_columns || a.rows == 0 || b.rows == 0 {
         return Ok(Vec::new());
     }
-    let projection = (a.cols > PROJECTED).then(|| gaussian(a.cols, PROJECTED, 0x11ea_9e00));
-    let pa = projected_unit_rows(a, projection.as_ref(), None)?;
-    let n = SAMPLED_ROWS.min(b.rows);
-    let sample: Vec<usize> = (0..n).map(|i| i * b.rows / n).collect();
-    let pb = projected_unit_rows(b, projection.as_ref(), Some(&sample))?;
+    let units_b = if u.by_columns { b.cols } else { b.rows };
+    let n = SAMPLED_ROWS.min(units_b);
+    let sample: Vec<usize> = (0..n).map(|i| i * units_b / n).collect();
+    let (pa, pb) = if u.by_columns {
+        let k = PROJECTED.min(a.rows);
+        let coordinates: Vec<usize> = (0..k).map(|i| i * a.rows / k).collect();
+        let pa = unit_columns(a, &coordinates)?;
+        let pb = unit_columns(b, &coordinates)?.select(Axis(0), &sample);
+        (pa, pb)
+    } else {
+        let projection = (a.cols > PROJECTED).then(|| gaussian(a.cols, PROJECTED, 0x11ea_9e00));
+        (
+            projected_unit_rows(a, projection.as_ref(), None)?,
+            projected_unit_rows(b, projection.as_ref(), Some(&sample))?,
+        )
+    };
+    best_matches(&sample, &pa, &pb)
+}
+
+/// For each sampled unit of B (`pb`'s rows, unit vectors): the row of `pa` with the largest
+/// |cosine|.
+fn best_matches(
+    sample: &[usize],
+    pa: &Array2<f64>,
+    pb: &Array2<f64>,
+) -> Result<Vec<(usize, usize)>, DecodeError> {
     let sim = pb.dot(&pa.t());
     Ok(sample
         .iter()
@@ -118,6 +165,27 @@ fn best_matches(a: &View<'_>, b: &View<'_>) -> Result<Vec<(usize, usize)>, Decod
             (row, best)
         })
         .collect())
+}
+
+/// The columns of the view restricted to the rows `coordinates`, as unit-length rows (one per
+/// column).
+fn unit_columns(v: &View<'_>, coordinates: &[usize]) -> Result<Array2<f64>, DecodeError> {
+    let mut vals = Vec::with_capacity(coordinates.len() * v.cols);
+    for &r in coordinates {
+        v.read_rows(r, r + 1, &mut vals)?;
+    }
+    vals.iter_mut()
+        .filter(|x| !x.is_finite())
+        .for_each(|x| *x = 0.0);
+    let m = ArrayView2::from_shape((coordinates.len(), v.cols), &vals).expect("rows × cols");
+    let mut out = m.t().to_owned();
+    for mut row in out.axis_iter_mut(Axis(0)) {
+        let norm = row.dot(&row).sqrt();
+        if norm > 0.0 {
+            row.mapv_inplace(|x| x / norm);
+        }
+    }
+    Ok(out)
 }
 
 /// Rows of the view (all, or `only` those), projected and scaled to unit length.

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::lineage::{Lineage, MlpPair};
+use super::lineage::{Lineage, MlpPair, Units};
 use super::pairing::Canonical;
 use super::{Status, TensorDiff};
 use crate::model::Model;
@@ -159,36 +159,50 @@ pub(crate) fn layer_map(tensors: &[TensorDiff]) -> Vec<LayerRow> {
         .collect()
 }
 
-/// The MLP gate and up projections paired on both sides, layer by layer.
+/// The MLP matrices the lineage test matches, paired on both sides, layer by layer: gate and up
+/// of a gated MLP, else up and down.
 pub(crate) fn mlp_pairs<'a, 'b>(
     pairs: &[(Canonical<'a>, Canonical<'b>, bool)],
 ) -> Vec<MlpPair<'a, 'b>> {
-    let find = |name: &str| pairs.iter().find(|(_, y, _)| y.name == name);
-    let mut out = Vec::new();
-    for (_, y, _) in pairs {
-        let Some(prefix) = y.name.strip_suffix("mlp.gate_proj.weight") else {
-            continue;
-        };
-        let Some((ua, ub, _)) = find(&format!("{prefix}mlp.up_proj.weight")) else {
-            continue;
-        };
-        let Some((ga, gb, _)) = find(&y.name) else {
-            continue;
-        };
-        let views = [
-            &ga.view.tensor.shape,
-            &gb.view.tensor.shape,
-            &ua.view.tensor.shape,
-            &ub.view.tensor.shape,
-        ];
-        if views.iter().all(|s| s.len() == 2 && **s == *views[0]) {
-            out.push(MlpPair {
-                gate: (ga.view.clone(), gb.view.clone()),
-                up: (ua.view.clone(), ub.view.clone()),
-            });
+    let mut by_layer: BTreeMap<(u64, Role), &(Canonical<'a>, Canonical<'b>, bool)> =
+        BTreeMap::new();
+    // The matrices only: a role's bias shares its name's prefix.
+    for pair in pairs.iter().filter(|p| p.1.view.tensor.shape.len() == 2) {
+        let name = pair.1.name.as_str();
+        let role = crate::model::naming::role_of(name);
+        if let (Some(layer), Role::MlpGate | Role::MlpUp | Role::MlpDown) =
+            (crate::model::naming::layer_of(name), role)
+        {
+            by_layer.entry((layer, role)).or_insert(pair);
         }
     }
-    out
+    let units = |layer: u64, role: Role| -> Option<Units<'a, 'b>> {
+        let (x, y, _) = by_layer.get(&(layer, role))?;
+        let (sa, sb) = (&x.view.tensor.shape, &y.view.tensor.shape);
+        if sa.len() != 2 || sa != sb {
+            return None;
+        }
+        // `[out, in]`: up and gate hold a unit per row, down one per column; GPT-2's Conv1D
+        // stores the transpose.
+        let by_columns =
+            (role == Role::MlpDown) != crate::model::naming::stored_transposed(&y.name);
+        Some(Units {
+            a: x.view.clone(),
+            b: y.view.clone(),
+            by_columns,
+        })
+    };
+    let layers: BTreeSet<u64> = by_layer.keys().map(|(l, _)| *l).collect();
+    layers
+        .into_iter()
+        .filter_map(|layer| {
+            let (first, second) = match units(layer, Role::MlpGate) {
+                Some(gate) => (gate, units(layer, Role::MlpUp)?),
+                None => (units(layer, Role::MlpUp)?, units(layer, Role::MlpDown)?),
+            };
+            Some(MlpPair { first, second })
+        })
+        .collect()
 }
 
 /// Decides the verdict.

@@ -78,6 +78,16 @@ pub fn role_of(name: &str) -> Role {
         .unwrap_or(Role::Other)
 }
 
+/// Whether the convention naming `name` stores 2-D weights `[in, out]` (GPT-2's Conv1D), the
+/// transpose of `nn.Linear`'s `[out, in]`; `false` for a name no convention knows.
+pub fn stored_transposed(name: &str) -> bool {
+    conventions::CONVENTIONS
+        .iter()
+        .copied()
+        .find(|c| conventions::role_in(c, name).is_some())
+        .is_some_and(|c| c.transposed)
+}
+
 /// What a tensor does.
 ///
 /// Ordered as a block reads: embeddings, attention, MLP, experts, norms, heads. The order is used to
