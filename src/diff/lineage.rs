@@ -170,22 +170,33 @@ fn best_matches(
 /// The columns of the view restricted to the rows `coordinates`, as unit-length rows (one per
 /// column).
 fn unit_columns(v: &View<'_>, coordinates: &[usize]) -> Result<Array2<f64>, DecodeError> {
-    let mut vals = Vec::with_capacity(coordinates.len() * v.cols);
-    for &r in coordinates {
+    let vals = finite_rows(v, coordinates)?;
+    let m = ArrayView2::from_shape((coordinates.len(), v.cols), &vals).expect("rows × cols");
+    let mut out = m.t().to_owned();
+    scale_rows_to_unit(&mut out);
+    Ok(out)
+}
+
+/// The values of rows `rows` of the view, NaN and Inf read as 0 (they carry no direction).
+fn finite_rows(v: &View<'_>, rows: &[usize]) -> Result<Vec<f64>, DecodeError> {
+    let mut vals = Vec::with_capacity(rows.len() * v.cols);
+    for &r in rows {
         v.read_rows(r, r + 1, &mut vals)?;
     }
     vals.iter_mut()
         .filter(|x| !x.is_finite())
         .for_each(|x| *x = 0.0);
-    let m = ArrayView2::from_shape((coordinates.len(), v.cols), &vals).expect("rows × cols");
-    let mut out = m.t().to_owned();
-    for mut row in out.axis_iter_mut(Axis(0)) {
+    Ok(vals)
+}
+
+/// Scales every row of `m` to unit length (a zero row stays zero).
+fn scale_rows_to_unit(m: &mut Array2<f64>) {
+    for mut row in m.axis_iter_mut(Axis(0)) {
         let norm = row.dot(&row).sqrt();
         if norm > 0.0 {
             row.mapv_inplace(|x| x / norm);
         }
     }
-    Ok(out)
 }
 
 /// Rows of the view (all, or `only` those), projected and scaled to unit length.
@@ -200,24 +211,13 @@ fn projected_unit_rows(
     let parts: Result<Vec<Array2<f64>>, DecodeError> = rows
         .par_chunks(per)
         .map(|chunk| {
-            let mut vals = Vec::with_capacity(chunk.len() * v.cols);
-            for &r in chunk {
-                v.read_rows(r, r + 1, &mut vals)?;
-            }
-            vals.iter_mut()
-                .filter(|x| !x.is_finite())
-                .for_each(|x| *x = 0.0);
+            let vals = finite_rows(v, chunk)?;
             let m = ArrayView2::from_shape((chunk.len(), v.cols), &vals).expect("rows × cols");
             let mut p = match projection {
                 Some(r) => m.dot(r),
                 None => m.to_owned(),
             };
-            for mut row in p.axis_iter_mut(Axis(0)) {
-                let norm = row.dot(&row).sqrt();
-                if norm > 0.0 {
-                    row.mapv_inplace(|x| x / norm);
-                }
-            }
+            scale_rows_to_unit(&mut p);
             Ok(p)
         })
         .collect();
