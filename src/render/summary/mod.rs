@@ -101,8 +101,11 @@ pub(super) fn percent(n: u64, total: u64) -> String {
 
 pub(super) fn files_words(report: &SummaryReport) -> String {
     let n = report.model.files.len();
+    let remote = report.model.fetched_bytes.map_or(String::new(), |f| {
+        format!(" (remote: headers only, {} fetched)", human_bytes(f))
+    });
     format!(
-        "{} in {n} file{}",
+        "{} in {n} file{}{remote}",
         human_bytes(report.model.bytes),
         if n == 1 { "" } else { "s" }
     )
