@@ -18,6 +18,17 @@ const SHARDED: &[&str] = &[
     "model-00002-of-00003.safetensors",
     "model-00003-of-00003.safetensors",
 ];
+/// Every file of the single-file fixture but the generator's expected values.
+const SINGLE: &[&str] = &[
+    "LICENSE",
+    "README.md",
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "special_tokens_map.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+];
 const COMMIT_A: &str = "aaaa1111bbbbccccddddeeeeffff000011112222";
 const COMMIT_B: &str = "aaaa2222bbbbccccddddeeeeffff000011112222";
 const COMMIT_C: &str = "cccc3333bbbbccccddddeeeeffff000011112222";
@@ -32,13 +43,7 @@ fn hf_cache() -> (tempfile::TempDir, Vec<(&'static str, String)>) {
         COMMIT_A,
         &as_refs(&fixture_files("llama-tiny-sharded", SHARDED)),
     );
-    repo.snapshot(
-        COMMIT_B,
-        &as_refs(&fixture_files(
-            "llama-tiny",
-            &["config.json", "model.safetensors", "README.md", "LICENSE"],
-        )),
-    );
+    repo.snapshot(COMMIT_B, &as_refs(&fixture_files("llama-tiny", SINGLE)));
     // The config is the same bytes as in COMMIT_B: one blob, two links.
     repo.snapshot(
         COMMIT_C,
@@ -319,9 +324,19 @@ fn an_ollama_name_opens_the_gguf_blob_with_its_layers_as_documents() {
     );
     // The text summary lists the layers as documents.
     let text = out(&run(tmp.path(), &env, &["summary", "ollama:tiny:latest"]));
-    for kind in ["template", "system_prompt", "license"] {
-        assert!(text.contains(kind), "{kind} missing from:\n{text}");
-    }
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("ollama layers"))
+        .unwrap_or_else(|| panic!("no layers line in:\n{text}"));
+    assert!(
+        line.ends_with(&format!(
+            "template ({} B), system prompt ({} B), license (1.04 KiB), parameters ({} B)",
+            TEMPLATE.len(),
+            SYSTEM.len(),
+            PARAMS.len()
+        )),
+        "{line}"
+    );
 }
 
 #[test]
@@ -462,7 +477,15 @@ fn an_lmstudio_name_opens_its_folder() {
             "json",
         ],
     ));
-    assert_eq!(got["tensors"], local["tensors"]);
+    let without_file = |v: &Value| {
+        let mut v = v["tensors"].clone();
+        for t in v.as_array_mut().unwrap() {
+            t.as_object_mut().unwrap().remove("file");
+        }
+        v
+    };
+    assert_eq!(without_file(&got), without_file(&local));
+    assert_eq!(got["tensors"][0]["file"], "tiny-Q8_0.gguf");
     let o = run(
         tmp.path(),
         &env,
@@ -526,13 +549,7 @@ fn cache_lists_every_store_with_sizes_counted_once() {
     );
     // org/llama: every distinct file of the three snapshots once (config.json is shared).
     let mut distinct = std::collections::BTreeMap::new();
-    for (folder, names) in [
-        ("llama-tiny-sharded", SHARDED),
-        (
-            "llama-tiny",
-            &["config.json", "model.safetensors", "README.md", "LICENSE"][..],
-        ),
-    ] {
+    for (folder, names) in [("llama-tiny-sharded", SHARDED), ("llama-tiny", SINGLE)] {
         for (_, bytes) in fixture_files(folder, names) {
             distinct.insert(sha256(&bytes), bytes.len() as u64);
         }

@@ -25,7 +25,7 @@ fn repos() -> BTreeMap<String, server::Repo> {
     repos.insert("gated/single".into(), server::fixture_repo("llama-tiny"));
     let mut gguf = server::Repo::new();
     gguf.insert(
-        "tiny.gguf".into(),
+        "llama-tiny.gguf".into(),
         std::fs::read(fixtures().join("gguf/llama-tiny.gguf")).unwrap(),
     );
     repos.insert("org/gguf".into(), gguf.clone());
@@ -145,6 +145,15 @@ fn tensors_and_transparency_work_on_a_remote_model() {
     // The card, licence and config were fetched: the licence and the items agree with local.
     assert_eq!(t["license"], l["license"]);
     assert_eq!(t["counts"], l["counts"]);
+    let statuses = |v: &Value| -> Vec<(String, String)> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["id"].to_string(), i["status"].to_string()))
+            .collect()
+    };
+    assert_eq!(statuses(&t), statuses(&l));
     assert_eq!(t["hashed"], false);
     // No temporary folder is left behind.
     let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
@@ -171,7 +180,7 @@ fn tensors_and_transparency_work_on_a_remote_model() {
 fn a_gguf_by_url_reads_growing_ranges_until_the_header_is_whole() {
     let server = server::start(repos());
     let tmp = tempfile::tempdir().unwrap();
-    let url = format!("{}/plain/files/tiny.gguf", server.endpoint);
+    let url = format!("{}/plain/files/llama-tiny.gguf", server.endpoint);
     let got = json(&run(
         tmp.path(),
         &[],

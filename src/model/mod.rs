@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// The element types live in the leaf [`crate::dtype`]; re-exported here, where they always were.
 pub use crate::dtype::{self, DType};
 pub use open::open;
-pub use reference::{Remote, open_reference};
+pub use reference::{Remote, open_blob, open_reference};
 
 /// The on-disk format of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -631,7 +631,7 @@ fn split_found(g: &Gguf) -> String {
 
 /// Opens a `.gguf` file; a part of a split model (`split.count` > 1) opens every part, found next
 /// to it by llama.cpp's naming scheme, as one model.
-fn open_gguf(path: &Path) -> Result<Model> {
+pub(super) fn open_gguf(path: &Path) -> Result<Model> {
     let (file, g) = open_gguf_file(path)?;
     let Some(split) = g.split().filter(|s| s.count > 1) else {
         return Ok(assemble_gguf(vec![(file, g)]));

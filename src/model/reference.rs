@@ -75,25 +75,37 @@ pub fn open_reference(arg: &Path) -> Result<Model> {
             open_remote(fetch_hub(&text, repo, revision.as_deref())?)
         }
         Reference::Url(url) => open_remote(fetch_url(url)?),
+        Reference::Ollama { .. } => {
+            let resolved = resolve_local(&reference, &text)?;
+            let mut model = open_blob(&resolved.path)?;
+            model.path = arg.to_owned();
+            // The store's layers are the model's documents; a blob folder has no others.
+            model.documents = resolved
+                .documents
+                .into_iter()
+                .map(|d| Document {
+                    kind: d.kind,
+                    path: d.path,
+                    bytes: d.bytes,
+                })
+                .collect();
+            Ok(model)
+        }
         _ => {
             let resolved = resolve_local(&reference, &text)?;
             let mut model = super::open(&resolved.path)?;
             model.path = arg.to_owned();
-            if !resolved.documents.is_empty() {
-                // The store's layers are the model's documents; a blob folder has no others.
-                model.documents = resolved
-                    .documents
-                    .into_iter()
-                    .map(|d| Document {
-                        kind: d.kind,
-                        path: d.path,
-                        bytes: d.bytes,
-                    })
-                    .collect();
-            }
             Ok(model)
         }
     }
+}
+
+/// Opens a GGUF file named by its digest (an Ollama blob, `sha256-<hex>`): the name says
+/// nothing of the format, the manifest says it is the model.
+pub fn open_blob(path: &Path) -> Result<Model> {
+    let mut model = super::open::open_gguf(path)?;
+    model.path = path.to_owned();
+    Ok(model)
 }
 
 /// Builds a model from fetched headers: the tensor table and metadata as for local files, the

@@ -59,7 +59,13 @@ impl CacheReport {
             .map(|m| {
                 let family = m.family.or_else(|| {
                     let path = m.open_path.as_ref()?;
-                    let model = crate::model::open(path).ok()?;
+                    // An Ollama blob is named by its digest: the manifest says it is GGUF.
+                    let model = if m.store == "ollama" {
+                        crate::model::open_blob(path)
+                    } else {
+                        crate::model::open(path)
+                    }
+                    .ok()?;
                     model
                         .gguf
                         .as_ref()?

@@ -35,11 +35,13 @@ pub fn start(repos: BTreeMap<String, Repo>) -> Server {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (w, l) = (weight_bytes.clone(), log.clone());
     let repos = Arc::new(repos);
+    // The "CDN" is the same server under another host name, as the Hub's is another host.
+    let cdn = endpoint.replace("127.0.0.1", "localhost");
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (repos, w, l) = (repos.clone(), w.clone(), l.clone());
+            let (repos, w, l, cdn) = (repos.clone(), w.clone(), l.clone(), cdn.clone());
             std::thread::spawn(move || {
-                let _ = serve(stream, &repos, &w, &l);
+                let _ = serve(stream, &repos, &w, &l, &cdn);
             });
         }
     });
@@ -55,6 +57,7 @@ fn serve(
     repos: &BTreeMap<String, Repo>,
     weight_bytes: &AtomicU64,
     log: &Mutex<Vec<String>>,
+    cdn_host: &str,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
@@ -143,7 +146,7 @@ fn serve(
     }
     let weights = file.ends_with(".safetensors") || file.ends_with(".gguf");
     if weights && !cdn && repo != "plain/files" {
-        let location = format!("/cdn/{repo}/{file}");
+        let location = format!("{cdn_host}/cdn/{repo}/{file}");
         return respond(
             &mut stream,
             "302 Found",

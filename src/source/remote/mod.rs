@@ -6,8 +6,9 @@
 //! For a Hub repo the file list comes from `{endpoint}/api/models/{repo}/revision/{revision}`
 //! (which also pins the commit); files from `{endpoint}/{repo}/resolve/{commit}/{file}`. The
 //! weights are the shards `model.safetensors.index.json` names, else the `.safetensors` files,
-//! else the one `.gguf` file; the small side documents (config, model card, tokenizer config,
-//! licence, chat template, Python files) are fetched whole, each under a cap. `HF_TOKEN` is sent
+//! else the one `.gguf` file; the side documents (config, model card, tokenizer and its config,
+//! licence, chat template, Python files) are fetched whole, each under a 16 MiB cap (a larger
+//! one is left out, as the report then says). `HF_TOKEN` is sent
 //! as a bearer token to the endpoint. [`http::Client`] counts every byte received.
 
 pub mod headers;
@@ -95,6 +96,7 @@ fn is_document(name: &str) -> bool {
     matches!(
         name,
         "config.json"
+            | "tokenizer.json"
             | "generation_config.json"
             | "tokenizer_config.json"
             | "special_tokens_map.json"
