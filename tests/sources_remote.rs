@@ -29,11 +29,44 @@ fn repos() -> BTreeMap<String, server::Repo> {
         std::fs::read(fixtures().join("gguf/llama-tiny.gguf")).unwrap(),
     );
     repos.insert("org/gguf".into(), gguf.clone());
+    gguf.insert("big-header.gguf".into(), big_header_gguf().0);
+    // A safetensors header length past the end of the file.
+    let mut bad = 1_000_000u64.to_le_bytes().to_vec();
+    bad.extend_from_slice(b"{}");
+    gguf.insert("bad.safetensors".into(), bad);
     repos.insert("plain/files".into(), gguf);
     let mut pickles = server::Repo::new();
     pickles.insert("pytorch_model.bin".into(), vec![0; 16]);
     repos.insert("org/pickles".into(), pickles);
     repos
+}
+
+/// A GGUF file written here byte by byte (GGUF v3): one 200 KiB metadata string, so the header
+/// is over three times the first range, and one F32 tensor `w` of 262,144 values (1 MiB).
+/// Returns the file and its header length (the data offset).
+fn big_header_gguf() -> (Vec<u8>, u64) {
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    let mut out = b"GGUF".to_vec();
+    out.extend_from_slice(&3u32.to_le_bytes());
+    out.extend_from_slice(&1u64.to_le_bytes()); // tensors
+    out.extend_from_slice(&2u64.to_le_bytes()); // key-value pairs
+    string(&mut out, "general.architecture");
+    out.extend_from_slice(&8u32.to_le_bytes()); // string
+    string(&mut out, "llama");
+    string(&mut out, "general.description");
+    out.extend_from_slice(&8u32.to_le_bytes());
+    string(&mut out, &"x".repeat(200 << 10));
+    string(&mut out, "w");
+    out.extend_from_slice(&1u32.to_le_bytes()); // dimensions
+    out.extend_from_slice(&262_144u64.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // F32
+    out.extend_from_slice(&0u64.to_le_bytes()); // offset in the data section
+    let data_start = out.len().next_multiple_of(32);
+    out.resize(data_start + (1 << 20), 0);
+    (out, data_start as u64)
 }
 
 fn env(server: &server::Server) -> Vec<(&'static str, String)> {
@@ -203,6 +236,23 @@ fn a_gguf_by_url_reads_growing_ranges_until_the_header_is_whole() {
     let sent = server.weight_bytes.load(Ordering::Relaxed);
     // The first range (64 KiB) holds this header; the file is ten times that.
     assert!(sent <= 64 << 10 && sent * 10 < size, "{sent} of {size}");
+    // A header larger than the first range: the range grows (64, 128, 256 KiB) until it parses.
+    let before = server.weight_bytes.load(Ordering::Relaxed);
+    let url = format!("{}/plain/files/big-header.gguf", server.endpoint);
+    let got = json(&run(
+        tmp.path(),
+        &[],
+        &["tensors", &url, "--format", "json"],
+    ));
+    assert_eq!(got["tensors"][0]["name"], "w");
+    assert_eq!(got["tensors"][0]["shape"], serde_json::json!([262_144]));
+    let (file, header) = big_header_gguf();
+    let sent = server.weight_bytes.load(Ordering::Relaxed) - before;
+    assert!(
+        sent >= header && sent <= 256 << 10,
+        "{sent} for a {header}-byte header"
+    );
+    assert!(sent * 4 < file.len() as u64);
     // The Hub repo with one GGUF file opens the same.
     let got = json(&run(
         tmp.path(),
