@@ -328,6 +328,7 @@ fn an_ollama_name_opens_the_gguf_blob_with_its_layers_as_documents() {
         .lines()
         .find(|l| l.starts_with("ollama layers"))
         .unwrap_or_else(|| panic!("no layers line in:\n{text}"));
+    insta::assert_snapshot!("ollama_summary_text", text.as_str());
     assert!(
         line.ends_with(&format!(
             "template ({} B), system prompt ({} B), license (1.04 KiB), parameters ({} B)",
@@ -590,6 +591,13 @@ fn cache_lists_every_store_with_sizes_counted_once() {
     assert!(text.contains("5 models"), "{text}");
     let md = out(&run(tmp.path(), &env, &["cache", "--format", "markdown"]));
     assert!(md.contains("| ollama:tiny "), "{md}");
+    let redact = |s: String| {
+        s.replace(&tmp.path().display().to_string(), "<hf>")
+            .replace(&ollama_tmp.path().display().to_string(), "<ollama>")
+            .replace(&lms_tmp.path().display().to_string(), "<lmstudio>")
+    };
+    insta::assert_snapshot!("cache_text", redact(text));
+    insta::assert_snapshot!("cache_markdown", redact(md));
     drop((ollama_tmp, lms_tmp));
 }
 

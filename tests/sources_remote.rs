@@ -34,6 +34,7 @@ fn repos() -> BTreeMap<String, server::Repo> {
     let mut bad = 1_000_000u64.to_le_bytes().to_vec();
     bad.extend_from_slice(b"{}");
     gguf.insert("bad.safetensors".into(), bad);
+    repos.insert("norange/files".into(), gguf.clone());
     repos.insert("plain/files".into(), gguf);
     let mut pickles = server::Repo::new();
     pickles.insert("pytorch_model.bin".into(), vec![0; 16]);
@@ -261,6 +262,22 @@ fn a_gguf_by_url_reads_growing_ranges_until_the_header_is_whole() {
     ));
     assert_eq!(got["model"]["format"], "gguf");
     assert_eq!(got["model"]["tensor_count"], local["model"]["tensor_count"]);
+}
+
+#[test]
+fn a_server_that_ignores_range_is_read_only_as_far_as_needed() {
+    let server = server::start(repos());
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("{}/norange/files/llama-tiny.gguf", server.endpoint);
+    let got = json(&run(
+        tmp.path(),
+        &[],
+        &["tensors", &url, "--format", "json"],
+    ));
+    assert_eq!(got["model"]["tensor_count"], 21);
+    // The whole file was offered; the first 64 KiB were read and the connection dropped.
+    let fetched = got["model"]["fetched_bytes"].as_u64().unwrap();
+    assert_eq!(fetched, 64 << 10);
 }
 
 #[test]

@@ -42,7 +42,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: Option<PathBuf>,
 
     #[command(flatten)]
@@ -169,7 +171,9 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct TransparencyArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 
     /// Skip the SHA-256 fingerprints (item D4 is then NOT_ASSESSABLE).
@@ -187,13 +191,17 @@ pub struct CacheArgs {}
 
 #[derive(Debug, Args)]
 pub struct BrowseArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 
     /// Row order (statistics sort largest first).
@@ -229,13 +237,17 @@ pub enum StatsSortArg {
 
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct TensorsArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 
     /// Row order.

@@ -12,16 +12,11 @@ pub fn render_cache(report: &CacheReport, markdown: bool) -> String {
     }
     for s in &report.stores {
         let state = if s.exists { "" } else { " (absent)" };
-        let line = format!(
-            "{:<12} {}{state}",
-            s.store,
-            super::printable(&s.path, false)
-        );
+        let path = super::printable(&s.path, false);
         if markdown {
-            out.push_str(&format!("- `{}` {}{state}\n", s.store, s.path));
+            out.push_str(&format!("- `{}` {path}{state}\n", s.store));
         } else {
-            out.push_str(&line);
-            out.push('\n');
+            out.push_str(&format!("{:<12} {path}{state}\n", s.store));
         }
     }
     out.push('\n');

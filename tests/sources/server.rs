@@ -1,7 +1,9 @@
 //! A local HTTP server for the remote tests: the Hub's URL layout over the committed fixtures
 //! (`/api/models/{repo}/revision/{rev}` listing, `/{repo}/resolve/{rev}/{file}`), range requests,
 //! a redirect of weight files to a "CDN" path (as the Hub redirects LFS files), and a gated repo
-//! that answers 401 without `Authorization: Bearer secret`. It counts the body bytes it sends
+//! that answers 401 without `Authorization: Bearer secret`; `plain/…` files are served at
+//! `/plain/files/NAME` without redirect, and `norange/…` files the same way by a server that
+//! ignores the Range header. It counts the body bytes it sends
 //! from weight files, so a test can assert that only headers were read.
 
 #![allow(dead_code)]
@@ -133,7 +135,7 @@ fn serve(
         (false, [org, name, "resolve", rev, file]) if *rev == COMMIT || *rev == "main" => {
             (format!("{org}/{name}"), (*file).to_owned())
         }
-        (false, [org, name, file]) if *org == "plain" => {
+        (false, [org, name, file]) if *org == "plain" || *org == "norange" => {
             (format!("{org}/{name}"), (*file).to_owned())
         }
         _ => return not_found(&mut stream),
@@ -145,7 +147,8 @@ fn serve(
         return respond(&mut stream, "401 Unauthorized", &[], b"gated");
     }
     let weights = file.ends_with(".safetensors") || file.ends_with(".gguf");
-    if weights && !cdn && repo != "plain/files" {
+    let direct = repo.starts_with("plain/") || repo.starts_with("norange/");
+    if weights && !cdn && !direct {
         let location = format!("{cdn_host}/cdn/{repo}/{file}");
         return respond(
             &mut stream,
@@ -155,6 +158,8 @@ fn serve(
         );
     }
     let total = bytes.len() as u64;
+    // `norange/…` is a server that ignores Range and always sends the whole file.
+    let range = range.filter(|_| !repo.starts_with("norange/"));
     match range.as_deref().and_then(parse_range) {
         Some((start, _)) if start >= total => respond(
             &mut stream,

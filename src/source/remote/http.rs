@@ -137,20 +137,19 @@ impl Client {
                             .map_err(|e| self.error(format!("{current}: {e}")))?;
                         self.fetched.set(self.fetched.get() + skip);
                     }
+                    // A whole-file request reads one byte more than the cap, to tell a file
+                    // over it; a range request reads what it asked for and no more.
+                    let limit = if range.is_some() { take } else { take + 1 };
                     let mut body = Vec::new();
                     reader
-                        .take(take + 1)
+                        .take(limit)
                         .read_to_end(&mut body)
                         .map_err(|e| self.error(format!("{current}: {e}")))?;
                     self.fetched.set(self.fetched.get() + body.len() as u64);
                     if body.len() as u64 > take {
-                        if range.is_some() {
-                            body.truncate(take as usize);
-                        } else {
-                            return Err(self.error(format!(
-                                "{current}: the file is larger than the {cap}-byte cap for it"
-                            )));
-                        }
+                        return Err(self.error(format!(
+                            "{current}: the file is larger than the {cap}-byte cap for it"
+                        )));
                     }
                     return Ok(Fetched { body, total });
                 }
