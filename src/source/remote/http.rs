@@ -65,7 +65,12 @@ impl Client {
         self.fetched.get()
     }
 
+    /// An error naming the reference once (a URL reference is also the URL the message starts
+    /// with).
     fn error(&self, why: String) -> SourceError {
+        let why = why
+            .strip_prefix(&format!("{}: ", self.reference))
+            .map_or(why.clone(), str::to_owned);
         SourceError::remote(&self.reference, why)
     }
 
