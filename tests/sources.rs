@@ -138,6 +138,40 @@ fn a_revision_is_a_tag_a_commit_or_a_unique_commit_prefix() {
 }
 
 #[test]
+fn diff_and_stats_take_references_too() {
+    let (tmp, env) = hf_cache();
+    // The v1.0 snapshot holds the very bytes of the fixture: identical, exit 0.
+    let o = run(
+        tmp.path(),
+        &env,
+        &["diff", "org/llama@v1.0", "fixtures/llama-tiny"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // Both by name: the sharded main holds the same values as the single file.
+    let o = run(tmp.path(), &env, &["diff", "org/llama", "org/llama@v1.0"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // Another model: exit 1.
+    let o = run(
+        tmp.path(),
+        &env,
+        &["diff", "org/llama", "fixtures/gpt2-tiny"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let o = run(
+        tmp.path(),
+        &env,
+        &["stats", "org/llama@v1.0", "--format", "json"],
+    );
+    let local = run(
+        tmp.path(),
+        &[],
+        &["stats", "fixtures/llama-tiny", "--format", "json"],
+    );
+    let rows = |o: &std::process::Output| json(o)["tensors"].clone();
+    assert_eq!(rows(&o), rows(&local));
+}
+
+#[test]
 fn a_snapshot_linking_to_a_missing_blob_says_so() {
     let (tmp, env) = hf_cache();
     let o = run(tmp.path(), &env, &["summary", "org/llama@cccc3333"]);
