@@ -36,6 +36,38 @@ fn repos() -> BTreeMap<String, server::Repo> {
     gguf.insert("bad.safetensors".into(), bad);
     repos.insert("norange/files".into(), gguf.clone());
     repos.insert("plain/files".into(), gguf);
+    // The sharded model with an index that misplaces one tensor, and one whose total is wrong.
+    let sharded = server::fixture_repo("llama-tiny-sharded");
+    let index: Value = serde_json::from_slice(&sharded["model.safetensors.index.json"]).unwrap();
+    let mut misplaced = index.clone();
+    let map = misplaced["weight_map"].as_object_mut().unwrap();
+    let (tensor, shard) = map
+        .iter()
+        .next()
+        .map(|(t, s)| (t.clone(), s.clone()))
+        .unwrap();
+    let other = [
+        "model-00001-of-00003.safetensors",
+        "model-00002-of-00003.safetensors",
+    ]
+    .into_iter()
+    .find(|s| *s != shard)
+    .unwrap();
+    map.insert(tensor, other.into());
+    let mut repo = sharded.clone();
+    repo.insert(
+        "model.safetensors.index.json".into(),
+        serde_json::to_vec(&misplaced).unwrap(),
+    );
+    repos.insert("org/misplaced".into(), repo);
+    let mut total = index;
+    total["metadata"]["total_size"] = 12345.into();
+    let mut repo = sharded;
+    repo.insert(
+        "model.safetensors.index.json".into(),
+        serde_json::to_vec(&total).unwrap(),
+    );
+    repos.insert("org/wrong-total".into(), repo);
     let mut pickles = server::Repo::new();
     pickles.insert("pytorch_model.bin".into(), vec![0; 16]);
     repos.insert("org/pickles".into(), pickles);
@@ -311,6 +343,29 @@ fn a_gated_repo_needs_hf_token() {
             .all(|l| l.ends_with("token=false")),
         "{log:#?}"
     );
+}
+
+#[test]
+fn a_remote_index_is_checked_against_the_shard_headers() {
+    let server = server::start(repos());
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(tmp.path(), &env(&server), &["summary", "hf:org/misplaced"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = err(&o);
+    assert!(
+        e.contains("model.safetensors.index.json") && e.contains("tensor `"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1);
+    let got = json(&run(
+        tmp.path(),
+        &env(&server),
+        &["summary", "hf:org/wrong-total", "--format", "json"],
+    ));
+    let notes = got["model"]["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["code"], "index_total_size");
+    assert_eq!(notes[0]["evidence"]["declared"], 12345);
 }
 
 #[test]

@@ -100,6 +100,72 @@ pub fn open_reference(arg: &Path) -> Result<Model> {
     }
 }
 
+/// Checks the shards' headers against the index, as opening a local index does: a tensor the
+/// index puts in a shard that lacks it is an error; a tensor the index does not name and a
+/// `total_size` that differs from the tensors' bytes are notes.
+fn check_index(
+    model: &mut Model,
+    index: &crate::format::index::ShardIndex,
+    reference: &str,
+) -> Result<()> {
+    use crate::finding::{Finding, Severity, Subject};
+    let held: std::collections::HashSet<(&str, &str)> = model
+        .tensors
+        .iter()
+        .map(|t| (model.files[t.file].name.as_str(), t.name.as_str()))
+        .collect();
+    for (tensor, shard) in &index.weight_map {
+        if !held.contains(&(shard.as_str(), tensor.as_str())) {
+            return Err(Error::Index {
+                path: PathBuf::from(format!("{reference} model.safetensors.index.json")),
+                source: Box::new(crate::error::IndexError::WrongShard {
+                    tensor: tensor.clone(),
+                    shard: shard.clone(),
+                    found_in: model
+                        .tensors
+                        .iter()
+                        .find(|t| t.name == *tensor)
+                        .map(|t| model.files[t.file].name.clone()),
+                }),
+            });
+        }
+    }
+    let mut notes = Vec::new();
+    for t in &model.tensors {
+        if !index.weight_map.contains_key(&t.name) {
+            let file = model.files[t.file].name.as_str();
+            notes.push(
+                Finding::new(
+                    Severity::Warning,
+                    "index_extra_tensor",
+                    Subject::Tensor(t.name.clone()),
+                    format!("tensor `{}` in `{file}` is not in the index", t.name),
+                )
+                .with("file", file),
+            );
+        }
+    }
+    if let Some(declared) = index.total_size {
+        let actual = model.tensor_bytes_total();
+        if declared != actual {
+            notes.push(
+                Finding::new(
+                    Severity::Warning,
+                    "index_total_size",
+                    Subject::Key("total_size".into()),
+                    format!(
+                        "index declares total_size {declared} but the tensors hold {actual} bytes"
+                    ),
+                )
+                .with("declared", declared)
+                .with("observed", actual),
+            );
+        }
+    }
+    model.notes.extend(notes);
+    Ok(())
+}
+
 /// Opens a GGUF file named by its digest (an Ollama blob, `sha256-<hex>`): the name says
 /// nothing of the format, the manifest says it is the model.
 pub fn open_blob(path: &Path) -> Result<Model> {
@@ -137,7 +203,10 @@ pub fn open_remote(remote: RemoteModel) -> Result<Model> {
             let file = WeightFile::without_data(PathBuf::from(&f.url), f.head.len, f.head.bytes);
             files.push(safetensors_header(file)?);
         }
-        let model = assemble(files);
+        let mut model = assemble(files);
+        if let Some(index) = &remote.index {
+            check_index(&mut model, index, &remote.reference)?;
+        }
         let mut seen = std::collections::HashMap::new();
         for t in &model.tensors {
             if let Some(other) = seen.insert(t.name.as_str(), t.file) {

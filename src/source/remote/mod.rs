@@ -37,6 +37,8 @@ pub struct RemoteModel {
     pub files: Vec<RemoteFile>,
     /// The side documents, by file name, with their bytes.
     pub documents: Vec<(String, Vec<u8>)>,
+    /// `model.safetensors.index.json`, parsed, when the weights are its shards.
+    pub index: Option<crate::format::index::ShardIndex>,
     /// Bytes received over HTTP, headers and documents included.
     pub fetched_bytes: u64,
 }
@@ -157,13 +159,16 @@ pub fn fetch_hub(
     };
     let top: Vec<&String> = names.iter().filter(|n| !n.contains('/')).collect();
 
+    let mut shard_index = None;
     let weights: Vec<String> = if top.iter().any(|n| *n == "model.safetensors.index.json") {
         let index = client.get(&url("model.safetensors.index.json"), MAX_LISTING)?;
         let text = String::from_utf8_lossy(&index.body);
         let index = parse_index(&text).map_err(|e| {
             SourceError::remote(given, format!("model.safetensors.index.json: {e}"))
         })?;
-        index.shards().into_iter().map(str::to_owned).collect()
+        let shards = index.shards().into_iter().map(str::to_owned).collect();
+        shard_index = Some(index);
+        shards
     } else {
         let mut safetensors: Vec<String> = top
             .iter()
@@ -236,6 +241,7 @@ pub fn fetch_hub(
         reference: given.to_owned(),
         files,
         documents,
+        index: shard_index,
         fetched_bytes: client.fetched(),
     })
 }
@@ -268,6 +274,7 @@ pub fn fetch_url(url: &str) -> Result<RemoteModel, SourceError> {
             head,
         }],
         documents: Vec::new(),
+        index: None,
         fetched_bytes: client.fetched(),
     })
 }
