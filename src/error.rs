@@ -103,4 +103,8 @@ pub enum Error {
         /// The tensor being read when a read faulted, when known.
         tensor: Option<String>,
     },
+    /// A model reference (`ORG/NAME`, `ollama:…`, `lmstudio:…`, `hf:…`, a URL) that could not be
+    /// resolved or fetched.
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
 }

@@ -14,6 +14,8 @@
 //! dtype, finding, text    leaves: element types (DType, GgmlType), the one finding type,
 //!                         number and shape words
 //!   → format, decode      bytes in, tables or values out, no I/O (peers)
+//!   → source              model references: the Hugging Face cache, Ollama, LM Studio, remote
+//!                         headers over HTTP
 //!   → error               the library's error: each reader's error with the path of its file
 //!   → model               files, tensor table, side documents; opening reads headers only
 //!   → stats, arch         statistics; the architecture and its naming rules (peers)
@@ -38,6 +40,7 @@ pub mod format;
 pub mod model;
 pub mod render;
 pub mod report;
+pub mod source;
 pub mod stats;
 pub mod text;
 pub mod transparency;

@@ -25,6 +25,8 @@ const LAYERS: &[&[&str]] = &[
     &["dtype", "finding", "text"],
     // Bytes in, tables or values out; no I/O.
     &["format", "decode"],
+    // Model references resolved to files, or to header bytes fetched over HTTP.
+    &["source"],
     // The library's error: wraps each reader's error with the path of its file.
     &["error"],
     // The model: files, tensor table, side documents; opening reads headers only.

@@ -19,21 +19,32 @@ Examples:
   glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
   glassbox tensors ./ckpt --format json | jq '.model.parameter_count'
   glassbox transparency ./ckpt                what the files prove, declare and hide (A–K)
+  glassbox meta-llama/Llama-3.2-1B@main       a model in the Hugging Face cache, by repo id
+  glassbox summary ollama:llama3.2:3b         a model in the Ollama store (its template, system
+                                              prompt and licence layers too)
+  glassbox tensors lmstudio:lmstudio-community/Qwen3-8B-GGUF
+  glassbox summary hf:Qwen/Qwen3-8B           headers only, over HTTP (HF_ENDPOINT, HF_TOKEN)
+  glassbox cache                              the models in the local caches and stores
 
 Exit codes: 0 success, 2 error (bad arguments, unreadable or invalid input).";
 
 /// glassbox: what an open-weight model's files reveal.
 ///
 /// Point it at a `.safetensors` file, a sharded checkpoint (`model.safetensors.index.json` or the
-/// folder holding it), a Hugging Face model folder or a `.gguf` file (any part of a split model).
-/// Files are opened read-only and never modified.
+/// folder holding it), a Hugging Face model folder or a `.gguf` file (any part of a split model);
+/// or name a model: `ORG/NAME[@REVISION]` in the Hugging Face cache, `ollama:NAME[:TAG]`,
+/// `lmstudio:PUBLISHER/NAME`, or `hf:ORG/NAME[@REVISION]` and an `https://` URL to a
+/// `.safetensors` or `.gguf` file, read remotely (headers only). Files are opened read-only and
+/// never modified.
 #[derive(Debug, Parser)]
 #[command(name = "glassbox", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: Option<PathBuf>,
 
     #[command(flatten)]
@@ -123,6 +134,13 @@ pub enum Command {
         after_help = "Examples:\n  glassbox browse ./model\n  glassbox ./model          the same, when stdin and stdout are a terminal\n\nPress ? inside for every key, q to quit."
     )]
     Browse(BrowseArgs),
+    /// The models in the local stores: the Hugging Face cache (HF_HUB_CACHE, HF_HOME), the
+    /// Ollama store (OLLAMA_MODELS) and LM Studio's models folder (LMSTUDIO_MODELS), with their
+    /// revisions, size on disk, format and family.
+    #[command(
+        after_help = "Examples:\n  glassbox cache\n  glassbox cache --format json | jq '.models[] | select(.formats[] == \"gguf\") | .reference'\n  HF_HUB_CACHE=/data/hub glassbox cache\n\nOpen one by the reference in the first column: `glassbox summary ORG/NAME`,\n`glassbox transparency ollama:NAME`."
+    )]
+    Cache(CacheArgs),
     /// Compare two checkpoints (any formats): what changed, tensor by tensor and layer by layer,
     /// and a verdict (identical, recast, quantised, fine_tuned, low_rank_merge, derived_permuted,
     /// unrelated). Exit 0 when the weights are identical (or within --tolerance), 1 when they
@@ -153,7 +171,9 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct TransparencyArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 
     /// Skip the SHA-256 fingerprints (item D4 is then NOT_ASSESSABLE).
@@ -167,14 +187,21 @@ pub struct TransparencyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CacheArgs {}
+
+#[derive(Debug, Args)]
 pub struct BrowseArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 
     /// Row order (statistics sort largest first).
@@ -210,13 +237,17 @@ pub enum StatsSortArg {
 
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct TensorsArgs {
-    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder.
+    /// A model: a `.safetensors` or `.gguf` file, an index, or a model folder; or a name:
+    /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
+    /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
 
     /// Row order.
@@ -298,6 +329,7 @@ fn run_command(
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
         Some(Command::Stats(args)) => stats(&args, common),
         Some(Command::Browse(args)) => browse(&args.path, common),
+        Some(Command::Cache(_)) => Ok(cache(common)),
         Some(Command::Diff(_)) => unreachable!("`run` runs diff itself: it has an exit status"),
         None => {
             let Some(path) = path else {
@@ -321,7 +353,7 @@ fn run_command(
 /// The TUI; nothing goes to stdout afterwards.
 fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
     use std::io::IsTerminal;
-    let model = glassbox::model::open(path)?;
+    let model = open_with_data(path, "browse")?;
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("`browse` needs a terminal and stdout is not one; try `glassbox summary`");
     }
@@ -335,7 +367,7 @@ fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
 
 fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
     use glassbox::render::summary::{render_summary_markdown, render_summary_text};
-    let model = glassbox::model::open(path)?;
+    let model = glassbox::model::open_reference(path)?;
     let arch = glassbox::arch::infer_architecture(&model);
     let report = SummaryReport::new(&model, &arch);
     Ok(match OutputFormat::from(common.format) {
@@ -347,7 +379,7 @@ fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
 
 fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Result<Painted> {
     use glassbox::render::tensors::render_tensors_table;
-    let model = glassbox::model::open(path)?;
+    let model = glassbox::model::open_reference(path)?;
     let filter = common.filter.as_deref().map(NameFilter::new);
     let selected = select_tensors(&model, filter.as_ref(), order);
     let report = TensorTable::new(&model, &selected);
@@ -362,7 +394,7 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
     use glassbox::render::stats::render_stats_table;
     use glassbox::stats::StatsOptions;
 
-    let model = std::sync::Arc::new(glassbox::model::open(&args.path)?);
+    let model = std::sync::Arc::new(open_with_data(&args.path, "stats")?);
     let filter = common.filter.as_deref().map(NameFilter::new);
     let (order, statistic) = match args.sort {
         StatsSortArg::Name => (TensorOrder::Name, StatisticOrder::Selection),
@@ -418,10 +450,11 @@ fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
     };
     use glassbox::transparency as t;
 
-    let model = glassbox::model::open(&args.path)?;
+    let model = glassbox::model::open_reference(&args.path)?;
     let arch = glassbox::arch::infer_architecture(&model);
     let sources = t::open_sources(&model);
-    let hashes = if args.no_hash {
+    // A remote model's weights are not here to hash.
+    let hashes = if args.no_hash || model.remote.is_some() {
         None
     } else {
         let files = t::hashable_files(&model, &sources.files);
@@ -461,7 +494,7 @@ fn base_check(
     model: &glassbox::model::Model,
     common: &Common,
 ) -> Result<glassbox::transparency::BaseCheck> {
-    let base = glassbox::model::open(path)?;
+    let base = open_with_data(path, "transparency --base")?;
     let options = glassbox::diff::DiffOptions::default();
     let bar = progress_bar(
         common,
@@ -503,8 +536,8 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
             args.tolerance
         );
     }
-    let a = glassbox::model::open(&args.a)?;
-    let b = glassbox::model::open(&args.b)?;
+    let a = open_with_data(&args.a, "diff")?;
+    let b = open_with_data(&args.b, "diff")?;
     let options = glassbox::diff::DiffOptions {
         maps: args.maps.clone(),
         tolerance: args.tolerance,
@@ -533,6 +566,29 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
         OutputFormat::Text => render_diff_text(&report),
     };
     Ok((out, !report.diff.within_tolerance))
+}
+
+/// `glassbox cache`: the models in the local stores.
+fn cache(common: &Common) -> Painted {
+    use glassbox::render::cache::render_cache;
+    let report = glassbox::report::cache::CacheReport::gather();
+    Painted::plain(match OutputFormat::from(common.format) {
+        OutputFormat::Json => json::to_string(&report),
+        OutputFormat::Markdown => render_cache(&report, true),
+        OutputFormat::Text => render_cache(&report, false),
+    })
+}
+
+/// Opens a model whose tensor values the command reads: a remote model (headers only) is refused.
+fn open_with_data(path: &std::path::Path, command: &str) -> Result<glassbox::model::Model> {
+    let model = glassbox::model::open_reference(path)?;
+    if let Some(remote) = &model.remote {
+        anyhow::bail!(
+            "{}: `{command}` reads the weights, and a remote model is read by its headers only; download it (e.g. `hf download ORG/NAME`) and give its path or repo id",
+            remote.reference
+        );
+    }
+    Ok(model)
 }
 
 /// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.

@@ -10,6 +10,7 @@
 pub mod guard;
 pub mod naming;
 mod open;
+mod reference;
 pub mod sort;
 pub mod tokenizer;
 
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 /// The element types live in the leaf [`crate::dtype`]; re-exported here, where they always were.
 pub use crate::dtype::{self, DType};
 pub use open::open;
+pub use reference::{Remote, open_blob, open_reference};
 
 /// The on-disk format of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -94,7 +96,11 @@ pub struct WeightFile {
     /// The map's entry in the SIGBUS guard; declared before `map` so it is dropped (unregistered)
     /// before the map is unmapped.
     guard: guard::Registration,
-    map: memmap2::Mmap,
+    /// The file's bytes, mapped; `None` for a file known by its header only (a remote file, see
+    /// [`WeightFile::without_data`]), whose bytes are `head`.
+    map: Option<memmap2::Mmap>,
+    /// The header bytes of a file without data (empty for a mapped file).
+    head: Vec<u8>,
 }
 
 impl WeightFile {
@@ -120,14 +126,44 @@ impl WeightFile {
             trailing_bytes: 0,
             modified,
             guard,
-            map,
+            map: Some(map),
+            head: Vec::new(),
         }
+    }
+
+    /// A file known only by its first bytes (`head`, at least its header) and its length: a
+    /// remote file read with range requests. [`WeightFile::bytes`] is `head`, so every tensor
+    /// past it reads as empty ([`Model::tensor_bytes`]); it never changes ([`WeightFile::changed`]).
+    pub fn without_data(path: PathBuf, len: u64, head: Vec<u8>) -> WeightFile {
+        WeightFile {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path,
+            len,
+            header_bytes: 0,
+            metadata: BTreeMap::new(),
+            gaps: Vec::new(),
+            trailing_bytes: 0,
+            modified: None,
+            guard: guard::Registration::new(std::ptr::null(), 0),
+            map: None,
+            head,
+        }
+    }
+
+    /// Whether the file's data is here (mapped), rather than only its header.
+    pub fn has_data(&self) -> bool {
+        self.map.is_some()
     }
 
     /// Whether the file is still what was opened: no read of its map faulted (it shrank) and its
     /// length and modification time are unchanged (it was not extended or rewritten). Returns the
     /// offset of the faulting read, if one did, inside the error's cause.
     pub fn changed(&self) -> Option<Option<u64>> {
+        // A file without data (headers fetched over HTTP) has nothing on disk to change.
+        self.map.as_ref()?;
         if let Some(offset) = self.guard.fault_offset() {
             return Some(Some(offset as u64));
         }
@@ -138,7 +174,7 @@ impl WeightFile {
 
     /// The whole file.
     pub fn bytes(&self) -> &[u8] {
-        &self.map
+        self.map.as_deref().unwrap_or(&self.head)
     }
 
     /// Tells the kernel the pages in `range` (absolute offsets) will not be needed again, so
@@ -146,7 +182,7 @@ impl WeightFile {
     /// in the page cache; the range is widened to whole pages (see below).
     pub fn release(&self, range: std::ops::Range<usize>) {
         #[cfg(unix)]
-        {
+        if let Some(map) = &self.map {
             const PAGE: usize = 4096;
             // The kernel maps file pages in folios of up to 2 MiB: a fault just after `range`
             // can map the folio's pages back into the range released before it, where no later
@@ -154,13 +190,13 @@ impl WeightFile {
             // (pages still being read elsewhere simply fault in again).
             const FOLIO: usize = 2 << 20;
             let start = (range.start / FOLIO) * FOLIO;
-            let end = (range.end.min(self.map.len()) / PAGE) * PAGE;
+            let end = (range.end.min(map.len()) / PAGE) * PAGE;
             if end > start {
                 // SAFETY: the map is read-only and file-backed; MADV_DONTNEED on such a mapping only
                 // drops this process's page-table entries, and a later access faults the same file
                 // contents back in, so no slice handed out earlier can observe a change.
                 let _ = unsafe {
-                    self.map.unchecked_advise_range(
+                    map.unchecked_advise_range(
                         memmap2::UncheckedAdvice::DontNeed,
                         start,
                         end - start,
@@ -233,7 +269,9 @@ impl Drop for Releaser<'_> {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Document {
     /// What it is: `config`, `generation_config`, `tokenizer`, `tokenizer_config`,
-    /// `special_tokens_map`, `model_card`, `license`.
+    /// `special_tokens_map`, `model_card`, `license`; for a model from the Ollama store also
+    /// `ollama_manifest`, `template`, `system_prompt`, `parameters`, `adapter`, `projector`,
+    /// `messages` (its layers, see [`crate::source::ollama`]).
     pub kind: &'static str,
     pub path: PathBuf,
     pub bytes: u64,
@@ -260,6 +298,9 @@ pub struct Model {
     /// For a GGUF model: the header of its (first) file, with its metadata (`general.*`,
     /// `{arch}.*`, `tokenizer.*`); its tensor list is emptied (the table is [`Model::tensors`]).
     pub gguf: Option<Box<crate::format::gguf::Gguf>>,
+    /// For a model read over HTTP (headers only): where from, and the bytes fetched; `None` for
+    /// a model on disk.
+    pub remote: Option<Remote>,
 }
 
 impl Model {
@@ -338,8 +379,12 @@ impl Model {
         Ok(())
     }
 
-    /// The folder the model lives in.
+    /// The folder the model lives in (for a remote model, the folder its side documents were
+    /// fetched into).
     pub fn folder(&self) -> &Path {
+        if let Some(remote) = &self.remote {
+            return remote.documents_folder();
+        }
         self.files
             .first()
             .and_then(|f| f.path.parent())

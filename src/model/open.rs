@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::{DType, Document, Format, Model, TensorInfo, WeightFile};
 use crate::error::{Error, FormatError, Result};
 use crate::finding::{Finding, Severity, Subject};
-use crate::format::gguf::{Gguf, parse_gguf};
+use crate::format::gguf::{Gguf, parse_gguf_prefix};
 use crate::format::index::{ShardIndex, parse_index};
 use crate::format::safetensors::parse_header;
 
@@ -378,7 +378,7 @@ fn find_in_unindexed(folder: &Path, shards: &[&str], tensor: &str) -> Option<Str
     })
 }
 
-fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
+pub(super) fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
     let mut model = Model {
         path: PathBuf::new(),
         format: Format::Safetensors,
@@ -388,6 +388,7 @@ fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
         config: None,
         notes: Vec::new(),
         gguf: None,
+        remote: None,
     };
     for (i, (file, tensors)) in files.into_iter().enumerate() {
         for &(start, end) in &file.gaps {
@@ -462,11 +463,16 @@ fn header_unchanged(file: &WeightFile) -> Result<()> {
 /// Maps a safetensors file and validates its header; returns the file and its tensors (with
 /// `file` set to 0, renumbered by [`assemble`]).
 fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
+    safetensors_header(map_file(path)?)
+}
+
+/// Validates the header of a safetensors file (mapped, or its header only) and builds its tensors.
+pub(super) fn safetensors_header(mut file: WeightFile) -> Result<(WeightFile, Vec<TensorInfo>)> {
+    let path = file.path.clone();
     let format_error = |source| Error::Format {
-        path: path.to_owned(),
+        path: path.clone(),
         source: Box::new(source),
     };
-    let mut file = map_file(path)?;
     let len = file.len;
     if len < 8 {
         return Err(format_error(FormatError::TooShort { len }));
@@ -511,7 +517,7 @@ fn read_text(path: &Path, cap: u64) -> Result<String> {
 
 /// Records the side documents in `folder` and parses `config.json`. Problems with them are notes,
 /// never errors: the weights are still readable.
-fn find_documents(folder: &Path, model: &mut Model) {
+pub(super) fn find_documents(folder: &Path, model: &mut Model) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
@@ -581,11 +587,15 @@ fn find_documents(folder: &Path, model: &mut Model) {
 
 /// Maps a GGUF file and parses its header.
 fn open_gguf_file(path: &Path) -> Result<(WeightFile, Gguf)> {
-    let mut file = map_file(path)?;
-    let g = parse_gguf(file.bytes());
+    gguf_header(map_file(path)?)
+}
+
+/// Parses the header of a GGUF file (mapped, or its header only: a prefix of its bytes).
+pub(super) fn gguf_header(mut file: WeightFile) -> Result<(WeightFile, Gguf)> {
+    let g = parse_gguf_prefix(file.bytes(), file.len);
     header_unchanged(&file)?;
     let g = g.map_err(|e| Error::Gguf {
-        path: path.to_owned(),
+        path: file.path.clone(),
         source: Box::new(e),
     })?;
     file.header_bytes = g.data_start;
@@ -621,7 +631,7 @@ fn split_found(g: &Gguf) -> String {
 
 /// Opens a `.gguf` file; a part of a split model (`split.count` > 1) opens every part, found next
 /// to it by llama.cpp's naming scheme, as one model.
-fn open_gguf(path: &Path) -> Result<Model> {
+pub(super) fn open_gguf(path: &Path) -> Result<Model> {
     let (file, g) = open_gguf_file(path)?;
     let Some(split) = g.split().filter(|s| s.count > 1) else {
         return Ok(assemble_gguf(vec![(file, g)]));
@@ -738,7 +748,7 @@ fn open_gguf_folder(folder: &Path, mut files: Vec<PathBuf>) -> Result<Model> {
 
 /// The model of one GGUF file or of the parts of a split model (in order): the tensor table with
 /// row-major shapes, layout notes, and the first part's header as the model's GGUF metadata.
-fn assemble_gguf(parts: Vec<(WeightFile, Gguf)>) -> Model {
+pub(super) fn assemble_gguf(parts: Vec<(WeightFile, Gguf)>) -> Model {
     let mut headers = Vec::with_capacity(parts.len());
     let mut files = Vec::with_capacity(parts.len());
     let mut unknown = Vec::new();

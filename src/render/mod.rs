@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+pub mod cache;
 pub mod diff;
 pub mod json;
 pub mod stats;

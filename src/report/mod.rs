@@ -18,6 +18,7 @@
 //!
 //! Every report carries the [`ModelObject`]: where the model is, its files and totals.
 
+pub mod cache;
 pub mod diff;
 pub mod disclosure;
 pub mod metadata;
@@ -59,6 +60,10 @@ pub struct ModelObject {
     pub documents: Vec<Document>,
     /// What opening the files noticed ([`Model::notes`]).
     pub notes: Vec<Finding>,
+    /// For a model read over HTTP (headers only): the bytes fetched ([`Model::remote`]); absent
+    /// for a model on disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetched_bytes: Option<u64>,
     /// The last component of the path, as a title names the model (not in JSON).
     #[serde(skip)]
     pub display_name: String,
@@ -111,6 +116,7 @@ impl ModelObject {
                 .collect(),
             documents: model.documents.clone(),
             notes: model.notes.clone(),
+            fetched_bytes: model.remote.as_ref().map(|r| r.fetched_bytes),
             display_name: model
                 .path
                 .file_name()

@@ -98,7 +98,12 @@ pub fn audit_prompt_format(sources: &Sources, model: &Model) -> PromptAudit {
 fn choose_template(sources: &Sources, model: &Model, audit: &mut PromptAudit) {
     if let Some(t) = &sources.chat_template_file {
         audit.template = Some(t.clone());
-        audit.template_source = Some("chat_template.jinja".into());
+        audit.template_source = Some(
+            sources
+                .chat_template_source
+                .clone()
+                .unwrap_or_else(|| "chat_template.jinja".into()),
+        );
     }
     if let Some(v) = sources
         .tokenizer_config

@@ -43,8 +43,11 @@ pub struct Sources {
     pub tokenizer_model_type: Option<String>,
     /// The added tokens of `tokenizer.json` (content strings).
     pub added_tokens: Vec<String>,
-    /// `chat_template.jinja`, preferred by transformers over the config's copy.
+    /// `chat_template.jinja`, preferred by transformers over the config's copy (or the template
+    /// layer of an Ollama model, which Ollama uses instead of the GGUF's).
     pub chat_template_file: Option<String>,
+    /// Where [`Sources::chat_template_file`] came from when it is not `chat_template.jinja`.
+    pub chat_template_source: Option<String>,
     /// `adapter_config.json` (PEFT).
     pub adapter_config: Option<Value>,
     /// Python files in the folder, with what they import.
@@ -73,7 +76,10 @@ pub fn open_sources(model: &Model) -> Sources {
         folder: folder.clone(),
         ..Sources::default()
     };
-    if let Ok(entries) = std::fs::read_dir(&folder) {
+    // An Ollama model's weights are a blob among every model's blobs: the folder is not the
+    // model's, its documents are the manifest's layers.
+    let ollama = model.document("ollama_manifest").is_some();
+    if let Ok(entries) = std::fs::read_dir(&folder).map(|e| e.filter(|_| !ollama)) {
         for entry in entries.filter_map(|e| e.ok()) {
             let name = entry.file_name().to_string_lossy().into_owned();
             match entry.file_type() {
@@ -133,8 +139,97 @@ pub fn open_sources(model: &Model) -> Sources {
     }
     s.chat_template_file = read_capped(&mut s, "chat_template.jinja", MAX_TEXT_BYTES);
     read_python(&mut s, model);
+    if ollama {
+        read_ollama_layers(&mut s, model);
+    }
     read_eval_results(&mut s);
     s
+}
+
+/// The layers of an Ollama model: its template (the one Ollama renders prompts with, audited like
+/// a chat template), its licence texts, and its system prompt (a finding: text every conversation
+/// starts with, invisible to the user).
+fn read_ollama_layers(s: &mut Sources, model: &Model) {
+    let mut licenses = 0;
+    for d in &model.documents {
+        let label = match d.kind {
+            "template" => "Ollama template layer",
+            "license" => "Ollama license layer",
+            "system_prompt" => "Ollama system layer",
+            _ => continue,
+        };
+        let Some(text) = read_layer(s, &d.path, label) else {
+            continue;
+        };
+        match d.kind {
+            "template" => {
+                s.chat_template_file = Some(text);
+                s.chat_template_source = Some(label.to_owned());
+            }
+            "license" => {
+                licenses += 1;
+                let name = if licenses == 1 {
+                    label.to_owned()
+                } else {
+                    format!("{label} {licenses}")
+                };
+                s.license_texts.push((name, text));
+            }
+            _ => {
+                let first: String = text
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(120)
+                    .collect();
+                s.findings.push(
+                    Finding::new(
+                        Severity::Info,
+                        "ollama_system_prompt",
+                        Subject::File(label.into()),
+                        format!(
+                            "the Ollama manifest sets a system prompt ({} bytes), sent before every conversation: \"{first}\"",
+                            text.len()
+                        ),
+                    )
+                    .with("bytes", text.len() as u64),
+                );
+            }
+        }
+    }
+}
+
+/// Reads one layer blob under the text cap; a problem is a finding.
+fn read_layer(s: &mut Sources, path: &Path, label: &str) -> Option<String> {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if len > MAX_TEXT_BYTES {
+        s.findings.push(
+            Finding::new(
+                Severity::Warning,
+                "side_file_too_large",
+                Subject::File(label.into()),
+                format!(
+                    "the {label} is {len} bytes, over the {MAX_TEXT_BYTES}-byte cap for such a file: not read"
+                ),
+            )
+            .with("bytes", len)
+            .with("cap", MAX_TEXT_BYTES),
+        );
+        return None;
+    }
+    match read_text(path, MAX_TEXT_BYTES) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            s.findings.push(Finding::new(
+                Severity::Warning,
+                "side_file_unreadable",
+                Subject::File(label.into()),
+                format!("the {label} could not be read: {e}"),
+            ));
+            None
+        }
+    }
 }
 
 /// Reads `.eval_results/*.yaml` (at most [`eval_results::MAX_FILES`], each capped like any text

@@ -67,6 +67,9 @@ pub struct ModelObj {
     pub parameters_by_dtype: BTreeMap<String, u64>,
     pub documents: Vec<DocumentObj>,
     pub notes: Vec<FindingObj>,
+    /// Only for a remote model (`hf:…`, a URL): bytes received over HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

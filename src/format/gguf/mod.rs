@@ -57,7 +57,7 @@ pub use crate::dtype::GgmlType;
 pub use error::GgufError;
 pub use file::{Gguf, GgufTensor, Layout};
 pub use meaning::{Source, SplitInfo, TokenizerInfo};
-pub use reader::{DEFAULT_ALIGNMENT, MAGIC, MAX_DIMS, parse_gguf};
+pub use reader::{DEFAULT_ALIGNMENT, MAGIC, MAX_DIMS, parse_gguf, parse_gguf_prefix};
 pub use value::{
     Array, EAGER_ARRAY_LEN, MAX_ARRAY_LEN, MAX_DEPTH, MAX_NAME_LEN, MAX_STRING_LEN, Metadata,
     Value, ValueType,

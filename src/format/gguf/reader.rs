@@ -22,7 +22,14 @@ pub(super) const MIN_KV_LEN: u64 = 8 + 4 + 1;
 
 /// Parses and validates a whole GGUF file held in `bytes`.
 pub fn parse_gguf(bytes: &[u8]) -> Result<Gguf, GgufError> {
-    let file_len = bytes.len() as u64;
+    parse_gguf_prefix(bytes, bytes.len() as u64)
+}
+
+/// Parses the header of a GGUF file of `file_len` bytes from its first bytes (`bytes`, a prefix
+/// holding at least the header, metadata and tensor infos): tensors are placed and checked
+/// against `file_len`. A prefix too short for the header fails like a truncated file; a remote
+/// reader fetches more and tries again.
+pub fn parse_gguf_prefix(bytes: &[u8], file_len: u64) -> Result<Gguf, GgufError> {
     if file_len < HEADER_LEN {
         // A file that does not even start with the magic is "not GGUF", whatever its length.
         if let Some(found) = bytes.get(..4).filter(|m| *m != MAGIC) {

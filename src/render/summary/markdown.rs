@@ -2,7 +2,7 @@
 
 use super::{
     checks_table, dtype_mix, family_line, files_words, memory_lines, metadata_rows, others_table,
-    parameters_table,
+    parameters_table, store_layer_rows,
 };
 use crate::render::table::{human_count, thousands};
 use crate::report::summary::{DeclaredBy, SummaryReport};
@@ -40,7 +40,10 @@ pub fn render_summary_markdown(report: &SummaryReport) -> String {
         files_words(report)
     ));
     // Metadata rows; a continuation row (empty key) joins the previous item.
-    for (k, v) in metadata_rows(report.metadata.as_ref()) {
+    for (k, v) in metadata_rows(report.metadata.as_ref())
+        .into_iter()
+        .chain(store_layer_rows(report))
+    {
         let v = v.replace('`', "'");
         if k.is_empty() {
             out.truncate(out.trim_end_matches('\n').len());

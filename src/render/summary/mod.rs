@@ -101,8 +101,11 @@ pub(super) fn percent(n: u64, total: u64) -> String {
 
 pub(super) fn files_words(report: &SummaryReport) -> String {
     let n = report.model.files.len();
+    let remote = report.model.fetched_bytes.map_or(String::new(), |f| {
+        format!(" (remote: headers only, {} fetched)", human_bytes(f))
+    });
     format!(
-        "{} in {n} file{}",
+        "{} in {n} file{}{remote}",
         human_bytes(report.model.bytes),
         if n == 1 { "" } else { "s" }
     )
@@ -342,6 +345,26 @@ pub(super) fn metadata_rows(metadata: Option<&Metadata>) -> Vec<(String, String)
         push("bits/weight", format!("{b:.2}"));
     }
     rows
+}
+
+/// The row naming the layers an Ollama manifest adds to the weights (template, system prompt,
+/// parameters, licence…), with their sizes; none for a model from anywhere else.
+pub(super) fn store_layer_rows(report: &SummaryReport) -> Vec<(String, String)> {
+    let documents = &report.model.documents;
+    if !documents.iter().any(|d| d.kind == "ollama_manifest") {
+        return Vec::new();
+    }
+    let layers: Vec<String> = documents
+        .iter()
+        .filter(|d| d.kind != "ollama_manifest")
+        .map(|d| format!("{} ({})", d.kind.replace('_', " "), human_bytes(d.bytes)))
+        .collect();
+    let words = if layers.is_empty() {
+        "none besides the weights".to_owned()
+    } else {
+        layers.join(", ")
+    };
+    vec![("ollama layers".to_owned(), words)]
 }
 
 /// The tensors outside any repeated block: name (as `name` writes it), shape, dtype and role.

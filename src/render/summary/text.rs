@@ -2,7 +2,7 @@
 
 use super::{
     checks_table, dtype_mix, family_line, files_words, group_header, memory_lines, metadata_rows,
-    others_table, parameters_table,
+    others_table, parameters_table, store_layer_rows,
 };
 use crate::render::Painted;
 use crate::render::table::{Align, Table, human_count, thousands};
@@ -33,7 +33,10 @@ pub fn render_summary_text(report: &SummaryReport) -> Painted {
         "storage".into(),
         format!("{}, {}", dtype_mix(&report.storage), files_words(report)),
     ]);
-    for (k, v) in metadata_rows(report.metadata.as_ref()) {
+    for (k, v) in metadata_rows(report.metadata.as_ref())
+        .into_iter()
+        .chain(store_layer_rows(report))
+    {
         head.push(vec![k, v]);
     }
     let mut s = String::new();
