@@ -102,6 +102,7 @@ mod isa;
 mod kernel;
 mod lanes;
 mod plan;
+mod prefetch;
 mod run;
 mod sample;
 mod siblings;
