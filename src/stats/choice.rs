@@ -1,10 +1,12 @@
 //! Which kernel and which method the engine uses on this CPU: measured once per process, not
 //! assumed from the instruction sets it reports.
 //!
-//! A kernel tuned on one CPU can be slow on another: the sampled BF16 kernel, fastest on Zen 4, is
-//! slower than plain code counting (`--exact`) on an Intel Xeon with AVX-512 (2 vCPU), where its
-//! f64 lanes, run by both hardware threads of a core at once, cost more than the table increments
-//! they save. So the engine times its candidates:
+//! A kernel tuned on one CPU can be slow on another: the sampled BF16 kernel, fastest on Zen 4, was
+//! 1.7× slower than plain code counting (`--exact`) on an Intel Xeon with AVX-512 (2 vCPU) until
+//! it prefetched across pages (`prefetch`); there its AVX-512 version is now the faster method and
+//! its AVX2 version still the slower one (2 GiB BF16 in the page cache, whole process, loaded
+//! machine: AVX-512 sampled 0.56 s of CPU, codes 0.62 s, AVX2 sampled 0.75 s; the calibration
+//! picked accordingly in every run). So the engine times its candidates:
 //!
 //! - **Method and kernel of large F32, BF16 and F16 tensors** ([`sampling`]): the first time the
 //!   process meets a large tensor of a type, the start of that tensor is read by every candidate
