@@ -255,6 +255,7 @@ impl Counter for NoCount {
 /// Counts the keys of the f32 in `g` (a multiple of 8 bytes), read straight from the bytes the
 /// vector loop has just loaded (in L1): the key of each f32 is its high 16-bit half, so one 64-bit
 /// load yields two keys, and no vector has to be spilled.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 #[inline(always)]
 pub(crate) fn count_keys(g: &[u8], t: &mut impl Counter) {
     for (j, w) in groups::<8>(g).enumerate() {
