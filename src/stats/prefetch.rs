@@ -59,3 +59,21 @@ pub(crate) fn range(bytes: &[u8]) {
         line(bytes.as_ptr().wrapping_add(at));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefetching_past_a_slice_or_anywhere_is_harmless() {
+        let v: Vec<u8> = (0..200u8).collect();
+        ahead(&v, 0);
+        ahead(&v, v.len());
+        ahead(&v, usize::MAX);
+        range(&v);
+        range(&[]);
+        line(std::ptr::null());
+        line(usize::MAX as *const u8);
+        assert_eq!(v, (0..200u8).collect::<Vec<_>>());
+    }
+}
