@@ -1,18 +1,21 @@
 //! Which kernel and which method the engine uses on this CPU: measured once per process, not
 //! assumed from the instruction sets it reports.
 //!
-//! A kernel tuned on one CPU can be slow on another: the sampled BF16 kernel, fastest on Zen 4, is
-//! slower than plain code counting (`--exact`) on an Intel Xeon with AVX-512 (2 vCPU), where its
-//! f64 lanes, run by both hardware threads of a core at once, cost more than the table increments
-//! they save. So the engine times its candidates:
+//! A kernel tuned on one CPU can be slow on another: the sampled BF16 kernel, fastest on Zen 4, was
+//! 1.7× slower than plain code counting (`--exact`) on an Intel Xeon with AVX-512 (2 vCPU) until
+//! it prefetched across pages (`prefetch`); there its AVX-512 version is now the faster method and
+//! its AVX2 version still the slower one (2 GiB BF16 in the page cache, whole process, loaded
+//! machine: AVX-512 sampled 0.56 s of CPU, codes 0.62 s, AVX2 sampled 0.75 s; the calibration
+//! picked accordingly in every run). So the engine times its candidates:
 //!
 //! - **Method and kernel of large F32, BF16 and F16 tensors** ([`sampling`]): the first time the
-//!   process meets a large tensor of a type, the start of that tensor (up to
-//!   [`CALIBRATION_BYTES`], 4 MiB) is read by every candidate — the sampled method with each kernel the
-//!   CPU runs, and counting every value (exact codes for BF16/F16, buckets for F32) — on all the
-//!   pool's workers at once, best of three, as the run itself will read it (in cache on one thread
-//!   the sampled BF16 kernel measured *faster* than counting here, and twice as slow in the real
-//!   run). Sampling is kept only where it took less than [`SAMPLED_MARGIN`] of the time of counting
+//!   process meets a large tensor of a type, the start of that tensor is read by every candidate
+//!   — the sampled method with each kernel the CPU runs, and counting every value (exact codes for
+//!   BF16/F16, buckets for F32) — on all the pool's workers at once, best of three, each timing on
+//!   a region of its own (at most [`CALIBRATION_BYTES`], 4 MiB) that no timing has read before:
+//!   the run streams every byte from memory once, and timed on data in cache the sampled BF16
+//!   kernel measured *faster* than counting on the Xeon and ran twice as slow in the run.
+//!   Sampling is kept only where it took less than [`SAMPLED_MARGIN`] of the time of counting
 //!   every value: counting gives an exact distribution, so a tie goes to it, and a large tensor is
 //!   never measured slower than `--exact` would measure it (up to the noise of the calibration).
 //!   `TensorStats::distribution` says which method a tensor got; on a machine where the two are
@@ -159,8 +162,9 @@ pub(crate) fn buckets_kernel() -> Isa {
 }
 
 /// Whether large tensors of `source` are sampled, and with which kernel, for this process: forced,
-/// or measured on `bytes` (the start of the first large tensor of that type the process meets)
-/// with every worker of the current pool at once, as the run will read it.
+/// or measured on `bytes` (the first large tensor of that type the process meets) with every
+/// worker of the current pool at once, each timing on bytes no candidate has read, as the run
+/// will read them (see [`timings`]).
 pub(crate) fn sampling(source: Source, bytes: &[u8]) -> SourceChoice {
     static CHOICES: [OnceLock<SourceChoice>; 3] =
         [OnceLock::new(), OnceLock::new(), OnceLock::new()];
@@ -172,12 +176,74 @@ pub(crate) fn sampling(source: Source, bytes: &[u8]) -> SourceChoice {
     }
     let measured = {
         let (kernel, method) = forced();
-        let bytes = &bytes[..bytes.len().min(CALIBRATION_BYTES) / 64 * 64];
-        let probed = sample::window(source, bytes);
-        let width = source.width();
-        decide(kernel, method, &Isa::available(), &mut |c| match c {
-            Candidate::Sampled(isa) => {
-                time_in_parallel(bytes, width, |part, first, table, scratch| {
+        let available = Isa::available();
+        let wanted = to_time(kernel, method, &available);
+        let times = timings(source, bytes, &wanted);
+        decide(kernel, method, &available, &mut |c| {
+            wanted
+                .iter()
+                .position(|&w| w == c)
+                .map_or(Duration::MAX, |i| times[i])
+        })
+    };
+    *cell.get_or_init(|| measured)
+}
+
+/// The candidates [`decide`] times for these settings, in the order it asks for them.
+pub(crate) fn to_time(
+    kernel: Option<Isa>,
+    method: Option<ForcedMethod>,
+    available: &[Isa],
+) -> Vec<Candidate> {
+    let kernels = candidates(kernel, available);
+    let sampled = kernels.iter().map(|&k| Candidate::Sampled(k));
+    match method {
+        Some(ForcedMethod::Exact) => Vec::new(),
+        Some(ForcedMethod::Sampled) if kernels.len() == 1 => Vec::new(),
+        Some(ForcedMethod::Sampled) => sampled.collect(),
+        None => sampled.chain([Candidate::Exact]).collect(),
+    }
+}
+
+/// The best of [`REPEATS`] timings of each of `wanted` over `source` values of `bytes`.
+///
+/// Timed on data in cache, the sampled BF16 kernel once measured faster than counting every value
+/// on an Intel Xeon and ran twice as slow in the real run, which streams every byte from memory
+/// once: what a kernel costs there is how well it keeps memory busy (its prefetch, its loads), not
+/// its arithmetic. So each timing reads bytes of its own that no timing before it has read: the
+/// start of `bytes` is cut into one region per timing (at most [`CALIBRATION_BYTES`] each, fewer
+/// for a small tensor), taken in turn by the candidates, round after round, so that a candidate
+/// never meets data another one brought into the cache, and a disturbance (another process) costs
+/// one timing, not one candidate. The pages are mapped first (as the engine maps a piece before
+/// reading it), so that page faults, the same for every candidate, are not timed.
+fn timings(source: Source, bytes: &[u8], wanted: &[Candidate]) -> Vec<Duration> {
+    let mut best = vec![Duration::MAX; wanted.len()];
+    if wanted.is_empty() {
+        return best;
+    }
+    let width = source.width();
+    let regions = wanted.len() * REPEATS;
+    let region = (bytes.len() / regions).min(CALIBRATION_BYTES) / 64 * 64;
+    let span = &bytes[..region * regions];
+    let touched = span
+        .par_chunks(4096)
+        .map(|c| c[0])
+        .reduce(|| 0, |a, b| a ^ b);
+    std::hint::black_box(touched);
+    let probed = sample::window(source, bytes);
+    let workers: Vec<Mutex<(KeyTable, Vec<u8>)>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new((KeyTable::new(), Vec::new())))
+        .collect();
+    for (r, part) in span.chunks_exact(region.max(1)).enumerate() {
+        let i = r % wanted.len();
+        let first = (r * region / width) as u64;
+        let time = time_in_parallel(
+            part,
+            first,
+            width,
+            &workers,
+            |part, first, table, scratch| match wanted[i] {
+                Candidate::Sampled(isa) => {
                     std::hint::black_box(sample::summarise(
                         isa,
                         source,
@@ -188,23 +254,33 @@ pub(crate) fn sampling(source: Source, bytes: &[u8]) -> SourceChoice {
                         table,
                         scratch,
                     ));
-                })
-            }
-            Candidate::Exact => time_in_parallel(bytes, width, |part, _, table, _| match source {
-                Source::F32 => {
-                    std::hint::black_box(accum::summarise_f32(buckets_kernel(), part, 0.0, table));
                 }
-                Source::BF16 | Source::F16 => table.count_codes16(part),
-            }),
-        })
-    };
-    *cell.get_or_init(|| measured)
+                Candidate::Exact => match source {
+                    Source::F32 => {
+                        std::hint::black_box(accum::summarise_f32(
+                            buckets_kernel(),
+                            part,
+                            0.0,
+                            table,
+                        ));
+                    }
+                    Source::BF16 | Source::F16 => table.count_codes16(part),
+                },
+            },
+        );
+        best[i] = best[i].min(time);
+    }
+    for w in workers {
+        let (mut table, _) = w.into_inner().unwrap_or_else(|e| e.into_inner());
+        std::hint::black_box(table.drain());
+    }
+    best
 }
 
-/// Bytes of a tensor the sampled method is calibrated on: enough for every worker to stream for
-/// a fraction of a millisecond per candidate, little enough that the calibration (three
-/// candidates, best of three, about 36 MiB read once per type and process) costs a few percent of
-/// a gigabyte-sized run and nothing noticeable on a small one.
+/// Bytes of a tensor each timing of the sampled method's calibration reads: enough for every
+/// worker to stream for a fraction of a millisecond, little enough that the calibration (three
+/// candidates, three rounds: at most 36 MiB of the tensor, read cold once, then read again by
+/// the run) costs a few percent of a gigabyte-sized run and nothing noticeable on a small one.
 const CALIBRATION_BYTES: usize = 4 << 20;
 
 /// A candidate for one type's large tensors.
@@ -290,37 +366,25 @@ fn best_of(mut f: impl FnMut()) -> Duration {
         .unwrap_or(Duration::MAX)
 }
 
-/// The best of [`REPEATS`] timings of `f` over `bytes` cut into 512 KiB parts spread over the
-/// current pool (`f` gets a part, its first value's index, and the count table and scratch buffer
-/// of its worker). The bytes are touched and the tables made before timing, and the tables are
-/// drained after, as a run drains them once per tensor, so only the kernels are timed.
+/// The time of `f` over `bytes` (whose first value is value `first` of the tensor) cut into 512
+/// KiB parts spread over the current pool (`f` gets a part, its first value's index, and the
+/// count table and scratch buffer of its worker, one of `workers`).
 fn time_in_parallel(
     bytes: &[u8],
+    first: u64,
     width: usize,
+    workers: &[Mutex<(KeyTable, Vec<u8>)>],
     f: impl Fn(&[u8], u64, &mut KeyTable, &mut Vec<u8>) + Sync,
 ) -> Duration {
     const PART: usize = 512 << 10;
-    let touched = bytes
-        .par_chunks(4096)
-        .map(|c| c[0])
-        .reduce(|| 0, |a, b| a ^ b);
-    std::hint::black_box(touched);
-    let workers: Vec<Mutex<(KeyTable, Vec<u8>)>> = (0..rayon::current_num_threads())
-        .map(|_| Mutex::new((KeyTable::new(), Vec::new())))
-        .collect();
-    let time = best_of(|| {
-        bytes.par_chunks(PART).enumerate().for_each(|(i, part)| {
-            let worker = rayon::current_thread_index().unwrap_or(0) % workers.len();
-            let mut guard = workers[worker].lock().unwrap_or_else(|e| e.into_inner());
-            let (table, scratch) = &mut *guard;
-            f(part, (i * PART / width) as u64, table, scratch);
-        });
+    let start = Instant::now();
+    bytes.par_chunks(PART).enumerate().for_each(|(i, part)| {
+        let worker = rayon::current_thread_index().unwrap_or(0) % workers.len();
+        let mut guard = workers[worker].lock().unwrap_or_else(|e| e.into_inner());
+        let (table, scratch) = &mut *guard;
+        f(part, first + (i * PART / width) as u64, table, scratch);
     });
-    for w in workers {
-        let (mut table, _) = w.into_inner().unwrap_or_else(|e| e.into_inner());
-        std::hint::black_box(table.drain());
-    }
-    time
+    start.elapsed()
 }
 
 /// Synthetic trained-like weights: a smooth bell (sum of four uniforms) of std 0.02, with one
@@ -459,6 +523,41 @@ mod tests {
                 isa: Isa::Portable
             }
         );
+    }
+
+    #[test]
+    fn the_calibration_times_exactly_what_decide_asks_for() {
+        let lists: &[&[Isa]] = &[
+            &[Isa::Scalar, Isa::Portable],
+            #[cfg(target_arch = "x86_64")]
+            &[Isa::Scalar, Isa::Portable, Isa::Avx2, Isa::Avx512],
+        ];
+        for available in lists {
+            for kernel in [None, Some(Isa::Portable)] {
+                for method in [None, Some(ForcedMethod::Sampled), Some(ForcedMethod::Exact)] {
+                    let mut asked = Vec::new();
+                    decide(kernel, method, available, &mut |c| {
+                        asked.push(c);
+                        ms(1)
+                    });
+                    let planned = to_time(kernel, method, available);
+                    assert_eq!(asked, planned, "{available:?} {kernel:?} {method:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_candidate_is_timed_on_regions_of_the_tensor() {
+        let bytes = encode(Source::BF16, &calibration_values());
+        let wanted = [Candidate::Sampled(Isa::Portable), Candidate::Exact];
+        let times = timings(Source::BF16, &bytes, &wanted);
+        assert_eq!(times.len(), 2);
+        assert!(times.iter().all(|&t| t < Duration::MAX), "{times:?}");
+        // Too few bytes for a region each: nothing is timed, and nothing is sampled.
+        let times = timings(Source::BF16, &bytes[..4], &wanted);
+        assert!(times.iter().all(|&t| t == Duration::MAX), "{times:?}");
+        assert!(timings(Source::BF16, &bytes, &[]).is_empty());
     }
 
     #[test]

@@ -26,6 +26,7 @@ use super::choice::{self, Choice};
 use super::finish::{Gathered, Keys, finish};
 use super::kernel::{self, BLOCK, KeyTable, Table8};
 use super::plan::{self, Chunk, Piece};
+use super::prefetch;
 use super::sample::{self, Source, Window};
 use super::{Cancelled, Sampling, StatsOptions, TensorSlice, TensorStats};
 use crate::decode::{self, code_bits};
@@ -774,7 +775,13 @@ fn touch(bytes: &[u8]) {
 /// Decodes `bytes` in blocks of [`BLOCK`] values into `buffer`, handing each block to `f`.
 fn decoded(dtype: DType, bytes: &[u8], buffer: &mut Vec<f64>, mut f: impl FnMut(&[f64])) {
     let step = BLOCK / decode::values_per_element(dtype) as usize * dtype.block_bytes() as usize;
-    for sub in bytes.chunks(step) {
+    for (i, sub) in bytes.chunks(step).enumerate() {
+        // The next step's lines arrive while this one is decoded (see `prefetch`).
+        prefetch::range(
+            bytes
+                .get((i + 1) * step..)
+                .map_or(&[], |b| &b[..b.len().min(step)]),
+        );
         buffer.clear();
         decode::decode_f64(dtype, sub, buffer)
             .unwrap_or_else(|_| unreachable!("pieces hold whole blocks"));
@@ -792,7 +799,13 @@ fn dequantised_f32(
 ) {
     let per_block = ty.block_elements() as usize;
     let step = BLOCK.div_ceil(per_block).max(1) * ty.block_bytes() as usize;
-    for sub in bytes.chunks(step) {
+    for (i, sub) in bytes.chunks(step).enumerate() {
+        // The next step's lines arrive while this one is dequantised (see `prefetch`).
+        prefetch::range(
+            bytes
+                .get((i + 1) * step..)
+                .map_or(&[], |b| &b[..b.len().min(step)]),
+        );
         let n = sub.len() / ty.block_bytes() as usize * per_block;
         values.resize(n, 0.0);
         decode::ggml::dequantize(ty, sub, values)

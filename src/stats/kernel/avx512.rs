@@ -4,6 +4,7 @@ use super::scalar::f32_key;
 use super::tables::{Counter, count_keys};
 use crate::decode::groups;
 use crate::stats::lanes::{BlockSums, LaneAcc, f32_lane};
+use crate::stats::prefetch;
 use std::arch::x86_64::*;
 
 /// AVX-512 version of [`super::f32_block_scalar`]: sixteen f32 per step, as two groups of
@@ -28,7 +29,8 @@ pub(crate) fn f32_block(bytes: &[u8], shift: f64, rep: f32, t: &mut impl Counter
         _mm512_setzero_si512(),
         _mm512_setzero_si512(),
     );
-    for g in chunks {
+    for (i, g) in chunks.enumerate() {
+        prefetch::ahead(bytes, 64 * i);
         // SAFETY: `g` is 64 readable bytes; loadu has no alignment requirement.
         let bits = unsafe { _mm512_loadu_si512(g.as_ptr().cast()) };
         let x = _mm512_castsi512_ps(bits);

@@ -18,6 +18,7 @@
 use super::scalar::f32_key;
 use super::tables::Counter;
 use crate::stats::lanes::{BlockSums, LaneAcc, f32_lane};
+use crate::stats::prefetch;
 
 /// Sums over one block of little-endian f32 (see [`super::f32_block`]), counting every value's key
 /// into `t`.
@@ -33,7 +34,10 @@ pub(crate) fn f32_block_portable(
     let (mut zeros, mut nan, mut finite) = ([0u32; 8], [0u32; 8], [0u32; 8]);
     let groups = bytes.chunks_exact(32);
     let rest = groups.remainder();
-    for g in groups {
+    for (i, g) in groups.enumerate() {
+        if i % 2 == 0 {
+            prefetch::ahead(bytes, 32 * i);
+        }
         let x: [f32; 8] = std::array::from_fn(|j| {
             f32::from_le_bytes([g[4 * j], g[4 * j + 1], g[4 * j + 2], g[4 * j + 3]])
         });

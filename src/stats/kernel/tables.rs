@@ -3,6 +3,7 @@
 
 use super::BLOCK;
 use crate::decode::groups;
+use crate::stats::prefetch;
 
 /// Something that counts 16-bit keys; `lane` is the value's position modulo 4.
 pub(crate) trait Counter {
@@ -142,16 +143,19 @@ fn crowded(n: usize, key: impl Fn(usize) -> usize) -> bool {
 }
 
 /// Four codes per 64-bit load: the loop is bound by memory operations (a load and a store per
-/// increment), and loading codes one by one would add a third.
+/// increment), and loading codes one by one would add a third. One prefetch per 64-byte line.
 fn count16(codes: &[u8], t: &mut impl Counter) {
-    let quads = codes.chunks_exact(8);
-    let rest = quads.remainder();
-    for q in quads {
-        let w = u64::from_le_bytes(q.try_into().unwrap_or_else(|_| unreachable!("8 bytes")));
-        t.bump(w as usize & 0xFFFF, 0);
-        t.bump((w >> 16) as usize & 0xFFFF, 1);
-        t.bump((w >> 32) as usize & 0xFFFF, 2);
-        t.bump((w >> 48) as usize, 3);
+    let lines = codes.chunks_exact(prefetch::LINE);
+    let rest = lines.remainder();
+    for (i, line) in lines.enumerate() {
+        prefetch::ahead(codes, prefetch::LINE * i);
+        for w in groups::<8>(line) {
+            let w = u64::from_le_bytes(w);
+            t.bump(w as usize & 0xFFFF, 0);
+            t.bump((w >> 16) as usize & 0xFFFF, 1);
+            t.bump((w >> 32) as usize & 0xFFFF, 2);
+            t.bump((w >> 48) as usize, 3);
+        }
     }
     for (i, c) in groups::<2>(rest).enumerate() {
         t.bump(usize::from(u16::from_le_bytes(c)), i);
@@ -195,7 +199,10 @@ pub(crate) type Table8 = [u32; 1024];
 /// Counts byte codes into `table`.
 pub(crate) fn count_codes8(bytes: &[u8], table: &mut Table8) {
     let rest = bytes.chunks_exact(8).remainder();
-    for w in groups::<8>(bytes) {
+    for (i, w) in groups::<8>(bytes).enumerate() {
+        if i % (prefetch::LINE / 8) == 0 {
+            prefetch::ahead(bytes, 8 * i);
+        }
         let v = u64::from_le_bytes(w);
         for lane in 0..8 {
             table[((v >> (8 * lane) & 0xFF) << 2) as usize | (lane & 3)] += 1;
@@ -248,6 +255,7 @@ impl Counter for NoCount {
 /// Counts the keys of the f32 in `g` (a multiple of 8 bytes), read straight from the bytes the
 /// vector loop has just loaded (in L1): the key of each f32 is its high 16-bit half, so one 64-bit
 /// load yields two keys, and no vector has to be spilled.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 #[inline(always)]
 pub(crate) fn count_keys(g: &[u8], t: &mut impl Counter) {
     for (j, w) in groups::<8>(g).enumerate() {

@@ -7,6 +7,7 @@ use super::window::Window;
 use super::{BF16_CODES, F32_VALUES};
 use crate::stats::kernel::Counter;
 use crate::stats::lanes::{BlockSums, Code16, Lanes16, Lanes32};
+use crate::stats::prefetch;
 use std::arch::x86_64::*;
 
 /// AVX2 version of [`super::block_scalar`] for F32: sixteen values per step as two vectors of
@@ -57,6 +58,7 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     for k in 0..groups {
         let group = first_group + k as u64;
         let off = (head + 16 * k) * width;
+        prefetch::ahead(bytes, off);
         // SAFETY: see above.
         let x = unsafe {
             [
@@ -152,6 +154,7 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     let mut hash = 0u64;
     for k in 0..groups {
         let off = (head + 32 * k) * 2;
+        prefetch::ahead(bytes, off);
         for m in 0..4 {
             // SAFETY: see above.
             let codes = unsafe { _mm_loadu_si128(bytes.as_ptr().add(off + 16 * m).cast()) };

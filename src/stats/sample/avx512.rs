@@ -6,9 +6,8 @@ use super::window::Window;
 use super::{BF16_CODES, F32_VALUES};
 use crate::stats::kernel::Counter;
 use crate::stats::lanes::{BlockSums, Code16, Lanes16, Lanes32};
+use crate::stats::prefetch;
 use std::arch::x86_64::*;
-
-const PREFETCH: usize = 8192;
 
 /// AVX-512 version of [`super::block_scalar`] for F32 (`SHIFTED`: `shift != 0`): values before
 /// the first whole group of sixteen and after the last go through the scalar lanes; whole
@@ -51,6 +50,7 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     for k in 0..groups {
         let group = first_group + k as u64;
         let off = (head + 16 * k) * width;
+        prefetch::ahead(bytes, off);
         // SAFETY: see above.
         let x = unsafe { _mm512_loadu_ps(bytes.as_ptr().add(off).cast()) };
         let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
@@ -137,7 +137,7 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     let mut hash = 0u64;
     for k in 0..groups {
         let off = (head + 32 * k) * 2;
-        _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().wrapping_add(off + PREFETCH).cast());
+        prefetch::ahead(bytes, off);
         // SAFETY: see above.
         let v = unsafe { _mm512_loadu_si512(bytes.as_ptr().add(off).cast()) };
         let half = |x: __m512| _mm512_castps_pd(x);

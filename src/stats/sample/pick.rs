@@ -65,6 +65,7 @@ pub(crate) fn sampled(i: u64) -> bool {
 /// # Safety
 ///
 /// `p` must point to a whole group (16 values) of source `K`, and `l < 16`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 #[inline(always)]
 pub(crate) unsafe fn group_key<const K: u8>(p: *const u8, l: usize) -> usize {
     // SAFETY: the caller guarantees the group is readable; the reads have no alignment needs.
@@ -110,6 +111,7 @@ pub(crate) fn count_group(
 /// # Safety
 ///
 /// `at` must point to the group's 16 values of source `K`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 #[inline(always)]
 pub(crate) unsafe fn count_picked<const K: u8>(
     at: *const u8,
