@@ -62,6 +62,23 @@ pub struct Common {
     /// No progress or warnings on stderr (errors are still printed).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Read weight files with plain reads (`pread`) instead of mapping them: for network
+    /// filesystems and files still being written. Same results, somewhat slower (Linux only).
+    #[arg(long, global = true)]
+    pub no_mmap: bool,
+}
+
+impl Common {
+    /// Opens a model as the flags say (mapped, or read with `pread` under `--no-mmap`).
+    fn open(&self, path: &std::path::Path) -> glassbox::Result<glassbox::Model> {
+        let reading = if self.no_mmap {
+            glassbox::model::Reading::Pread
+        } else {
+            glassbox::model::Reading::Mapped
+        };
+        glassbox::model::open_with(path, reading)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -321,7 +338,7 @@ fn run_command(
 /// The TUI; nothing goes to stdout afterwards.
 fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
     use std::io::IsTerminal;
-    let model = glassbox::model::open(path)?;
+    let model = common.open(path)?;
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("`browse` needs a terminal and stdout is not one; try `glassbox summary`");
     }
@@ -335,7 +352,7 @@ fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
 
 fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
     use glassbox::render::summary::{render_summary_markdown, render_summary_text};
-    let model = glassbox::model::open(path)?;
+    let model = common.open(path)?;
     let arch = glassbox::arch::infer_architecture(&model);
     let report = SummaryReport::new(&model, &arch);
     Ok(match OutputFormat::from(common.format) {
@@ -347,7 +364,7 @@ fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
 
 fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Result<Painted> {
     use glassbox::render::tensors::render_tensors_table;
-    let model = glassbox::model::open(path)?;
+    let model = common.open(path)?;
     let filter = common.filter.as_deref().map(NameFilter::new);
     let selected = select_tensors(&model, filter.as_ref(), order);
     let report = TensorTable::new(&model, &selected);
@@ -362,7 +379,7 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
     use glassbox::render::stats::render_stats_table;
     use glassbox::stats::StatsOptions;
 
-    let model = std::sync::Arc::new(glassbox::model::open(&args.path)?);
+    let model = std::sync::Arc::new(common.open(&args.path)?);
     let filter = common.filter.as_deref().map(NameFilter::new);
     let (order, statistic) = match args.sort {
         StatsSortArg::Name => (TensorOrder::Name, StatisticOrder::Selection),
@@ -418,7 +435,7 @@ fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
     };
     use glassbox::transparency as t;
 
-    let model = glassbox::model::open(&args.path)?;
+    let model = common.open(&args.path)?;
     let arch = glassbox::arch::infer_architecture(&model);
     let sources = t::open_sources(&model);
     let hashes = if args.no_hash {
@@ -437,6 +454,8 @@ fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
         };
         let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
         let hashes = pool.install(|| t::compute_hashes(&files, &progress));
+        // A weight file rewritten while it was hashed has no fingerprint worth printing.
+        model.check_unchanged()?;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -461,7 +480,7 @@ fn base_check(
     model: &glassbox::model::Model,
     common: &Common,
 ) -> Result<glassbox::transparency::BaseCheck> {
-    let base = glassbox::model::open(path)?;
+    let base = common.open(path)?;
     let options = glassbox::diff::DiffOptions::default();
     let bar = progress_bar(
         common,
@@ -475,7 +494,10 @@ fn base_check(
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let diff = glassbox::diff::compute_diff(&base, model, &options, &pool, &progress, &cancel)?;
+    let diff = glassbox::diff::compute_diff(&base, model, &options, &pool, &progress, &cancel);
+    base.check_unchanged()?;
+    model.check_unchanged()?;
+    let diff = diff?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -503,8 +525,8 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
             args.tolerance
         );
     }
-    let a = glassbox::model::open(&args.a)?;
-    let b = glassbox::model::open(&args.b)?;
+    let a = common.open(&args.a)?;
+    let b = common.open(&args.b)?;
     let options = glassbox::diff::DiffOptions {
         maps: args.maps.clone(),
         tolerance: args.tolerance,
@@ -522,7 +544,12 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let diff = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)?;
+    let diff = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel);
+    // As for stats: a file that shrank, grew or was rewritten while read is an error, never a
+    // comparison of bytes that are gone.
+    a.check_unchanged()?;
+    b.check_unchanged()?;
+    let diff = diff?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

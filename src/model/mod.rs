@@ -6,10 +6,15 @@
 //! holding it). GGUF shapes are reversed to row-major at open; the GGUF header (metadata, version)
 //! is kept on [`Model::gguf`]. Opening reads headers only; tensor data is read later, by the
 //! `compute_*` functions, through [`Model::tensor_bytes`].
+//!
+//! Weight files are mapped ([`Reading::Mapped`], guarded against a file that shrinks by [`guard`]),
+//! or, with `--no-mmap` ([`Reading::Pread`]), read with `pread` by [`pager`] behind the same byte
+//! slices, so no reader knows the difference.
 
 pub mod guard;
 pub mod naming;
 mod open;
+pub mod pager;
 pub mod sort;
 pub mod tokenizer;
 
@@ -18,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// The element types live in the leaf [`crate::dtype`]; re-exported here, where they always were.
 pub use crate::dtype::{self, DType};
-pub use open::open;
+pub use open::{open, open_with};
 
 /// The on-disk format of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -35,6 +40,17 @@ impl Format {
             Format::Gguf => "gguf",
         }
     }
+}
+
+/// How weight files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reading {
+    /// Memory-mapped (the default: the fastest, and the page cache is shared).
+    #[default]
+    Mapped,
+    /// Read with `pread` as they are touched, never mapped (`--no-mmap`: network filesystems,
+    /// files still being written). See [`pager`].
+    Pread,
 }
 
 /// One tensor: where its bytes are and what they hold.
@@ -73,7 +89,7 @@ impl TensorInfo {
     }
 }
 
-/// One weight file, mapped read-only.
+/// One weight file, mapped read-only or read through the pager.
 #[derive(Debug)]
 pub struct WeightFile {
     /// The path as opened (joined from what the user gave).
@@ -91,10 +107,20 @@ pub struct WeightFile {
     pub trailing_bytes: u64,
     /// The file's modification time at open, to tell a file rewritten in place.
     modified: Option<std::time::SystemTime>,
-    /// The map's entry in the SIGBUS guard; declared before `map` so it is dropped (unregistered)
-    /// before the map is unmapped.
-    guard: guard::Registration,
-    map: memmap2::Mmap,
+    backing: Backing,
+}
+
+/// Where a weight file's bytes come from.
+#[derive(Debug)]
+enum Backing {
+    /// A read-only map. `guard`, the map's entry in the SIGBUS guard, is declared before `map` so
+    /// it is dropped (unregistered) before the map is unmapped.
+    Map {
+        guard: guard::Registration,
+        map: memmap2::Mmap,
+    },
+    /// The `--no-mmap` pager.
+    Paged(pager::Paged),
 }
 
 impl WeightFile {
@@ -119,16 +145,43 @@ impl WeightFile {
             gaps: Vec::new(),
             trailing_bytes: 0,
             modified,
-            guard,
-            map,
+            backing: Backing::Map { guard, map },
         }
     }
 
-    /// Whether the file is still what was opened: no read of its map faulted (it shrank) and its
+    /// A weight file read with `pread` through the pager (`--no-mmap`).
+    pub(crate) fn paged(
+        path: PathBuf,
+        len: u64,
+        modified: Option<std::time::SystemTime>,
+        file: std::fs::File,
+    ) -> std::io::Result<WeightFile> {
+        let paged = pager::Paged::open(file, len)?;
+        Ok(WeightFile {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path,
+            len,
+            header_bytes: 0,
+            metadata: BTreeMap::new(),
+            gaps: Vec::new(),
+            trailing_bytes: 0,
+            modified,
+            backing: Backing::Paged(paged),
+        })
+    }
+
+    /// Whether the file is still what was opened: no read of it faulted (it shrank) and its
     /// length and modification time are unchanged (it was not extended or rewritten). Returns the
     /// offset of the faulting read, if one did, inside the error's cause.
     pub fn changed(&self) -> Option<Option<u64>> {
-        if let Some(offset) = self.guard.fault_offset() {
+        let fault = match &self.backing {
+            Backing::Map { guard, .. } => guard.fault_offset(),
+            Backing::Paged(paged) => paged.fault_offset(),
+        };
+        if let Some(offset) = fault {
             return Some(Some(offset as u64));
         }
         let now = std::fs::metadata(&self.path).ok();
@@ -138,13 +191,26 @@ impl WeightFile {
 
     /// The whole file.
     pub fn bytes(&self) -> &[u8] {
-        &self.map
+        match &self.backing {
+            Backing::Map { map, .. } => map,
+            Backing::Paged(paged) => paged.bytes(),
+        }
+    }
+
+    /// Whether the file is read through the pager (`--no-mmap`) rather than mapped.
+    pub fn is_paged(&self) -> bool {
+        matches!(self.backing, Backing::Paged(_))
     }
 
     /// Tells the kernel the pages in `range` (absolute offsets) will not be needed again, so
     /// resident memory stays bounded when a model larger than memory is read once. The data stays
-    /// in the page cache; the range is widened to whole pages (see below).
+    /// in the page cache; the range is widened to whole pages (see below). Through the pager, the
+    /// windows wholly inside `range` are freed.
     pub fn release(&self, range: std::ops::Range<usize>) {
+        let map = match &self.backing {
+            Backing::Map { map, .. } => map,
+            Backing::Paged(paged) => return paged.release(range),
+        };
         #[cfg(unix)]
         {
             const PAGE: usize = 4096;
@@ -154,13 +220,13 @@ impl WeightFile {
             // (pages still being read elsewhere simply fault in again).
             const FOLIO: usize = 2 << 20;
             let start = (range.start / FOLIO) * FOLIO;
-            let end = (range.end.min(self.map.len()) / PAGE) * PAGE;
+            let end = (range.end.min(map.len()) / PAGE) * PAGE;
             if end > start {
                 // SAFETY: the map is read-only and file-backed; MADV_DONTNEED on such a mapping only
                 // drops this process's page-table entries, and a later access faults the same file
                 // contents back in, so no slice handed out earlier can observe a change.
                 let _ = unsafe {
-                    self.map.unchecked_advise_range(
+                    map.unchecked_advise_range(
                         memmap2::UncheckedAdvice::DontNeed,
                         start,
                         end - start,
@@ -169,7 +235,7 @@ impl WeightFile {
             }
         }
         #[cfg(not(unix))]
-        let _ = range;
+        let _ = (range, map);
     }
 }
 
