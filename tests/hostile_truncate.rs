@@ -230,3 +230,69 @@ fn the_tui_shows_a_read_error_and_stays_up() {
     assert!(app.help);
     assert!(!app.quit);
 }
+
+/// Runs the binary with `args`, cuts `victim` to `cut` bytes after 400 ms, and checks the run
+/// ends with the one-line "changed" error naming the file, exit 2, no signal, nothing on stdout.
+fn cut_while_running(args: &[&std::ffi::OsStr], victim: &Path, cut: u64) {
+    let child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(victim)
+        .unwrap()
+        .set_len(cut)
+        .unwrap();
+    let began = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(began.elapsed() < Duration::from_secs(120));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), None, "killed by a signal: {out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    let name = victim.file_name().unwrap().to_str().unwrap();
+    assert!(stderr.contains(name), "{stderr}");
+    assert!(
+        stderr.contains("the file changed while it was being read"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn binary_transparency_on_a_file_truncated_while_hashed_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hashed.safetensors");
+    // 8 GiB: seconds of SHA-256; the file is cut well before the hash reaches the end.
+    let (start, _) = sparse_f32(&path, 32, 64 << 20);
+    let args = ["transparency".as_ref(), "-q".as_ref(), path.as_os_str()];
+    cut_while_running(&args, &path, start + 4096);
+}
+
+#[test]
+fn binary_diff_on_a_file_truncated_while_compared_exits_2() {
+    for no_mmap in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.safetensors");
+        let b = dir.path().join("b.safetensors");
+        let (start, _) = sparse_f32(&a, 32, 64 << 20);
+        sparse_f32(&b, 32, 64 << 20);
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "diff".as_ref(),
+            "-q".as_ref(),
+            "--no-rank".as_ref(),
+            a.as_os_str(),
+            b.as_os_str(),
+        ];
+        if no_mmap {
+            args.push("--no-mmap".as_ref());
+        }
+        cut_while_running(&args, &b, start + 4096);
+    }
+}

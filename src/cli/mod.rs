@@ -494,7 +494,9 @@ fn base_check(
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let diff = glassbox::diff::compute_diff(&base, model, &options, &pool, &progress, &cancel);
+    let diff = stop_on_fault(&cancel, || {
+        glassbox::diff::compute_diff(&base, model, &options, &pool, &progress, &cancel)
+    });
     base.check_unchanged()?;
     model.check_unchanged()?;
     let diff = diff?;
@@ -544,7 +546,9 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let diff = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel);
+    let diff = stop_on_fault(&cancel, || {
+        glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)
+    });
     // As for stats: a file that shrank, grew or was rewritten while read is an error, never a
     // comparison of bytes that are gone.
     a.check_unchanged()?;
@@ -560,6 +564,31 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
         OutputFormat::Text => render_diff_text(&report),
     };
     Ok((out, !report.diff.within_tolerance))
+}
+
+/// Runs `work` with `cancel` set as soon as a read of a weight file faults (a file shrank while
+/// read: `model::guard`), so a long comparison stops within a chunk instead of reading on through
+/// the zeros that stand in for the missing bytes; the caller's `check_unchanged` then names the
+/// file. One thread polling an atomic every 20 ms.
+fn stop_on_fault<T>(cancel: &std::sync::atomic::AtomicBool, work: impl FnOnce() -> T) -> T {
+    use glassbox::model::guard::fault_count;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let faults = fault_count();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                if fault_count() != faults {
+                    cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        let out = work();
+        done.store(true, Ordering::Relaxed);
+        out
+    })
 }
 
 /// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.

@@ -124,13 +124,16 @@ impl Paged {
             .checked_sub(1)
     }
 
-    /// Frees the windows lying wholly inside `range` (offsets in the file); a later read of them
-    /// reads them again.
+    /// Frees the windows `range` (offsets in the file) covers, and the window it starts
+    /// in; a later read of them reads them again. Readers release in file order, piece after piece:
+    /// the window a range starts in was finished by the range before it (releasing only whole
+    /// windows would leave one window at every boundary resident for the rest of the run, 1.3 GB
+    /// on a 40 GB file), while the window it ends in is still being read by the next piece.
     pub fn release(&self, range: std::ops::Range<usize>) {
         if self.slot.is_none() {
             return;
         }
-        let first = range.start.div_ceil(WINDOW);
+        let first = range.start / WINDOW;
         let end = if range.end >= self.len {
             self.states.len()
         } else {
