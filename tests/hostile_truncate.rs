@@ -296,3 +296,76 @@ fn binary_diff_on_a_file_truncated_while_compared_exits_2() {
         cut_while_running(&args, &b, start + 4096);
     }
 }
+
+#[test]
+fn binary_tui_on_a_file_truncated_while_read_shows_it_answers_and_exits_2() {
+    // The real binary in tmux (skipped with a notice when tmux is missing, as in tests/tui_e2e.rs).
+    if !Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("tmux not found: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("browsed.safetensors");
+    let (start, _) = sparse_f32(&path, 32, 64 << 20);
+    let status = dir.path().join("status");
+    let socket = format!("glassbox-truncate-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap()
+    };
+    let command = format!(
+        "{} browse {}; echo $? > {}; sleep 60",
+        env!("CARGO_BIN_EXE_glassbox"),
+        path.display(),
+        status.display()
+    );
+    let started = tmux(&["new-session", "-d", "-x", "120", "-y", "40", &command]);
+    assert!(started.status.success(), "{started:?}");
+    let screen = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+    let wait_for = |what: &str| {
+        let began = Instant::now();
+        while !screen().contains(what) {
+            assert!(
+                began.elapsed() < Duration::from_secs(60),
+                "no {what:?}:\n{}",
+                screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("glassbox");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(start + 4096)
+        .unwrap();
+    wait_for("the file changed while it was being read");
+    // Still answering: the help opens and closes.
+    tmux(&["send-keys", "?"]);
+    wait_for("keys (Esc closes)");
+    tmux(&["send-keys", "Escape"]);
+    tmux(&["send-keys", "q"]);
+    let began = Instant::now();
+    while std::fs::read_to_string(&status).map_or(true, |s| s.trim().is_empty()) {
+        assert!(began.elapsed() < Duration::from_secs(30), "{}", screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let code = std::fs::read_to_string(&status).unwrap();
+    let after = screen();
+    tmux(&["kill-server"]);
+    assert_eq!(code.trim(), "2", "{after}");
+    assert!(
+        after.contains("error: ") && after.contains("browsed.safetensors"),
+        "{after}"
+    );
+}
