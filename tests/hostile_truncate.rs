@@ -230,3 +230,142 @@ fn the_tui_shows_a_read_error_and_stays_up() {
     assert!(app.help);
     assert!(!app.quit);
 }
+
+/// Runs the binary with `args`, cuts `victim` to `cut` bytes after 400 ms, and checks the run
+/// ends with the one-line "changed" error naming the file, exit 2, no signal, nothing on stdout.
+fn cut_while_running(args: &[&std::ffi::OsStr], victim: &Path, cut: u64) {
+    let child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(victim)
+        .unwrap()
+        .set_len(cut)
+        .unwrap();
+    let began = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(began.elapsed() < Duration::from_secs(120));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), None, "killed by a signal: {out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    let name = victim.file_name().unwrap().to_str().unwrap();
+    assert!(stderr.contains(name), "{stderr}");
+    assert!(
+        stderr.contains("the file changed while it was being read"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn binary_transparency_on_a_file_truncated_while_hashed_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hashed.safetensors");
+    // 8 GiB: seconds of SHA-256; the file is cut well before the hash reaches the end.
+    let (start, _) = sparse_f32(&path, 32, 64 << 20);
+    let args = ["transparency".as_ref(), "-q".as_ref(), path.as_os_str()];
+    cut_while_running(&args, &path, start + 4096);
+}
+
+#[test]
+fn binary_diff_on_a_file_truncated_while_compared_exits_2() {
+    for no_mmap in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.safetensors");
+        let b = dir.path().join("b.safetensors");
+        let (start, _) = sparse_f32(&a, 32, 64 << 20);
+        sparse_f32(&b, 32, 64 << 20);
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "diff".as_ref(),
+            "-q".as_ref(),
+            "--no-rank".as_ref(),
+            a.as_os_str(),
+            b.as_os_str(),
+        ];
+        if no_mmap {
+            args.push("--no-mmap".as_ref());
+        }
+        cut_while_running(&args, &b, start + 4096);
+    }
+}
+
+#[test]
+fn binary_tui_on_a_file_truncated_while_read_shows_it_answers_and_exits_2() {
+    // The real binary in tmux (skipped with a notice when tmux is missing, as in tests/tui_e2e.rs).
+    if !Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("tmux not found: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("browsed.safetensors");
+    let (start, _) = sparse_f32(&path, 32, 64 << 20);
+    let status = dir.path().join("status");
+    let socket = format!("glassbox-truncate-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap()
+    };
+    let command = format!(
+        "{} browse {}; echo $? > {}; sleep 60",
+        env!("CARGO_BIN_EXE_glassbox"),
+        path.display(),
+        status.display()
+    );
+    let started = tmux(&["new-session", "-d", "-x", "120", "-y", "40", &command]);
+    assert!(started.status.success(), "{started:?}");
+    let screen = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+    let wait_for = |what: &str| {
+        let began = Instant::now();
+        while !screen().contains(what) {
+            assert!(
+                began.elapsed() < Duration::from_secs(60),
+                "no {what:?}:\n{}",
+                screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("glassbox");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(start + 4096)
+        .unwrap();
+    wait_for("the file changed while it was being read");
+    // Still answering: the help opens and closes.
+    tmux(&["send-keys", "?"]);
+    wait_for("keys (Esc closes)");
+    tmux(&["send-keys", "Escape"]);
+    tmux(&["send-keys", "q"]);
+    let began = Instant::now();
+    while std::fs::read_to_string(&status).map_or(true, |s| s.trim().is_empty()) {
+        assert!(began.elapsed() < Duration::from_secs(30), "{}", screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let code = std::fs::read_to_string(&status).unwrap();
+    let after = screen();
+    tmux(&["kill-server"]);
+    assert_eq!(code.trim(), "2", "{after}");
+    assert!(
+        after.contains("error: ") && after.contains("browsed.safetensors"),
+        "{after}"
+    );
+}

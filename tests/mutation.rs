@@ -1,10 +1,14 @@
 //! Deterministic mutation testing: thousands of random byte flips, truncations, extensions and
 //! splices of every fixture kind (safetensors, shard index, GGUF, config.json, tokenizer.json, model
-//! card) go through the library's open, summary, tensor table and statistics in-process, and a few
-//! hundred through the binary. Nothing may panic, hang or die by a signal; an error is one line.
+//! card, chat template) go through the library's open, summary, tensor table, statistics, diff
+//! (against the unmutated fixture) and transparency report (with the SHA-256 fingerprints)
+//! in-process, and a few hundred through the binary (every command: `summary`, `tensors`, `stats`,
+//! `diff`, `transparency`). Nothing may panic, hang or die by a signal; the binary exits 0, 1 or 2,
+//! and an error is one line.
 //!
 //! The generator is seeded: a failure prints the kind and case number, and re-running reproduces it.
-//! A watchdog aborts the process (failing the test) when one case takes more than 20 seconds.
+//! A watchdog aborts the process (failing the test) when one case takes more than 20 seconds; a
+//! binary run is killed (and the test fails) after 20 seconds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,7 +136,13 @@ fn mutate(bytes: &[u8], header: usize, text: bool, rng: &mut Rng) -> Vec<u8> {
 }
 
 /// Opens the model at `path` and runs what every command runs on it; returns the error message.
-fn exercise(path: &Path, pool: &Arc<rayon::ThreadPool>, measure: bool) -> Result<(), String> {
+/// `reference` is the unmutated fixture, which the diff compares the model with.
+fn exercise(
+    path: &Path,
+    reference: &glassbox::Model,
+    pool: &Arc<rayon::ThreadPool>,
+    measure: bool,
+) -> Result<(), String> {
     let model = Arc::new(glassbox::model::open(path).map_err(|e| e.to_string())?);
     let arch = glassbox::arch::infer_architecture(&model);
     let summary = SummaryReport::new(&model, &arch);
@@ -143,9 +153,17 @@ fn exercise(path: &Path, pool: &Arc<rayon::ThreadPool>, measure: bool) -> Result
     let table = TensorTable::new(&model, &selected);
     let _ = json::to_string(&table);
     let _ = glassbox::render::tensors::render_tensors_table(&table, false);
+    transparency(&model, &arch, measure)?;
     if !measure {
         return Ok(());
     }
+    let options = glassbox::diff::DiffOptions::default();
+    let cancel = AtomicBool::new(false);
+    let diff = glassbox::diff::compute_diff(reference, &model, &options, pool, &|_| {}, &cancel)
+        .map_err(|e| e.to_string())?;
+    let report = glassbox::report::diff::DiffReport::new(reference, &model, diff);
+    let _ = glassbox::render::diff::render_diff_json(&report);
+    let _ = glassbox::render::diff::render_diff_text(&report);
     let indices = select_tensor_indices(&model, None, TensorOrder::Offset);
     let (stats, findings) = compute_model_stats(
         &model,
@@ -160,6 +178,27 @@ fn exercise(path: &Path, pool: &Arc<rayon::ThreadPool>, measure: bool) -> Result
     let report = StatsReport::new(&model, &chosen, stats, findings, StatisticOrder::Selection);
     let _ = json::to_string(&report);
     let _ = glassbox::render::stats::render_stats_table(&report, false);
+    Ok(())
+}
+
+/// The transparency report of `model` in every format; with `hash`, the fingerprints too.
+fn transparency(
+    model: &glassbox::Model,
+    arch: &glassbox::arch::Architecture,
+    hash: bool,
+) -> Result<(), String> {
+    use glassbox::render::transparency as render;
+    let sources = glassbox::transparency::open_sources(model);
+    let hashes = hash.then(|| {
+        let files = glassbox::transparency::hashable_files(model, &sources.files);
+        glassbox::transparency::compute_hashes(&files, &|_| {})
+    });
+    model.check_unchanged().map_err(|e| e.to_string())?;
+    let report = glassbox::transparency::build_report(model, arch, &sources, hashes, None);
+    let _ = render::render_transparency_text(&report);
+    let _ = render::render_transparency_markdown(&report);
+    let _ = render::render_transparency_json(model, &report);
+    let _ = render::render_transparency_cyclonedx(&report);
     Ok(())
 }
 
@@ -213,8 +252,15 @@ const TARGETS: &[Target] = &[
     },
     Target {
         kind: "card",
-        folder: "llama-tiny",
+        folder: "transparency/well-documented",
         file: "README.md",
+        open: ".",
+        text: true,
+    },
+    Target {
+        kind: "template",
+        folder: "transparency/trigger-template",
+        file: "tokenizer_config.json",
         open: ".",
         text: true,
     },
@@ -293,6 +339,8 @@ fn in_process(kind: &str, cases: usize, stats_every: usize) {
     copy_folder(&fixtures().join(target.folder), &folder);
     let original = std::fs::read(folder.join(target.file)).unwrap();
     let header = header_len(&original, kind);
+    let reference =
+        glassbox::model::open(fixtures().join(target.folder).join(target.open)).unwrap();
     let pool = thread_pool(Some(1)).unwrap();
     let progress = Arc::new(AtomicU64::new(0));
     let label = Arc::new(std::sync::Mutex::new(String::new()));
@@ -308,7 +356,7 @@ fn in_process(kind: &str, cases: usize, stats_every: usize) {
         *label.lock().unwrap() = format!("{kind} case {case}");
         let measure = case % stats_every == 0;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            exercise(&path, &pool, measure)
+            exercise(&path, &reference, &pool, measure)
         }));
         progress.fetch_add(1, Ordering::Relaxed);
         match outcome {
@@ -326,7 +374,7 @@ fn in_process(kind: &str, cases: usize, stats_every: usize) {
     assert!(failures.is_empty(), "{failures:#?}");
     // The side documents never make opening fail (they are notes); the weights and the index do,
     // often but not always.
-    if matches!(kind, "config" | "tokenizer" | "card") {
+    if matches!(kind, "config" | "tokenizer" | "card" | "template") {
         assert_eq!(errors, 0, "{kind}: a side document made opening fail");
     } else {
         assert!(
@@ -369,15 +417,64 @@ fn mutated_card() {
 }
 
 #[test]
+fn mutated_template() {
+    in_process("template", CASES, 1);
+}
+
+/// Runs the binary with `args`, killed after 20 seconds (a hang fails the test).
+fn run_bounded(args: &[std::ffi::OsString]) -> (std::process::ExitStatus, String, bool) {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stderr is one line or a few: it fits the pipe, so waiting first cannot block the child.
+    let began = Instant::now();
+    let mut hung = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed() > Duration::from_secs(20) {
+            hung = true;
+            child.kill().unwrap();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, stderr, hung)
+}
+
+#[test]
 fn mutated_fixtures_through_the_binary_exit_cleanly() {
     use std::os::unix::process::ExitStatusExt;
     const CASES: usize = 50;
     let dir = tempfile::tempdir().unwrap();
     let targets = scratch(dir.path());
+    // `diff` compares the unmutated fixture with the mutated copy (MODEL stands for it).
     let commands: &[&[&str]] = &[
-        &["summary", "--format", "json"],
-        &["tensors"],
-        &["stats", "-q", "--threads", "1"],
+        &["summary", "--format", "json", "MODEL"],
+        &["tensors", "MODEL"],
+        &["stats", "-q", "--threads", "1", "MODEL"],
+        &["diff", "-q", "--threads", "1", "REFERENCE", "MODEL"],
+        &["transparency", "-q", "--threads", "1", "MODEL"],
+        &[
+            "transparency",
+            "--no-hash",
+            "--format",
+            "cyclonedx",
+            "MODEL",
+        ],
     ];
     let mut failures = Vec::new();
     for (target, folder, original, header) in &targets {
@@ -386,14 +483,24 @@ fn mutated_fixtures_through_the_binary_exit_cleanly() {
             let mutated = mutate(original, *header, target.text, &mut rng);
             std::fs::write(folder.join(target.file), &mutated).unwrap();
             let args = commands[case % commands.len()];
-            let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-                .args(args)
-                .arg(folder.join(target.open))
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let argv: Vec<std::ffi::OsString> = args
+                .iter()
+                .map(|a| match *a {
+                    "MODEL" => folder.join(target.open).into_os_string(),
+                    "REFERENCE" => fixtures()
+                        .join(target.folder)
+                        .join(target.open)
+                        .into_os_string(),
+                    a => a.into(),
+                })
+                .collect();
+            let (status, stderr, hung) = run_bounded(&argv);
             let what = format!("{} case {case} {args:?}", target.kind);
-            match (out.status.code(), out.status.signal()) {
+            if hung {
+                failures.push(format!("{what}: no exit within 20 s"));
+                continue;
+            }
+            match (status.code(), status.signal()) {
                 (Some(0 | 1), _) => {}
                 (Some(2), _) => {
                     if stderr.lines().count() != 1 || !stderr.starts_with("error: ") {

@@ -73,6 +73,40 @@ pub struct Common {
     /// No progress or warnings on stderr (errors are still printed).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Read weight files with plain reads (`pread`) instead of mapping them: for network
+    /// filesystems and files still being written. Same results, somewhat slower (Linux only).
+    #[arg(long, global = true)]
+    pub no_mmap: bool,
+}
+
+impl Common {
+    /// Opens a model as the flags say (mapped, or read with `pread` under `--no-mmap`).
+    fn open(&self, path: &std::path::Path) -> glassbox::Result<glassbox::Model> {
+        let reading = if self.no_mmap {
+            glassbox::model::Reading::Pread
+        } else {
+            glassbox::model::Reading::Mapped
+        };
+        glassbox::model::open_reference_with(path, reading)
+    }
+
+    /// Opens a model whose tensor values the command reads: a remote model (headers only) is
+    /// refused.
+    fn open_with_data(
+        &self,
+        path: &std::path::Path,
+        command: &str,
+    ) -> Result<glassbox::model::Model> {
+        let model = self.open(path)?;
+        if let Some(remote) = &model.remote {
+            anyhow::bail!(
+                "{}: `{command}` reads the weights, and a remote model is read by its headers only; download it (e.g. `hf download ORG/NAME`) and give its path or repo id",
+                remote.reference
+            );
+        }
+        Ok(model)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -353,7 +387,7 @@ fn run_command(
 /// The TUI; nothing goes to stdout afterwards.
 fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
     use std::io::IsTerminal;
-    let model = open_with_data(path, "browse")?;
+    let model = common.open_with_data(path, "browse")?;
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("`browse` needs a terminal and stdout is not one; try `glassbox summary`");
     }
@@ -367,7 +401,7 @@ fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
 
 fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
     use glassbox::render::summary::{render_summary_markdown, render_summary_text};
-    let model = glassbox::model::open_reference(path)?;
+    let model = common.open(path)?;
     let arch = glassbox::arch::infer_architecture(&model);
     let report = SummaryReport::new(&model, &arch);
     Ok(match OutputFormat::from(common.format) {
@@ -379,7 +413,7 @@ fn summary(path: &std::path::Path, common: &Common) -> Result<Painted> {
 
 fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Result<Painted> {
     use glassbox::render::tensors::render_tensors_table;
-    let model = glassbox::model::open_reference(path)?;
+    let model = common.open(path)?;
     let filter = common.filter.as_deref().map(NameFilter::new);
     let selected = select_tensors(&model, filter.as_ref(), order);
     let report = TensorTable::new(&model, &selected);
@@ -394,7 +428,7 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
     use glassbox::render::stats::render_stats_table;
     use glassbox::stats::StatsOptions;
 
-    let model = std::sync::Arc::new(open_with_data(&args.path, "stats")?);
+    let model = std::sync::Arc::new(common.open_with_data(&args.path, "stats")?);
     let filter = common.filter.as_deref().map(NameFilter::new);
     let (order, statistic) = match args.sort {
         StatsSortArg::Name => (TensorOrder::Name, StatisticOrder::Selection),
@@ -450,7 +484,7 @@ fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
     };
     use glassbox::transparency as t;
 
-    let model = glassbox::model::open_reference(&args.path)?;
+    let model = common.open(&args.path)?;
     let arch = glassbox::arch::infer_architecture(&model);
     let sources = t::open_sources(&model);
     // A remote model's weights are not here to hash.
@@ -470,6 +504,8 @@ fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
         };
         let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
         let hashes = pool.install(|| t::compute_hashes(&files, &progress));
+        // A weight file rewritten while it was hashed has no fingerprint worth printing.
+        model.check_unchanged()?;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -494,7 +530,7 @@ fn base_check(
     model: &glassbox::model::Model,
     common: &Common,
 ) -> Result<glassbox::transparency::BaseCheck> {
-    let base = open_with_data(path, "transparency --base")?;
+    let base = common.open_with_data(path, "transparency --base")?;
     let options = glassbox::diff::DiffOptions::default();
     let bar = progress_bar(
         common,
@@ -508,7 +544,12 @@ fn base_check(
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let diff = glassbox::diff::compute_diff(&base, model, &options, &pool, &progress, &cancel)?;
+    let diff = stop_on_fault(&cancel, || {
+        glassbox::diff::compute_diff(&base, model, &options, &pool, &progress, &cancel)
+    });
+    base.check_unchanged()?;
+    model.check_unchanged()?;
+    let diff = diff?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -536,8 +577,8 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
             args.tolerance
         );
     }
-    let a = open_with_data(&args.a, "diff")?;
-    let b = open_with_data(&args.b, "diff")?;
+    let a = common.open_with_data(&args.a, "diff")?;
+    let b = common.open_with_data(&args.b, "diff")?;
     let options = glassbox::diff::DiffOptions {
         maps: args.maps.clone(),
         tolerance: args.tolerance,
@@ -555,7 +596,14 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let pool = glassbox::stats::thread_pool(common.threads.map(usize::from))?;
-    let diff = glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)?;
+    let diff = stop_on_fault(&cancel, || {
+        glassbox::diff::compute_diff(&a, &b, &options, &pool, &progress, &cancel)
+    });
+    // As for stats: a file that shrank, grew or was rewritten while read is an error, never a
+    // comparison of bytes that are gone.
+    a.check_unchanged()?;
+    b.check_unchanged()?;
+    let diff = diff?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -579,16 +627,29 @@ fn cache(common: &Common) -> Painted {
     })
 }
 
-/// Opens a model whose tensor values the command reads: a remote model (headers only) is refused.
-fn open_with_data(path: &std::path::Path, command: &str) -> Result<glassbox::model::Model> {
-    let model = glassbox::model::open_reference(path)?;
-    if let Some(remote) = &model.remote {
-        anyhow::bail!(
-            "{}: `{command}` reads the weights, and a remote model is read by its headers only; download it (e.g. `hf download ORG/NAME`) and give its path or repo id",
-            remote.reference
-        );
-    }
-    Ok(model)
+/// Runs `work` with `cancel` set as soon as a read of a weight file faults (a file shrank while
+/// read: `model::guard`), so a long comparison stops within a chunk instead of reading on through
+/// the zeros that stand in for the missing bytes; the caller's `check_unchanged` then names the
+/// file. One thread polling an atomic every 20 ms.
+fn stop_on_fault<T>(cancel: &std::sync::atomic::AtomicBool, work: impl FnOnce() -> T) -> T {
+    use glassbox::model::guard::fault_count;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let faults = fault_count();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                if fault_count() != faults {
+                    cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        let out = work();
+        done.store(true, Ordering::Relaxed);
+        out
+    })
 }
 
 /// A byte progress bar on stderr, only when stderr is a terminal and `-q` is not given.

@@ -57,6 +57,15 @@ pub fn fault_count() -> u64 {
     FAULTS.load(Ordering::Acquire)
 }
 
+/// Records a fault caught outside this module (the `--no-mmap` pager's failed reads), so the
+/// readers that watch [`fault_count`] stop the same way. Async-signal-safe (one atomic add).
+pub(super) fn count_fault() {
+    FAULTS.fetch_add(1, Ordering::AcqRel);
+}
+
+#[cfg(unix)]
+pub(super) use unix::chain;
+
 /// A registered mapping; unregisters on drop (drop it before unmapping).
 #[derive(Debug)]
 pub struct Registration {
@@ -194,10 +203,36 @@ mod unix {
     /// Hands a fault that is not ours to the previous handler, or restores the default action so
     /// that the faulting load, run again on return, ends the process as it would have.
     fn not_ours(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
-        // SAFETY: PREVIOUS was written before this handler was installed and is never written
-        // again; the previous handler, if it takes siginfo, is called as the kernel would call it.
+        // SAFETY: PREVIOUS was written by `install` before the handler was installed and is never
+        // written again.
         unsafe {
-            let previous = (&raw const PREVIOUS).cast::<libc::sigaction>().read();
+            chain(
+                (&raw const PREVIOUS).cast::<libc::sigaction>(),
+                signal,
+                info,
+                context,
+            )
+        };
+    }
+
+    /// Hands a signal to `previous` (the action a handler of ours replaced), or restores the
+    /// default action when there was none, so that the faulting load, run again on return, ends
+    /// the process as it would have.
+    ///
+    /// # Safety
+    ///
+    /// `previous` must point at an action written by `sigaction` before the handler calling this
+    /// was installed, and never written again.
+    pub(in crate::model) unsafe fn chain(
+        previous: *const libc::sigaction,
+        signal: libc::c_int,
+        info: *mut libc::siginfo_t,
+        context: *mut libc::c_void,
+    ) {
+        // SAFETY: `previous` is valid and stable (the caller's contract); the previous handler, if it takes siginfo, is
+        // called as the kernel would call it.
+        unsafe {
+            let previous = previous.read();
             let handler = previous.sa_sigaction;
             if handler != libc::SIG_DFL && handler != libc::SIG_IGN {
                 if previous.sa_flags & libc::SA_SIGINFO != 0 {

@@ -6,10 +6,15 @@
 //! holding it). GGUF shapes are reversed to row-major at open; the GGUF header (metadata, version)
 //! is kept on [`Model::gguf`]. Opening reads headers only; tensor data is read later, by the
 //! `compute_*` functions, through [`Model::tensor_bytes`].
+//!
+//! Weight files are mapped ([`Reading::Mapped`], guarded against a file that shrinks by [`guard`]),
+//! or, with `--no-mmap` ([`Reading::Pread`]), read with `pread` by [`pager`] behind the same byte
+//! slices, so no reader knows the difference.
 
 pub mod guard;
 pub mod naming;
 mod open;
+pub mod pager;
 mod reference;
 pub mod sort;
 pub mod tokenizer;
@@ -19,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 /// The element types live in the leaf [`crate::dtype`]; re-exported here, where they always were.
 pub use crate::dtype::{self, DType};
-pub use open::open;
-pub use reference::{Remote, open_blob, open_reference};
+pub use open::{open, open_with};
+pub use reference::{Remote, open_blob, open_reference, open_reference_with};
 
 /// The on-disk format of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -37,6 +42,17 @@ impl Format {
             Format::Gguf => "gguf",
         }
     }
+}
+
+/// How weight files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reading {
+    /// Memory-mapped (the default: the fastest, and the page cache is shared).
+    #[default]
+    Mapped,
+    /// Read with `pread` as they are touched, never mapped (`--no-mmap`: network filesystems,
+    /// files still being written). See [`pager`].
+    Pread,
 }
 
 /// One tensor: where its bytes are and what they hold.
@@ -75,7 +91,7 @@ impl TensorInfo {
     }
 }
 
-/// One weight file, mapped read-only.
+/// One weight file, mapped read-only or read through the pager.
 #[derive(Debug)]
 pub struct WeightFile {
     /// The path as opened (joined from what the user gave).
@@ -93,14 +109,23 @@ pub struct WeightFile {
     pub trailing_bytes: u64,
     /// The file's modification time at open, to tell a file rewritten in place.
     modified: Option<std::time::SystemTime>,
-    /// The map's entry in the SIGBUS guard; declared before `map` so it is dropped (unregistered)
-    /// before the map is unmapped.
-    guard: guard::Registration,
-    /// The file's bytes, mapped; `None` for a file known by its header only (a remote file, see
-    /// [`WeightFile::without_data`]), whose bytes are `head`.
-    map: Option<memmap2::Mmap>,
-    /// The header bytes of a file without data (empty for a mapped file).
-    head: Vec<u8>,
+    backing: Backing,
+}
+
+/// Where a weight file's bytes come from.
+#[derive(Debug)]
+enum Backing {
+    /// A read-only map. `guard`, the map's entry in the SIGBUS guard, is declared before `map` so
+    /// it is dropped (unregistered) before the map is unmapped.
+    Map {
+        guard: guard::Registration,
+        map: memmap2::Mmap,
+    },
+    /// The `--no-mmap` pager.
+    Paged(pager::Paged),
+    /// The file's first bytes only (at least its header): a remote file read with range
+    /// requests ([`WeightFile::without_data`]).
+    Header(Vec<u8>),
 }
 
 impl WeightFile {
@@ -113,6 +138,38 @@ impl WeightFile {
         map: memmap2::Mmap,
     ) -> WeightFile {
         let guard = guard::Registration::new(map.as_ptr(), map.len());
+        WeightFile::backed(path, len, modified, Backing::Map { guard, map })
+    }
+
+    /// A weight file read with `pread` through the pager (`--no-mmap`).
+    pub(crate) fn paged(
+        path: PathBuf,
+        len: u64,
+        modified: Option<std::time::SystemTime>,
+        file: std::fs::File,
+    ) -> std::io::Result<WeightFile> {
+        let paged = pager::Paged::open(file, len)?;
+        Ok(WeightFile::backed(
+            path,
+            len,
+            modified,
+            Backing::Paged(paged),
+        ))
+    }
+
+    /// A file known only by its first bytes (`head`, at least its header) and its length: a
+    /// remote file read with range requests. [`WeightFile::bytes`] is `head`, so every tensor
+    /// past it reads as empty ([`Model::tensor_bytes`]); it never changes ([`WeightFile::changed`]).
+    pub fn without_data(path: PathBuf, len: u64, head: Vec<u8>) -> WeightFile {
+        WeightFile::backed(path, len, None, Backing::Header(head))
+    }
+
+    fn backed(
+        path: PathBuf,
+        len: u64,
+        modified: Option<std::time::SystemTime>,
+        backing: Backing,
+    ) -> WeightFile {
         WeightFile {
             name: path
                 .file_name()
@@ -125,46 +182,26 @@ impl WeightFile {
             gaps: Vec::new(),
             trailing_bytes: 0,
             modified,
-            guard,
-            map: Some(map),
-            head: Vec::new(),
+            backing,
         }
     }
 
-    /// A file known only by its first bytes (`head`, at least its header) and its length: a
-    /// remote file read with range requests. [`WeightFile::bytes`] is `head`, so every tensor
-    /// past it reads as empty ([`Model::tensor_bytes`]); it never changes ([`WeightFile::changed`]).
-    pub fn without_data(path: PathBuf, len: u64, head: Vec<u8>) -> WeightFile {
-        WeightFile {
-            name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            path,
-            len,
-            header_bytes: 0,
-            metadata: BTreeMap::new(),
-            gaps: Vec::new(),
-            trailing_bytes: 0,
-            modified: None,
-            guard: guard::Registration::new(std::ptr::null(), 0),
-            map: None,
-            head,
-        }
-    }
-
-    /// Whether the file's data is here (mapped), rather than only its header.
+    /// Whether the file's data is here (mapped or paged), rather than only its header.
     pub fn has_data(&self) -> bool {
-        self.map.is_some()
+        !matches!(self.backing, Backing::Header(_))
     }
 
-    /// Whether the file is still what was opened: no read of its map faulted (it shrank) and its
+    /// Whether the file is still what was opened: no read of it faulted (it shrank) and its
     /// length and modification time are unchanged (it was not extended or rewritten). Returns the
     /// offset of the faulting read, if one did, inside the error's cause.
     pub fn changed(&self) -> Option<Option<u64>> {
-        // A file without data (headers fetched over HTTP) has nothing on disk to change.
-        self.map.as_ref()?;
-        if let Some(offset) = self.guard.fault_offset() {
+        let fault = match &self.backing {
+            Backing::Map { guard, .. } => guard.fault_offset(),
+            Backing::Paged(paged) => paged.fault_offset(),
+            // Headers fetched over HTTP: nothing on disk to change.
+            Backing::Header(_) => return None,
+        };
+        if let Some(offset) = fault {
             return Some(Some(offset as u64));
         }
         let now = std::fs::metadata(&self.path).ok();
@@ -172,17 +209,32 @@ impl WeightFile {
         (!same).then_some(None)
     }
 
-    /// The whole file.
+    /// The whole file (for a file without data, its header bytes).
     pub fn bytes(&self) -> &[u8] {
-        self.map.as_deref().unwrap_or(&self.head)
+        match &self.backing {
+            Backing::Map { map, .. } => map,
+            Backing::Paged(paged) => paged.bytes(),
+            Backing::Header(head) => head,
+        }
+    }
+
+    /// Whether the file is read through the pager (`--no-mmap`) rather than mapped.
+    pub fn is_paged(&self) -> bool {
+        matches!(self.backing, Backing::Paged(_))
     }
 
     /// Tells the kernel the pages in `range` (absolute offsets) will not be needed again, so
     /// resident memory stays bounded when a model larger than memory is read once. The data stays
-    /// in the page cache; the range is widened to whole pages (see below).
+    /// in the page cache; the range is widened to whole pages (see below). Through the pager, the
+    /// windows wholly inside `range` are freed.
     pub fn release(&self, range: std::ops::Range<usize>) {
+        let map = match &self.backing {
+            Backing::Map { map, .. } => map,
+            Backing::Paged(paged) => return paged.release(range),
+            Backing::Header(_) => return,
+        };
         #[cfg(unix)]
-        if let Some(map) = &self.map {
+        {
             const PAGE: usize = 4096;
             // The kernel maps file pages in folios of up to 2 MiB: a fault just after `range`
             // can map the folio's pages back into the range released before it, where no later
@@ -205,7 +257,7 @@ impl WeightFile {
             }
         }
         #[cfg(not(unix))]
-        let _ = range;
+        let _ = (range, map);
     }
 }
 

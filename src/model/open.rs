@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{DType, Document, Format, Model, TensorInfo, WeightFile};
+use super::{DType, Document, Format, Model, Reading, TensorInfo, WeightFile};
 use crate::error::{Error, FormatError, Result};
 use crate::finding::{Finding, Severity, Subject};
 use crate::format::gguf::{Gguf, parse_gguf_prefix};
@@ -30,14 +30,21 @@ const MAX_JSON_DOCUMENT: u64 = 64 << 20;
 
 /// Opens a model: a `.safetensors` file, a `*.safetensors.index.json`, a `.gguf` file (any part of
 /// a split GGUF model opens the whole model), or a folder holding one of these. Reads headers only.
+/// The weight files are mapped; [`open_with`] reads them another way.
 pub fn open(path: impl AsRef<Path>) -> Result<Model> {
+    open_with(path, Reading::Mapped)
+}
+
+/// [`open`], reading the weight files as `reading` says (mapped, or with `pread` for
+/// `--no-mmap`).
+pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::NotFound(path.to_owned()),
         _ => io(path, e),
     })?;
     let (folder, mut model) = if meta.is_dir() {
-        (path.to_owned(), open_folder(path)?)
+        (path.to_owned(), open_folder(path, reading)?)
     } else if meta.is_file() {
         let folder = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -45,11 +52,11 @@ pub fn open(path: impl AsRef<Path>) -> Result<Model> {
         };
         let name = file_name(path);
         let model = if name.ends_with(".index.json") {
-            open_index(path, &folder)?
+            open_index(path, &folder, reading)?
         } else if name.ends_with(".gguf") {
-            open_gguf(path)?
+            open_gguf(path, reading)?
         } else {
-            let file = open_safetensors(path)?;
+            let file = open_safetensors(path, reading)?;
             assemble(vec![file])
         };
         (folder, model)
@@ -74,7 +81,7 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn open_folder(folder: &Path) -> Result<Model> {
+fn open_folder(folder: &Path, reading: Reading) -> Result<Model> {
     let mut safetensors = Vec::new();
     let mut indexes = Vec::new();
     let mut gguf = Vec::new();
@@ -127,11 +134,11 @@ fn open_folder(folder: &Path) -> Result<Model> {
         });
     skipped.sort_by(|a: &Finding, b| a.message.cmp(&b.message));
     let mut model = if let Some(index) = index {
-        open_index(index, folder)?
+        open_index(index, folder, reading)?
     } else if !safetensors.is_empty() {
-        open_safetensors_folder(folder, &safetensors)?
+        open_safetensors_folder(folder, &safetensors, reading)?
     } else if !gguf.is_empty() {
-        let mut model = open_gguf_folder(folder, std::mem::take(&mut gguf))?;
+        let mut model = open_gguf_folder(folder, std::mem::take(&mut gguf), reading)?;
         model.notes.extend(skipped);
         return Ok(model);
     } else {
@@ -216,12 +223,16 @@ fn unreadable_entry(path: &Path, name: &str, error: Option<std::io::Error>) -> O
 
 /// A folder of safetensors files without an index: one model, unless two files hold a tensor of
 /// the same name.
-fn open_safetensors_folder(folder: &Path, safetensors: &[PathBuf]) -> Result<Model> {
+fn open_safetensors_folder(
+    folder: &Path,
+    safetensors: &[PathBuf],
+    reading: Reading,
+) -> Result<Model> {
     // Headers parse in parallel; the error reported is the first in file order (rayon's own
     // `Result` collect returns whichever error a worker meets first, which varies run to run).
     let files = safetensors
         .par_iter()
-        .map(|p| open_safetensors(p))
+        .map(|p| open_safetensors(p, reading))
         .collect::<Vec<_>>()
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
@@ -242,7 +253,7 @@ fn open_safetensors_folder(folder: &Path, safetensors: &[PathBuf]) -> Result<Mod
     Ok(model)
 }
 
-fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
+fn open_index(index_path: &Path, folder: &Path, reading: Reading) -> Result<Model> {
     let text = read_text(index_path, MAX_JSON_DOCUMENT)?;
     let index_error = |source| Error::Index {
         path: index_path.to_owned(),
@@ -261,7 +272,7 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
     // (collected in order first: rayon's `Result` collect returns whichever error comes first).
     let files = shards
         .par_iter()
-        .map(|shard| open_safetensors(&folder.join(shard)))
+        .map(|shard| open_safetensors(&folder.join(shard), reading))
         .collect::<Vec<_>>()
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
@@ -283,7 +294,7 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
                 found_in: holder
                     .get(tensor.as_str())
                     .map(|&i| model.files[i].name.clone())
-                    .or_else(|| find_in_unindexed(folder, &shards, tensor)),
+                    .or_else(|| find_in_unindexed(folder, &shards, tensor, reading)),
             }));
         }
     }
@@ -365,7 +376,12 @@ fn open_index(index_path: &Path, folder: &Path) -> Result<Model> {
 
 /// Looks for `tensor` in the folder's safetensors files that the index does not list (only to make
 /// an error message precise).
-fn find_in_unindexed(folder: &Path, shards: &[&str], tensor: &str) -> Option<String> {
+fn find_in_unindexed(
+    folder: &Path,
+    shards: &[&str],
+    tensor: &str,
+    reading: Reading,
+) -> Option<String> {
     let mut names: Vec<String> = std::fs::read_dir(folder)
         .ok()?
         .filter_map(|e| e.ok())
@@ -374,7 +390,8 @@ fn find_in_unindexed(folder: &Path, shards: &[&str], tensor: &str) -> Option<Str
         .collect();
     names.sort();
     names.into_iter().find(|n| {
-        open_safetensors(&folder.join(n)).is_ok_and(|(_, ts)| ts.iter().any(|t| t.name == tensor))
+        open_safetensors(&folder.join(n), reading)
+            .is_ok_and(|(_, ts)| ts.iter().any(|t| t.name == tensor))
     })
 }
 
@@ -428,11 +445,16 @@ pub(super) fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
     model
 }
 
-/// Maps a weight file read-only, registered with the SIGBUS guard ([`super::guard`]).
-fn map_file(path: &Path) -> Result<WeightFile> {
+/// Maps a weight file read-only, registered with the SIGBUS guard ([`super::guard`]), or, with
+/// [`Reading::Pread`], reserves its address range for the pager ([`super::pager`]).
+fn map_file(path: &Path, reading: Reading) -> Result<WeightFile> {
     let file = File::open(path).map_err(|e| io(path, e))?;
     let meta = file.metadata().map_err(|e| io(path, e))?;
     let len = meta.len();
+    if reading == Reading::Pread {
+        return WeightFile::paged(path.to_owned(), len, meta.modified().ok(), file)
+            .map_err(|e| io(path, e));
+    }
     // SAFETY: the map is read-only and private to this process. glassbox never writes through it.
     // The one hazard is another process truncating or rewriting the file while it is mapped, which
     // can fault (SIGBUS) or change bytes already validated; every reader of model files that maps
@@ -462,8 +484,8 @@ fn header_unchanged(file: &WeightFile) -> Result<()> {
 
 /// Maps a safetensors file and validates its header; returns the file and its tensors (with
 /// `file` set to 0, renumbered by [`assemble`]).
-fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
-    safetensors_header(map_file(path)?)
+fn open_safetensors(path: &Path, reading: Reading) -> Result<(WeightFile, Vec<TensorInfo>)> {
+    safetensors_header(map_file(path, reading)?)
 }
 
 /// Validates the header of a safetensors file (mapped, or its header only) and builds its tensors.
@@ -586,8 +608,8 @@ pub(super) fn find_documents(folder: &Path, model: &mut Model) {
 }
 
 /// Maps a GGUF file and parses its header.
-fn open_gguf_file(path: &Path) -> Result<(WeightFile, Gguf)> {
-    gguf_header(map_file(path)?)
+fn open_gguf_file(path: &Path, reading: Reading) -> Result<(WeightFile, Gguf)> {
+    gguf_header(map_file(path, reading)?)
 }
 
 /// Parses the header of a GGUF file (mapped, or its header only: a prefix of its bytes).
@@ -631,8 +653,8 @@ fn split_found(g: &Gguf) -> String {
 
 /// Opens a `.gguf` file; a part of a split model (`split.count` > 1) opens every part, found next
 /// to it by llama.cpp's naming scheme, as one model.
-pub(super) fn open_gguf(path: &Path) -> Result<Model> {
-    let (file, g) = open_gguf_file(path)?;
+pub(super) fn open_gguf(path: &Path, reading: Reading) -> Result<Model> {
+    let (file, g) = open_gguf_file(path, reading)?;
     let Some(split) = g.split().filter(|s| s.count > 1) else {
         return Ok(assemble_gguf(vec![(file, g)]));
     };
@@ -676,7 +698,7 @@ pub(super) fn open_gguf(path: &Path) -> Result<Model> {
                     expected: part_name,
                 });
             }
-            open_gguf_file(&part_path)?
+            open_gguf_file(&part_path, reading)?
         };
         match g.split() {
             Some(s) if s.no == no && s.count == split.count => {}
@@ -727,7 +749,7 @@ pub(super) fn open_gguf(path: &Path) -> Result<Model> {
 
 /// A folder whose only weights are GGUF files: one model (a single file, or the parts of one split
 /// model), or an error naming the candidates.
-fn open_gguf_folder(folder: &Path, mut files: Vec<PathBuf>) -> Result<Model> {
+fn open_gguf_folder(folder: &Path, mut files: Vec<PathBuf>, reading: Reading) -> Result<Model> {
     files.sort_by(|a, b| super::sort::natural_cmp(&file_name(a), &file_name(b)));
     let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
     let mut models: Vec<&str> = names
@@ -741,7 +763,7 @@ fn open_gguf_folder(folder: &Path, mut files: Vec<PathBuf>) -> Result<Model> {
             files: names,
         });
     }
-    let mut model = open_gguf(&files[0])?;
+    let mut model = open_gguf(&files[0], reading)?;
     model.path = folder.to_owned();
     Ok(model)
 }

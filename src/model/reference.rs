@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::open::{assemble, assemble_gguf, find_documents, gguf_header, safetensors_header};
-use super::{Document, Model, WeightFile};
+use super::{Document, Model, Reading, WeightFile};
 use crate::error::{Error, Result};
 use crate::source::remote::{RemoteModel, fetch_hub, fetch_url};
 use crate::source::{Reference, parse, resolve_local};
@@ -62,13 +62,18 @@ impl Drop for TempFolder {
 
 /// Opens `arg`: the path when it exists, else the reference it names ([`crate::source::parse`]).
 pub fn open_reference(arg: &Path) -> Result<Model> {
+    open_reference_with(arg, Reading::Mapped)
+}
+
+/// [`open_reference`], reading local weight files as `reading` says (`--no-mmap`).
+pub fn open_reference_with(arg: &Path, reading: Reading) -> Result<Model> {
     let text = arg.to_string_lossy();
     let reference = match std::fs::symlink_metadata(arg) {
         Ok(_) => None,
         Err(_) => parse(&text),
     };
     let Some(reference) = reference else {
-        return super::open(arg);
+        return super::open_with(arg, reading);
     };
     match &reference {
         Reference::HfRemote { repo, revision } => {
@@ -77,7 +82,7 @@ pub fn open_reference(arg: &Path) -> Result<Model> {
         Reference::Url(url) => open_remote(fetch_url(url)?),
         Reference::Ollama { .. } => {
             let resolved = resolve_local(&reference, &text)?;
-            let mut model = open_blob(&resolved.path)?;
+            let mut model = super::open::open_gguf(&resolved.path, reading)?;
             model.path = arg.to_owned();
             // The store's layers are the model's documents; a blob folder has no others.
             model.documents = resolved
@@ -93,7 +98,7 @@ pub fn open_reference(arg: &Path) -> Result<Model> {
         }
         _ => {
             let resolved = resolve_local(&reference, &text)?;
-            let mut model = super::open(&resolved.path)?;
+            let mut model = super::open_with(&resolved.path, reading)?;
             model.path = arg.to_owned();
             Ok(model)
         }
@@ -169,7 +174,7 @@ fn check_index(
 /// Opens a GGUF file named by its digest (an Ollama blob, `sha256-<hex>`): the name says
 /// nothing of the format, the manifest says it is the model.
 pub fn open_blob(path: &Path) -> Result<Model> {
-    let mut model = super::open::open_gguf(path)?;
+    let mut model = super::open::open_gguf(path, Reading::Mapped)?;
     model.path = path.to_owned();
     Ok(model)
 }

@@ -191,7 +191,11 @@ fn run(
     drop(run);
     let _ = input.join();
     result?;
-    // The user has seen the failure in the UI; the shell gets it too, after the terminal is back.
+    // The user has seen the failure in the UI; the shell gets it too, after the terminal is back
+    // (exit 2, as `stats` does for a file that changed while read).
+    if let Some(message) = app.read_error {
+        return Err(std::io::Error::other(message));
+    }
     match app.engine_failure {
         Some(failure) => Err(std::io::Error::other(format!(
             "the statistics stopped early: {failure}"
