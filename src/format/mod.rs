@@ -7,3 +7,5 @@
 pub mod gguf;
 pub mod index;
 pub mod safetensors;
+pub mod pickle;
+pub mod torch;
