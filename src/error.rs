@@ -13,6 +13,7 @@ use std::path::PathBuf;
 pub use crate::format::gguf::GgufError;
 pub use crate::format::index::IndexError;
 pub use crate::format::safetensors::FormatError;
+pub use crate::format::torch::TorchError;
 
 /// Result alias for the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -44,6 +45,13 @@ pub enum Error {
         path: PathBuf,
         #[source]
         source: Box<FormatError>,
+    },
+    /// The bytes of a PyTorch checkpoint are not a checkpoint glassbox can read.
+    #[error("{}: {source}", path.display())]
+    Torch {
+        path: PathBuf,
+        #[source]
+        source: Box<TorchError>,
     },
     /// The shard index is invalid or disagrees with the shards.
     #[error("{}: {source}", path.display())]

@@ -10,6 +10,7 @@
 pub mod guard;
 pub mod naming;
 mod open;
+mod open_torch;
 pub mod sort;
 pub mod tokenizer;
 
@@ -26,6 +27,8 @@ pub use open::open;
 pub enum Format {
     Safetensors,
     Gguf,
+    /// A PyTorch checkpoint (zip or legacy pickle), read without running it.
+    Pytorch,
 }
 
 impl Format {
@@ -33,6 +36,7 @@ impl Format {
         match self {
             Format::Safetensors => "safetensors",
             Format::Gguf => "gguf",
+            Format::Pytorch => "pytorch",
         }
     }
 }

@@ -44,10 +44,14 @@ pub fn open(path: impl AsRef<Path>) -> Result<Model> {
             _ => PathBuf::from("."),
         };
         let name = file_name(path);
-        let model = if name.ends_with(".index.json") {
+        let model = if super::open_torch::is_checkpoint_index(&name) {
+            super::open_torch::open_index(path, &folder)?
+        } else if name.ends_with(".index.json") {
             open_index(path, &folder)?
         } else if name.ends_with(".gguf") {
             open_gguf(path)?
+        } else if super::open_torch::is_checkpoint_name(&name) {
+            super::open_torch::open_file(path)?
         } else {
             let file = open_safetensors(path)?;
             assemble(vec![file])
@@ -58,6 +62,15 @@ pub fn open(path: impl AsRef<Path>) -> Result<Model> {
     };
     model.path = path.to_owned();
     find_documents(&folder, &mut model);
+    // What the pickles beside (or among) the weights would run if loaded.
+    let pickles = if meta.is_dir() {
+        super::open_torch::pickle_files(&folder)
+    } else if model.format == Format::Pytorch {
+        model.files.iter().map(|f| f.path.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    model.notes.extend(super::open_torch::pickle_safety(&pickles));
     Ok(model)
 }
 
@@ -68,7 +81,7 @@ fn io(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-fn file_name(path: &Path) -> String {
+pub(super) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
@@ -106,9 +119,8 @@ fn open_folder(folder: &Path) -> Result<Model> {
             safetensors.push(entry.path());
         } else if name.ends_with(".gguf") {
             gguf.push(entry.path());
-        } else if [".bin", ".pt", ".pth", ".ckpt"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
+        } else if super::open_torch::is_checkpoint_name(&name)
+            || super::open_torch::is_checkpoint_index(&name)
         {
             pickles.push(name);
         }
@@ -135,6 +147,12 @@ fn open_folder(folder: &Path) -> Result<Model> {
         model.notes.extend(skipped);
         return Ok(model);
     } else {
+        // A PyTorch checkpoint, read without running it.
+        if let Some(model) = super::open_torch::open_folder(folder, &pickles) {
+            let mut model = model?;
+            model.notes.extend(skipped);
+            return Ok(model);
+        }
         // Nothing readable: a link to a missing blob or a partial download says more than
         // "no weights".
         if let Some(first) = skipped.first() {
@@ -378,7 +396,7 @@ fn find_in_unindexed(folder: &Path, shards: &[&str], tensor: &str) -> Option<Str
     })
 }
 
-fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
+pub(super) fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
     let mut model = Model {
         path: PathBuf::new(),
         format: Format::Safetensors,
@@ -428,7 +446,7 @@ fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
 }
 
 /// Maps a weight file read-only, registered with the SIGBUS guard ([`super::guard`]).
-fn map_file(path: &Path) -> Result<WeightFile> {
+pub(super) fn map_file(path: &Path) -> Result<WeightFile> {
     let file = File::open(path).map_err(|e| io(path, e))?;
     let meta = file.metadata().map_err(|e| io(path, e))?;
     let len = meta.len();
@@ -449,7 +467,7 @@ fn map_file(path: &Path) -> Result<WeightFile> {
 }
 
 /// Fails when a read of the file's header faulted (it shrank while being parsed).
-fn header_unchanged(file: &WeightFile) -> Result<()> {
+pub(super) fn header_unchanged(file: &WeightFile) -> Result<()> {
     match file.changed() {
         Some(Some(_)) => Err(Error::FileChanged {
             path: file.path.clone(),
@@ -499,7 +517,7 @@ fn open_safetensors(path: &Path) -> Result<(WeightFile, Vec<TensorInfo>)> {
     Ok((file, tensors))
 }
 
-fn read_text(path: &Path, cap: u64) -> Result<String> {
+pub(super) fn read_text(path: &Path, cap: u64) -> Result<String> {
     use std::io::Read;
     let file = File::open(path).map_err(|e| io(path, e))?;
     let mut text = String::new();
