@@ -133,7 +133,7 @@ fn a_malicious_pickle_is_flagged_and_nothing_runs() {
     assert_eq!(other[0]["evidence"]["entries"], serde_json::json!(["payload"]));
     // The text summary shows the error.
     let text = stdout(&glassbox(&["summary", folder.to_str().unwrap()]));
-    assert!(text.contains("pickle_dangerous_global: `exploit.pkl` names `builtins.eval`"));
+    assert!(text.contains("`exploit.pkl` names `builtins.eval`, a known-dangerous global"));
 }
 
 #[test]
