@@ -28,7 +28,14 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300)
 }
 
-const FOLDERS: &[&str] = &["llama-zip", "views", "nested", "legacy", "sharded", "malicious"];
+const FOLDERS: &[&str] = &[
+    "llama-zip",
+    "views",
+    "nested",
+    "legacy",
+    "sharded",
+    "malicious",
+];
 
 #[test]
 fn every_tensor_has_the_dtype_shape_and_offset_the_writer_placed() {
@@ -130,7 +137,10 @@ fn a_malicious_pickle_is_flagged_and_nothing_runs() {
     assert_eq!(found, want);
     // The weights beside the payload are still listed; the payload entry is named.
     let other = notes(&folder, "torch_non_tensor_entries");
-    assert_eq!(other[0]["evidence"]["entries"], serde_json::json!(["payload"]));
+    assert_eq!(
+        other[0]["evidence"]["entries"],
+        serde_json::json!(["payload"])
+    );
     // The text summary shows the error.
     let text = stdout(&glassbox(&["summary", folder.to_str().unwrap()]));
     assert!(text.contains("`exploit.pkl` names `builtins.eval`, a known-dangerous global"));

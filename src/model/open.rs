@@ -70,7 +70,9 @@ pub fn open(path: impl AsRef<Path>) -> Result<Model> {
     } else {
         Vec::new()
     };
-    model.notes.extend(super::open_torch::pickle_safety(&pickles));
+    model
+        .notes
+        .extend(super::open_torch::pickle_safety(&pickles));
     Ok(model)
 }
 

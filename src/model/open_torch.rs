@@ -388,7 +388,10 @@ fn scan_file(path: &Path) -> std::result::Result<Vec<Use>, String> {
     };
     if bytes.starts_with(b"PK\x03\x04") {
         let entries = zip::read_entries(bytes).map_err(|e| e.to_string())?;
-        let pickles: Vec<_> = entries.iter().filter(|e| e.name.ends_with(".pkl")).collect();
+        let pickles: Vec<_> = entries
+            .iter()
+            .filter(|e| e.name.ends_with(".pkl"))
+            .collect();
         if pickles.is_empty() {
             return Err("a zip archive with no `.pkl` entry".into());
         }
@@ -432,23 +435,42 @@ fn called_globals(p: &Pickle) -> HashSet<(&str, &str)> {
         .collect()
 }
 
+/// One global of a file, its uses over the file's pickles merged.
+#[derive(Clone)]
+struct Merged {
+    count: u64,
+    called: bool,
+    entry: Option<String>,
+    offset: u64,
+}
+
 fn safety_findings(file: &str, uses: &[Use]) -> Vec<Finding> {
     // One finding per distinct global in the file (counts summed over its pickles).
-    let mut merged: BTreeMap<(String, String), (u64, bool, Option<String>, u64)> = BTreeMap::new();
+    let mut merged: BTreeMap<(String, String), Merged> = BTreeMap::new();
     let mut order = Vec::new();
     for u in uses {
         let key = (u.global.module.clone(), u.global.name.clone());
         let e = merged.entry(key.clone()).or_insert_with(|| {
             order.push(key);
-            (0, false, u.entry.clone(), u.global.first_offset)
+            Merged {
+                count: 0,
+                called: false,
+                entry: u.entry.clone(),
+                offset: u.global.first_offset,
+            }
         });
-        e.0 += u.global.count;
-        e.1 |= u.called;
+        e.count += u.global.count;
+        e.called |= u.called;
     }
     let mut out = Vec::new();
     let mut safe = Vec::new();
     for key in order {
-        let (count, called, entry, offset) = merged[&key].clone();
+        let Merged {
+            count,
+            called,
+            entry,
+            offset,
+        } = merged[&key].clone();
         let (module, name) = &key;
         let qualified = format!("{module}.{name}");
         let (severity, code, what) = match classify(module, name) {
@@ -467,11 +489,7 @@ fn safety_findings(file: &str, uses: &[Use]) -> Vec<Finding> {
                 "a global glassbox does not know to be safe",
             ),
         };
-        let action = if called {
-            "import and call"
-        } else {
-            "import"
-        };
+        let action = if called { "import and call" } else { "import" };
         let mut f = Finding::new(
             severity,
             code,

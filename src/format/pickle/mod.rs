@@ -19,6 +19,7 @@
 //! stack; a length field is checked against the bytes that remain before anything is allocated,
 //! so a 4 GiB `BINBYTES8` in a 100-byte file is an error, not an allocation.
 
+mod args;
 mod machine;
 pub mod safety;
 
@@ -44,7 +45,10 @@ pub enum Node {
     Dict(Vec<(Id, Id)>),
     Set(Vec<Id>),
     /// A global the pickle names (`GLOBAL`, `STACK_GLOBAL`, `INST`): never imported.
-    Global { module: String, name: String },
+    Global {
+        module: String,
+        name: String,
+    },
     /// An extension-registry code (`EXT1`/`EXT2`/`EXT4`): a global known only to the writer's
     /// `copyreg` registry.
     Extension(u32),
@@ -176,9 +180,7 @@ pub enum PickleError {
         offset: u64,
         why: String,
     },
-    #[error(
-        "pickle opcode at byte {offset} declares {declared} bytes but only {remaining} remain"
-    )]
+    #[error("pickle opcode at byte {offset} declares {declared} bytes but only {remaining} remain")]
     LengthPastEnd {
         offset: u64,
         declared: u64,

@@ -31,13 +31,21 @@ fn every_protocol_builds_the_same_values() {
         let bytes = hex(text);
         let p = load(&bytes);
         assert_eq!(p.end, bytes.len(), "protocol {protocol}");
-        assert_eq!(p.protocol as usize, protocol.max(1) * (protocol >= 2) as usize);
+        assert_eq!(
+            p.protocol as usize,
+            protocol.max(1) * (protocol >= 2) as usize
+        );
         let Node::Dict(items) = p.node(p.root) else {
             panic!("protocol {protocol}: root {:?}", p.node(p.root))
         };
         assert_eq!(items.len(), 2);
         assert_eq!(p.str(items[0].0), Some("a"));
-        let a: Vec<&Node> = p.seq(items[0].1).unwrap().iter().map(|&i| p.node(i)).collect();
+        let a: Vec<&Node> = p
+            .seq(items[0].1)
+            .unwrap()
+            .iter()
+            .map(|&i| p.node(i))
+            .collect();
         assert_eq!(
             a,
             [
@@ -70,7 +78,11 @@ fn every_protocol_builds_the_same_values() {
         }
         assert_eq!(p.int(b[3]), Some(-300000));
         let globals: Vec<String> = p.globals.iter().map(|g| g.qualified()).collect();
-        let expected: &[&str] = if protocol < 3 { &["_codecs.encode"] } else { &[] };
+        let expected: &[&str] = if protocol < 3 {
+            &["_codecs.encode"]
+        } else {
+            &[]
+        };
         assert_eq!(globals, expected);
     }
 }

@@ -62,17 +62,21 @@ pub fn read(file: &[u8]) -> Result<(StateDict, BTreeMap<String, Located>, Pickle
         let key = match keys.node(k) {
             Node::Str(s) => s.clone(),
             Node::Int(i) => i.to_string(),
-            _ => return Err(TorchError::BadStorage("a storage key is not a string".into())),
+            _ => {
+                return Err(TorchError::BadStorage(
+                    "a storage key is not a string".into(),
+                ));
+            }
         };
         let storage = storages.get(&key).ok_or_else(|| {
             TorchError::BadStorage(format!("storage `{key}` is listed but no tensor names it"))
         })?;
-        let count_bytes = file
-            .get(at as usize..at as usize + 8)
-            .ok_or_else(|| TorchError::StorageOutside {
-                key: key.clone(),
-                why: format!("its element count at byte {at} is past the end of the file"),
-            })?;
+        let count_bytes =
+            file.get(at as usize..at as usize + 8)
+                .ok_or_else(|| TorchError::StorageOutside {
+                    key: key.clone(),
+                    why: format!("its element count at byte {at} is past the end of the file"),
+                })?;
         let count = u64::from_le_bytes(count_bytes.try_into().expect("8 bytes"));
         let start = at + 8;
         let end = count

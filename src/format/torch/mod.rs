@@ -50,7 +50,9 @@ pub enum TorchError {
         "entry `{entry}` is compressed (zip method {method}); glassbox maps only stored entries, as torch.save writes them"
     )]
     Compressed { entry: String, method: u16 },
-    #[error("the checkpoint was written on a big-endian machine; glassbox reads little-endian only")]
+    #[error(
+        "the checkpoint was written on a big-endian machine; glassbox reads little-endian only"
+    )]
     BigEndian,
 }
 
@@ -162,7 +164,9 @@ fn read_zip(file: &[u8]) -> Result<ZipParts, TorchError> {
         .find(|e| e.name.ends_with("/data.pkl") && e.name.matches('/').count() == 1)
         .ok_or_else(|| TorchError::NotCheckpoint("the zip archive holds no `*/data.pkl`".into()))?;
     let root = data.name.trim_end_matches("data.pkl");
-    if let Some(order) = entries.iter().find(|e| e.name == format!("{root}byteorder"))
+    if let Some(order) = entries
+        .iter()
+        .find(|e| e.name == format!("{root}byteorder"))
         && order.method == 0
         && order.data(file) == b"big"
     {
@@ -207,12 +211,17 @@ fn read_zip(file: &[u8]) -> Result<ZipParts, TorchError> {
 }
 
 /// Finds a tensor's bytes: its storage's place in the file, the offset into it, and its layout.
-fn locate(t: PickledTensor, located: &BTreeMap<String, Located>) -> Result<TorchTensor, TorchError> {
+fn locate(
+    t: PickledTensor,
+    located: &BTreeMap<String, Located>,
+) -> Result<TorchTensor, TorchError> {
     let key = t.storage.key.clone();
-    let storage = located.get(&key).ok_or_else(|| TorchError::StorageOutside {
-        key: key.clone(),
-        why: format!("tensor `{}` names it but the file does not hold it", t.name),
-    })?;
+    let storage = located
+        .get(&key)
+        .ok_or_else(|| TorchError::StorageOutside {
+            key: key.clone(),
+            why: format!("tensor `{}` names it but the file does not hold it", t.name),
+        })?;
     let element = state_dict::dtype_size(t.dtype);
     let bad = |why: String| TorchError::BadTensor {
         tensor: t.name.clone(),

@@ -161,7 +161,9 @@ fn tensor(
         tensor: name.to_owned(),
         why: format!("{function}: {why}"),
     };
-    let args = p.seq(*args).ok_or_else(|| bad("arguments are not a tuple"))?;
+    let args = p
+        .seq(*args)
+        .ok_or_else(|| bad("arguments are not a tuple"))?;
     match function {
         "_rebuild_parameter" | "_rebuild_parameter_with_state" | "Parameter" => {
             if depth >= MAX_WRAP {
@@ -220,9 +222,7 @@ fn tensor(
 fn int_list(p: &Pickle, id: Id) -> Option<Vec<u64>> {
     let items = match p.node(id) {
         // `torch.Size((2, 3))`
-        Node::Call { func, args, .. }
-            if p.global(*func) == Some(("torch", "Size")) =>
-        {
+        Node::Call { func, args, .. } if p.global(*func) == Some(("torch", "Size")) => {
             return p.seq(*args)?.first().and_then(|&t| int_list(p, t));
         }
         _ => p.seq(id)?,
@@ -241,7 +241,9 @@ fn storage_ref(p: &Pickle, pid: Id) -> Result<(StorageRef, u64), TorchError> {
         .seq(pid)
         .ok_or_else(|| bad("persistent id is not a tuple"))?;
     if items.len() < 5 || p.str(items[0]) != Some("storage") {
-        return Err(bad("persistent id is not ('storage', type, key, location, numel)"));
+        return Err(bad(
+            "persistent id is not ('storage', type, key, location, numel)",
+        ));
     }
     let (module, type_name) = p
         .global(items[1])

@@ -41,19 +41,31 @@ fn bad(why: impl Into<String>) -> TorchError {
 fn u16_at(b: &[u8], at: usize) -> Result<u16, TorchError> {
     b.get(at..at + 2)
         .map(|s| u16::from_le_bytes([s[0], s[1]]))
-        .ok_or_else(|| bad(format!("record at byte {at} is cut off by the end of the file")))
+        .ok_or_else(|| {
+            bad(format!(
+                "record at byte {at} is cut off by the end of the file"
+            ))
+        })
 }
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32, TorchError> {
     b.get(at..at + 4)
         .map(|s| u32::from_le_bytes(s.try_into().expect("4 bytes")))
-        .ok_or_else(|| bad(format!("record at byte {at} is cut off by the end of the file")))
+        .ok_or_else(|| {
+            bad(format!(
+                "record at byte {at} is cut off by the end of the file"
+            ))
+        })
 }
 
 fn u64_at(b: &[u8], at: usize) -> Result<u64, TorchError> {
     b.get(at..at + 8)
         .map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
-        .ok_or_else(|| bad(format!("record at byte {at} is cut off by the end of the file")))
+        .ok_or_else(|| {
+            bad(format!(
+                "record at byte {at} is cut off by the end of the file"
+            ))
+        })
 }
 
 /// Reads the central directory of the zip archive `file`.
