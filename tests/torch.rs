@@ -310,3 +310,21 @@ fn an_unparseable_pickle_in_a_folder_is_a_finding() {
             .contains("unknown pickle opcode 0xfe")
     );
 }
+
+#[test]
+fn a_folder_with_only_the_trainers_state_has_no_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        torch_fixture("llama-zip/training_args.bin"),
+        tmp.path().join("training_args.bin"),
+    )
+    .unwrap();
+    let out = glassbox(&["tensors", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("no weights found"), "{err}");
+    assert!(
+        err.contains("`training_args.bin` is a PyTorch pickle of the Trainer's state"),
+        "{err}"
+    );
+}
