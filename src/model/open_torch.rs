@@ -253,7 +253,7 @@ fn checkpoint_notes(file: &str, c: &Checkpoint) -> Vec<Finding> {
                 "torch_non_tensor_entries",
                 subject(),
                 format!(
-                    "{file}: {} state-dict entries are not tensors and are not listed: {}",
+                    "{file}: state-dict entries that are not tensors are not listed ({}): {}",
                     c.other.len(),
                     quoted(&c.other[..c.other.len().min(8)])
                 ),
