@@ -326,3 +326,50 @@ pub fn dtype_size(dtype: DType) -> u64 {
         _ => 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::pickle::{Limits, parse};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// `OrderedDict(w=tensor)` where the tensor is `_rebuild_tensor_v3(untyped storage of 12
+    /// bytes, offset 2, (2, 3), (3, 1), False, OrderedDict(), torch.float8_e4m3fn)`, written by
+    /// Python's pickler with torch's persistent id (stub classes, as in
+    /// fixtures/generate_torch.py).
+    const UNTYPED_V3: &str = "800263636f6c6c656374696f6e730a4f726465726564446963740a710029527101580100000077710263746f7263682e5f7574696c730a5f72656275696c645f74656e736f725f76330a71032828580700000073746f72616765710463746f7263680a556e747970656453746f726167650a71055801000000307106580300000063707571074b0c747108514b024b024b038671094b034b0186710a8968002952710b63746f7263680a666c6f6174385f65346d33666e0a710c74710d52710e732e";
+
+    #[test]
+    fn an_untyped_storage_takes_the_dtype_rebuild_v3_names() {
+        let p = parse(&hex(UNTYPED_V3), 0, Limits::default()).unwrap();
+        let dict = read(&p).unwrap();
+        assert!(dict.prefix.is_empty());
+        assert_eq!(dict.tensors.len(), 1);
+        let t = &dict.tensors[0];
+        assert_eq!(t.name, "w");
+        assert_eq!(t.dtype, DType::F8_E4M3);
+        assert_eq!(t.storage.dtype, DType::U8);
+        assert_eq!(t.storage.numel, 12);
+        // Offset 2 elements of a 1-byte dtype.
+        assert_eq!(t.offset_bytes, 2);
+        assert_eq!(
+            (t.shape.as_slice(), t.stride.as_slice()),
+            (&[2, 3][..], &[3, 1][..])
+        );
+    }
+
+    #[test]
+    fn a_pickle_without_tensors_is_not_a_state_dict() {
+        // {'a': 1}
+        let p = parse(b"}(X\x01\x00\x00\x00aK\x01u.", 0, Limits::default()).unwrap();
+        assert!(matches!(read(&p), Err(TorchError::NotStateDict(_))));
+        let p = parse(b"K\x01.", 0, Limits::default()).unwrap();
+        assert!(matches!(read(&p), Err(TorchError::NotStateDict(_))));
+    }
+}
