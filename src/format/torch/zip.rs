@@ -200,3 +200,117 @@ fn local_data_offset(file: &[u8], local: u64, name: &str) -> Result<u64, TorchEr
     let extra_len = u16_at(file, at + 28)? as u64;
     Ok(local + 30 + name_len + extra_len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-entry archive in the zip64 form `torch.save` writes past 4 GiB: every 32-bit size and
+    /// offset saturated, the real values in zip64 extra fields, a zip64 end record and locator.
+    /// Built by hand from the APPNOTE layout.
+    fn zip64_archive(data: &[u8]) -> Vec<u8> {
+        let name = b"archive/data/0";
+        let mut z = Vec::new();
+        let put16 = |z: &mut Vec<u8>, v: u16| z.extend_from_slice(&v.to_le_bytes());
+        let put32 = |z: &mut Vec<u8>, v: u32| z.extend_from_slice(&v.to_le_bytes());
+        let put64 = |z: &mut Vec<u8>, v: u64| z.extend_from_slice(&v.to_le_bytes());
+        // Local header.
+        put32(&mut z, LOCAL);
+        for v in [45, 0, 0, 0, 0] {
+            put16(&mut z, v);
+        }
+        put32(&mut z, 0); // crc
+        put32(&mut z, u32::MAX);
+        put32(&mut z, u32::MAX);
+        put16(&mut z, name.len() as u16);
+        put16(&mut z, 20);
+        z.extend_from_slice(name);
+        put16(&mut z, 1);
+        put16(&mut z, 16);
+        put64(&mut z, data.len() as u64);
+        put64(&mut z, data.len() as u64);
+        z.extend_from_slice(data);
+        // Central directory.
+        let cd = z.len() as u64;
+        put32(&mut z, CENTRAL);
+        for v in [45, 45, 0, 0, 0, 0] {
+            put16(&mut z, v);
+        }
+        put32(&mut z, 0);
+        put32(&mut z, u32::MAX);
+        put32(&mut z, u32::MAX);
+        put16(&mut z, name.len() as u16);
+        put16(&mut z, 28);
+        for v in [0, 0, 0] {
+            put16(&mut z, v);
+        }
+        put32(&mut z, 0);
+        put32(&mut z, u32::MAX);
+        z.extend_from_slice(name);
+        put16(&mut z, 1);
+        put16(&mut z, 24);
+        put64(&mut z, data.len() as u64);
+        put64(&mut z, data.len() as u64);
+        put64(&mut z, 0);
+        let cd_size = z.len() as u64 - cd;
+        // Zip64 end record, locator, end record.
+        let end64 = z.len() as u64;
+        put32(&mut z, ZIP64_EOCD);
+        put64(&mut z, 44);
+        put16(&mut z, 45);
+        put16(&mut z, 45);
+        put32(&mut z, 0);
+        put32(&mut z, 0);
+        put64(&mut z, 1);
+        put64(&mut z, 1);
+        put64(&mut z, cd_size);
+        put64(&mut z, cd);
+        put32(&mut z, ZIP64_LOCATOR);
+        put32(&mut z, 0);
+        put64(&mut z, end64);
+        put32(&mut z, 1);
+        put32(&mut z, EOCD);
+        for v in [0, 0, 0xffff, 0xffff] {
+            put16(&mut z, v);
+        }
+        put32(&mut z, u32::MAX);
+        put32(&mut z, u32::MAX);
+        put16(&mut z, 0);
+        z
+    }
+
+    #[test]
+    fn zip64_sizes_and_offsets_come_from_the_extra_fields() {
+        let z = zip64_archive(b"hello");
+        let entries = read_entries(&z).unwrap();
+        assert_eq!(entries.len(), 1);
+        let e = &entries[0];
+        assert_eq!(e.name, "archive/data/0");
+        assert_eq!((e.method, e.size, e.compressed_size), (0, 5, 5));
+        // 30-byte header, 14-byte name, 20-byte extra.
+        assert_eq!(e.data_offset, 64);
+        assert_eq!(e.data(&z), b"hello");
+    }
+
+    #[test]
+    fn records_that_lie_are_errors() {
+        let z = zip64_archive(b"hello");
+        // Every truncation: an error, never a panic.
+        for cut in 0..z.len() {
+            assert!(read_entries(&z[..cut]).is_err(), "cut at {cut}");
+        }
+        // A data size past the end of the file (the central zip64 extra's compressed size).
+        let mut big = z.clone();
+        let at = big
+            .windows(4)
+            .position(|w| w == CENTRAL.to_le_bytes())
+            .unwrap()
+            + 46
+            + 14
+            + 12;
+        big[at..at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        let err = read_entries(&big).unwrap_err().to_string();
+        assert!(err.contains("lies outside the file"), "{err}");
+        assert!(read_entries(b"PK\x03\x04 not really").is_err());
+    }
+}
