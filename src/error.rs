@@ -13,6 +13,7 @@ use std::path::PathBuf;
 pub use crate::format::gguf::GgufError;
 pub use crate::format::index::IndexError;
 pub use crate::format::safetensors::FormatError;
+pub use crate::format::torch::TorchError;
 
 /// Result alias for the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -24,11 +25,11 @@ pub enum Error {
     #[error("{}: no such file or folder", .0.display())]
     NotFound(PathBuf),
     /// The folder holds no weight file glassbox can read.
-    #[error("{}: no weights found (expected `*.safetensors`, `model.safetensors.index.json` or `*.gguf`){}", folder.display(), pickle.as_ref().map(|p| format!("; `{p}` is a PyTorch pickle, which glassbox does not load because loading one can run code")).unwrap_or_default())]
+    #[error("{}: no weights found (expected `*.safetensors`, `model.safetensors.index.json`, `*.gguf` or a PyTorch checkpoint){}", folder.display(), pickle.as_ref().map(|p| format!("; `{p}` is a PyTorch pickle of the Trainer's state, not weights")).unwrap_or_default())]
     NoWeights {
         folder: PathBuf,
-        /// A pickled checkpoint found instead (`pytorch_model.bin`, `*.pt`, ...), named in the
-        /// message.
+        /// A pickle of the Trainer's state found instead (`training_args.bin`, `optimizer.pt`),
+        /// named in the message.
         pickle: Option<String>,
     },
     /// An operating-system error while opening or mapping a file.
@@ -44,6 +45,13 @@ pub enum Error {
         path: PathBuf,
         #[source]
         source: Box<FormatError>,
+    },
+    /// The bytes of a PyTorch checkpoint are not a checkpoint glassbox can read.
+    #[error("{}: {source}", path.display())]
+    Torch {
+        path: PathBuf,
+        #[source]
+        source: Box<TorchError>,
     },
     /// The shard index is invalid or disagrees with the shards.
     #[error("{}: {source}", path.display())]

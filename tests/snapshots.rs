@@ -33,7 +33,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.ends_with(".safetensors") || name.ends_with(".gguf") {
+        // PyTorch checkpoints (fixtures/torch) open like weight files.
+        let checkpoint = [".bin", ".pt", ".pth", ".ckpt"]
+            .iter()
+            .any(|ext| name.ends_with(ext));
+        if name.ends_with(".safetensors") || name.ends_with(".gguf") || checkpoint {
             holds_weights = true;
             out.push(path);
         } else if name.ends_with(".index.json") {

@@ -6,4 +6,6 @@
 
 pub mod gguf;
 pub mod index;
+pub mod pickle;
 pub mod safetensors;
+pub mod torch;

@@ -3,8 +3,10 @@
 //!
 //! [`open`] accepts a `.safetensors` file, a `*.safetensors.index.json` (or the folder holding it),
 //! a folder of `.safetensors` files, or a `.gguf` file (any part of a split GGUF model, or the folder
-//! holding it). GGUF shapes are reversed to row-major at open; the GGUF header (metadata, version)
-//! is kept on [`Model::gguf`]. Opening reads headers only; tensor data is read later, by the
+//! holding it), or a PyTorch checkpoint (`*.bin`, `*.pt`, `*.pth`, `*.ckpt`, zip or legacy, or a
+//! `pytorch_model.bin.index.json`; read without running its pickle, see `open_torch`). GGUF shapes
+//! are reversed to row-major at open; the GGUF header (metadata, version) is kept on
+//! [`Model::gguf`]. Opening reads headers only; tensor data is read later, by the
 //! `compute_*` functions, through [`Model::tensor_bytes`].
 //!
 //! Weight files are mapped ([`Reading::Mapped`], guarded against a file that shrinks by [`guard`]),
@@ -14,6 +16,7 @@
 pub mod guard;
 pub mod naming;
 mod open;
+mod open_torch;
 pub mod pager;
 mod reference;
 pub mod sort;
@@ -33,6 +36,8 @@ pub use reference::{Remote, open_blob, open_reference, open_reference_with};
 pub enum Format {
     Safetensors,
     Gguf,
+    /// A PyTorch checkpoint (zip or legacy pickle), read without running it.
+    Pytorch,
 }
 
 impl Format {
@@ -40,6 +45,7 @@ impl Format {
         match self {
             Format::Safetensors => "safetensors",
             Format::Gguf => "gguf",
+            Format::Pytorch => "pytorch",
         }
     }
 }
@@ -345,7 +351,8 @@ pub struct Model {
     /// Readable-but-suspicious observations made while opening, as findings with the codes
     /// `gap`, `trailing_bytes`, `config_invalid`, `index_total_size`, `index_extra_tensor`,
     /// `index_duplicate_tensor`, `unindexed_file`, `unknown_type` (GGUF), `split_tensor_count`
-    /// (GGUF).
+    /// (GGUF), `torch_*` (views, shared storages, the state dict's place) and the pickle safety
+    /// report of the folder's pickles (`pickle_*`).
     pub notes: Vec<crate::finding::Finding>,
     /// For a GGUF model: the header of its (first) file, with its metadata (`general.*`,
     /// `{arch}.*`, `tokenizer.*`); its tensor list is emptied (the table is [`Model::tensors`]).

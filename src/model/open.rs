@@ -51,10 +51,14 @@ pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
             _ => PathBuf::from("."),
         };
         let name = file_name(path);
-        let model = if name.ends_with(".index.json") {
+        let model = if super::open_torch::is_checkpoint_index(&name) {
+            super::open_torch::open_index(path, &folder, reading)?
+        } else if name.ends_with(".index.json") {
             open_index(path, &folder, reading)?
         } else if name.ends_with(".gguf") {
             open_gguf(path, reading)?
+        } else if super::open_torch::is_checkpoint_name(&name) {
+            super::open_torch::open_file(path, reading)?
         } else {
             let file = open_safetensors(path, reading)?;
             assemble(vec![file])
@@ -65,6 +69,17 @@ pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
     };
     model.path = path.to_owned();
     find_documents(&folder, &mut model);
+    // What the pickles beside (or among) the weights would run if loaded.
+    let pickles = if meta.is_dir() {
+        super::open_torch::pickle_files(&folder)
+    } else if model.format == Format::Pytorch {
+        model.files.iter().map(|f| f.path.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    model
+        .notes
+        .extend(super::open_torch::pickle_safety(&pickles, reading));
     Ok(model)
 }
 
@@ -75,7 +90,7 @@ fn io(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-fn file_name(path: &Path) -> String {
+pub(super) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
@@ -113,9 +128,8 @@ fn open_folder(folder: &Path, reading: Reading) -> Result<Model> {
             safetensors.push(entry.path());
         } else if name.ends_with(".gguf") {
             gguf.push(entry.path());
-        } else if [".bin", ".pt", ".pth", ".ckpt"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
+        } else if super::open_torch::is_checkpoint_name(&name)
+            || super::open_torch::is_checkpoint_index(&name)
         {
             pickles.push(name);
         }
@@ -142,6 +156,12 @@ fn open_folder(folder: &Path, reading: Reading) -> Result<Model> {
         model.notes.extend(skipped);
         return Ok(model);
     } else {
+        // A PyTorch checkpoint, read without running it.
+        if let Some(model) = super::open_torch::open_folder(folder, &pickles, reading) {
+            let mut model = model?;
+            model.notes.extend(skipped);
+            return Ok(model);
+        }
         // Nothing readable: a link to a missing blob or a partial download says more than
         // "no weights".
         if let Some(first) = skipped.first() {
@@ -447,7 +467,7 @@ pub(super) fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
 
 /// Maps a weight file read-only, registered with the SIGBUS guard ([`super::guard`]), or, with
 /// [`Reading::Pread`], reserves its address range for the pager ([`super::pager`]).
-fn map_file(path: &Path, reading: Reading) -> Result<WeightFile> {
+pub(super) fn map_file(path: &Path, reading: Reading) -> Result<WeightFile> {
     let file = File::open(path).map_err(|e| io(path, e))?;
     let meta = file.metadata().map_err(|e| io(path, e))?;
     let len = meta.len();
@@ -472,7 +492,7 @@ fn map_file(path: &Path, reading: Reading) -> Result<WeightFile> {
 }
 
 /// Fails when a read of the file's header faulted (it shrank while being parsed).
-fn header_unchanged(file: &WeightFile) -> Result<()> {
+pub(super) fn header_unchanged(file: &WeightFile) -> Result<()> {
     match file.changed() {
         Some(Some(_)) => Err(Error::FileChanged {
             path: file.path.clone(),
@@ -527,7 +547,7 @@ pub(super) fn safetensors_header(mut file: WeightFile) -> Result<(WeightFile, Ve
     Ok((file, tensors))
 }
 
-fn read_text(path: &Path, cap: u64) -> Result<String> {
+pub(super) fn read_text(path: &Path, cap: u64) -> Result<String> {
     use std::io::Read;
     let file = File::open(path).map_err(|e| io(path, e))?;
     let mut text = String::new();

@@ -43,7 +43,8 @@ pub struct SummaryReport {
     pub checks: Vec<Check>,
     pub memory: Memory,
     /// Remarks of the architecture inference ([`crate::arch::Note`]): contradictions, missing
-    /// block indices, ignored values. JSON: their messages (an array of strings).
+    /// block indices, ignored values; then the pickle safety findings of the model's folder
+    /// (`pickle_*` codes of [`Model::notes`]). JSON: their messages (an array of strings).
     #[serde(serialize_with = "messages")]
     pub notes: Vec<Finding>,
     /// What the model's own metadata says about it (GGUF models; `None` for safetensors, whose
@@ -285,7 +286,14 @@ impl SummaryReport {
                 .collect(),
             checks: arch.checks.clone(),
             memory: arch.memory.clone(),
-            notes: arch.notes.clone(),
+            // The pickle safety report (what loading the folder's pickles would import and call)
+            // is shown with the remarks: a summary must not hide it.
+            notes: arch
+                .notes
+                .iter()
+                .chain(model.notes.iter().filter(|n| n.code.starts_with("pickle_")))
+                .cloned()
+                .collect(),
             metadata: Metadata::of(model),
             storage: dtype_mix(&model.tensors),
             declared_by: arch.declared_by,

@@ -91,6 +91,7 @@ pub fn audit_prompt_format(sources: &Sources, model: &Model) -> PromptAudit {
         .extend(confusable_tokens(&audit.special_tokens));
     audit.findings.extend(suppressed_tokens(sources));
     audit.findings.extend(remote_code(sources));
+    audit.findings.extend(pickle_code(model));
     audit.findings.extend(hidden_text_in_metadata(model));
     audit
 }
@@ -326,6 +327,18 @@ fn suppressed_tokens(sources: &Sources) -> Vec<Finding> {
                 .with("count", n)
             })
         })
+        .collect()
+}
+
+/// The code the folder's pickles would run on load (`torch.load(weights_only=False)`): the
+/// dangerous and unknown globals, and pickles that could not be read, from the safety report made
+/// at open ([`Model::notes`], `pickle_*` codes).
+fn pickle_code(model: &Model) -> Vec<Finding> {
+    model
+        .notes
+        .iter()
+        .filter(|n| n.code.starts_with("pickle_") && n.severity >= Severity::Warning)
+        .cloned()
         .collect()
 }
 
