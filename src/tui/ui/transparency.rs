@@ -117,8 +117,10 @@ fn headline(report: &TransparencyReport, frame: &mut Frame, area: Rect) {
             Style::new().fg(Color::Red),
         ),
         Span::raw(format!(" of {} applicable items", c.applicable)),
-        Span::styled("   vs a closed model behind an API →", dim()),
     ]);
+    if area.width >= 110 {
+        counts.push(Span::styled("   vs a closed model behind an API →", dim()));
+    }
     let l = &report.license;
     let licence = match (&l.id, &l.name) {
         (Some(id), _) => id.clone(),
