@@ -28,7 +28,7 @@ fn root() -> &'static Path {
 }
 
 fn open(rel: &str) -> Model {
-    glassbox::model::open(&root().join(rel)).expect("fixture opens")
+    glassbox::model::open(root().join(rel)).expect("fixture opens")
 }
 
 fn key(app: &mut App, code: KeyCode) -> Vec<Command> {

@@ -9,10 +9,8 @@
 
 use std::time::Duration;
 
-use ratatui::crossterm::event::{
-    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
-use ratatui::layout::{Position, Rect};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent};
+use ratatui::layout::Rect;
 
 use super::background::{DIFF_THREAD, TRANSPARENCY_THREAD};
 pub use super::choices::{LayerStat, SortKey, StatState, Tab};
@@ -440,92 +438,9 @@ impl App {
         }
     }
 
-    fn mouse(&mut self, mouse: MouseEvent) {
-        if self.help {
-            return;
-        }
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        let tabs = layout::screen(area).tabs;
-        if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == tabs.y {
-            if let Some(i) = layout::tab_at(&self.tab_titles(), tabs, mouse.column) {
-                self.tab = self.tabs()[i];
-            }
-            return;
-        }
-        match mouse.kind {
-            MouseEventKind::ScrollDown => self.move_by(3),
-            MouseEventKind::ScrollUp => self.move_by(-3),
-            _ if self.tab != Tab::Tensors => {}
-            MouseEventKind::Down(MouseButton::Left) => {
-                let area = Rect::new(0, 0, self.size.0, self.size.1);
-                let (tree, _) = layout::tensors(layout::screen(area).body);
-                let rows = layout::tree_rows(tree);
-                if rows.contains(Position::new(mouse.column, mouse.row)) {
-                    let at = self.scroll + usize::from(mouse.row - rows.y);
-                    if at < self.rows.len() {
-                        if at == self.selected {
-                            self.set_expanded(None);
-                        }
-                        self.selected = at;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Rows a page key moves in the current tab.
-    fn page(&self) -> usize {
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        let body = layout::screen(area).body;
-        match self.tab {
-            Tab::Diff => usize::from(layout::tree_rows(layout::diff(body).list).height).max(1),
-            Tab::Transparency => {
-                usize::from(layout::transparency(body).table.height.saturating_sub(3)).max(1)
-            }
-            _ => layout::tree_page(self.size.0, self.size.1),
-        }
-    }
-
-    /// How many lines each Overview pane holds, for [`layout::overview`].
-    pub fn overview_lines(&self) -> layout::OverviewLines {
-        let findings = self.model_findings.as_ref().map_or(1, |f| f.len().max(1));
-        layout::OverviewLines {
-            facts: self.view.facts.len(),
-            checks: self.view.checks.len(),
-            findings: findings.saturating_add(self.view.notes.len()),
-            components: self.view.components.len(),
-            active: self.view.active.is_some(),
-            memory: self.view.memory.len(),
-        }
-    }
-
-    /// Rows of the checks table visible at the current size (at least one).
-    pub fn checks_page(&self) -> usize {
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        let panes = layout::overview(layout::screen(area).body, self.overview_lines());
-        usize::from(layout::checks_rows(panes.checks).height).max(1)
-    }
-
-    /// The first checks row to show: the scroll position, kept so the last page stays full.
-    pub fn checks_offset(&self) -> usize {
-        let last_page_start = self.view.checks.len().saturating_sub(self.checks_page());
-        self.checks_scroll.min(last_page_start)
-    }
-
-    /// Pages the checks table by `pages` (a page less one row, so one row stays in view).
-    fn scroll_checks(&mut self, pages: isize) {
-        let step = self.checks_page().saturating_sub(1).max(1);
-        let offset = self.checks_offset();
-        let last_page_start = self.view.checks.len().saturating_sub(self.checks_page());
-        self.checks_scroll = offset
-            .saturating_add_signed(pages.saturating_mul(step as isize))
-            .min(last_page_start);
-    }
-
     /// Moves the tree selection; in the Layers tab scrolls the layer grid, in the Overview the
     /// findings.
-    fn move_by(&mut self, delta: isize) {
+    pub(super) fn move_by(&mut self, delta: isize) {
         if self.help {
             let last = keys::BINDINGS.len().saturating_sub(1);
             self.help_scroll = self.help_scroll.saturating_add_signed(delta).min(last);
@@ -558,7 +473,7 @@ impl App {
 
     /// Expands (`Some(true)`), collapses (`Some(false)`) or toggles the selected node; collapsing a
     /// leaf or a closed group selects its parent.
-    fn set_expanded(&mut self, to: Option<bool>) {
+    pub(super) fn set_expanded(&mut self, to: Option<bool>) {
         let Some(id) = self.selected_node() else {
             return;
         };

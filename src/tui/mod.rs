@@ -27,6 +27,7 @@ pub mod data;
 pub mod derive;
 pub mod diff_tab;
 pub mod diff_view;
+mod geometry;
 pub mod keys;
 pub mod layout;
 mod run;

@@ -228,7 +228,7 @@ fn list(tab: &DiffTab, view: &DiffView, frame: &mut Frame, area: Rect) {
             let mut row = Row::new(vec![
                 Cell::from(Line::from(rel).alignment(Alignment::Right)),
                 Cell::from(Span::styled(t.status.name(), status_style(t.status))),
-                Cell::from(tail(&t.name, name_width.into())),
+                Cell::from(tail(&t.name, name_width)),
             ]);
             if i == tab.selected {
                 row = row.style(Style::new().add_modifier(Modifier::REVERSED));
