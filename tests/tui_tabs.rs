@@ -446,3 +446,46 @@ fn the_help_lists_the_new_tabs_keys() {
         assert!(text.contains(wanted), "{wanted} missing:\n{text}");
     }
 }
+
+fn click(app: &mut App, x: u16, y: u16) {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    app.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: x,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    }));
+}
+
+#[test]
+fn clicks_select_a_changed_tensor_a_map_cell_and_an_item() {
+    let mut app = with_view(diff_app((120, 36)));
+    let view = finetune_view();
+    let name = |app: &App| {
+        view.changed[app.diff.as_ref().unwrap().selected]
+            .name
+            .clone()
+    };
+    // The list's third row (border, header, then rows from y = 4).
+    click(&mut app, 80, 6);
+    assert_eq!(app.diff.as_ref().unwrap().selected, 2);
+    // The map: layer 1 is the second row (y = 5); its v cell starts at x = 22 (`.105`).
+    click(&mut app, 23, 5);
+    assert_eq!(name(&app), "model.layers.1.self_attn.v_proj.weight");
+    // A cell without a change (layer 0) and the label column leave the selection alone.
+    click(&mut app, 23, 4);
+    click(&mut app, 2, 6);
+    assert_eq!(name(&app), "model.layers.1.self_attn.v_proj.weight");
+
+    let model = open("fixtures/llama-tiny");
+    let mut app = App::new(ModelView::build(&model), (120, 36));
+    key(&mut app, KeyCode::Char('4'));
+    app.update(Msg::Transparency(Ok(Box::new(transparency_report(
+        "fixtures/llama-tiny",
+    )))));
+    // Headline (2 lines), border, header, group A's title at y = 6, A1 at 7, A2 at 8.
+    click(&mut app, 10, 8);
+    assert_eq!(app.transparency.selected, 1);
+    click(&mut app, 10, 6);
+    assert_eq!(app.transparency.selected, 1, "a group title is not an item");
+}

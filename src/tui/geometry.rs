@@ -8,6 +8,7 @@ use ratatui::layout::{Position, Rect};
 
 use super::app::{App, Tab};
 use super::layout;
+use super::transparency_tab::TransparencyTab;
 
 impl App {
     /// A click on a tab title opens it; a click on a tree row selects it (a second click toggles
@@ -27,6 +28,12 @@ impl App {
         match mouse.kind {
             MouseEventKind::ScrollDown => self.move_by(3),
             MouseEventKind::ScrollUp => self.move_by(-3),
+            MouseEventKind::Down(MouseButton::Left) if self.tab == Tab::Diff => {
+                self.click_diff(Position::new(mouse.column, mouse.row));
+            }
+            MouseEventKind::Down(MouseButton::Left) if self.tab == Tab::Transparency => {
+                self.click_transparency(Position::new(mouse.column, mouse.row));
+            }
             _ if self.tab != Tab::Tensors => {}
             MouseEventKind::Down(MouseButton::Left) => {
                 let area = Rect::new(0, 0, self.size.0, self.size.1);
@@ -93,5 +100,46 @@ impl App {
         self.checks_scroll = offset
             .saturating_add_signed(pages.saturating_mul(step as isize))
             .min(last_page_start);
+    }
+
+    /// A click on a changed tensor selects it; on a map cell, the cell's largest change.
+    fn click_diff(&mut self, at: Position) {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let panes = layout::diff(layout::screen(area).body);
+        let Some(d) = &mut self.diff else { return };
+        let Some(view) = d.view() else { return };
+        let list = layout::tree_rows(panes.list);
+        let map = layout::tree_rows(panes.map);
+        let selected = if list.contains(at) {
+            Some(d.scroll + usize::from(at.y - list.y)).filter(|&i| i < view.changed.len())
+        } else if map.contains(at) {
+            let row = d.map_scroll + usize::from(at.y - map.y);
+            let width = layout::diff_cell_width(panes.map, view.columns.len());
+            // The layer label and its spacing, then one cell and one space per column.
+            let x = usize::from(at.x - map.x);
+            let column = x
+                .checked_sub(layout::DIFF_LABEL_WIDTH + 1)
+                .map(|x| x / (width + 1));
+            column.and_then(|c| view.in_cell((row, c)).next())
+        } else {
+            None
+        };
+        if let Some(i) = selected {
+            d.selected = i;
+        }
+    }
+
+    /// A click on an item selects it (group titles are not items).
+    fn click_transparency(&mut self, at: Position) {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let table = layout::tree_rows(layout::transparency(layout::screen(area).body).table);
+        let tab = &mut self.transparency;
+        let Some(report) = tab.report() else { return };
+        if table.contains(at)
+            && let Some(i) =
+                TransparencyTab::item_at(report, tab.scroll + usize::from(at.y - table.y))
+        {
+            tab.selected = i;
+        }
     }
 }

@@ -179,6 +179,17 @@ pub fn diff(body: Rect) -> DiffPanes {
     }
 }
 
+/// Width of the map's layer labels (`other` is the longest).
+pub const DIFF_LABEL_WIDTH: usize = 5;
+
+/// Width of one map cell for `columns` roles: as wide as the pane allows, from two characters
+/// (colour only) to five (a rel_l2 like `.097`).
+pub fn diff_cell_width(map: Rect, columns: usize) -> usize {
+    (usize::from(map.width.saturating_sub(9)) / columns.max(1))
+        .saturating_sub(1)
+        .clamp(2, 5)
+}
+
 /// The Transparency tab's panes: the headline (counts, licence, openness), the items table and
 /// the selected item's detail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

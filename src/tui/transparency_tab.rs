@@ -59,6 +59,11 @@ impl TransparencyTab {
         row
     }
 
+    /// The item on display row `row`, `None` on a group's title or past the end.
+    pub fn item_at(report: &TransparencyReport, row: usize) -> Option<usize> {
+        (0..report.items.len()).find(|&i| Self::display_row(report, i) == row)
+    }
+
     /// Keeps the selected item (and its group's title when it is the group's first) in a page of
     /// `page` rows.
     pub fn keep_in_view(&mut self, page: usize) {

@@ -141,10 +141,7 @@ fn cell_text(cell: &MapCell, width: usize) -> String {
 fn map(tab: &DiffTab, view: &DiffView, frame: &mut Frame, area: Rect) {
     let cursor = tab.cursor();
     let ncols = view.columns.len().max(1);
-    // Cells as wide as the pane allows, from two characters (colour only) to five.
-    let width = (usize::from(area.width.saturating_sub(9)) / ncols)
-        .saturating_sub(1)
-        .clamp(2, 5);
+    let width = layout::diff_cell_width(area, ncols);
     let header = Row::new(
         std::iter::once(Cell::from("layer")).chain(
             view.columns
@@ -175,7 +172,7 @@ fn map(tab: &DiffTab, view: &DiffView, frame: &mut Frame, area: Rect) {
             Row::new(std::iter::once(Cell::from(row.label.clone())).chain(cells))
         })
         .collect();
-    let widths = std::iter::once(Constraint::Length(5))
+    let widths = std::iter::once(Constraint::Length(layout::DIFF_LABEL_WIDTH as u16))
         .chain(std::iter::repeat_n(Constraint::Length(width as u16), ncols));
     let title = Line::from(vec![
         Span::raw(" rel L2, layer × role "),
