@@ -489,3 +489,37 @@ fn clicks_select_a_changed_tensor_a_map_cell_and_an_item() {
     click(&mut app, 10, 6);
     assert_eq!(app.transparency.selected, 1, "a group title is not an item");
 }
+
+#[test]
+fn the_smallest_terminal_keeps_the_selected_item_and_tensor_in_view() {
+    let model = open("fixtures/llama-tiny");
+    let report = transparency_report("fixtures/llama-tiny");
+    let items = report.items.clone();
+    let mut app = App::new(ModelView::build(&model), (60, 15));
+    key(&mut app, KeyCode::Char('4'));
+    app.update(Msg::Transparency(Ok(Box::new(report))));
+    for step in 0..12 {
+        // Two settles in a row must agree (no scroll flip-flop between the item and its title).
+        app.settle();
+        let scroll = app.transparency.scroll;
+        app.settle();
+        assert_eq!(app.transparency.scroll, scroll);
+        let item = &items[app.transparency.selected];
+        let text = screen(&app, 60, 15);
+        assert!(
+            text.contains(&format!("{}  {}", item.id, &item.item[..8])),
+            "step {step}: {} not on screen:\n{text}",
+            item.id
+        );
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let mut app = with_view(diff_app((60, 15)));
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let text = screen(&app, 60, 15);
+    let name = &finetune_view().changed[3].name;
+    assert!(text.contains(&name[..25]), "{name} not in:\n{text}");
+    let tail = &name[name.len() - 12..];
+    assert!(text.contains(tail), "{name} not in the list:\n{text}");
+}

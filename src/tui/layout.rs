@@ -200,7 +200,11 @@ pub struct TransparencyPanes {
 }
 
 pub fn transparency(body: Rect) -> TransparencyPanes {
-    let detail_height = if body.height >= 28 { 10 } else { 7 };
+    let detail_height = match body.height {
+        28.. => 10,
+        18.. => 7,
+        _ => 5,
+    };
     let [headline, table, detail] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(4),

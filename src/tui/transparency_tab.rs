@@ -74,15 +74,15 @@ impl TransparencyTab {
         let row = Self::display_row(report, self.selected);
         let first_of_group = self.selected == 0
             || report.items[self.selected - 1].group != report.items[self.selected].group;
-        let top = if first_of_group {
-            row.saturating_sub(1)
-        } else {
-            row
-        };
-        if top < self.scroll {
-            self.scroll = top;
+        if row < self.scroll {
+            self.scroll = row;
         } else if row >= self.scroll + page {
             self.scroll = row + 1 - page;
+        }
+        // The group's title too, when the page has room for both.
+        let title = row.saturating_sub(1);
+        if first_of_group && title < self.scroll && row + 1 - title <= page {
+            self.scroll = title;
         }
     }
 }
