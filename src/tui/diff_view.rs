@@ -4,7 +4,8 @@
 //! list moves the map's cursor and a move in the map selects the list's tensor.
 //!
 //! It is built on the diff's background thread, so the UI thread only swaps it in. Like
-//! [`super::data`], it formats nothing and computes nothing beyond ordering.
+//! [`super::data`], it computes nothing beyond ordering: the numbers are the diff's, the verdict
+//! sentence the report's.
 
 use std::cmp::Ordering;
 

@@ -255,7 +255,11 @@ fn list(tab: &DiffTab, view: &DiffView, frame: &mut Frame, area: Rect) {
             ])
             .style(Style::new().add_modifier(Modifier::BOLD)),
         )
-        .block(Block::bordered().title(title)),
+        .block(
+            Block::bordered()
+                .title(title)
+                .title_bottom(Line::styled(format!(" {} ", view.counts), dim())),
+        ),
         area,
     );
 }
