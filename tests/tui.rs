@@ -231,6 +231,11 @@ fn layers_and_transparency_tabs() {
     assert!(screen(&app).contains("abs max across depth"));
     key(&mut app, KeyCode::Char('4'));
     assert_eq!(app.tab, Tab::Transparency);
+    // The report the background thread builds, unhashed.
+    let arch = glassbox::arch::infer_architecture(&model);
+    let sources = glassbox::transparency::open_sources(&model);
+    let report = glassbox::transparency::build_report(&model, &arch, &sources, None, None);
+    app.update(Msg::Transparency(Ok(Box::new(report))));
     insta::assert_snapshot!("transparency", screen(&app));
 }
 
@@ -899,7 +904,7 @@ fn any_key() -> impl Strategy<Value = KeyCode> {
     prop_oneof![
         prop::sample::select(vec![
             'j', 'k', 'g', 'G', 'h', 'l', ' ', '/', 's', 'L', 't', 'y', 'm', '?', '1', '2', '3',
-            '4', 'a', '*', 'q', '.', '0',
+            '4', '5', 'J', 'K', 'a', '*', 'q', '.', '0',
         ])
         .prop_map(KeyCode::Char),
         prop::sample::select(vec![

@@ -1,5 +1,6 @@
 //! The real binary in a real terminal (tmux): the first screen, `2`, `/query`, `?`, `q` with exit
-//! status 0 and the terminal given back; and, piped, `glassbox PATH` prints the summary.
+//! status 0 and the terminal given back; `glassbox A B` opening on the Diff tab; and, piped,
+//! `glassbox PATH` prints the summary and `glassbox A B` the diff.
 //!
 //! Skipped with a printed notice when tmux is missing (`.ci/run` installs it). Each test uses its
 //! own tmux server socket, so tests never see each other's sessions or the user's.
@@ -171,6 +172,85 @@ fn ctrl_c_quits_at_once_with_status_0() {
     tmux.send(&["C-c"]);
     let after = tmux.wait_for("glassbox exited");
     assert!(after.contains("glassbox exited 0"), "{after}");
+}
+
+#[test]
+fn two_models_open_the_diff_tab_with_the_verdict_and_quit_with_status_0() {
+    if !tmux_available() {
+        eprintln!("notice: tmux not found; skipping the end-to-end TUI test (.ci/run installs it)");
+        return;
+    }
+    let command = format!(
+        "{} fixtures/diff/base fixtures/diff/finetune; echo \"glassbox exited $?\"; sleep 30",
+        binary().display()
+    );
+    let tmux = Tmux::start("diff", &command);
+    let first = tmux.wait_for("5 Diff");
+    assert!(first.contains("1 Overview"), "{first}");
+    // The comparison runs in the background; its verdict lands in the header.
+    let done = tmux.wait_for("fine-tuned: 16 tensors changed");
+    assert!(done.contains("base → finetune"), "{done}");
+    assert!(done.contains("changed (16 of 39)"), "{done}");
+    assert!(
+        done.contains("model.layers.3.self_attn.q_proj.weight (1 of 16)"),
+        "{done}"
+    );
+    tmux.send(&["j"]);
+    tmux.wait_for("(2 of 16)");
+    tmux.send(&["4"]);
+    tmux.wait_for("what the files prove");
+    tmux.send(&["5"]);
+    tmux.wait_for("|Δ| by octave");
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("glassbox exited");
+    assert!(after.contains("glassbox exited 0"), "{after}");
+}
+
+#[test]
+fn q_during_a_running_comparison_quits_at_once() {
+    if !tmux_available() {
+        eprintln!("notice: tmux not found; skipping the end-to-end TUI test (.ci/run installs it)");
+        return;
+    }
+    // The permuted copy: its lineage test matches every MLP unit, the slowest comparison here.
+    let command = format!(
+        "{} browse fixtures/diff/base fixtures/diff/permuted; echo \"glassbox exited $?\"; sleep 30",
+        binary().display()
+    );
+    let tmux = Tmux::start("diffquit", &command);
+    tmux.wait_for("5 Diff");
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("glassbox exited");
+    assert!(after.contains("glassbox exited 0"), "{after}");
+}
+
+#[test]
+fn piped_two_models_print_the_diff_with_its_exit_status() {
+    let run = |args: &[&str]| {
+        Command::new(binary())
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run glassbox")
+    };
+    let (a, b) = ("fixtures/diff/base", "fixtures/diff/finetune");
+    let default = run(&[a, b]);
+    let diff = run(&["diff", a, b]);
+    assert_eq!(default.status.code(), Some(1), "the weights differ");
+    assert_eq!(default.stdout, diff.stdout);
+    assert!(String::from_utf8_lossy(&default.stdout).contains("verdict: fine-tuned"));
+    let same = run(&[a, "fixtures/diff/reupload"]);
+    assert_eq!(same.status.code(), Some(0));
+    let bad = run(&[a, "fixtures/no-such-model"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&bad.stderr).lines().count(), 1);
+    let browse = run(&["browse", a, b]);
+    assert_eq!(browse.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&browse.stderr),
+        "error: `browse` needs a terminal and stdout is not one; try `glassbox diff`\n"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ use glassbox::report::tensors::TensorTable;
 const EXAMPLES: &str = "\
 Examples:
   glassbox ./Llama-3.2-1B                     browse a model folder in the terminal (piped: its summary)
+  glassbox ./base ./finetuned                 browse the second with a Diff tab (piped: the diff)
   glassbox summary ./ckpt --format markdown   the same, ready to paste into a model card
   glassbox tensors model.safetensors          every tensor: dtype, shape, parameters, size
   glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
@@ -46,6 +47,10 @@ pub struct Cli {
     /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
     /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: Option<PathBuf>,
+
+    /// A second model: compared with the first (`glassbox diff PATH PATH2`), browsed on a terminal
+    /// with a Diff tab.
+    pub path_b: Option<PathBuf>,
 
     #[command(flatten)]
     pub common: Common,
@@ -165,7 +170,7 @@ pub enum Command {
     /// Browse the model in the terminal: overview, tensor tree with live statistics, layers across
     /// depth, open versus closed (what `glassbox PATH` opens on a terminal).
     #[command(
-        after_help = "Examples:\n  glassbox browse ./model\n  glassbox ./model          the same, when stdin and stdout are a terminal\n\nPress ? inside for every key, q to quit."
+        after_help = "Examples:\n  glassbox browse ./model\n  glassbox ./model          the same, when stdin and stdout are a terminal\n  glassbox browse ./base ./finetuned   the second model, with a Diff tab (key 5)\n  glassbox ./base ./finetuned          the same, when stdin and stdout are a terminal\n\nPress ? inside for every key, q to quit."
     )]
     Browse(BrowseArgs),
     /// The models in the local stores: the Hugging Face cache (HF_HUB_CACHE, HF_HOME), the
@@ -229,6 +234,8 @@ pub struct BrowseArgs {
     /// `ORG/NAME[@REV]` (Hugging Face cache), `ollama:NAME[:TAG]`, `lmstudio:PUBLISHER/NAME`,
     /// `hf:ORG/NAME[@REV]` or an `https://` URL (headers only).
     pub path: PathBuf,
+    /// A second model: the TUI browses it, with a Diff tab comparing PATH with it.
+    pub b: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -323,9 +330,24 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     {
         anyhow::bail!("`--format cyclonedx` is only for `glassbox transparency`");
     }
-    let (out, differ) = match cli.command {
-        Some(Command::Diff(args)) => diff(&args, &common)?,
-        command => (run_command(command, cli.path, &common)?, false),
+    let (out, differ) = match (cli.command, cli.path, cli.path_b) {
+        (Some(Command::Diff(args)), _, _) => diff(&args, &common)?,
+        // `glassbox A B`: the TUI with a Diff tab on a terminal, else the diff's output.
+        (None, Some(a), Some(b)) => {
+            if wants_tui(&common) {
+                (browse(&a, Some(&b), &common)?, false)
+            } else {
+                let args = DiffArgs {
+                    a,
+                    b,
+                    maps: Vec::new(),
+                    tolerance: 0.0,
+                    no_rank: false,
+                };
+                diff(&args, &common)?
+            }
+        }
+        (command, path, _) => (run_command(command, path, &common)?, false),
     };
     let stdout = if matches!(common.format, FormatArg::Json | FormatArg::Cyclonedx) {
         out.text // JSON escapes control characters itself
@@ -362,7 +384,7 @@ fn run_command(
         Some(Command::Summary(args)) => summary(&args.path, common),
         Some(Command::Tensors(args)) => tensors(&args.path, args.sort.into(), common),
         Some(Command::Stats(args)) => stats(&args, common),
-        Some(Command::Browse(args)) => browse(&args.path, common),
+        Some(Command::Browse(args)) => browse(&args.path, args.b.as_deref(), common),
         Some(Command::Cache(_)) => Ok(cache(common)),
         Some(Command::Diff(_)) => unreachable!("`run` runs diff itself: it has an exit status"),
         None => {
@@ -371,12 +393,8 @@ fn run_command(
             };
             // On a terminal the TUI (unless another format is asked for); piped or redirected,
             // the summary.
-            use std::io::IsTerminal;
-            if common.format == FormatArg::Text
-                && std::io::stdin().is_terminal()
-                && std::io::stdout().is_terminal()
-            {
-                browse(&path, common)
+            if wants_tui(common) {
+                browse(&path, None, common)
             } else {
                 summary(&path, common)
             }
@@ -384,18 +402,34 @@ fn run_command(
     }
 }
 
-/// The TUI; nothing goes to stdout afterwards.
-fn browse(path: &std::path::Path, common: &Common) -> Result<Painted> {
+/// Whether the default command opens the TUI: text format, stdin and stdout a terminal.
+fn wants_tui(common: &Common) -> bool {
+    use std::io::IsTerminal;
+    common.format == FormatArg::Text
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+}
+
+/// The TUI on `path`, or with `b` on `b` with a Diff tab comparing `path` with it; nothing goes to
+/// stdout afterwards.
+fn browse(path: &std::path::Path, b: Option<&std::path::Path>, common: &Common) -> Result<Painted> {
     use std::io::IsTerminal;
     let model = common.open_with_data(path, "browse")?;
+    let b = b.map(|b| common.open_with_data(b, "browse")).transpose()?;
     if !std::io::stdout().is_terminal() {
-        anyhow::bail!("`browse` needs a terminal and stdout is not one; try `glassbox summary`");
+        anyhow::bail!(
+            "`browse` needs a terminal and stdout is not one; try `glassbox {}`",
+            if b.is_some() { "diff" } else { "summary" }
+        );
     }
     let options = glassbox::tui::BrowseOptions {
         threads: common.threads.map(usize::from),
         filter: common.filter.clone(),
     };
-    glassbox::tui::browse(model, options)?;
+    match b {
+        Some(b) => glassbox::tui::browse_diff(model, b, options)?,
+        None => glassbox::tui::browse(model, options)?,
+    }
     Ok(Painted::plain(String::new()))
 }
 

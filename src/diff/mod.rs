@@ -29,7 +29,7 @@ use rayon::prelude::*;
 
 pub use lineage::Lineage;
 pub use lowrank::LowRank;
-pub use numbers::PairNumbers;
+pub use numbers::{DeltaOctaves, PairNumbers, SideMoments};
 pub use pairing::{NameMap, Transform};
 pub use verdict::{LayerRow, RoleCell, Verdict, VerdictKind};
 

@@ -257,6 +257,55 @@ pub struct PairNumbers {
     /// ‖A‖² / count: the mean square of A, for the rounding floor of singular values.
     #[serde(skip)]
     pub mean_sq_a: f64,
+    /// Mean and standard deviation of each side (not in JSON: the TUI shows both tensors side by
+    /// side, and these come free from the sums above).
+    #[serde(skip)]
+    pub sides: SideMoments,
+    /// |Δ| per octave, folded from the p99 histogram (not in JSON: the TUI's histogram of Δ).
+    #[serde(skip)]
+    pub abs_delta: DeltaOctaves,
+}
+
+/// Mean and (population) standard deviation of A's and B's values over the pairs finite on both
+/// sides; `None` when there are none.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SideMoments {
+    pub mean_a: Option<f64>,
+    pub std_a: Option<f64>,
+    pub mean_b: Option<f64>,
+    pub std_b: Option<f64>,
+}
+
+/// How |Δ| spreads over orders of magnitude: the counts of the p99 histogram summed per octave.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeltaOctaves {
+    /// Pairs with Δ = 0.
+    pub zeros: u64,
+    /// `counts[i]` holds the |Δ| in [2^(first_exponent + i), 2^(first_exponent + i + 1)).
+    pub first_exponent: i32,
+    /// From the lowest non-empty octave to the highest (empty when every Δ is 0). The histogram
+    /// is clamped to 2^-64 … 2^64, so the end octaves also hold what lies beyond.
+    pub counts: Vec<u64>,
+}
+
+impl DeltaOctaves {
+    fn from_bins(hist: &[u64]) -> DeltaOctaves {
+        let mut per_octave = vec![0u64; OCTAVES];
+        for (k, &c) in hist.iter().skip(1).enumerate() {
+            per_octave[k / BINS_PER_OCTAVE] += c;
+        }
+        let first = per_octave.iter().position(|&c| c > 0);
+        let last = per_octave.iter().rposition(|&c| c > 0);
+        let (first_exponent, counts) = match (first, last) {
+            (Some(f), Some(l)) => (f as i32 - 64, per_octave[f..=l].to_vec()),
+            _ => (0, Vec::new()),
+        };
+        DeltaOctaves {
+            zeros: hist.first().copied().unwrap_or(0),
+            first_exponent,
+            counts,
+        }
+    }
 }
 
 impl PairNumbers {
@@ -312,13 +361,59 @@ impl PairNumbers {
             inf_introduced: acc.inf_introduced,
             delta_sq: acc.sum_dd,
             mean_sq_a: if n > 0.0 { acc.sum_aa / n } else { 0.0 },
+            sides: SideMoments {
+                mean_a: (n > 0.0).then(|| acc.sum_a / n),
+                std_a: (n > 0.0).then(|| population_std(acc.sum_a, acc.sum_aa, n)),
+                mean_b: (n > 0.0).then(|| acc.sum_b / n),
+                std_b: (n > 0.0).then(|| population_std(acc.sum_b, acc.sum_bb, n)),
+            },
+            abs_delta: DeltaOctaves::from_bins(&acc.hist),
         }
     }
+}
+
+/// √(E[x²] − E[x]²), never negative (the difference of two rounded sums can be).
+fn population_std(sum: f64, sum_sq: f64, n: f64) -> f64 {
+    let mean = sum / n;
+    (sum_sq / n - mean * mean).max(0.0).sqrt()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn side_moments_and_delta_octaves_match_a_hand_count() {
+        // Δ = 0, 0.5, 0.75, 1, 3: one zero; octave 2^-1 holds 0.5 and 0.75, 2^0 holds 1, 2^1
+        // holds 3.
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let b = [1.0, 2.5, 3.75, 5.0, 8.0];
+        let mut acc = PairAccum::new();
+        acc.add(&a, &b, None);
+        let n = PairNumbers::from_accum(&acc, None);
+        assert_eq!(n.abs_delta.zeros, 1);
+        assert_eq!(n.abs_delta.first_exponent, -1);
+        assert_eq!(n.abs_delta.counts, vec![2, 1, 1]);
+        // A: mean 3, population variance 2; B: mean 4.05, E[b²] = 22.0625.
+        assert!((n.sides.mean_a.unwrap() - 3.0).abs() < 1e-15);
+        assert!((n.sides.std_a.unwrap() - 2f64.sqrt()).abs() < 1e-15);
+        assert!((n.sides.mean_b.unwrap() - 4.05).abs() < 1e-12);
+        let var_b: f64 = 22.0625 - 4.05 * 4.05;
+        assert!((n.sides.std_b.unwrap() - var_b.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn equal_values_have_no_octave_and_no_finite_pair_no_moments() {
+        let mut acc = PairAccum::new();
+        acc.add(&[1.0, 2.0], &[1.0, 2.0], None);
+        let n = PairNumbers::from_accum(&acc, None);
+        assert_eq!(n.abs_delta.zeros, 2);
+        assert!(n.abs_delta.counts.is_empty());
+        let mut acc = PairAccum::new();
+        acc.add(&[f64::NAN], &[1.0], None);
+        let n = PairNumbers::from_accum(&acc, None);
+        assert_eq!(n.sides, SideMoments::default());
+    }
 
     #[test]
     fn sums_match_a_direct_computation() {

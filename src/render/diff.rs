@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::json::to_string;
 use super::table::{Align, Table, shape};
 use super::{Painted, Tone};
-use crate::diff::{Diff, LayerRow, Status, TensorDiff, Verdict, VerdictKind};
+use crate::diff::{Diff, LayerRow, Status, TensorDiff};
 use crate::report::ModelObject;
 use crate::report::diff::DiffReport;
 
@@ -42,72 +42,8 @@ fn cell_tone(status: Status) -> Option<Tone> {
     }
 }
 
-/// The verdict as a sentence.
-pub fn verdict_sentence(v: &Verdict) -> String {
-    let e = &v.evidence;
-    let layers = |l: &[usize]| {
-        if l.is_empty() {
-            "no layer".to_owned()
-        } else if l.len() == 1 {
-            format!("layer {}", l[0])
-        } else {
-            format!(
-                "layers {}",
-                l.iter()
-                    .map(usize::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    };
-    let roles = e.roles.join(", ");
-    match v.kind {
-        VerdictKind::Identical => {
-            if e.other_differences.is_empty() {
-                format!(
-                    "identical weights: all {} tensors have the same values",
-                    e.paired
-                )
-            } else {
-                format!(
-                    "identical weights: all {} tensors have the same values; differs only in {}",
-                    e.paired,
-                    e.other_differences.join(", ")
-                )
-            }
-        }
-        VerdictKind::Recast => format!(
-            "lossless re-cast: {} tensors differ only by rounding to {}",
-            e.differing,
-            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", ")
-        ),
-        VerdictKind::Quantised => format!(
-            "quantised: {} tensors changed type (B: {}), SQNR {} dB on average, {} dB at worst",
-            e.differing,
-            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", "),
-            num(e.mean_sqnr_db, 1),
-            num(e.min_sqnr_db, 1)
-        ),
-        VerdictKind::FineTuned => format!(
-            "fine-tuned: {} tensors changed in {} (roles {roles})",
-            e.differing,
-            layers(&e.layers)
-        ),
-        VerdictKind::LowRankMerge => format!(
-            "low-rank merge: {} matrices changed by rank {} in {} (roles {roles})",
-            e.differing,
-            e.ranks.first().map_or("?".to_owned(), usize::to_string),
-            layers(&e.layers)
-        ),
-        VerdictKind::DerivedPermuted => format!(
-            "derived, hidden units permuted: B's MLP units are A's in another order ({} tensors differ)",
-            e.differing
-        ),
-        VerdictKind::Unrelated => {
-            "unrelated: B's MLP units do not match A's (independently initialised)".to_owned()
-        }
-    }
-}
+/// The verdict as a sentence: written once in the report layer, shared with the TUI's header.
+pub use crate::report::diff::verdict_sentence;
 
 /// A p-value; below f64's range it reads as a bound rather than 0.
 fn p_value(p: f64) -> String {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{ModelObject, SCHEMA_VERSION};
-use crate::diff::Diff;
+use crate::diff::{Diff, Verdict, VerdictKind};
 use crate::model::Model;
 
 /// What every face of `glassbox diff` shows.
@@ -26,4 +26,76 @@ impl DiffReport {
             diff,
         }
     }
+}
+
+/// The verdict as a sentence.
+pub fn verdict_sentence(v: &Verdict) -> String {
+    let e = &v.evidence;
+    let layers = |l: &[usize]| {
+        if l.is_empty() {
+            "no layer".to_owned()
+        } else if l.len() == 1 {
+            format!("layer {}", l[0])
+        } else {
+            format!(
+                "layers {}",
+                l.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
+    let roles = e.roles.join(", ");
+    match v.kind {
+        VerdictKind::Identical => {
+            if e.other_differences.is_empty() {
+                format!(
+                    "identical weights: all {} tensors have the same values",
+                    e.paired
+                )
+            } else {
+                format!(
+                    "identical weights: all {} tensors have the same values; differs only in {}",
+                    e.paired,
+                    e.other_differences.join(", ")
+                )
+            }
+        }
+        VerdictKind::Recast => format!(
+            "lossless re-cast: {} tensors differ only by rounding to {}",
+            e.differing,
+            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", ")
+        ),
+        VerdictKind::Quantised => format!(
+            "quantised: {} tensors changed type (B: {}), SQNR {} dB on average, {} dB at worst",
+            e.differing,
+            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", "),
+            fixed(e.mean_sqnr_db, 1),
+            fixed(e.min_sqnr_db, 1)
+        ),
+        VerdictKind::FineTuned => format!(
+            "fine-tuned: {} tensors changed in {} (roles {roles})",
+            e.differing,
+            layers(&e.layers)
+        ),
+        VerdictKind::LowRankMerge => format!(
+            "low-rank merge: {} matrices changed by rank {} in {} (roles {roles})",
+            e.differing,
+            e.ranks.first().map_or("?".to_owned(), usize::to_string),
+            layers(&e.layers)
+        ),
+        VerdictKind::DerivedPermuted => format!(
+            "derived, hidden units permuted: B's MLP units are A's in another order ({} tensors differ)",
+            e.differing
+        ),
+        VerdictKind::Unrelated => {
+            "unrelated: B's MLP units do not match A's (independently initialised)".to_owned()
+        }
+    }
+}
+
+/// A number with `digits` decimals, `-` when unknown.
+fn fixed(x: Option<f64>, digits: usize) -> String {
+    x.map_or("-".to_owned(), |v| format!("{v:.digits$}"))
 }

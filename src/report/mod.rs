@@ -13,14 +13,11 @@
 //! - [`stats::StatsReport`] (`glassbox stats`): statistics per tensor, per block and for the
 //!   model, and the findings;
 //! - [`diff::DiffReport`] (`glassbox diff`): the comparison of two models;
-//! - [`disclosure`]: what the files disclose item by item beside a closed API model (part of the
-//!   summary, shown by the TUI's Transparency tab).
 //!
 //! Every report carries the [`ModelObject`]: where the model is, its files and totals.
 
 pub mod cache;
 pub mod diff;
-pub mod disclosure;
 pub mod metadata;
 pub mod stats;
 pub mod summary;

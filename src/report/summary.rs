@@ -62,11 +62,6 @@ pub struct SummaryReport {
     /// for the family (not in JSON: the blocks' outlines and `other_tensors` carry roles).
     #[serde(skip)]
     pub roles: Vec<Role>,
-    /// What the files disclose, item by item, beside a closed API model
-    /// ([`super::disclosure::disclosures`]; not in JSON yet, the transparency report will carry
-    /// its own items).
-    #[serde(skip)]
-    pub disclosures: Vec<super::disclosure::Disclosure>,
 }
 
 /// Findings as the array of their messages (the summary's `notes` in schema version 1).
@@ -238,7 +233,7 @@ impl SummaryReport {
     /// [`crate::arch::infer_architecture`].
     pub fn new(model: &Model, arch: &Architecture) -> SummaryReport {
         let p = &arch.parameters;
-        let mut report = SummaryReport {
+        SummaryReport {
             schema_version: SCHEMA_VERSION,
             model: ModelObject::new(model),
             architecture: ArchitectureFacts {
@@ -298,10 +293,7 @@ impl SummaryReport {
             storage: dtype_mix(&model.tensors),
             declared_by: arch.declared_by,
             roles: arch.roles.iter().map(|r| r.role).collect(),
-            disclosures: Vec::new(),
-        };
-        report.disclosures = super::disclosure::disclosures(&report);
-        report
+        }
     }
 }
 

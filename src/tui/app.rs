@@ -9,128 +9,22 @@
 
 use std::time::Duration;
 
-use ratatui::crossterm::event::{
-    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
-use ratatui::layout::{Position, Rect};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent};
+use ratatui::layout::Rect;
 
+use super::background::{DIFF_THREAD, TRANSPARENCY_THREAD};
+pub use super::choices::{LayerStat, SortKey, StatState, Tab};
 use super::data::ModelView;
 use super::derive::{self, Aggregate, LayerGrid};
+use super::diff_tab::{DiffState, DiffTab};
+use super::diff_view::DiffView;
 use super::keys::{self, Action, Context};
 use super::layout;
+use super::transparency_tab::{ReportState, TransparencyTab};
 use super::tree::{NodeKind, Row, Tree};
 use crate::finding::Finding;
-use crate::stats::TensorStats;
 use crate::stats::{Progress, StatsEvent};
-
-/// The tabs, in key order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Overview,
-    Tensors,
-    Layers,
-    Transparency,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Overview, Tab::Tensors, Tab::Layers, Tab::Transparency];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Overview => "Overview",
-            Tab::Tensors => "Tensors",
-            Tab::Layers => "Layers",
-            Tab::Transparency => "Transparency",
-        }
-    }
-
-    /// The titles as the tabs line shows them: `1 Overview`, `2 Tensors` …
-    pub fn titles() -> Vec<String> {
-        Tab::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("{} {}", i + 1, t.title()))
-            .collect()
-    }
-
-    fn index(self) -> usize {
-        Tab::ALL.iter().position(|&t| t == self).unwrap_or(0)
-    }
-}
-
-/// The statistics of one tensor as the screens know them.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StatState {
-    /// Not computed yet: drawn as pending, never as zero.
-    Pending,
-    Ready(Box<TensorStats>),
-    /// Read, but its values are not decoded (a type without a decoder): nothing to show.
-    NotMeasured,
-}
-
-/// The tree's sort orders, cycled with `s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    Size,
-    Std,
-    AbsMax,
-    Zeros,
-}
-
-impl SortKey {
-    pub fn label(self) -> &'static str {
-        match self {
-            SortKey::Name => "name",
-            SortKey::Size => "size",
-            SortKey::Std => "std",
-            SortKey::AbsMax => "abs max",
-            SortKey::Zeros => "zeros",
-        }
-    }
-
-    fn next(self) -> SortKey {
-        match self {
-            SortKey::Name => SortKey::Size,
-            SortKey::Size => SortKey::Std,
-            SortKey::Std => SortKey::AbsMax,
-            SortKey::AbsMax => SortKey::Zeros,
-            SortKey::Zeros => SortKey::Name,
-        }
-    }
-}
-
-/// The statistic plotted in the Layers tab, cycled with `t`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LayerStat {
-    Std,
-    AbsMax,
-    L2Norm,
-    Zeros,
-    Outliers,
-}
-
-impl LayerStat {
-    pub fn label(self) -> &'static str {
-        match self {
-            LayerStat::Std => "std",
-            LayerStat::AbsMax => "abs max",
-            LayerStat::L2Norm => "L2 norm",
-            LayerStat::Zeros => "zeros (share)",
-            LayerStat::Outliers => "outliers",
-        }
-    }
-
-    fn next(self) -> LayerStat {
-        match self {
-            LayerStat::Std => LayerStat::AbsMax,
-            LayerStat::AbsMax => LayerStat::L2Norm,
-            LayerStat::L2Norm => LayerStat::Zeros,
-            LayerStat::Zeros => LayerStat::Outliers,
-            LayerStat::Outliers => LayerStat::Std,
-        }
-    }
-}
+use crate::transparency::TransparencyReport;
 
 /// Everything that happens to the TUI.
 // A statistics event is the common message and is moved once, through the channel: boxing it
@@ -153,6 +47,12 @@ pub enum Msg {
     /// The weights could not be read to the end (a file changed while it was being read): shown in
     /// the footer; the UI stays up with what was measured before.
     ReadError(String),
+    /// Bytes of both models the comparison has read so far.
+    DiffProgress(u64),
+    /// The comparison's outcome: its view, or why it stopped (one line).
+    DiffDone(Result<Box<DiffView>, String>),
+    /// The transparency report, built off the UI thread, or why it could not be.
+    Transparency(Result<Box<TransparencyReport>, String>),
 }
 
 /// What `update` asks the event loop to do.
@@ -207,6 +107,9 @@ pub struct App {
     pub read_error: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
+    /// The Diff tab, when the TUI was opened on two models.
+    pub diff: Option<DiffTab>,
+    pub transparency: TransparencyTab,
     /// Per tree node: statistics of its tensors so far.
     pub aggregates: Vec<Aggregate>,
     pub layer_grid: LayerGrid,
@@ -252,6 +155,8 @@ impl App {
             read_error: None,
             size,
             quit: false,
+            diff: None,
+            transparency: TransparencyTab::default(),
             aggregates: Vec::new(),
             layer_grid: LayerGrid::default(),
             cells,
@@ -272,6 +177,44 @@ impl App {
         self.rows_dirty = true;
     }
 
+    /// Adds the Diff tab for a comparison with model `a` (reading `total` bytes of both models),
+    /// and opens it: `glassbox A B` is asked what changed.
+    pub fn with_diff(mut self, a: String, total: u64) -> App {
+        self.diff = Some(DiffTab::running(a, total));
+        self.tab = Tab::Diff;
+        self.settle();
+        self
+    }
+
+    /// Whether a comparison is still running.
+    pub fn diff_running(&self) -> bool {
+        self.diff
+            .as_ref()
+            .is_some_and(|d| matches!(d.state, DiffState::Running { .. }))
+    }
+
+    /// The tabs in key order: Diff last, and only with two models.
+    pub fn tabs(&self) -> Vec<Tab> {
+        let mut tabs = Tab::SINGLE.to_vec();
+        if self.diff.is_some() {
+            tabs.push(Tab::Diff);
+        }
+        tabs
+    }
+
+    /// The titles as the tabs line shows them: `1 Overview`, `2 Tensors` …
+    pub fn tab_titles(&self) -> Vec<String> {
+        self.tabs()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{} {}", i + 1, t.title()))
+            .collect()
+    }
+
+    fn tab_index(&self) -> usize {
+        self.tabs().iter().position(|&t| t == self.tab).unwrap_or(0)
+    }
+
     /// The key context: help, filter typing, or the tab's own.
     pub fn context(&self) -> Context {
         if self.help {
@@ -283,7 +226,8 @@ impl App {
                 Tab::Tensors => Context::Tensors,
                 Tab::Layers => Context::Layers,
                 Tab::Overview => Context::Overview,
-                Tab::Transparency => Context::Global,
+                Tab::Transparency => Context::Transparency,
+                Tab::Diff => Context::Diff,
             }
         }
     }
@@ -318,10 +262,41 @@ impl App {
                 self.elapsed = elapsed;
                 return commands;
             }
+            // A panic of the transparency or the diff thread belongs to its tab, not the engine.
+            Msg::EngineFailed(message) if message.starts_with(TRANSPARENCY_THREAD) => {
+                self.transparency.state = ReportState::Failed(message);
+            }
+            Msg::EngineFailed(message) if message.starts_with(DIFF_THREAD) => {
+                if let Some(d) = &mut self.diff {
+                    d.state = DiffState::Failed(message);
+                }
+            }
             Msg::EngineFailed(message) => {
                 // The first failure is the cause; later ones are its echoes.
                 self.engine_failure.get_or_insert(message);
                 return commands;
+            }
+            Msg::DiffProgress(done) => {
+                if let Some(d) = &mut self.diff {
+                    d.progress(done);
+                }
+                return commands;
+            }
+            Msg::DiffDone(outcome) => {
+                if let Some(d) = &mut self.diff {
+                    d.state = match outcome {
+                        Ok(view) => DiffState::Ready(view),
+                        Err(e) => DiffState::Failed(e),
+                    };
+                    d.selected = 0;
+                }
+            }
+            Msg::Transparency(outcome) => {
+                self.transparency.state = match outcome {
+                    Ok(report) => ReportState::Ready(report),
+                    Err(e) => ReportState::Failed(e),
+                };
+                self.transparency.selected = 0;
             }
         }
         commands.extend(self.settle());
@@ -380,16 +355,21 @@ impl App {
             }
             return;
         };
-        let page = layout::tree_page(self.size.0, self.size.1);
+        let page = self.page();
         match action {
             Action::Quit => {
                 self.quit = true;
                 commands.push(Command::Quit);
             }
-            Action::Tab(i) => self.tab = Tab::ALL[i.min(Tab::ALL.len() - 1)],
-            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()],
+            // A tab that does not exist (5 without a second model) does nothing.
+            Action::Tab(i) => self.tab = self.tabs().get(i).copied().unwrap_or(self.tab),
+            Action::NextTab => {
+                let tabs = self.tabs();
+                self.tab = tabs[(self.tab_index() + 1) % tabs.len()];
+            }
             Action::PrevTab => {
-                self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+                let tabs = self.tabs();
+                self.tab = tabs[(self.tab_index() + tabs.len() - 1) % tabs.len()];
             }
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
@@ -422,6 +402,25 @@ impl App {
                 self.layer_stat = self.layer_stat.next();
                 self.stats_dirty = true;
             }
+            Action::CellLeft | Action::CellRight | Action::LayerUp | Action::LayerDown => {
+                if let Some(d) = &mut self.diff {
+                    match action {
+                        Action::CellLeft => d.move_across(-1),
+                        Action::CellRight => d.move_across(1),
+                        Action::LayerUp => d.move_down(-1),
+                        _ => d.move_down(1),
+                    }
+                }
+            }
+            Action::Copy if self.tab == Tab::Diff => {
+                let diff = self.diff.as_ref();
+                let view = diff.and_then(DiffTab::view);
+                if let (Some(d), Some(v)) = (diff, view)
+                    && let Some(t) = v.changed.get(d.selected)
+                {
+                    commands.push(Command::Copy(t.name.clone()));
+                }
+            }
             Action::Copy => {
                 if let Some(node) = self.selected_node() {
                     commands.push(Command::Copy(self.tree.nodes[node].path.clone()));
@@ -439,79 +438,9 @@ impl App {
         }
     }
 
-    fn mouse(&mut self, mouse: MouseEvent) {
-        if self.help {
-            return;
-        }
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        let tabs = layout::screen(area).tabs;
-        if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == tabs.y {
-            if let Some(i) = layout::tab_at(&Tab::titles(), tabs, mouse.column) {
-                self.tab = Tab::ALL[i];
-            }
-            return;
-        }
-        match mouse.kind {
-            MouseEventKind::ScrollDown => self.move_by(3),
-            MouseEventKind::ScrollUp => self.move_by(-3),
-            _ if self.tab != Tab::Tensors => {}
-            MouseEventKind::Down(MouseButton::Left) => {
-                let area = Rect::new(0, 0, self.size.0, self.size.1);
-                let (tree, _) = layout::tensors(layout::screen(area).body);
-                let rows = layout::tree_rows(tree);
-                if rows.contains(Position::new(mouse.column, mouse.row)) {
-                    let at = self.scroll + usize::from(mouse.row - rows.y);
-                    if at < self.rows.len() {
-                        if at == self.selected {
-                            self.set_expanded(None);
-                        }
-                        self.selected = at;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// How many lines each Overview pane holds, for [`layout::overview`].
-    pub fn overview_lines(&self) -> layout::OverviewLines {
-        let findings = self.model_findings.as_ref().map_or(1, |f| f.len().max(1));
-        layout::OverviewLines {
-            facts: self.view.facts.len(),
-            checks: self.view.checks.len(),
-            findings: findings.saturating_add(self.view.notes.len()),
-            components: self.view.components.len(),
-            active: self.view.active.is_some(),
-            memory: self.view.memory.len(),
-        }
-    }
-
-    /// Rows of the checks table visible at the current size (at least one).
-    pub fn checks_page(&self) -> usize {
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        let panes = layout::overview(layout::screen(area).body, self.overview_lines());
-        usize::from(layout::checks_rows(panes.checks).height).max(1)
-    }
-
-    /// The first checks row to show: the scroll position, kept so the last page stays full.
-    pub fn checks_offset(&self) -> usize {
-        let last_page_start = self.view.checks.len().saturating_sub(self.checks_page());
-        self.checks_scroll.min(last_page_start)
-    }
-
-    /// Pages the checks table by `pages` (a page less one row, so one row stays in view).
-    fn scroll_checks(&mut self, pages: isize) {
-        let step = self.checks_page().saturating_sub(1).max(1);
-        let offset = self.checks_offset();
-        let last_page_start = self.view.checks.len().saturating_sub(self.checks_page());
-        self.checks_scroll = offset
-            .saturating_add_signed(pages.saturating_mul(step as isize))
-            .min(last_page_start);
-    }
-
     /// Moves the tree selection; in the Layers tab scrolls the layer grid, in the Overview the
     /// findings.
-    fn move_by(&mut self, delta: isize) {
+    pub(super) fn move_by(&mut self, delta: isize) {
         if self.help {
             let last = keys::BINDINGS.len().saturating_sub(1);
             self.help_scroll = self.help_scroll.saturating_add_signed(delta).min(last);
@@ -528,13 +457,23 @@ impl App {
             self.layers_scroll = self.layers_scroll.saturating_add_signed(delta).min(last);
             return;
         }
+        if self.tab == Tab::Transparency {
+            self.transparency.move_by(delta);
+            return;
+        }
+        if self.tab == Tab::Diff {
+            if let Some(d) = &mut self.diff {
+                d.move_by(delta);
+            }
+            return;
+        }
         let last = self.rows.len().saturating_sub(1);
         self.selected = self.selected.saturating_add_signed(delta).min(last);
     }
 
     /// Expands (`Some(true)`), collapses (`Some(false)`) or toggles the selected node; collapsing a
     /// leaf or a closed group selects its parent.
-    fn set_expanded(&mut self, to: Option<bool>) {
+    pub(super) fn set_expanded(&mut self, to: Option<bool>) {
         let Some(id) = self.selected_node() else {
             return;
         };
@@ -569,6 +508,22 @@ impl App {
                 .min(self.rows.len().saturating_sub(1));
             self.rows_dirty = false;
         }
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let body = layout::screen(area).body;
+        if let Some(d) = &mut self.diff {
+            let panes = layout::diff(body);
+            d.keep_in_view(
+                layout::tree_rows(panes.list).height.into(),
+                layout::tree_rows(panes.map).height.into(),
+            );
+        }
+        self.transparency.keep_in_view(
+            layout::transparency(body)
+                .table
+                .height
+                .saturating_sub(3)
+                .into(),
+        );
         let page = layout::tree_page(self.size.0, self.size.1);
         if self.selected < self.scroll {
             self.scroll = self.selected;

@@ -1,5 +1,5 @@
 //! The one place the TUI reads the library: [`ModelView::new`] turns the library's reports — the
-//! [`SummaryReport`] (architecture, checks, parameters, memory, notes, disclosures), the
+//! [`SummaryReport`] (architecture, checks, parameters, memory, notes), the
 //! [`TensorTable`] (every tensor's row) and the [`metadata`](crate::report::metadata) entries —
 //! into the plain view data every screen draws from.
 //!
@@ -14,7 +14,6 @@ use crate::finding::Finding;
 use crate::model::Model;
 use crate::model::naming::split_block;
 use crate::model::sort::natural_cmp;
-pub use crate::report::disclosure::{ClosedApi, Disclosed, Disclosure};
 pub use crate::report::metadata::MetaEntry;
 use crate::report::summary::{ArchitectureFacts, SummaryReport};
 use crate::report::tensors::TensorTable;
@@ -104,7 +103,6 @@ pub struct ModelView {
     pub notes: Vec<String>,
     pub metadata: Vec<MetaEntry>,
     pub layers: LayerMap,
-    pub disclosures: Vec<Disclosure>,
     /// What opening the files noticed (gaps, trailing bytes, an invalid config).
     pub open_findings: Vec<Finding>,
 }
@@ -202,7 +200,6 @@ impl ModelView {
             notes: summary.notes.iter().map(|n| n.message.clone()).collect(),
             metadata,
             layers,
-            disclosures: summary.disclosures.clone(),
             open_findings: summary.model.notes.clone(),
         }
     }

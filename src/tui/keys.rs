@@ -10,6 +10,8 @@ pub enum Context {
     Overview,
     Tensors,
     Layers,
+    Transparency,
+    Diff,
     /// Typing a filter in the Tensors tab.
     Search,
     /// The help overlay is open.
@@ -23,6 +25,8 @@ impl Context {
             Context::Overview => "overview",
             Context::Tensors => "tensors",
             Context::Layers => "layers",
+            Context::Transparency => "transparency",
+            Context::Diff => "diff",
             Context::Search => "while filtering",
             Context::Help => "help",
         }
@@ -52,6 +56,11 @@ pub enum Action {
     LogScale,
     NextStatistic,
     Copy,
+    /// The Diff map's cursor: a changed cell left or right, a changed layer up or down.
+    CellLeft,
+    CellRight,
+    LayerUp,
+    LayerDown,
     MouseCapture,
     Help,
     CloseHelp,
@@ -106,7 +115,7 @@ const fn b(
     }
 }
 
-use Context::{Global, Help, Layers, Overview, Search, Tensors};
+use Context::{Diff, Global, Help, Layers, Overview, Search, Tensors, Transparency};
 
 /// Ctrl-C (it quits everywhere, even while typing a filter).
 const CTRL_C: Key = Key {
@@ -144,15 +153,34 @@ pub const BINDINGS: &[Binding] = &[
     b(Layers, &[code(KeyCode::PageUp)], "PgUp", Action::PageUp, "page up the layer grid", false),
     b(Layers, &[k('g'), code(KeyCode::Home)], "g/G", Action::Top, "first layer", false),
     b(Layers, &[k('G'), code(KeyCode::End)], "", Action::Bottom, "last layer", false),
+    b(Transparency, &[k('j'), code(KeyCode::Down)], "j/k", Action::Down, "next item (its evidence below)", true),
+    b(Transparency, &[k('k'), code(KeyCode::Up)], "", Action::Up, "previous item", false),
+    b(Transparency, &[code(KeyCode::PageDown)], "PgDn", Action::PageDown, "page down the items", false),
+    b(Transparency, &[code(KeyCode::PageUp)], "PgUp", Action::PageUp, "page up the items", false),
+    b(Transparency, &[k('g'), code(KeyCode::Home)], "g/G", Action::Top, "first item", false),
+    b(Transparency, &[k('G'), code(KeyCode::End)], "", Action::Bottom, "last item", false),
+    b(Diff, &[k('j'), code(KeyCode::Down)], "j/k", Action::Down, "move in the changed tensors (the map follows)", true),
+    b(Diff, &[k('k'), code(KeyCode::Up)], "", Action::Up, "previous changed tensor", false),
+    b(Diff, &[code(KeyCode::PageDown)], "PgDn", Action::PageDown, "page down the changed tensors", false),
+    b(Diff, &[code(KeyCode::PageUp)], "PgUp", Action::PageUp, "page up the changed tensors", false),
+    b(Diff, &[k('g'), code(KeyCode::Home)], "g/G", Action::Top, "largest change", false),
+    b(Diff, &[k('G'), code(KeyCode::End)], "", Action::Bottom, "smallest change", false),
+    b(Diff, &[k('h'), code(KeyCode::Left)], "h/l", Action::CellLeft, "map: changed cell to the left (the list follows)", true),
+    b(Diff, &[k('l'), code(KeyCode::Right)], "", Action::CellRight, "map: changed cell to the right", false),
+    b(Diff, &[k('J')], "J/K", Action::LayerDown, "map: next changed layer down", true),
+    b(Diff, &[k('K')], "", Action::LayerUp, "map: next changed layer up", false),
+    b(Diff, &[k('L')], "L", Action::LogScale, "histogram of |Δ| linear / log counts", true),
+    b(Diff, &[k('y')], "y", Action::Copy, "copy the selected tensor's name (OSC 52)", false),
     b(Search, &[code(KeyCode::Enter)], "Enter", Action::AcceptFilter, "keep the filter", true),
     b(Search, &[code(KeyCode::Esc)], "Esc", Action::ClearFilter, "clear the filter", true),
     b(Help, &[k('j'), code(KeyCode::Down)], "j/k", Action::Down, "scroll this list", true),
     b(Help, &[k('k'), code(KeyCode::Up)], "", Action::Up, "scroll this list up", false),
     b(Help, &[code(KeyCode::Esc), k('?'), k('q')], "Esc/?", Action::CloseHelp, "close help", true),
-    b(Global, &[k('1')], "1-4", Action::Tab(0), "Overview", false),
+    b(Global, &[k('1')], "1-5", Action::Tab(0), "Overview", false),
     b(Global, &[k('2')], "", Action::Tab(1), "Tensors", false),
     b(Global, &[k('3')], "", Action::Tab(2), "Layers", false),
     b(Global, &[k('4')], "", Action::Tab(3), "Transparency", false),
+    b(Global, &[k('5')], "", Action::Tab(4), "Diff (when opened on two models: glassbox A B)", false),
     b(Global, &[code(KeyCode::Tab)], "Tab", Action::NextTab, "next tab", false),
     b(Global, &[code(KeyCode::BackTab)], "S-Tab", Action::PrevTab, "previous tab", false),
     b(Global, &[k('m')], "m", Action::MouseCapture, "mouse capture on/off (off keeps text selection)", false),
@@ -168,6 +196,8 @@ fn chain(context: Context) -> &'static [Context] {
         Help => &[Help, Global],
         Tensors => &[Tensors, Global],
         Layers => &[Layers, Global],
+        Transparency => &[Transparency, Global],
+        Diff => &[Diff, Global],
         Overview => &[Overview, Global],
         Global => &[Global],
     }
@@ -213,6 +243,11 @@ fn short(help: &'static str) -> &'static str {
         h if h.starts_with("histogram") => "log",
         h if h.starts_with("copy") => "copy",
         h if h.starts_with("next statistic") => "statistic",
+        h if h.starts_with("next item") => "move",
+        h if h.starts_with("move in") => "move",
+        h if h.starts_with("map: changed cell") => "map across",
+        h if h.starts_with("map: next changed layer") => "map layers",
+        h if h.starts_with("histogram of") => "log",
         h if h.starts_with("scroll") => "scroll",
         h if h.starts_with("keep") => "keep",
         h if h.starts_with("clear") => "clear",

@@ -147,3 +147,73 @@ pub fn tab_at(titles: &[String], tabs: Rect, x: u16) -> Option<usize> {
     }
     None
 }
+
+/// The Diff tab's panes: the layer × role map beside the list of changed tensors, and below them
+/// the selected pair side by side beside the histogram of its |Δ|.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiffPanes {
+    pub map: Rect,
+    pub list: Rect,
+    pub detail: Rect,
+    pub histogram: Rect,
+}
+
+/// Lines the Diff tab's detail pane holds (its border included).
+pub const DIFF_DETAIL_HEIGHT: u16 = 12;
+
+pub fn diff(body: Rect) -> DiffPanes {
+    // The detail keeps its lines; on a short terminal the map and the list give way first, down
+    // to three rows each.
+    let detail_height = DIFF_DETAIL_HEIGHT.min(body.height.saturating_sub(6));
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(detail_height)]).areas(body);
+    let [map, list] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+    let [detail, histogram] =
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom);
+    DiffPanes {
+        map,
+        list,
+        detail,
+        histogram,
+    }
+}
+
+/// Width of the map's layer labels (`other` is the longest).
+pub const DIFF_LABEL_WIDTH: usize = 5;
+
+/// Width of one map cell for `columns` roles: as wide as the pane allows, from two characters
+/// (colour only) to five (a rel_l2 like `.097`).
+pub fn diff_cell_width(map: Rect, columns: usize) -> usize {
+    (usize::from(map.width.saturating_sub(9)) / columns.max(1))
+        .saturating_sub(1)
+        .clamp(2, 5)
+}
+
+/// The Transparency tab's panes: the headline (counts, licence, openness), the items table and
+/// the selected item's detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransparencyPanes {
+    pub headline: Rect,
+    pub table: Rect,
+    pub detail: Rect,
+}
+
+pub fn transparency(body: Rect) -> TransparencyPanes {
+    let detail_height = match body.height {
+        28.. => 10,
+        18.. => 7,
+        _ => 5,
+    };
+    let [headline, table, detail] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(4),
+        Constraint::Length(detail_height),
+    ])
+    .areas(body);
+    TransparencyPanes {
+        headline,
+        table,
+        detail,
+    }
+}

@@ -17,6 +17,7 @@ use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
 use ratatui::crossterm::{event::DisableMouseCapture, event::EnableMouseCapture, execute};
 
 use super::app::{App, Command, Msg};
+use super::background::{self, DiffJob};
 use super::data::ModelView;
 use crate::model::Model;
 use crate::stats::StatsOptions;
@@ -44,6 +45,16 @@ const INPUT_THREAD: &str = "glassbox-input";
 /// UI, which stays usable, and returned as an error once the user quits; a panic of the input
 /// thread quits at once with that error; a panic of the UI thread restores the terminal first.
 pub fn browse(model: Model, options: BrowseOptions) -> std::io::Result<()> {
+    browse_models(None, model, options)
+}
+
+/// Opens the TUI on model `b` with a Diff tab comparing `a` with it (`glassbox A B`), opened
+/// first; the comparison runs in the background while every tab works.
+pub fn browse_diff(a: Model, b: Model, options: BrowseOptions) -> std::io::Result<()> {
+    browse_models(Some(a), b, options)
+}
+
+fn browse_models(a: Option<Model>, model: Model, options: BrowseOptions) -> std::io::Result<()> {
     let model = Arc::new(model);
     let view = ModelView::build(&model);
     let mut terminal = ratatui::init();
@@ -51,7 +62,7 @@ pub fn browse(model: Model, options: BrowseOptions) -> std::io::Result<()> {
     // runs at all.
     install_panic_hook();
     let guard = Restore;
-    let result = run(&mut terminal, model, view, options);
+    let result = run(&mut terminal, a.map(Arc::new), model, view, options);
     drop(guard);
     result
 }
@@ -137,12 +148,17 @@ fn install_panic_hook() {
 
 fn run(
     terminal: &mut DefaultTerminal,
+    a: Option<Arc<Model>>,
     model: Arc<Model>,
     view: ModelView,
     options: BrowseOptions,
 ) -> std::io::Result<()> {
     let size = terminal.size()?;
     let mut app = App::new(view, (size.width, size.height));
+    if let Some(a) = &a {
+        let total = a.tensor_bytes_total() + model.tensor_bytes_total();
+        app = app.with_diff(a.path.display().to_string(), total);
+    }
     if let Some(filter) = options.filter {
         app.set_filter(filter);
         app.settle();
@@ -154,8 +170,14 @@ fn run(
     let _route = PanicRoute::open(tx.clone());
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input(tx.clone(), Arc::clone(&stop_input))?;
+    background::spawn_transparency(Arc::clone(&model), tx.clone())?;
+    let threads = options.threads.unwrap_or_else(default_threads);
+    let diff = match a {
+        Some(a) => Some(DiffJob::start(a, Arc::clone(&model), threads, tx.clone())?),
+        None => None,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or_else(default_threads))
+        .num_threads(threads)
         .thread_name(|i| format!("glassbox-stats-{i}"))
         .build()
         .map_err(std::io::Error::other)?;
@@ -184,9 +206,12 @@ fn run(
     for c in app.settle() {
         carry_out(&c, &run)?;
     }
-    let result = event_loop(terminal, &mut app, &rx, &run, started);
-    // Quit at once: cancel the work (the worker stops at its next chunk), then stop input.
+    let result = event_loop(terminal, &mut app, &rx, &run, diff.as_ref(), started);
+    // Quit at once: cancel the work (the workers stop at their next chunk), then stop input.
     run.cancel();
+    if let Some(diff) = &diff {
+        diff.cancel();
+    }
     stop_input.store(true, Ordering::Relaxed);
     drop(run);
     let _ = input.join();
@@ -215,6 +240,7 @@ fn event_loop(
     app: &mut App,
     rx: &Receiver<Msg>,
     run: &StatsRun,
+    diff: Option<&DiffJob>,
     started: Instant,
 ) -> std::io::Result<()> {
     let mut last_draw = Instant::now();
@@ -243,6 +269,12 @@ fn event_loop(
                 progress: run.progress(),
                 elapsed: started.elapsed(),
             });
+            pending_draw = true;
+        }
+        if let Some(job) = diff
+            && app.diff_running()
+        {
+            app.update(Msg::DiffProgress(job.done()));
             pending_draw = true;
         }
         commands.extend(app.settle());

@@ -3,6 +3,7 @@
 //! beyond layout and number formatting. One file per tab, plus the frame around them here (header,
 //! tabs, footer with key hints and progress, help overlay, too-small message).
 
+mod diff;
 mod fmt;
 mod layers;
 mod overview;
@@ -42,6 +43,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Tab::Tensors => tensors::render(app, frame, screen.body),
         Tab::Layers => layers::render(app, frame, screen.body),
         Tab::Transparency => transparency::render(app, frame, screen.body),
+        Tab::Diff => diff::render(app, frame, screen.body),
     }
     footer(app, frame, screen.footer);
     if app.help {
@@ -70,6 +72,12 @@ fn too_small(frame: &mut Frame, area: Rect) {
 }
 
 fn header(app: &App, frame: &mut Frame, area: Rect) {
+    if app.tab == Tab::Diff
+        && let Some(d) = &app.diff
+    {
+        diff_header(d, frame, area);
+        return;
+    }
     let v = &app.view;
     let files = v.files.len();
     let sep = || Span::styled(" · ", dim());
@@ -99,9 +107,56 @@ fn header(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// On the Diff tab: `A → B` and the verdict (or how far the comparison is).
+fn diff_header(d: &crate::tui::diff_tab::DiffTab, frame: &mut Frame, area: Rect) {
+    use crate::tui::diff_tab::DiffState;
+    let mut spans = vec![
+        Span::styled(
+            " glassbox ",
+            Style::new().add_modifier(Modifier::BOLD).fg(Color::Cyan),
+        ),
+        Span::raw(" "),
+    ];
+    match &d.state {
+        DiffState::Running { done, total } => {
+            spans.push(Span::raw(format!("{} → this model", d.a)));
+            spans.push(Span::styled(" · ", dim()));
+            spans.push(Span::styled(
+                format!(
+                    "comparing {:.0}%",
+                    *done as f64 * 100.0 / (*total).max(1) as f64
+                ),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+        DiffState::Failed(_) => {
+            spans.push(Span::raw(format!("{} → this model", d.a)));
+            spans.push(Span::styled(" · ", dim()));
+            spans.push(Span::styled(
+                "comparison failed",
+                Style::new().fg(Color::Red),
+            ));
+        }
+        DiffState::Ready(v) => {
+            let style = if v.within_tolerance {
+                Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+            };
+            spans.push(Span::raw(format!("{} → {}", v.a, v.b)));
+            spans.push(Span::styled(" · ", dim()));
+            spans.push(Span::styled(
+                crate::text::printable(&v.verdict, false).into_owned(),
+                style,
+            ));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
 fn tabs(app: &App, frame: &mut Frame, area: Rect) {
-    let titles = Tab::titles();
-    let selected = Tab::ALL.iter().position(|&t| t == app.tab).unwrap_or(0);
+    let titles = app.tab_titles();
+    let selected = app.tabs().iter().position(|&t| t == app.tab).unwrap_or(0);
     frame.render_widget(
         Tabs::new(titles)
             .select(selected)
@@ -157,8 +212,23 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// `stats 61% 123/290 · 1.2/2 GiB · 850 MiB/s · 0:02 left` (`short`: `stats 61% · 0:02 left`),
-/// or `stats done`.
+/// or `stats done`; on the Diff tab the comparison's progress while it runs.
 fn progress_text(app: &App, short: bool) -> String {
+    if app.tab == Tab::Diff
+        && let Some(d) = &app.diff
+        && let crate::tui::diff_tab::DiffState::Running { done, total } = &d.state
+    {
+        let share = *done as f64 * 100.0 / (*total).max(1) as f64;
+        return if short {
+            format!("diff {share:.0}% ")
+        } else {
+            format!(
+                "diff {share:.0}% · {}/{} ",
+                human_bytes(*done),
+                human_bytes(*total)
+            )
+        };
+    }
     let p = &app.progress;
     if app.engine_failure.is_some() && !app.stats_done() {
         return if short {
