@@ -35,7 +35,7 @@ pub use verdict::{LayerRow, RoleCell, Verdict, VerdictKind};
 
 use crate::decode::DecodeError;
 use crate::model::naming::{Role, layer_of, role_of};
-use crate::model::{Model, Releaser, TensorInfo};
+use crate::model::{Model, Releaser, TensorInfo, guard};
 use numbers::{FloatLayout, PairAccum};
 use pairing::{Canonical, View};
 
@@ -167,6 +167,10 @@ pub enum DiffError {
     },
     #[error("cancelled")]
     Cancelled,
+    /// A weight file shrank, grew or was rewritten while the diff read it: the numbers computed
+    /// from it cannot be trusted, so none are reported.
+    #[error(transparent)]
+    FileChanged(#[from] crate::error::Error),
 }
 
 /// Compares `a` with `b` on `pool`; `progress` receives the bytes read so far.
@@ -178,7 +182,13 @@ pub fn compute_diff(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Diff, DiffError> {
-    pool.install(|| compute_diff_here(a, b, options, progress, cancel))
+    let diff = pool.install(|| compute_diff_here(a, b, options, progress, cancel));
+    // A file that shrank under a read faulted into zero pages (see `crate::model::guard`), and one
+    // extended or rewritten meanwhile gave bytes of two versions: either way the numbers are not
+    // the file's, so the file is named instead, whatever the comparison itself returned.
+    a.check_unchanged()?;
+    b.check_unchanged()?;
+    diff
 }
 
 fn compute_diff_here(
@@ -193,16 +203,21 @@ fn compute_diff_here(
     let cb = pairing::canonical_tensors(b, &options.maps, "b", &mut transforms);
     let paired = pairing::pair(ca, cb, &mut transforms);
     let done = AtomicU64::new(0);
+    let stop = Stop {
+        cancel,
+        faults_at_start: guard::fault_count(),
+        models: [a, b],
+    };
     let (release_a, release_b) = (Releaser::new(&a.files), Releaser::new(&b.files));
 
     let results: Vec<Result<TensorDiff, DiffError>> = paired
         .pairs
         .par_iter()
         .map(|(x, y, renamed)| {
-            if cancel.load(Ordering::Relaxed) {
+            if stop.now() {
                 return Err(DiffError::Cancelled);
             }
-            let d = compare_pair(x, y, *renamed, options.no_rank, cancel);
+            let d = compare_pair(x, y, *renamed, options.no_rank, &stop);
             // Done with both tensors: their pages leave this process's resident set (they stay
             // in the page cache), so memory stays bounded by the pairs in flight.
             release_a.release(x.view.tensor.file, byte_range(x.view.tensor));
@@ -256,6 +271,28 @@ fn compute_diff_here(
     })
 }
 
+/// When to stop reading: the caller cancelled, or a file of either model changed under a read
+/// (a shrunk file reads as zero pages after the guard's fault, see `crate::model::guard`).
+/// [`compute_diff`] then names the changed file rather than reporting a cancellation.
+struct Stop<'a> {
+    cancel: &'a AtomicBool,
+    faults_at_start: u64,
+    models: [&'a Model; 2],
+}
+
+impl Stop<'_> {
+    /// One atomic load per chunk; the files are asked only after a fault somewhere in the process
+    /// (another model's fault must not stop this comparison).
+    fn now(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+            || (guard::fault_count() != self.faults_at_start
+                && self
+                    .models
+                    .iter()
+                    .any(|m| m.files.iter().any(|f| f.changed().is_some())))
+    }
+}
+
 fn byte_range(t: &TensorInfo) -> std::ops::Range<usize> {
     t.offset as usize..(t.offset + t.bytes) as usize
 }
@@ -294,7 +331,7 @@ fn compare_pair(
     y: &Canonical<'_>,
     renamed: bool,
     no_rank: bool,
-    cancel: &AtomicBool,
+    stop: &Stop<'_>,
 ) -> Result<TensorDiff, DiffError> {
     let (ta, tb) = (x.view.tensor, y.view.tensor);
     let name_of =
@@ -346,7 +383,7 @@ fn compare_pair(
     let rounding = (ta.dtype != tb.dtype)
         .then(|| FloatLayout::narrower(ta.dtype, tb.dtype))
         .flatten();
-    let acc = fold_pair(&x.view, &y.view, rows, rounding, cancel).map_err(|e| match e {
+    let acc = fold_pair(&x.view, &y.view, rows, rounding, stop).map_err(|e| match e {
         FoldError::Cancelled => DiffError::Cancelled,
         FoldError::Decode(source) => DiffError::Decode {
             tensor: y.name.clone(),
@@ -410,7 +447,7 @@ fn fold_pair(
     b: &View<'_>,
     rows: usize,
     rounding: Option<FloatLayout>,
-    cancel: &AtomicBool,
+    stop: &Stop<'_>,
 ) -> Result<PairAccum, FoldError> {
     let per = (CHUNK_VALUES / a.cols.max(1)).max(1);
     let starts: Vec<usize> = (0..rows).step_by(per).collect();
@@ -420,7 +457,7 @@ fn fold_pair(
     let parts: Result<Vec<PairAccum>, FoldError> = starts
         .par_iter()
         .map(|&r0| {
-            if cancel.load(Ordering::Relaxed) {
+            if stop.now() {
                 return Err(FoldError::Cancelled);
             }
             let r1 = (r0 + per).min(rows);
