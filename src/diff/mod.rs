@@ -461,18 +461,20 @@ fn fold_pair(
                 return Err(FoldError::Cancelled);
             }
             let r1 = (r0 + per).min(rows);
+            let mut acc = PairAccum::new();
+            // One call for the whole chunk: the fast fold keeps its sums in registers and its
+            // histogram copies on the stack, flushed once per call.
+            if same_dtype
+                && let (Some(ba), Some(bb)) = (a.plain_bytes(r0, r1), b.plain_bytes(r0, r1))
+                && fastfold::add_same_dtype(&mut acc, dtype, ba, bb)
+            {
+                return Ok(acc);
+            }
             // Decoded a few rows at a time into reused buffers that stay in the core's cache.
             let step = (SUB_CHUNK_VALUES / a.cols.max(1)).max(1);
             let (mut va, mut vb) = (Vec::new(), Vec::new());
-            let mut acc = PairAccum::new();
             for s0 in (r0..r1).step_by(step) {
                 let s1 = (s0 + step).min(r1);
-                if same_dtype
-                    && let (Some(ba), Some(bb)) = (a.plain_bytes(s0, s1), b.plain_bytes(s0, s1))
-                    && fastfold::add_same_dtype(&mut acc, dtype, ba, bb)
-                {
-                    continue;
-                }
                 va.clear();
                 vb.clear();
                 a.read_rows(s0, s1, &mut va).map_err(FoldError::Decode)?;
