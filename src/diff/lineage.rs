@@ -136,6 +136,11 @@ fn projected_unit_rows(
             for &r in chunk {
                 v.read_rows(r, r + 1, &mut vals)?;
             }
+            if let (Some(&first), Some(&last)) = (chunk.first(), chunk.last())
+                && last + 1 - first == chunk.len()
+            {
+                v.release_rows(first, last + 1);
+            }
             vals.iter_mut()
                 .filter(|x| !x.is_finite())
                 .for_each(|x| *x = 0.0);

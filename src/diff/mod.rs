@@ -3,8 +3,10 @@
 //! [`compute_diff`] works in four steps:
 //!
 //! 1. **Pairing** ([`pairing`]): both models are brought to Hugging Face names and layout (GGUF
-//!    names mapped, Q/K rows un-permuted, Gemma norms minus one, `--map` rewrites), paired by
-//!    name, then what is left by content hash (renamed). Every transform is listed in the report.
+//!    names mapped, Q/K rows un-permuted, Gemma norms minus one, `--map` rewrites), merged
+//!    tensors cut into the parts the other side stores apart ([`split`]: experts, fused QKV and
+//!    gate_up), paired by name, then what is left by content hash (renamed). Every transform is
+//!    listed in the report.
 //! 2. **Numbers** ([`numbers`]): pairs whose bytes are equal are identical at the cost of one read
 //!    (a comparison that stops at the first differing byte otherwise). The others are read in row
 //!    chunks on the caller's rayon pool, folded into f64 sums (rel_l2, SQNR, cosine, Pearson,
@@ -21,6 +23,7 @@ pub mod lineage;
 pub mod lowrank;
 pub mod numbers;
 pub mod pairing;
+mod split;
 pub mod verdict;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,7 +38,7 @@ pub use verdict::{LayerRow, RoleCell, Verdict, VerdictKind};
 
 use crate::decode::DecodeError;
 use crate::model::naming::{Role, layer_of, role_of};
-use crate::model::{Model, Releaser, TensorInfo, guard};
+use crate::model::{Model, Releaser, guard};
 use numbers::{FloatLayout, PairAccum};
 use pairing::{Canonical, View};
 
@@ -201,6 +204,11 @@ fn compute_diff_here(
     let mut transforms = Vec::new();
     let ca = pairing::canonical_tensors(a, &options.maps, "a", &mut transforms);
     let cb = pairing::canonical_tensors(b, &options.maps, "b", &mut transforms);
+    // Merged tensors of each side cut into the parts the other side stores apart (each against
+    // the other side as named, so two merged tensors of one name pair whole).
+    let split_a = split::split_merged(ca.clone(), &cb, "a", &mut transforms);
+    let cb = split::split_merged(cb, &ca, "b", &mut transforms);
+    let ca = split_a;
     let paired = pairing::pair(ca, cb, &mut transforms);
     let done = AtomicU64::new(0);
     let stop = Stop {
@@ -220,9 +228,9 @@ fn compute_diff_here(
             let d = compare_pair(x, y, *renamed, options.no_rank, &stop);
             // Done with both tensors: their pages leave this process's resident set (they stay
             // in the page cache), so memory stays bounded by the pairs in flight.
-            release_a.release(x.view.tensor.file, byte_range(x.view.tensor));
-            release_b.release(y.view.tensor.file, byte_range(y.view.tensor));
-            let bytes = x.view.tensor.bytes + y.view.tensor.bytes;
+            release_a.release(x.view.tensor.file, x.view.byte_range());
+            release_b.release(y.view.tensor.file, y.view.byte_range());
+            let bytes = (x.view.byte_range().len() + y.view.byte_range().len()) as u64;
             progress(done.fetch_add(bytes, Ordering::Relaxed) + bytes);
             d
         })
@@ -293,13 +301,13 @@ impl Stop<'_> {
     }
 }
 
-fn byte_range(t: &TensorInfo) -> std::ops::Range<usize> {
-    t.offset as usize..(t.offset + t.bytes) as usize
-}
-
 fn lone(c: &Canonical<'_>, status: Status) -> TensorDiff {
     let t = c.view.tensor;
-    let (dtype, shape, file_name) = (Some(t.dtype.name()), Some(t.shape.clone()), t.name.clone());
+    let (dtype, shape, file_name) = (
+        Some(t.dtype.name()),
+        Some(c.view.shape.clone()),
+        c.source.clone(),
+    );
     let other_name = (file_name != c.name).then_some(file_name);
     let removed = status == Status::Removed;
     TensorDiff {
@@ -334,8 +342,8 @@ fn compare_pair(
     stop: &Stop<'_>,
 ) -> Result<TensorDiff, DiffError> {
     let (ta, tb) = (x.view.tensor, y.view.tensor);
-    let name_of =
-        |c: &Canonical<'_>| (c.view.tensor.name != y.name).then(|| c.view.tensor.name.clone());
+    let (shape_a, shape_b) = (&x.view.shape, &y.view.shape);
+    let name_of = |c: &Canonical<'_>| (c.source != y.name).then(|| c.source.clone());
     let mut d = TensorDiff {
         name: y.name.clone(),
         name_a: name_of(x),
@@ -344,8 +352,8 @@ fn compare_pair(
         bytes_identical: None,
         dtype_a: Some(ta.dtype.name()),
         dtype_b: Some(tb.dtype.name()),
-        shape_a: Some(ta.shape.clone()),
-        shape_b: Some(tb.shape.clone()),
+        shape_a: Some(shape_a.clone()),
+        shape_b: Some(shape_b.clone()),
         layer: layer_of(&y.name).map(|l| l as usize),
         role: role_of(&y.name).short(),
         role_kind: role_of(&y.name),
@@ -353,11 +361,10 @@ fn compare_pair(
         headline: Headline::default(),
         rank: None,
     };
-    let same_layout = ta.dtype == tb.dtype && ta.shape == tb.shape;
-    let same_bytes = same_layout
-        && x.view.is_plain() == y.view.is_plain()
-        && x.view.model.tensor_bytes(ta) == y.view.model.tensor_bytes(tb);
-    if same_bytes && (x.view.is_plain() || x.view.tensor.name == y.view.tensor.name) {
+    let same_layout = ta.dtype == tb.dtype && shape_a == shape_b;
+    let same_bytes =
+        same_layout && x.view.is_plain() == y.view.is_plain() && x.view.same_bytes(&y.view);
+    if same_bytes && (x.view.is_plain() || x.source == y.source) {
         d.status = if renamed {
             Status::Renamed
         } else {
@@ -368,7 +375,7 @@ fn compare_pair(
     }
     let decodable = crate::decode::can_decode(ta.dtype) && crate::decode::can_decode(tb.dtype);
     let comparable_rows = x.view.cols == y.view.cols;
-    let reshaped = ta.shape != tb.shape;
+    let reshaped = shape_a != shape_b;
     if !decodable || !comparable_rows {
         d.status = if reshaped {
             Status::Reshaped
@@ -415,7 +422,7 @@ fn compare_pair(
     if d.status.is_same() {
         d.bytes_identical = Some(false);
     }
-    if d.status == Status::Changed && ta.shape.len() == 2 && !no_rank {
+    if d.status == Status::Changed && shape_a.len() == 2 && !no_rank {
         let noise_rms = FloatLayout::of(ta.dtype).map_or(0.0, |l| {
             l.unit_roundoff() * numbers.mean_sq_a.sqrt() / 3f64.sqrt()
         });
@@ -468,6 +475,8 @@ fn fold_pair(
                 && let (Some(ba), Some(bb)) = (a.plain_bytes(r0, r1), b.plain_bytes(r0, r1))
                 && fastfold::add_same_dtype(&mut acc, dtype, ba, bb)
             {
+                a.release_rows(r0, r1);
+                b.release_rows(r0, r1);
                 return Ok(acc);
             }
             // Decoded a few rows at a time into reused buffers that stay in the core's cache.
@@ -484,6 +493,8 @@ fn fold_pair(
                 let n = va.len().min(vb.len());
                 acc.add(&va[..n], &vb[..n], rounding);
             }
+            a.release_rows(r0, r1);
+            b.release_rows(r0, r1);
             Ok(acc)
         })
         .collect();

@@ -176,10 +176,10 @@ pub(crate) fn mlp_pairs<'a, 'b>(
             continue;
         };
         let views = [
-            &ga.view.tensor.shape,
-            &gb.view.tensor.shape,
-            &ua.view.tensor.shape,
-            &ub.view.tensor.shape,
+            &ga.view.shape,
+            &gb.view.shape,
+            &ua.view.shape,
+            &ub.view.shape,
         ];
         if views.iter().all(|s| s.len() == 2 && **s == *views[0]) {
             out.push(MlpPair {
