@@ -112,8 +112,8 @@ fn delta_rows(a: &View<'_>, b: &View<'_>, r0: usize, r1: usize) -> Result<Vec<f6
     let mut db = Vec::with_capacity((r1 - r0) * a.cols);
     a.read_rows(r0, r1, &mut da)?;
     b.read_rows(r0, r1, &mut db)?;
-    a.release_rows(r0, r1);
-    b.release_rows(r0, r1);
+    a.release_rows_batched(r0, r1);
+    b.release_rows_batched(r0, r1);
     for (x, y) in da.iter_mut().zip(&db) {
         // Non-finite values carry no rank information; they are counted by the numbers pass.
         *x = if x.is_finite() && y.is_finite() {

@@ -475,8 +475,8 @@ fn fold_pair(
                 && let (Some(ba), Some(bb)) = (a.plain_bytes(r0, r1), b.plain_bytes(r0, r1))
                 && fastfold::add_same_dtype(&mut acc, dtype, ba, bb)
             {
-                a.release_rows(r0, r1);
-                b.release_rows(r0, r1);
+                a.release_rows_batched(r0, r1);
+                b.release_rows_batched(r0, r1);
                 return Ok(acc);
             }
             // Decoded a few rows at a time into reused buffers that stay in the core's cache.
@@ -493,8 +493,8 @@ fn fold_pair(
                 let n = va.len().min(vb.len());
                 acc.add(&va[..n], &vb[..n], rounding);
             }
-            a.release_rows(r0, r1);
-            b.release_rows(r0, r1);
+            a.release_rows_batched(r0, r1);
+            b.release_rows_batched(r0, r1);
             Ok(acc)
         })
         .collect();

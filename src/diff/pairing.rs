@@ -64,8 +64,26 @@ impl<'m> View<'m> {
     /// such views (GGUF Q and K) are small.
     pub fn release_rows(&self, r0: usize, r1: usize) {
         if self.is_plain() && self.rows * self.row_bytes >= RELEASE_BY_ROWS_ABOVE {
-            let start = self.tensor.offset as usize + (self.first_row + r0) * self.row_bytes;
-            self.model.files[self.tensor.file].release(start..start + (r1 - r0) * self.row_bytes);
+            let base = self.tensor.offset as usize + self.first_row * self.row_bytes;
+            self.model.files[self.tensor.file]
+                .release(base + r0 * self.row_bytes..base + r1 * self.row_bytes);
+        }
+    }
+
+    /// [`View::release_rows`] for the row chunks of a pass that ends with the release of the whole
+    /// pair (the fold, the low rank): only when rows `r0..r1` reach or cross a multiple of
+    /// [`RELEASE_STEP`] bytes of the view is everything since the previous multiple released.
+    /// Each `madvise` flushes the TLB of both cores; one per 2 MiB chunk cost the fold of two
+    /// 2 GiB files a quarter more CPU time.
+    pub fn release_rows_batched(&self, r0: usize, r1: usize) {
+        let (start, end) = (r0 * self.row_bytes, r1 * self.row_bytes);
+        let boundary = end / RELEASE_STEP * RELEASE_STEP;
+        if boundary > start {
+            let from = boundary.saturating_sub(RELEASE_STEP).min(start);
+            self.release_rows(
+                from / self.row_bytes.max(1),
+                boundary / self.row_bytes.max(1),
+            );
         }
     }
 
@@ -149,6 +167,8 @@ impl<'m> View<'m> {
 /// Views of at least this many bytes release their pages as they are read (see
 /// [`View::release_rows`]).
 const RELEASE_BY_ROWS_ABOVE: usize = 64 << 20;
+/// Bytes of a large view released at once (see [`View::release_rows`]).
+const RELEASE_STEP: usize = 32 << 20;
 
 /// One tensor of one model under its canonical name.
 #[derive(Debug, Clone)]
