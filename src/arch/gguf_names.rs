@@ -112,6 +112,9 @@ struct Family {
     /// Whether the converter permuted the Q and K rows (llama.cpp's `LlamaModel.modify_tensors`;
     /// Qwen's converters do not).
     permuted_qk: bool,
+    /// Whether the converter stored every `*norm.weight` plus one (llama.cpp's `GemmaModel` and
+    /// successors: Gemma's RMSNorm multiplies by `1 + weight`, llama.cpp's by `weight`).
+    norm_plus_one: bool,
 }
 
 const FAMILIES: &[Family] = &[
@@ -119,38 +122,45 @@ const FAMILIES: &[Family] = &[
         arch: "llama",
         names: &[LLAMA_NAMES],
         permuted_qk: true,
+        norm_plus_one: false,
     },
     Family {
         arch: "mistral",
         names: &[LLAMA_NAMES],
         permuted_qk: true,
+        norm_plus_one: false,
     },
     Family {
         arch: "qwen2",
         names: &[LLAMA_NAMES],
         permuted_qk: false,
+        norm_plus_one: false,
     },
     Family {
         arch: "qwen3",
         names: &[LLAMA_NAMES, QWEN3_EXTRA_NAMES],
         permuted_qk: false,
+        norm_plus_one: false,
     },
     // Gemma's converter (llama.cpp's `GemmaModel` and successors) keeps the Q/K row order and
-    // stores `norm.weight` plus one; `diff::pairing` undoes the offset.
+    // stores `norm.weight` plus one (`norm_plus_one`); `diff::pairing` undoes the offset.
     Family {
         arch: "gemma",
         names: &[LLAMA_NAMES],
         permuted_qk: false,
+        norm_plus_one: true,
     },
     Family {
         arch: "gemma2",
         names: &[GEMMA2_NAMES, LLAMA_NAMES],
         permuted_qk: false,
+        norm_plus_one: true,
     },
     Family {
         arch: "gemma3",
         names: &[GEMMA2_NAMES, LLAMA_NAMES, QWEN3_EXTRA_NAMES],
         permuted_qk: false,
+        norm_plus_one: true,
     },
 ];
 
@@ -168,6 +178,12 @@ pub fn gguf_to_hf_name(arch: &str, name: &str) -> Option<String> {
         .iter()
         .flat_map(|t| t.iter())
         .find_map(|(gguf, hf)| match_pattern(gguf, name).map(|n| fill_pattern(hf, n)))
+}
+
+/// Whether GGUF tensor `hf_name` (its Hugging Face name) of an `arch` model was stored plus one
+/// by the converter: every `*norm.weight` of the Gemma family.
+pub fn stored_plus_one(arch: &str, hf_name: &str) -> bool {
+    family(arch).is_some_and(|f| f.norm_plus_one) && hf_name.ends_with("norm.weight")
 }
 
 /// Which heads count to pass to [`unpermute_rows`] to restore the Hugging Face row order of GGUF
@@ -371,6 +387,21 @@ mod tests {
         );
         assert_eq!(gguf_to_hf_name("gemma2", "blk.0.attn_q_norm.weight"), None);
         assert_eq!(qk_permutation("gemma2", "blk.0.attn_q.weight"), None);
+    }
+
+    #[test]
+    fn only_the_gemma_family_stores_norms_plus_one() {
+        for arch in ["gemma", "gemma2", "gemma3"] {
+            assert!(stored_plus_one(arch, "model.norm.weight"));
+            assert!(stored_plus_one(
+                arch,
+                "model.layers.0.input_layernorm.weight"
+            ));
+            assert!(!stored_plus_one(arch, "model.layers.0.mlp.up_proj.weight"));
+        }
+        for arch in ["llama", "mistral", "qwen2", "qwen3", "gemma4-unknown"] {
+            assert!(!stored_plus_one(arch, "model.norm.weight"), "{arch}");
+        }
     }
 
     #[test]

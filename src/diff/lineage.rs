@@ -212,6 +212,11 @@ fn projected_unit_rows(
         .par_chunks(per)
         .map(|chunk| {
             let vals = finite_rows(v, chunk)?;
+            if let (Some(&first), Some(&last)) = (chunk.first(), chunk.last())
+                && last + 1 - first == chunk.len()
+            {
+                v.release_rows(first, last + 1);
+            }
             let m = ArrayView2::from_shape((chunk.len(), v.cols), &vals).expect("rows × cols");
             let mut p = match projection {
                 Some(r) => m.dot(r),

@@ -112,6 +112,8 @@ fn delta_rows(a: &View<'_>, b: &View<'_>, r0: usize, r1: usize) -> Result<Vec<f6
     let mut db = Vec::with_capacity((r1 - r0) * a.cols);
     a.read_rows(r0, r1, &mut da)?;
     b.read_rows(r0, r1, &mut db)?;
+    a.release_rows_batched(r0, r1);
+    b.release_rows_batched(r0, r1);
     for (x, y) in da.iter_mut().zip(&db) {
         // Non-finite values carry no rank information; they are counted by the numbers pass.
         *x = if x.is_finite() && y.is_finite() {
@@ -140,19 +142,27 @@ fn delta_times(a: &View<'_>, b: &View<'_>, x: &Array2<f64>) -> Result<Array2<f64
     Ok(y)
 }
 
-/// Δᵀ · Q for Q of `rows × k`, summed over the row chunks in order.
+/// Chunks of Δᵀ · Q computed at once before they are added: each part is `cols × k`, so
+/// collecting every chunk's part of a 16384² matrix would hold 1024 parts of 4 MiB.
+const PARTS_IN_FLIGHT: usize = 16;
+
+/// Δᵀ · Q for Q of `rows × k`, summed over the row chunks in order (batches of
+/// [`PARTS_IN_FLIGHT`] computed in parallel, added in chunk order: the same sum on any number of
+/// threads, and memory bounded by the batch).
 fn delta_t_times(a: &View<'_>, b: &View<'_>, q: &Array2<f64>) -> Result<Array2<f64>, DecodeError> {
-    let parts: Result<Vec<Array2<f64>>, DecodeError> = chunks(a)
-        .into_par_iter()
-        .map(|(r0, r1)| {
-            let d = delta_rows(a, b, r0, r1)?;
-            let d = ArrayView2::from_shape((r1 - r0, a.cols), &d).expect("rows × cols values");
-            Ok(d.t().dot(&q.slice(s![r0..r1, ..])))
-        })
-        .collect();
     let mut z = Array2::zeros((a.cols, q.ncols()));
-    for p in parts? {
-        z += &p;
+    for batch in chunks(a).chunks(PARTS_IN_FLIGHT) {
+        let parts: Result<Vec<Array2<f64>>, DecodeError> = batch
+            .par_iter()
+            .map(|&(r0, r1)| {
+                let d = delta_rows(a, b, r0, r1)?;
+                let d = ArrayView2::from_shape((r1 - r0, a.cols), &d).expect("rows × cols values");
+                Ok(d.t().dot(&q.slice(s![r0..r1, ..])))
+            })
+            .collect();
+        for p in parts? {
+            z += &p;
+        }
     }
     Ok(z)
 }

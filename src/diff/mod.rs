@@ -3,8 +3,10 @@
 //! [`compute_diff`] works in four steps:
 //!
 //! 1. **Pairing** ([`pairing`]): both models are brought to Hugging Face names and layout (GGUF
-//!    names mapped, Q/K rows un-permuted, Gemma norms minus one, `--map` rewrites), paired by
-//!    name, then what is left by content hash (renamed). Every transform is listed in the report.
+//!    names mapped, Q/K rows un-permuted, Gemma norms minus one, `--map` rewrites), merged
+//!    tensors cut into the parts the other side stores apart ([`split`]: experts, fused QKV and
+//!    gate_up), paired by name, then what is left by content hash (renamed). Every transform is
+//!    listed in the report.
 //! 2. **Numbers** ([`numbers`]): pairs whose bytes are equal are identical at the cost of one read
 //!    (a comparison that stops at the first differing byte otherwise). The others are read in row
 //!    chunks on the caller's rayon pool, folded into f64 sums (rel_l2, SQNR, cosine, Pearson,
@@ -21,6 +23,7 @@ pub mod lineage;
 pub mod lowrank;
 pub mod numbers;
 pub mod pairing;
+mod split;
 pub mod verdict;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,7 +38,7 @@ pub use verdict::{LayerRow, RoleCell, Verdict, VerdictKind};
 
 use crate::decode::DecodeError;
 use crate::model::naming::{Role, layer_of, role_of};
-use crate::model::{Model, Releaser, TensorInfo};
+use crate::model::{Model, Releaser, guard};
 use numbers::{FloatLayout, PairAccum};
 use pairing::{Canonical, View};
 
@@ -167,6 +170,10 @@ pub enum DiffError {
     },
     #[error("cancelled")]
     Cancelled,
+    /// A weight file shrank, grew or was rewritten while the diff read it: the numbers computed
+    /// from it cannot be trusted, so none are reported.
+    #[error(transparent)]
+    FileChanged(#[from] crate::error::Error),
 }
 
 /// Compares `a` with `b` on `pool`; `progress` receives the bytes read so far.
@@ -178,7 +185,13 @@ pub fn compute_diff(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Diff, DiffError> {
-    pool.install(|| compute_diff_here(a, b, options, progress, cancel))
+    let diff = pool.install(|| compute_diff_here(a, b, options, progress, cancel));
+    // A file that shrank under a read faulted into zero pages (see `crate::model::guard`), and one
+    // extended or rewritten meanwhile gave bytes of two versions: either way the numbers are not
+    // the file's, so the file is named instead, whatever the comparison itself returned.
+    a.check_unchanged()?;
+    b.check_unchanged()?;
+    diff
 }
 
 fn compute_diff_here(
@@ -191,23 +204,33 @@ fn compute_diff_here(
     let mut transforms = Vec::new();
     let ca = pairing::canonical_tensors(a, &options.maps, "a", &mut transforms);
     let cb = pairing::canonical_tensors(b, &options.maps, "b", &mut transforms);
+    // Merged tensors of each side cut into the parts the other side stores apart (each against
+    // the other side as named, so two merged tensors of one name pair whole).
+    let split_a = split::split_merged(ca.clone(), &cb, "a", &mut transforms);
+    let cb = split::split_merged(cb, &ca, "b", &mut transforms);
+    let ca = split_a;
     let paired = pairing::pair(ca, cb, &mut transforms);
     let done = AtomicU64::new(0);
+    let stop = Stop {
+        cancel,
+        faults_at_start: guard::fault_count(),
+        models: [a, b],
+    };
     let (release_a, release_b) = (Releaser::new(&a.files), Releaser::new(&b.files));
 
     let results: Vec<Result<TensorDiff, DiffError>> = paired
         .pairs
         .par_iter()
         .map(|(x, y, renamed)| {
-            if cancel.load(Ordering::Relaxed) {
+            if stop.now() {
                 return Err(DiffError::Cancelled);
             }
-            let d = compare_pair(x, y, *renamed, options.no_rank, cancel);
+            let d = compare_pair(x, y, *renamed, options.no_rank, &stop);
             // Done with both tensors: their pages leave this process's resident set (they stay
             // in the page cache), so memory stays bounded by the pairs in flight.
-            release_a.release(x.view.tensor.file, byte_range(x.view.tensor));
-            release_b.release(y.view.tensor.file, byte_range(y.view.tensor));
-            let bytes = x.view.tensor.bytes + y.view.tensor.bytes;
+            release_a.release(x.view.tensor.file, x.view.byte_range());
+            release_b.release(y.view.tensor.file, y.view.byte_range());
+            let bytes = (x.view.byte_range().len() + y.view.byte_range().len()) as u64;
             progress(done.fetch_add(bytes, Ordering::Relaxed) + bytes);
             d
         })
@@ -256,13 +279,35 @@ fn compute_diff_here(
     })
 }
 
-fn byte_range(t: &TensorInfo) -> std::ops::Range<usize> {
-    t.offset as usize..(t.offset + t.bytes) as usize
+/// When to stop reading: the caller cancelled, or a file of either model changed under a read
+/// (a shrunk file reads as zero pages after the guard's fault, see `crate::model::guard`).
+/// [`compute_diff`] then names the changed file rather than reporting a cancellation.
+struct Stop<'a> {
+    cancel: &'a AtomicBool,
+    faults_at_start: u64,
+    models: [&'a Model; 2],
+}
+
+impl Stop<'_> {
+    /// One atomic load per chunk; the files are asked only after a fault somewhere in the process
+    /// (another model's fault must not stop this comparison).
+    fn now(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+            || (guard::fault_count() != self.faults_at_start
+                && self
+                    .models
+                    .iter()
+                    .any(|m| m.files.iter().any(|f| f.changed().is_some())))
+    }
 }
 
 fn lone(c: &Canonical<'_>, status: Status) -> TensorDiff {
     let t = c.view.tensor;
-    let (dtype, shape, file_name) = (Some(t.dtype.name()), Some(t.shape.clone()), t.name.clone());
+    let (dtype, shape, file_name) = (
+        Some(t.dtype.name()),
+        Some(c.view.shape.clone()),
+        c.source.clone(),
+    );
     let other_name = (file_name != c.name).then_some(file_name);
     let removed = status == Status::Removed;
     TensorDiff {
@@ -294,11 +339,11 @@ fn compare_pair(
     y: &Canonical<'_>,
     renamed: bool,
     no_rank: bool,
-    cancel: &AtomicBool,
+    stop: &Stop<'_>,
 ) -> Result<TensorDiff, DiffError> {
     let (ta, tb) = (x.view.tensor, y.view.tensor);
-    let name_of =
-        |c: &Canonical<'_>| (c.view.tensor.name != y.name).then(|| c.view.tensor.name.clone());
+    let (shape_a, shape_b) = (&x.view.shape, &y.view.shape);
+    let name_of = |c: &Canonical<'_>| (c.source != y.name).then(|| c.source.clone());
     let mut d = TensorDiff {
         name: y.name.clone(),
         name_a: name_of(x),
@@ -307,8 +352,8 @@ fn compare_pair(
         bytes_identical: None,
         dtype_a: Some(ta.dtype.name()),
         dtype_b: Some(tb.dtype.name()),
-        shape_a: Some(ta.shape.clone()),
-        shape_b: Some(tb.shape.clone()),
+        shape_a: Some(shape_a.clone()),
+        shape_b: Some(shape_b.clone()),
         layer: layer_of(&y.name).map(|l| l as usize),
         role: role_of(&y.name).short(),
         role_kind: role_of(&y.name),
@@ -316,11 +361,10 @@ fn compare_pair(
         headline: Headline::default(),
         rank: None,
     };
-    let same_layout = ta.dtype == tb.dtype && ta.shape == tb.shape;
-    let same_bytes = same_layout
-        && x.view.is_plain() == y.view.is_plain()
-        && x.view.model.tensor_bytes(ta) == y.view.model.tensor_bytes(tb);
-    if same_bytes && (x.view.is_plain() || x.view.tensor.name == y.view.tensor.name) {
+    let same_layout = ta.dtype == tb.dtype && shape_a == shape_b;
+    let same_bytes =
+        same_layout && x.view.is_plain() == y.view.is_plain() && x.view.same_bytes(&y.view);
+    if same_bytes && (x.view.is_plain() || x.source == y.source) {
         d.status = if renamed {
             Status::Renamed
         } else {
@@ -331,7 +375,7 @@ fn compare_pair(
     }
     let decodable = crate::decode::can_decode(ta.dtype) && crate::decode::can_decode(tb.dtype);
     let comparable_rows = x.view.cols == y.view.cols;
-    let reshaped = ta.shape != tb.shape;
+    let reshaped = shape_a != shape_b;
     if !decodable || !comparable_rows {
         d.status = if reshaped {
             Status::Reshaped
@@ -346,7 +390,7 @@ fn compare_pair(
     let rounding = (ta.dtype != tb.dtype)
         .then(|| FloatLayout::narrower(ta.dtype, tb.dtype))
         .flatten();
-    let acc = fold_pair(&x.view, &y.view, rows, rounding, cancel).map_err(|e| match e {
+    let acc = fold_pair(&x.view, &y.view, rows, rounding, stop).map_err(|e| match e {
         FoldError::Cancelled => DiffError::Cancelled,
         FoldError::Decode(source) => DiffError::Decode {
             tensor: y.name.clone(),
@@ -378,7 +422,7 @@ fn compare_pair(
     if d.status.is_same() {
         d.bytes_identical = Some(false);
     }
-    if d.status == Status::Changed && ta.shape.len() == 2 && !no_rank {
+    if d.status == Status::Changed && shape_a.len() == 2 && !no_rank {
         let noise_rms = FloatLayout::of(ta.dtype).map_or(0.0, |l| {
             l.unit_roundoff() * numbers.mean_sq_a.sqrt() / 3f64.sqrt()
         });
@@ -410,7 +454,7 @@ fn fold_pair(
     b: &View<'_>,
     rows: usize,
     rounding: Option<FloatLayout>,
-    cancel: &AtomicBool,
+    stop: &Stop<'_>,
 ) -> Result<PairAccum, FoldError> {
     let per = (CHUNK_VALUES / a.cols.max(1)).max(1);
     let starts: Vec<usize> = (0..rows).step_by(per).collect();
@@ -420,22 +464,26 @@ fn fold_pair(
     let parts: Result<Vec<PairAccum>, FoldError> = starts
         .par_iter()
         .map(|&r0| {
-            if cancel.load(Ordering::Relaxed) {
+            if stop.now() {
                 return Err(FoldError::Cancelled);
             }
             let r1 = (r0 + per).min(rows);
+            let mut acc = PairAccum::new();
+            // One call for the whole chunk: the fast fold keeps its sums in registers and its
+            // histogram copies on the stack, flushed once per call.
+            if same_dtype
+                && let (Some(ba), Some(bb)) = (a.plain_bytes(r0, r1), b.plain_bytes(r0, r1))
+                && fastfold::add_same_dtype(&mut acc, dtype, ba, bb)
+            {
+                a.release_rows_batched(r0, r1);
+                b.release_rows_batched(r0, r1);
+                return Ok(acc);
+            }
             // Decoded a few rows at a time into reused buffers that stay in the core's cache.
             let step = (SUB_CHUNK_VALUES / a.cols.max(1)).max(1);
             let (mut va, mut vb) = (Vec::new(), Vec::new());
-            let mut acc = PairAccum::new();
             for s0 in (r0..r1).step_by(step) {
                 let s1 = (s0 + step).min(r1);
-                if same_dtype
-                    && let (Some(ba), Some(bb)) = (a.plain_bytes(s0, s1), b.plain_bytes(s0, s1))
-                    && fastfold::add_same_dtype(&mut acc, dtype, ba, bb)
-                {
-                    continue;
-                }
                 va.clear();
                 vb.clear();
                 a.read_rows(s0, s1, &mut va).map_err(FoldError::Decode)?;
@@ -445,6 +493,8 @@ fn fold_pair(
                 let n = va.len().min(vb.len());
                 acc.add(&va[..n], &vb[..n], rounding);
             }
+            a.release_rows_batched(r0, r1);
+            b.release_rows_batched(r0, r1);
             Ok(acc)
         })
         .collect();

@@ -9,9 +9,9 @@ use crate::dtype::DType;
 
 /// Octaves of the |Δ| histogram (2^-64 … 2^64) and bins per octave: p99 is the upper edge of its
 /// bin, so it overestimates by at most 2^(1/8) − 1 ≈ 9%.
-const OCTAVES: usize = 128;
-const BINS_PER_OCTAVE: usize = 8;
-const BINS: usize = OCTAVES * BINS_PER_OCTAVE + 1;
+pub(super) const OCTAVES: usize = 128;
+pub(super) const BINS_PER_OCTAVE: usize = 8;
+pub(super) const BINS: usize = OCTAVES * BINS_PER_OCTAVE + 1;
 
 /// Running sums over the values of one pair.
 #[derive(Debug, Clone)]

@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::arch::gguf_names::{QkPermutation, gguf_to_hf_name, permuted_row, qk_permutation};
+use crate::arch::gguf_names::{
+    QkPermutation, gguf_to_hf_name, permuted_row, qk_permutation, stored_plus_one,
+};
 use crate::decode::{DecodeError, decode_f64};
 use crate::model::{Format, Model, TensorInfo};
 
@@ -18,8 +20,12 @@ use crate::model::{Format, Model, TensorInfo};
 pub(crate) struct View<'m> {
     pub model: &'m Model,
     pub tensor: &'m TensorInfo,
+    /// The shape compared: the tensor's, or one part's when a merged tensor was split.
+    pub shape: Vec<u64>,
     pub rows: usize,
     pub cols: usize,
+    /// The stored row this view starts at (a part of a merged tensor starts inside it).
+    first_row: usize,
     /// Bytes per stored row.
     row_bytes: usize,
     /// Read row `r` from stored row `permuted_row(r, rows, heads)`.
@@ -36,26 +42,118 @@ impl<'m> View<'m> {
 
     /// The stored bytes of rows `r0..r1` when the view is plain (no transform to apply).
     pub fn plain_bytes(&self, r0: usize, r1: usize) -> Option<&'m [u8]> {
-        self.is_plain().then(|| {
-            &self.model.tensor_bytes(self.tensor)[r0 * self.row_bytes..r1 * self.row_bytes]
+        self.is_plain().then(|| self.stored_rows(r0, r1))
+    }
+
+    /// The stored bytes of the view's rows `r0..r1` (before any transform).
+    fn stored_rows(&self, r0: usize, r1: usize) -> &'m [u8] {
+        let first = self.first_row;
+        &self.model.tensor_bytes(self.tensor)
+            [(first + r0) * self.row_bytes..(first + r1) * self.row_bytes]
+    }
+
+    /// Every stored byte the view reads.
+    pub fn bytes(&self) -> &'m [u8] {
+        self.stored_rows(0, self.rows)
+    }
+
+    /// Tells the kernel this process is done with the stored rows `r0..r1` of a large plain
+    /// view (they stay in the page cache), so a pass over a tensor larger than memory keeps a
+    /// few chunks resident, not the tensor. Small tensors are released whole after their pair
+    /// ([`crate::model::Releaser`] batches those); a permuted view's rows are scattered, and
+    /// such views (GGUF Q and K) are small.
+    pub fn release_rows(&self, r0: usize, r1: usize) {
+        if self.is_plain() && self.rows * self.row_bytes >= RELEASE_BY_ROWS_ABOVE {
+            let base = self.tensor.offset as usize + self.first_row * self.row_bytes;
+            self.model.files[self.tensor.file]
+                .release(base + r0 * self.row_bytes..base + r1 * self.row_bytes);
+        }
+    }
+
+    /// [`View::release_rows`] for the row chunks of a pass that ends with the release of the whole
+    /// pair (the fold, the low rank): only when rows `r0..r1` reach or cross a multiple of
+    /// [`RELEASE_STEP`] bytes of the view is everything since the previous multiple released.
+    /// Each `madvise` flushes the TLB of both cores; one per 2 MiB chunk cost the fold of two
+    /// 2 GiB files a quarter more CPU time.
+    pub fn release_rows_batched(&self, r0: usize, r1: usize) {
+        let (start, end) = (r0 * self.row_bytes, r1 * self.row_bytes);
+        let boundary = end / RELEASE_STEP * RELEASE_STEP;
+        if boundary > start {
+            let from = boundary.saturating_sub(RELEASE_STEP).min(start);
+            self.release_rows(
+                from / self.row_bytes.max(1),
+                boundary / self.row_bytes.max(1),
+            );
+        }
+    }
+
+    /// Whether the stored bytes of both views are equal, compared in slices that are released
+    /// as they are passed (a large identical pair would otherwise stay resident whole).
+    pub fn same_bytes(&self, other: &View<'_>) -> bool {
+        let (x, y) = (self.bytes(), other.bytes());
+        if x.len() != y.len() {
+            return false;
+        }
+        let step = (RELEASE_BY_ROWS_ABOVE / self.row_bytes.max(1)).max(1);
+        let mut r0 = 0;
+        while r0 < self.rows {
+            let r1 = (r0 + step).min(self.rows);
+            if self.stored_rows(r0, r1) != other.stored_rows(r0, r1) {
+                return false;
+            }
+            self.release_rows(r0, r1);
+            other.release_rows(r0, r1);
+            r0 = r1;
+        }
+        true
+    }
+
+    /// The view's bytes as offsets in its file.
+    pub fn byte_range(&self) -> std::ops::Range<usize> {
+        let start = self.tensor.offset as usize + self.first_row * self.row_bytes;
+        start..start + self.rows * self.row_bytes
+    }
+
+    /// The view of rows `first..first + rows` of this one, `cols` values wide, as `shape`: one
+    /// part of a merged tensor (an expert, or Q of a fused QKV). `None` unless the view is plain
+    /// and whole stored rows of `cols` values hold the part.
+    pub fn part(
+        &self,
+        first: usize,
+        rows: usize,
+        cols: usize,
+        shape: Vec<u64>,
+    ) -> Option<View<'m>> {
+        if !self.is_plain() || cols == 0 || !self.cols.is_multiple_of(cols) {
+            return None;
+        }
+        // The stored rows, re-cut into rows of `cols` values (whole storage blocks each).
+        let per = self.cols / cols;
+        let row_bytes = self.tensor.dtype.bytes_for(cols as u64)? as usize;
+        let total = self.rows * per;
+        (row_bytes * per == self.row_bytes && first + rows <= total && rows > 0).then(|| View {
+            model: self.model,
+            tensor: self.tensor,
+            shape,
+            rows,
+            cols,
+            first_row: self.first_row * per + first,
+            row_bytes,
+            permute_heads: None,
+            offset: 0.0,
         })
     }
 
     /// Appends rows `r0..r1` (Hugging Face order) to `out` as f64.
     pub fn read_rows(&self, r0: usize, r1: usize, out: &mut Vec<f64>) -> Result<(), DecodeError> {
-        let bytes = self.model.tensor_bytes(self.tensor);
         let dtype = self.tensor.dtype;
         let start = out.len();
         match self.permute_heads {
-            None => decode_f64(dtype, &bytes[r0 * self.row_bytes..r1 * self.row_bytes], out)?,
+            None => decode_f64(dtype, self.stored_rows(r0, r1), out)?,
             Some(heads) => {
                 for r in r0..r1 {
                     let s = permuted_row(r, self.rows, heads);
-                    decode_f64(
-                        dtype,
-                        &bytes[s * self.row_bytes..(s + 1) * self.row_bytes],
-                        out,
-                    )?;
+                    decode_f64(dtype, self.stored_rows(s, s + 1), out)?;
                 }
             }
         }
@@ -66,17 +164,27 @@ impl<'m> View<'m> {
     }
 }
 
+/// Views of at least this many bytes release their pages as they are read (see
+/// [`View::release_rows`]).
+const RELEASE_BY_ROWS_ABOVE: usize = 64 << 20;
+/// Bytes of a large view released at once (see [`View::release_rows`]).
+const RELEASE_STEP: usize = 32 << 20;
+
 /// One tensor of one model under its canonical name.
 #[derive(Debug, Clone)]
 pub(crate) struct Canonical<'m> {
     pub name: String,
+    /// The name in the file, with the part read when a merged tensor was split
+    /// (`blk.0.ffn_gate_exps.weight[3]`, `…qkv_proj.weight[rows 0..32]`).
+    pub source: String,
     pub view: View<'m>,
 }
 
 /// A transform undone (or a rewrite applied) to pair the tensors, with how many tensors it touched.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Transform {
-    /// `gguf_names`, `qk_unpermute`, `norm_minus_one`, `map`, `renamed_by_content`.
+    /// `gguf_names`, `qk_unpermute`, `norm_minus_one`, `map`, `renamed_by_content`,
+    /// `experts_split`, `fused_split`.
     pub code: &'static str,
     /// `a`, `b` or `both`.
     pub side: &'static str,
@@ -149,7 +257,7 @@ pub(crate) fn canonical_tensors<'m>(
                         .or_default() += 1;
                 }
             }
-            if arch.starts_with("gemma") && name.ends_with("norm.weight") {
+            if stored_plus_one(&arch, &name) {
                 offset = -1.0;
                 *tally.entry(("norm_minus_one", arch.clone())).or_default() += 1;
             }
@@ -165,6 +273,7 @@ pub(crate) fn canonical_tensors<'m>(
         }
         out.push(Canonical {
             name,
+            source: t.name.clone(),
             view: view_of(model, t, permute_heads, offset),
         });
     }
@@ -200,8 +309,10 @@ fn view_of<'m>(
     View {
         model,
         tensor: t,
+        shape: t.shape.clone(),
         rows,
         cols,
+        first_row: 0,
         row_bytes,
         permute_heads,
         offset,
@@ -280,10 +391,15 @@ pub(crate) fn pair<'a, 'b>(
 pub(crate) fn content_hash(view: &View<'_>) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     h.update(view.tensor.dtype.name().as_bytes());
-    for d in &view.tensor.shape {
+    for d in &view.shape {
         h.update(&d.to_le_bytes());
     }
     h.update(&[u8::from(view.is_plain())]);
-    h.update(view.model.tensor_bytes(view.tensor));
+    let step = (RELEASE_BY_ROWS_ABOVE / view.row_bytes.max(1)).max(1);
+    for r0 in (0..view.rows).step_by(step) {
+        let r1 = (r0 + step).min(view.rows);
+        h.update(view.stored_rows(r0, r1));
+        view.release_rows(r0, r1);
+    }
     *h.finalize().as_bytes()
 }

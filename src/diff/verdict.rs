@@ -167,7 +167,7 @@ pub(crate) fn mlp_pairs<'a, 'b>(
     let mut by_layer: BTreeMap<(u64, Role), &(Canonical<'a>, Canonical<'b>, bool)> =
         BTreeMap::new();
     // The matrices only: a role's bias shares its name's prefix.
-    for pair in pairs.iter().filter(|p| p.1.view.tensor.shape.len() == 2) {
+    for pair in pairs.iter().filter(|p| p.1.view.shape.len() == 2) {
         let name = pair.1.name.as_str();
         let role = crate::model::naming::role_of(name);
         if let (Some(layer), Role::MlpGate | Role::MlpUp | Role::MlpDown) =
@@ -178,7 +178,7 @@ pub(crate) fn mlp_pairs<'a, 'b>(
     }
     let units = |layer: u64, role: Role| -> Option<Units<'a, 'b>> {
         let (x, y, _) = by_layer.get(&(layer, role))?;
-        let (sa, sb) = (&x.view.tensor.shape, &y.view.tensor.shape);
+        let (sa, sb) = (&x.view.shape, &y.view.shape);
         if sa.len() != 2 || sa != sb {
             return None;
         }

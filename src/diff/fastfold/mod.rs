@@ -1,0 +1,517 @@
+//! The fast fold of a changed pair of the same float dtype (BF16, F16, F32), read straight from
+//! the stored bytes.
+//!
+//! The general path ([`PairAccum::add`]) decodes both sides to f64 buffers and folds them one
+//! value at a time with a branch per value; on two fully changed 2 GiB BF16 checkpoints it ran at
+//! about 9× the read limit. Here values are widened to f32 (exact for all three dtypes) and
+//! folded in independent f64 lanes; the products of f32 values are exact in f64, so the only
+//! change against the general path is the order of the additions (last-bit differences), while
+//! Δ = b − a, max |Δ| and the |Δ| histogram bins are the same values. Equality is an integer
+//! compare of the stored bits. A block holding a NaN or an infinity on either side goes through
+//! the general path, which counts them.
+//!
+//! Three builds of the kernel, chosen at run time ([`Isa::best`]):
+//!
+//! - [`avx512`]: explicit AVX-512 (sixteen values per step, sums in registers, the |Δ| bin
+//!   computed in vector lanes), for CPUs that have it;
+//! - the portable kernel below, blocks of [`BLOCK`] values in [`LANES`] f64 lanes written so LLVM
+//!   vectorises them, compiled a second time with AVX2 and FMA for x86-64 CPUs without AVX-512;
+//! - the same Rust code for the baseline target (every other CPU, ARM included).
+//!
+//! Both count the |Δ| histogram into [`COPIES`] interleaved copies (value `i` into copy
+//! `i % COPIES`): one copy made each increment wait for the previous store to the same hot bin.
+//! Both prefetch the two input streams ahead, since the diff reads two maps at once.
+//!
+//! Measured (Intel Xeon with AVX-512, 2 cores shared with other builds, two 2 GiB BF16 files,
+//! every value changed, `--no-rank`, interleaved medians of 5; `readlimit` on both files is the
+//! limit): see README.md, "glassbox diff", for the figures before and after.
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+use super::numbers::{BINS, PairAccum};
+use crate::dtype::DType;
+
+/// Values per block: the unit of the non-finite check and of the fold to the accumulator.
+const BLOCK: usize = 64;
+/// Independent f64 accumulators per sum (two AVX2 registers).
+const LANES: usize = 8;
+/// Interleaved copies of the |Δ| histogram (see the module guide).
+const COPIES: usize = 4;
+/// Bytes read ahead on both streams (the distance the statistics engine measured best).
+#[cfg(target_arch = "x86_64")]
+const PREFETCH: usize = 8192;
+/// Values per histogram flush of the portable kernel: each u32 copy counts at most a quarter.
+const SEGMENT_VALUES: usize = 1 << 30;
+
+/// The instruction sets the fast fold is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// The baseline target's build of the portable kernel.
+    Portable,
+    /// The portable kernel compiled with AVX2 and FMA.
+    Avx2,
+    /// The explicit AVX-512 kernel.
+    Avx512,
+}
+
+impl Isa {
+    /// The fastest build this CPU runs.
+    pub fn best() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("popcnt")
+            {
+                return Isa::Avx512;
+            }
+        }
+        if has_avx2_fma() {
+            return Isa::Avx2;
+        }
+        Isa::Portable
+    }
+
+    /// Every build this CPU runs (for the tests, which check each against the general path).
+    #[cfg(test)]
+    pub fn supported() -> Vec<Isa> {
+        let mut builds = vec![Isa::Portable];
+        if has_avx2_fma() {
+            builds.push(Isa::Avx2);
+        }
+        if Isa::best() == Isa::Avx512 {
+            builds.push(Isa::Avx512);
+        }
+        builds
+    }
+}
+
+/// Whether the CPU runs the AVX2 and FMA build of the portable kernel.
+fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Folds the stored bytes `a` and `b` of the same values (same `dtype`) into `acc` with the best
+/// build for this CPU; returns false, touching nothing, when the dtype has no fast path.
+pub(crate) fn add_same_dtype(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u8]) -> bool {
+    add_same_dtype_with(Isa::best(), acc, dtype, a, b)
+}
+
+/// [`add_same_dtype`] with the build `isa`, which must be one this CPU runs ([`Isa::best`] or
+/// below).
+pub(crate) fn add_same_dtype_with(
+    isa: Isa,
+    acc: &mut PairAccum,
+    dtype: DType,
+    a: &[u8],
+    b: &[u8],
+) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    if !matches!(dtype, DType::F32 | DType::BF16 | DType::F16) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        assert!(
+            Isa::best() == Isa::Avx512,
+            "AVX-512 kernel on a CPU without it"
+        );
+        // SAFETY: the CPU reported AVX-512F and POPCNT (checked just above), the features the
+        // kernel enables; the dtype picks the matching loader.
+        unsafe {
+            match dtype {
+                DType::F32 => avx512::fold::<avx512::F32>(acc, a, b),
+                DType::BF16 => avx512::fold::<avx512::Bf16>(acc, a, b),
+                _ => avx512::fold::<avx512::F16>(acc, a, b),
+            }
+        }
+        return true;
+    }
+    // Each dtype gets its own copy of the kernel, so its widening inlines into the loop.
+    match dtype {
+        DType::F32 => dispatch(isa, acc, dtype, widen_f32, a, b),
+        DType::BF16 => dispatch(isa, acc, dtype, widen_bf16, a, b),
+        _ => dispatch(isa, acc, dtype, widen_f16, a, b),
+    }
+    true
+}
+
+/// Runs the portable kernel, built for AVX2 and FMA when `isa` says so.
+fn dispatch<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
+    isa: Isa,
+    acc: &mut PairAccum,
+    dtype: DType,
+    widen: W,
+    a: &[u8],
+    b: &[u8],
+) {
+    let width = if dtype == DType::F32 { 4 } else { 2 };
+    for (sa, sb) in a
+        .chunks(SEGMENT_VALUES * width)
+        .zip(b.chunks(SEGMENT_VALUES * width))
+    {
+        #[cfg(target_arch = "x86_64")]
+        if isa != Isa::Portable && has_avx2_fma() {
+            // SAFETY: the CPU just reported AVX2 and FMA, the only features `fold_avx2` enables.
+            unsafe { fold_avx2(acc, dtype, &widen, sa, sb) };
+            continue;
+        }
+        let _ = isa;
+        fold_bytes(acc, dtype, &widen, sa, sb);
+    }
+}
+
+/// [`fold_bytes`] compiled for AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fold_avx2<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
+    acc: &mut PairAccum,
+    dtype: DType,
+    widen: W,
+    a: &[u8],
+    b: &[u8],
+) {
+    fold_bytes(acc, dtype, widen, a, b);
+}
+
+/// Bits of an f32 whose exponent field is all ones: NaN or infinity.
+const F32_EXPONENT: u32 = 0x7f80_0000;
+
+#[inline(always)]
+fn fold_bytes<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
+    acc: &mut PairAccum,
+    dtype: DType,
+    widen: W,
+    a: &[u8],
+    b: &[u8],
+) {
+    let width = if dtype == DType::F32 { 4 } else { 2 };
+    let block_bytes = BLOCK * width;
+    let (mut xa, mut xb) = ([0f32; BLOCK], [0f32; BLOCK]);
+    let (mut ba, mut bb) = ([0u32; BLOCK], [0u32; BLOCK]);
+    let mut sums = BlockSums::default();
+    let mut copies = vec![0u32; BINS * COPIES];
+    let mut equal = 0u64;
+    let (chunks_a, chunks_b) = (a.chunks_exact(block_bytes), b.chunks_exact(block_bytes));
+    let (rest_a, rest_b) = (chunks_a.remainder(), chunks_b.remainder());
+    for (ca, cb) in chunks_a.zip(chunks_b) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            // A hint: an address past the end of the maps is never dereferenced, and
+            // `wrapping_add` keeps the pointer arithmetic defined. One line per 64 bytes.
+            for line in (0..block_bytes).step_by(64) {
+                // SAFETY: SSE is part of the x86-64 baseline, and a prefetch never faults.
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(ca.as_ptr().wrapping_add(PREFETCH + line).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(cb.as_ptr().wrapping_add(PREFETCH + line).cast());
+                }
+            }
+        }
+        widen(ca, &mut xa, &mut ba);
+        widen(cb, &mut xb, &mut bb);
+        // Integer passes: non-finite values on either side, and equal stored bits.
+        let mut special = false;
+        let mut same = 0u32;
+        for i in 0..BLOCK {
+            let (fa, fb) = (xa[i].to_bits(), xb[i].to_bits());
+            special |= (fa & F32_EXPONENT) == F32_EXPONENT || (fb & F32_EXPONENT) == F32_EXPONENT;
+            same += u32::from(ba[i] == bb[i]);
+        }
+        if special {
+            let wa: Vec<f64> = xa.iter().map(|&v| f64::from(v)).collect();
+            let wb: Vec<f64> = xb.iter().map(|&v| f64::from(v)).collect();
+            acc.add(&wa, &wb, None);
+            continue;
+        }
+        equal += u64::from(same);
+        sums.fold_block(&xa, &xb, &mut copies);
+    }
+    sums.flush_into(acc, equal);
+    for (h, c) in acc
+        .histogram_mut()
+        .iter_mut()
+        .zip(copies.chunks_exact(COPIES))
+    {
+        *h += c.iter().map(|&x| u64::from(x)).sum::<u64>();
+    }
+    fold_tail(acc, dtype, rest_a, rest_b);
+}
+
+/// The values after the last whole block or step, through the general path (exact, and cheap for
+/// so few).
+fn fold_tail(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u8]) {
+    if a.is_empty() {
+        return;
+    }
+    let (mut wa, mut wb) = (Vec::new(), Vec::new());
+    // The dtype is one of the three with a fast path, so decoding cannot fail.
+    if crate::decode::decode_f64(dtype, a, &mut wa).is_ok()
+        && crate::decode::decode_f64(dtype, b, &mut wb).is_ok()
+    {
+        acc.add(&wa, &wb, None);
+    }
+}
+
+/// The f64 sums of the finite values folded so far, one per lane, kept apart from [`PairAccum`]
+/// and added across lanes only at the end (a horizontal sum per block cost as much as the block).
+#[derive(Default)]
+struct BlockSums {
+    count: u64,
+    sum_a: [f64; LANES],
+    sum_b: [f64; LANES],
+    sum_aa: [f64; LANES],
+    sum_bb: [f64; LANES],
+    sum_ab: [f64; LANES],
+    sum_dd: [f64; LANES],
+    max_abs: [f64; LANES],
+}
+
+impl BlockSums {
+    /// One block of finite values into the lanes, and its |Δ| into the histogram copies
+    /// (`copies[bin * COPIES + copy]`).
+    #[inline(always)]
+    fn fold_block(&mut self, xa: &[f32; BLOCK], xb: &[f32; BLOCK], copies: &mut [u32]) {
+        let mut bins = [0u16; BLOCK];
+        for ((ca, cb), cbin) in xa
+            .chunks_exact(LANES)
+            .zip(xb.chunks_exact(LANES))
+            .zip(bins.chunks_exact_mut(LANES))
+        {
+            for l in 0..LANES {
+                let (x, y) = (f64::from(ca[l]), f64::from(cb[l]));
+                let d = y - x;
+                let ad = d.abs();
+                self.sum_a[l] += x;
+                self.sum_b[l] += y;
+                self.sum_aa[l] += x * x;
+                self.sum_bb[l] += y * y;
+                self.sum_ab[l] += x * y;
+                self.sum_dd[l] += d * d;
+                let m = self.max_abs[l];
+                self.max_abs[l] = if ad > m { ad } else { m };
+                cbin[l] = super::numbers::bin_of(ad) as u16;
+            }
+        }
+        for (i, &bin) in bins.iter().enumerate() {
+            copies[usize::from(bin) * COPIES + i % COPIES] += 1;
+        }
+        self.count += BLOCK as u64;
+    }
+
+    fn flush_into(self, acc: &mut PairAccum, equal: u64) {
+        let total = |s: [f64; LANES]| s.iter().sum::<f64>();
+        acc.count += self.count;
+        acc.finite += self.count;
+        acc.equal += equal;
+        acc.sum_a += total(self.sum_a);
+        acc.sum_b += total(self.sum_b);
+        acc.sum_aa += total(self.sum_aa);
+        acc.sum_bb += total(self.sum_bb);
+        acc.sum_ab += total(self.sum_ab);
+        acc.sum_dd += total(self.sum_dd);
+        acc.max_abs = self.max_abs.iter().fold(acc.max_abs, |m, &v| m.max(v));
+    }
+}
+
+#[inline(always)]
+fn widen_f32(bytes: &[u8], out: &mut [f32; BLOCK], bits: &mut [u32; BLOCK]) {
+    for ((c, o), b) in bytes
+        .chunks_exact(4)
+        .zip(out.iter_mut())
+        .zip(bits.iter_mut())
+    {
+        *b = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        *o = f32::from_bits(*b);
+    }
+}
+
+#[inline(always)]
+fn widen_bf16(bytes: &[u8], out: &mut [f32; BLOCK], bits: &mut [u32; BLOCK]) {
+    for ((c, o), b) in bytes
+        .chunks_exact(2)
+        .zip(out.iter_mut())
+        .zip(bits.iter_mut())
+    {
+        *b = u32::from(u16::from_le_bytes([c[0], c[1]]));
+        *o = f32::from_bits(*b << 16);
+    }
+}
+
+#[inline(always)]
+fn widen_f16(bytes: &[u8], out: &mut [f32; BLOCK], bits: &mut [u32; BLOCK]) {
+    use half::slice::HalfFloatSliceExt;
+    let mut halves = [half::f16::ZERO; BLOCK];
+    for ((c, h), b) in bytes
+        .chunks_exact(2)
+        .zip(halves.iter_mut())
+        .zip(bits.iter_mut())
+    {
+        let raw = u16::from_le_bytes([c[0], c[1]]);
+        *b = u32::from(raw);
+        *h = half::f16::from_bits(raw);
+    }
+    halves.convert_to_f32_slice(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::numbers::PairNumbers;
+
+    /// A deterministic spread of values (an LCG), with a few exact equalities.
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|i| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if i % 7 == 0 {
+                    0.25
+                } else {
+                    ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1
+                }
+            })
+            .collect()
+    }
+
+    fn general(dtype: DType, a: &[u8], b: &[u8]) -> PairAccum {
+        let (mut wa, mut wb) = (Vec::new(), Vec::new());
+        crate::decode::decode_f64(dtype, a, &mut wa).unwrap();
+        crate::decode::decode_f64(dtype, b, &mut wb).unwrap();
+        let mut acc = PairAccum::new();
+        acc.add(&wa, &wb, None);
+        acc
+    }
+
+    fn assert_same(fast: &PairAccum, slow: &PairAccum) {
+        assert_eq!(
+            (
+                fast.count,
+                fast.equal,
+                fast.finite,
+                fast.nan_introduced,
+                fast.inf_introduced
+            ),
+            (
+                slow.count,
+                slow.equal,
+                slow.finite,
+                slow.nan_introduced,
+                slow.inf_introduced
+            )
+        );
+        assert_eq!(fast.max_abs, slow.max_abs);
+        assert_eq!(fast.histogram(), slow.histogram());
+        for (f, s) in [
+            (fast.sum_a, slow.sum_a),
+            (fast.sum_aa, slow.sum_aa),
+            (fast.sum_bb, slow.sum_bb),
+            (fast.sum_ab, slow.sum_ab),
+            (fast.sum_dd, slow.sum_dd),
+        ] {
+            assert!((f - s).abs() <= 1e-12 * s.abs().max(1e-300), "{f} vs {s}");
+        }
+        let (nf, ns) = (
+            PairNumbers::from_accum(fast, None),
+            PairNumbers::from_accum(slow, None),
+        );
+        let (rf, rs) = (nf.rel_l2.unwrap(), ns.rel_l2.unwrap());
+        assert!((rf - rs).abs() <= 1e-12 * rs, "{rf} vs {rs}");
+    }
+
+    fn bytes_of(dtype: DType, v: &[f32]) -> Vec<u8> {
+        match dtype {
+            DType::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            DType::BF16 => v
+                .iter()
+                .flat_map(|&x| half::bf16::from_f32(x).to_le_bytes())
+                .collect(),
+            DType::F16 => v
+                .iter()
+                .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                .collect(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn fast_fold_matches_the_general_path_for_every_dtype_and_build() {
+        // 1000 values: 15 whole blocks (62 steps of 16) and a tail of 40 (8).
+        let (a, b) = (values(1000, 1), values(1000, 2));
+        for isa in Isa::supported() {
+            for dtype in [DType::F32, DType::BF16, DType::F16] {
+                let (ba, bb) = (bytes_of(dtype, &a), bytes_of(dtype, &b));
+                let mut fast = PairAccum::new();
+                assert!(add_same_dtype_with(isa, &mut fast, dtype, &ba, &bb));
+                assert_same(&fast, &general(dtype, &ba, &bb));
+            }
+        }
+    }
+
+    #[test]
+    fn edge_values_land_in_the_same_bins_on_every_build() {
+        // Equal values (bin 0), a change below 2^-64 (clamped to the first bin), one above 2^64
+        // (clamped to the last, F32 only), subnormals, signed zeros, and enough values that
+        // the prefetch runs past the end of both slices.
+        let n = 5000;
+        let mut a = values(n, 5);
+        let mut b = values(n, 6);
+        b[10] = a[10];
+        (a[11], b[11]) = (0.0, 1e-30);
+        b[12] = -0.0;
+        b[13] = 1e-40;
+        b[14] = 3e38;
+        b[15] = -3e38;
+        for isa in Isa::supported() {
+            for dtype in [DType::F32, DType::BF16, DType::F16] {
+                let (ba, bb) = (bytes_of(dtype, &a), bytes_of(dtype, &b));
+                let mut fast = PairAccum::new();
+                assert!(add_same_dtype_with(isa, &mut fast, dtype, &ba, &bb));
+                let slow = general(dtype, &ba, &bb);
+                assert_same(&fast, &slow);
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_with_nan_or_inf_are_counted_like_the_general_path() {
+        let a = values(256, 3);
+        let mut b = values(256, 4);
+        b[5] = f32::NAN;
+        b[70] = f32::INFINITY;
+        let (ba, bb) = (bytes_of(DType::F32, &a), bytes_of(DType::F32, &b));
+        for isa in Isa::supported() {
+            let mut fast = PairAccum::new();
+            assert!(add_same_dtype_with(isa, &mut fast, DType::F32, &ba, &bb));
+            assert_eq!((fast.nan_introduced, fast.inf_introduced), (1, 1));
+            assert_same(&fast, &general(DType::F32, &ba, &bb));
+        }
+    }
+
+    #[test]
+    fn other_dtypes_have_no_fast_path() {
+        for isa in Isa::supported() {
+            let mut acc = PairAccum::new();
+            assert!(!add_same_dtype_with(
+                isa,
+                &mut acc,
+                DType::F64,
+                &[0; 16],
+                &[0; 16]
+            ));
+            assert_eq!(acc.count, 0);
+        }
+    }
+}
