@@ -114,20 +114,46 @@ pub fn read(p: &Pickle) -> Result<StateDict, TorchError> {
     Ok(out)
 }
 
-/// The items of a `dict`, or of an `OrderedDict(...)` call that `SETITEMS` filled.
+/// The items of a `dict`, or of an `OrderedDict(...)` call: those `SETITEMS` filled, after those
+/// of its argument, a sequence of `[key, value]` pairs (how torch of the Python 2 era pickled a
+/// state dict: `OrderedDict([[k, v], ...])`, as in lpips' released weights).
 fn dict_items(p: &Pickle, id: Id) -> Option<Vec<(Id, Id)>> {
     match p.node(id) {
         Node::Dict(items) => Some(items.clone()),
-        Node::Call { func, items, .. } => {
+        Node::Call {
+            func, args, items, ..
+        } => {
             let (module, name) = p.global(*func)?;
-            matches!(
+            if !matches!(
                 (module, name),
                 ("collections", "OrderedDict") | ("builtins", "dict") | ("__builtin__", "dict")
-            )
-            .then(|| items.clone())
+            ) {
+                return None;
+            }
+            let mut out = pairs_argument(p, *args).unwrap_or_default();
+            out.extend(items.iter().copied());
+            Some(out)
         }
         _ => None,
     }
+}
+
+/// The `[key, value]` pairs of a call's first argument, when it is a sequence of pairs.
+fn pairs_argument(p: &Pickle, args: Id) -> Option<Vec<(Id, Id)>> {
+    let first = match p.node(args) {
+        Node::Tuple(a) => *a.first()?,
+        _ => return None,
+    };
+    let seq = match p.node(first) {
+        Node::List(v) | Node::Tuple(v) => v,
+        _ => return None,
+    };
+    seq.iter()
+        .map(|&pair| match p.node(pair) {
+            Node::List(kv) | Node::Tuple(kv) if kv.len() == 2 => Some((kv[0], kv[1])),
+            _ => None,
+        })
+        .collect()
 }
 
 fn rebuild_function(p: &Pickle, id: Id) -> Option<&str> {
@@ -358,6 +384,27 @@ mod tests {
         assert_eq!(t.storage.numel, 12);
         // Offset 2 elements of a 1-byte dtype.
         assert_eq!(t.offset_bytes, 2);
+        assert_eq!(
+            (t.shape.as_slice(), t.stride.as_slice()),
+            (&[2, 3][..], &[3, 1][..])
+        );
+    }
+
+    /// `OrderedDict([['w', _rebuild_tensor_v2(('storage', FloatStorage, 'k', 'cuda:0', 6), 0,
+    /// (2, 3), (3, 1), False, None)]])`: the state dict passed to `OrderedDict` as a list of pairs,
+    /// as lpips' released weights (torch of the Python 2 era) pickle it. Written by Python's
+    /// pickler with stub classes carrying torch's names.
+    const PAIRS_ARGUMENT: &str = "800263636f6c6c656374696f6e730a4f726465726564446963740a71005d71015d710228580100000077710363746f7263682e5f7574696c730a5f72656275696c645f74656e736f725f76320a71042828580700000073746f72616765710563746f7263680a466c6f617453746f726167650a710658010000006b71075806000000637564613a3071084b06747109514b004b024b0386710a4b034b0186710b894e74710c52710d656185710e52710f2e";
+
+    #[test]
+    fn an_ordered_dict_of_pairs_is_a_state_dict() {
+        let p = parse(&hex(PAIRS_ARGUMENT), 0, Limits::default()).unwrap();
+        let dict = read(&p).unwrap();
+        assert_eq!(dict.tensors.len(), 1);
+        let t = &dict.tensors[0];
+        assert_eq!(t.name, "w");
+        assert_eq!(t.dtype, DType::F32);
+        assert_eq!(t.storage.numel, 6);
         assert_eq!(
             (t.shape.as_slice(), t.stride.as_slice()),
             (&[2, 3][..], &[3, 1][..])
