@@ -18,6 +18,8 @@ use crate::decode::DecodeError;
 pub const SKETCH: usize = 32;
 /// Power iterations: two are enough for the slowly decaying spectra of fine-tunes.
 pub const POWER_ITERATIONS: usize = 2;
+/// Below this share of ‖Δ‖² in the first sketch, Δ reads as full rank without power iterations.
+const EARLY_FULL_RANK_SHARE: f64 = 0.5;
 /// Values of Δ decoded per chunk.
 const CHUNK_VALUES: usize = 1 << 18;
 
@@ -58,12 +60,25 @@ pub(crate) fn compute_low_rank(
     }
     let omega = gaussian(n, k, 0x5eed_1234_abcd_ef01);
     let mut q = orthonormalise(delta_times(a, b, &omega)?);
-    for _ in 0..POWER_ITERATIONS {
-        let z = orthonormalise(delta_t_times(a, b, &q)?);
-        q = orthonormalise(delta_times(a, b, &z)?);
+    // Bᵀ = Δᵀ·Q (n × k); the singular values of B are the square roots of eig(B·Bᵀ). The first
+    // power iteration starts from the same product, so it is computed once.
+    let mut bt = delta_t_times(a, b, &q)?;
+    let captured = bt.iter().map(|x| x * x).sum::<f64>();
+    // A sketch that holds under half of ‖Δ‖² leaves the rank above what it can measure (a full-rank
+    // fine-tune): the power iterations, four more passes over both tensors, would not change
+    // that reading, so they are skipped (r90 and r99 read "above the sketch").
+    let full_rank = captured < EARLY_FULL_RANK_SHARE * delta_sq;
+    if !full_rank {
+        for i in 0..POWER_ITERATIONS {
+            let z = orthonormalise(if i == 0 {
+                bt.clone()
+            } else {
+                delta_t_times(a, b, &q)?
+            });
+            q = orthonormalise(delta_times(a, b, &z)?);
+        }
+        bt = delta_t_times(a, b, &q)?;
     }
-    // Bᵀ = Δᵀ·Q (n × k); the singular values of B are the square roots of eig(B·Bᵀ).
-    let bt = delta_t_times(a, b, &q)?;
     let gram = bt.t().dot(&bt);
     let mut sigma: Vec<f64> = symmetric_eigenvalues(gram)
         .into_iter()
@@ -82,9 +97,9 @@ pub(crate) fn compute_low_rank(
     };
     let floor = 2.0 * noise_rms * ((m as f64).sqrt() + (n as f64).sqrt());
     let top = sigma.first().copied().unwrap_or(0.0);
-    let r99 = rank_for(0.99);
+    let r99 = if full_rank { None } else { rank_for(0.99) };
     Ok(Some(LowRank {
-        r90: rank_for(0.90),
+        r90: if full_rank { None } else { rank_for(0.90) },
         r99,
         low_rank: r99.is_some_and(|r| r <= LOW_RANK_MAX && r * 4 <= m.min(n)),
         stable: if top > 0.0 {
