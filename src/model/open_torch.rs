@@ -14,10 +14,13 @@
 //! `optimizer.pt`, `*.pkl` — and lists each global it would import, classified by
 //! [`crate::format::pickle::safety`], as findings. Nothing is ever imported or called.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::open::{assemble, file_name, header_unchanged, map_file, read_text};
+use super::open::{
+    assemble, file_name, header_unchanged, map_file, read_text, reject_name_collisions,
+    total_size_note,
+};
 use super::{Format, Model, Reading, TensorInfo, WeightFile};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity, Subject};
@@ -107,18 +110,7 @@ fn open_shards(folder: &Path, paths: Vec<PathBuf>, reading: Reading) -> Result<M
     let mut model = assemble(files);
     model.format = Format::Pytorch;
     model.notes.extend(notes);
-    let mut first_file: HashMap<&str, usize> = HashMap::new();
-    for t in &model.tensors {
-        if let Some(&other) = first_file.get(t.name.as_str()) {
-            return Err(Error::NameCollision {
-                folder: folder.to_owned(),
-                tensor: t.name.clone(),
-                first: model.files[other].name.clone(),
-                second: model.files[t.file].name.clone(),
-            });
-        }
-        first_file.insert(&t.name, t.file);
-    }
+    reject_name_collisions(&model, folder)?;
     model.path = folder.to_owned();
     Ok(model)
 }
@@ -181,21 +173,7 @@ pub(super) fn open_index(index_path: &Path, folder: &Path, reading: Reading) -> 
             );
         }
     }
-    if let Some(declared) = index.total_size
-        && declared != model.tensor_bytes_total()
-    {
-        let actual = model.tensor_bytes_total();
-        notes.push(
-            Finding::new(
-                Severity::Warning,
-                "index_total_size",
-                Subject::Key("total_size".into()),
-                format!("index declares total_size {declared} but the tensors hold {actual} bytes"),
-            )
-            .with("declared", declared)
-            .with("observed", actual),
-        );
-    }
+    notes.extend(total_size_note(index.total_size, &model));
     model.notes.extend(notes);
     Ok(model)
 }

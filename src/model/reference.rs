@@ -150,23 +150,7 @@ fn check_index(
             );
         }
     }
-    if let Some(declared) = index.total_size {
-        let actual = model.tensor_bytes_total();
-        if declared != actual {
-            notes.push(
-                Finding::new(
-                    Severity::Warning,
-                    "index_total_size",
-                    Subject::Key("total_size".into()),
-                    format!(
-                        "index declares total_size {declared} but the tensors hold {actual} bytes"
-                    ),
-                )
-                .with("declared", declared)
-                .with("observed", actual),
-            );
-        }
-    }
+    notes.extend(super::open::total_size_note(index.total_size, model));
     model.notes.extend(notes);
     Ok(())
 }
