@@ -4,7 +4,6 @@
 //! The files are sparse (a header and a hole), so each test costs a few KiB of disk; they are cut
 //! after open and before the comparison reads, which makes the tests deterministic.
 
-use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -12,31 +11,7 @@ use glassbox::Error;
 use glassbox::diff::{DiffError, DiffOptions, compute_diff};
 
 mod common;
-use common::{glassbox, stderr};
-
-/// Writes a safetensors file of `tensors` F32 tensors of `values` values each (a hole: zeros);
-/// returns the offset of the data section and the file length.
-fn sparse_f32(path: &Path, tensors: u64, values: u64) -> (u64, u64) {
-    let bytes = values * 4;
-    let entries: Vec<String> = (0..tensors)
-        .map(|i| {
-            format!(
-                "\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[{values}],\"data_offsets\":[{},{}]}}",
-                i * bytes,
-                (i + 1) * bytes
-            )
-        })
-        .collect();
-    let header = format!("{{{}}}", entries.join(","));
-    let mut f = std::fs::File::create(path).unwrap();
-    f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
-    f.write_all(header.as_bytes()).unwrap();
-    let start = 8 + header.len() as u64;
-    let len = start + tensors * bytes;
-    f.seek(SeekFrom::Start(len - 1)).unwrap();
-    f.write_all(&[0]).unwrap();
-    (start, len)
-}
+use common::{glassbox, sparse_f32, stderr};
 
 fn set_len(path: &Path, len: u64) {
     std::fs::OpenOptions::new()

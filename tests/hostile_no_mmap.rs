@@ -5,14 +5,13 @@
 
 mod common;
 
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::{fixtures, glassbox};
+use common::{fixtures, glassbox, sparse_f32};
 use glassbox::Error;
 use glassbox::model::{Reading, open_with};
 use glassbox::stats::{Cancelled, StatsOptions, compute_model_stats, thread_pool};
@@ -181,36 +180,12 @@ fn transparency_is_identical_without_mmap() {
     same_with_and_without_mmap(&["tensors", "fixtures/gguf", "--format", "json"]);
 }
 
-/// Writes a safetensors file of `tensors` F32 tensors of `values` values each, sparse (zeros);
-/// returns the header length (8 + JSON).
-fn sparse_f32(path: &Path, tensors: u64, values: u64) -> u64 {
-    let bytes = values * 4;
-    let entries: Vec<String> = (0..tensors)
-        .map(|i| {
-            format!(
-                "\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[{values}],\"data_offsets\":[{},{}]}}",
-                i * bytes,
-                (i + 1) * bytes
-            )
-        })
-        .collect();
-    let header = format!("{{{}}}", entries.join(","));
-    let mut f = std::fs::File::create(path).unwrap();
-    f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
-    f.write_all(header.as_bytes()).unwrap();
-    let start = 8 + header.len() as u64;
-    f.seek(SeekFrom::Start(start + tensors * bytes - 1))
-        .unwrap();
-    f.write_all(&[0]).unwrap();
-    start
-}
-
 #[test]
 fn truncated_after_open_without_mmap_is_an_error_naming_file_and_tensor() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
     // Two tensors of 8 MiB: the file is cut inside the second.
-    let start = sparse_f32(&path, 2, 2 << 20);
+    let (start, _) = sparse_f32(&path, 2, 2 << 20);
     let model = Arc::new(open_with(&path, Reading::Pread).unwrap());
     model.check_unchanged().unwrap();
     std::fs::OpenOptions::new()
@@ -339,7 +314,7 @@ fn binary_stats_without_mmap_on_a_file_truncated_while_read_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.safetensors");
     // 8 GiB of sparse zeros, in 32 tensors: several seconds of reading on two cores.
-    let start = sparse_f32(&path, 32, 64 << 20);
+    let (start, _) = sparse_f32(&path, 32, 64 << 20);
     let child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
         .args(["stats", "--exact", "--threads", "2", "-q", "--no-mmap"])
         .arg(&path)

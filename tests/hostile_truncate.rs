@@ -4,39 +4,17 @@
 //! The in-process tests are deterministic (the file is truncated after open, before the engine
 //! reads); the binary test truncates a large sparse file while `glassbox stats` is reading it.
 
-use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::sparse_f32;
 use glassbox::Error;
 use glassbox::stats::{Cancelled, StatsOptions, compute_model_stats, thread_pool};
-
-/// Writes a safetensors file of `tensors` F32 tensors of `values` values each, sparse (zeros);
-/// returns the header length (8 + JSON) and the file length.
-fn sparse_f32(path: &Path, tensors: u64, values: u64) -> (u64, u64) {
-    let bytes = values * 4;
-    let entries: Vec<String> = (0..tensors)
-        .map(|i| {
-            format!(
-                "\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[{values}],\"data_offsets\":[{},{}]}}",
-                i * bytes,
-                (i + 1) * bytes
-            )
-        })
-        .collect();
-    let header = format!("{{{}}}", entries.join(","));
-    let mut f = std::fs::File::create(path).unwrap();
-    f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
-    f.write_all(header.as_bytes()).unwrap();
-    let start = 8 + header.len() as u64;
-    let len = start + tensors * bytes;
-    f.seek(SeekFrom::Start(len - 1)).unwrap();
-    f.write_all(&[0]).unwrap();
-    (start, len)
-}
 
 fn run_stats(model: &Arc<glassbox::Model>) -> Result<(), Cancelled> {
     let all: Vec<usize> = (0..model.tensors.len()).collect();

@@ -67,3 +67,28 @@ pub struct ArchitectureObj {
     pub rope_theta: Option<f64>,
     pub dtype: Option<String>,
 }
+
+/// Writes a safetensors file of `tensors` F32 tensors of `values` values each, sparse (a hole:
+/// zeros); returns the header length (8 + JSON), where the data starts, and the file length.
+pub fn sparse_f32(path: &std::path::Path, tensors: u64, values: u64) -> (u64, u64) {
+    use std::io::{Seek, SeekFrom, Write};
+    let bytes = values * 4;
+    let entries: Vec<String> = (0..tensors)
+        .map(|i| {
+            format!(
+                "\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[{values}],\"data_offsets\":[{},{}]}}",
+                i * bytes,
+                (i + 1) * bytes
+            )
+        })
+        .collect();
+    let header = format!("{{{}}}", entries.join(","));
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
+    f.write_all(header.as_bytes()).unwrap();
+    let start = 8 + header.len() as u64;
+    let len = start + tensors * bytes;
+    f.seek(SeekFrom::Start(len - 1)).unwrap();
+    f.write_all(&[0]).unwrap();
+    (start, len)
+}
