@@ -17,6 +17,11 @@
 //! - its std is at least [`MIN_RATIO`] times (or at most 1/[`MIN_RATIO`] of) the expected one:
 //!   trained layers of one model differ by tens of percent, a scale or an initialisation changes it
 //!   by multiples; and
+//!   The first and last layer of a stack need [`EDGE_MIN_RATIO`]: they see the embeddings or feed
+//!   the head, and trained models often set them apart from the trend (SmolLM2-135M's layer 0
+//!   value and output projections have 1/2.6 and 1/2.1 of the std the trend gives them; the
+//!   layer-pruning literature finds first and last layers the least like their neighbours). A
+//!   re-initialisation or a ×4 scale still exceeds it; and
 //! - that distance is at least [`MIN_ROBUST_Z`] robust standard deviations (1.4826 × the median
 //!   absolute deviation of the group's distances, floored at [`MAD_FLOOR`] so that a group that fits
 //!   its line almost exactly does not make every small wobble an anomaly).
@@ -41,6 +46,8 @@ use crate::model::naming::split_block;
 pub const MIN_SIBLINGS: usize = 4;
 /// Smallest factor between a tensor's std and its expected std that is reported.
 pub const MIN_RATIO: f64 = 2.0;
+/// The same factor for the first and the last layer of a group, which real models set apart.
+pub const EDGE_MIN_RATIO: f64 = 3.0;
 /// Smallest distance from the fitted line, in robust standard deviations, that is reported.
 pub const MIN_ROBUST_Z: f64 = 6.0;
 /// Floor of the robust standard deviation of the log-std distances (about 5% relative).
@@ -92,12 +99,19 @@ pub(super) fn sibling_findings(
         let centre = median(residual.clone());
         let mad = median(residual.iter().map(|r| (r - centre).abs()).collect());
         let sigma = (1.4826 * mad).max(MAD_FLOOR);
+        let first = members.iter().map(|m| m.layer).min();
+        let last = members.iter().map(|m| m.layer).max();
         for (m, r) in members.iter().zip(&residual) {
             let expected = (a + b * m.layer as f64 + centre).exp();
             let actual = m.std;
             let ratio = actual / expected;
             let z = (r - centre).abs() / sigma;
-            if z < MIN_ROBUST_Z || (ratio < MIN_RATIO && ratio > 1.0 / MIN_RATIO) {
+            let min_ratio = if Some(m.layer) == first || Some(m.layer) == last {
+                EDGE_MIN_RATIO
+            } else {
+                MIN_RATIO
+            };
+            if z < MIN_ROBUST_Z || (ratio < min_ratio && ratio > 1.0 / min_ratio) {
                 continue;
             }
             let pattern = format!("{stack}.*.{rest}");
@@ -268,6 +282,18 @@ mod tests {
         let mut mild = trend.clone();
         mild[3] *= 1.8; // far from the line, but below MIN_RATIO
         assert!(found(&mild).is_empty());
+        // The first and last layers need EDGE_MIN_RATIO: 1/2.6 (as SmolLM2's layer 0) is not
+        // reported, a ×4 scale or a 1/4 is.
+        let mut first = trend.clone();
+        first[0] /= 2.6;
+        assert!(found(&first).is_empty());
+        first[0] = trend[0] / 4.0;
+        assert_eq!(found(&first), ["model.layers.0.mlp.up_proj.weight"]);
+        let mut last = trend.clone();
+        last[7] *= 2.5;
+        assert!(found(&last).is_empty());
+        last[7] = trend[7] * 4.0;
+        assert_eq!(found(&last), ["model.layers.7.mlp.up_proj.weight"]);
         let mut small = trend[..3].to_vec();
         small[1] *= 10.0; // three siblings: too few to compare
         assert!(found(&small).is_empty());
