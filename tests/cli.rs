@@ -583,3 +583,34 @@ fn control_characters_from_files_never_reach_the_terminal() {
     );
     assert!(err.contains("evil\\u{1b}[2J"), "{err}");
 }
+
+/// A file whose name says nothing of its format (an Ollama blob, a chunk of a download, a renamed
+/// file) is read by its magic bytes: GGUF, a PyTorch zip or a legacy pickle, else safetensors.
+#[test]
+fn a_file_without_an_extension_is_read_by_its_magic() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (fixture, format) in [
+        ("gguf/llama-tiny.gguf", "gguf"),
+        ("torch/llama-zip/pytorch_model.bin", "pytorch"),
+        ("torch/legacy/pytorch_model.bin", "pytorch"),
+        ("llama-tiny/model.safetensors", "safetensors"),
+    ] {
+        let named = fixtures().join(fixture);
+        let bare = tmp.path().join(format!("blob-{format}"));
+        std::fs::copy(&named, &bare).unwrap();
+        let of = |p: &Path| {
+            let out = glassbox(&["tensors", p.to_str().unwrap(), "--format", "json"]);
+            assert_eq!(out.status.code(), Some(0), "{fixture}: {}", stderr(&out));
+            let mut v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+            for t in v["tensors"].as_array_mut().unwrap() {
+                t.as_object_mut().unwrap().remove("file"); // the file's own name differs
+            }
+            (v["model"]["format"].clone(), v["tensors"].clone())
+        };
+        let (bare_format, bare_tensors) = of(&bare);
+        let (named_format, named_tensors) = of(&named);
+        assert_eq!(bare_format, format, "{fixture}");
+        assert_eq!(bare_format, named_format, "{fixture}");
+        assert_eq!(bare_tensors, named_tensors, "{fixture}");
+    }
+}

@@ -60,8 +60,13 @@ pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
         } else if super::open_torch::is_checkpoint_name(&name) {
             super::open_torch::open_file(path, reading)?
         } else {
-            let file = open_safetensors(path, reading)?;
-            assemble(vec![file])
+            // A name that says nothing (an Ollama blob, a download's part, a renamed file): the
+            // first bytes say which reader applies; safetensors has no magic, so it is the rest.
+            match sniff(path)? {
+                Sniffed::Gguf => open_gguf(path, reading)?,
+                Sniffed::Pytorch => super::open_torch::open_file(path, reading)?,
+                Sniffed::Other => assemble(vec![open_safetensors(path, reading)?]),
+            }
         };
         (folder, model)
     } else {
@@ -81,6 +86,31 @@ pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
         .notes
         .extend(super::open_torch::pickle_safety(&pickles, reading));
     Ok(model)
+}
+
+/// What a file's first bytes say it is.
+#[derive(Debug, PartialEq)]
+enum Sniffed {
+    /// `GGUF`.
+    Gguf,
+    /// A zip archive (`PK\x03\x04`: PyTorch's format since 1.6) or a pickle (`\x80` and a
+    /// protocol number: the legacy format).
+    Pytorch,
+    Other,
+}
+
+fn sniff(path: &Path) -> Result<Sniffed> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4).read_to_end(&mut head))
+        .map_err(|e| io(path, e))?;
+    Ok(match head.as_slice() {
+        b"GGUF" => Sniffed::Gguf,
+        [b'P', b'K', 3, 4] => Sniffed::Pytorch,
+        [0x80, 2..=5, ..] => Sniffed::Pytorch,
+        _ => Sniffed::Other,
+    })
 }
 
 fn io(path: &Path, source: std::io::Error) -> Error {
