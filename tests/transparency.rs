@@ -631,3 +631,74 @@ fn bad_input_is_one_line_and_exit_2() {
         "error: `--format cyclonedx` is only for `glassbox transparency`\n"
     );
 }
+
+/// A GGUF whose vocabulary is as long as a real one (thousands of tokens, kept undecoded while
+/// parsing): the special tokens are still named from `tokenizer.ggml.*_token_id` (E2), and a
+/// look-alike of a role marker among them is still checked.
+#[test]
+fn special_tokens_of_a_gguf_with_a_real_sized_vocabulary() {
+    fn s(b: &mut Vec<u8>, v: &str) {
+        b.extend((v.len() as u64).to_le_bytes());
+        b.extend(v.as_bytes());
+    }
+    fn kv_u32(b: &mut Vec<u8>, k: &str, v: u32) {
+        s(b, k);
+        b.extend(4u32.to_le_bytes());
+        b.extend(v.to_le_bytes());
+    }
+    let mut b = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes());
+    b.extend(1u64.to_le_bytes()); // one tensor
+    b.extend(5u64.to_le_bytes()); // five keys
+    s(&mut b, "general.architecture");
+    b.extend(8u32.to_le_bytes());
+    s(&mut b, "llama");
+    s(&mut b, "tokenizer.ggml.model");
+    b.extend(8u32.to_le_bytes());
+    s(&mut b, "gpt2");
+    s(&mut b, "tokenizer.ggml.tokens");
+    b.extend(9u32.to_le_bytes()); // array
+    b.extend(8u32.to_le_bytes()); // of strings
+    b.extend(3000u64.to_le_bytes());
+    for i in 0..3000 {
+        let t = match i {
+            1 => "<|begin|>".to_owned(),
+            2500 => "<|end|>".to_owned(),
+            _ => format!("tok{i}"),
+        };
+        s(&mut b, &t);
+    }
+    kv_u32(&mut b, "tokenizer.ggml.bos_token_id", 1);
+    kv_u32(&mut b, "tokenizer.ggml.eos_token_id", 2500);
+    s(&mut b, "w.weight");
+    b.extend(1u32.to_le_bytes());
+    b.extend(4u64.to_le_bytes());
+    b.extend(0u32.to_le_bytes()); // F32
+    b.extend(0u64.to_le_bytes());
+    b.resize(b.len().next_multiple_of(32), 0);
+    b.extend([0u8; 16]);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("vocab.gguf");
+    std::fs::write(&path, &b).unwrap();
+    let out = glassbox(&[
+        "transparency",
+        path.to_str().unwrap(),
+        "--no-hash",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let e2 = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "E2")
+        .unwrap();
+    assert_eq!(e2["status"], "VERIFIED", "{e2}");
+    assert_eq!(e2["value"], "<|begin|> <|end|>", "{e2}");
+    assert_eq!(
+        e2["evidence"][0], "GGUF `tokenizer.ggml.*_token_id`",
+        "{e2}"
+    );
+}

@@ -213,13 +213,35 @@ fn collect_special_tokens(sources: &Sources, model: &Model, audit: &mut PromptAu
             info.eot_token_id,
             info.eom_token_id,
             info.padding_token_id,
+            info.unknown_token_id,
         ];
-        if let Some(vocab) = g.metadata.get_str_array("tokenizer.ggml.tokens") {
-            from.push("GGUF `tokenizer.ggml.*_token_id`");
-            for id in ids.into_iter().flatten() {
-                if let Some(t) = usize::try_from(id).ok().and_then(|i| vocab.get(i)) {
-                    tokens.push((*t).to_owned());
-                }
+        // A real vocabulary is too long to be decoded while parsing: it is read from the header
+        // bytes here.
+        const KEY: &str = "tokenizer.ggml.tokens";
+        let vocab: Option<Vec<String>> = match g.metadata.get_array(KEY) {
+            Some(a) if a.items.is_some() => a
+                .strings()
+                .map(|v| v.into_iter().map(str::to_owned).collect()),
+            Some(a) => {
+                let bytes = model.files.first().map(|f| f.bytes()).unwrap_or(&[]);
+                a.read_items(bytes, KEY).ok().and_then(|items| {
+                    items
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+            }
+            None => None,
+        };
+        if let Some(vocab) = vocab {
+            let named: Vec<String> = ids
+                .into_iter()
+                .flatten()
+                .filter_map(|id| usize::try_from(id).ok().and_then(|i| vocab.get(i)).cloned())
+                .collect();
+            if !named.is_empty() {
+                from.push("GGUF `tokenizer.ggml.*_token_id`");
+                tokens.extend(named);
             }
         }
     }

@@ -541,7 +541,7 @@ pub fn audit_template(src: &str, source: &str) -> TemplateAudit {
         audit.findings.push(f);
     }
     let text = literal_text(&pieces);
-    audit.system_prompt = find_line(&text, &["you are "]);
+    audit.system_prompt = find_line(&text, &["you are "]).map(|p| before_marker(&p).to_owned());
     audit.knowledge_cutoff = find_line(
         &text,
         &[
@@ -561,6 +561,19 @@ pub fn audit_template(src: &str, source: &str) -> TemplateAudit {
 }
 
 /// The first line of `text` holding one of `needles` (lowercase), excerpted.
+/// A line cut before the first end-of-turn or role marker the template writes after it
+/// (`…trained by Hugging Face<|im_end|>` reads `…trained by Hugging Face`).
+fn before_marker(line: &str) -> &str {
+    const MARKERS: &[&str] = &["<|", "<end_of_turn>", "<start_of_turn>", "</s>", "[/INST]"];
+    let cut = MARKERS
+        .iter()
+        .filter_map(|m| line.find(m))
+        .filter(|&i| i > 0)
+        .min()
+        .unwrap_or(line.len());
+    line[..cut].trim_end()
+}
+
 fn find_line(text: &str, needles: &[&str]) -> Option<String> {
     text.lines()
         .find(|l| {
@@ -579,6 +592,21 @@ mod tests {
 
     /// The Qwen3 template's content test (splitting off `</think>`), which must not be flagged.
     pub const QWEN3_PART: &str = "{%- for message in messages %}{%- if message.content is string %}{%- set content = message.content %}{%- else %}{%- set content = '' %}{%- endif %}{%- if '</think>' in content %}{%- set reasoning_content = content.split('</think>')[0].rstrip('\\n') %}{%- set content = content.split('</think>')[-1].lstrip('\\n') %}{%- endif %}{{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>\\n' }}{%- endfor %}";
+
+    /// SmolLM2-135M-Instruct's chat template (Apache-2.0), as its GGUF ships it.
+    const SMOLLM2: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    #[test]
+    fn a_system_prompt_is_shown_without_the_marker_after_it() {
+        let audit = audit_template(SMOLLM2, "t");
+        assert!(audit.findings.is_empty(), "{:?}", audit.findings);
+        assert_eq!(
+            audit.system_prompt.as_deref(),
+            Some("You are a helpful AI assistant named SmolLM, trained by Hugging Face")
+        );
+        assert_eq!(before_marker("<|im_start|>x"), "<|im_start|>x");
+        assert_eq!(before_marker("You are X.</s>"), "You are X.");
+    }
 
     #[test]
     fn clean_templates_raise_nothing() {
