@@ -160,6 +160,8 @@ struct VerdictObj {
 struct EvidenceObj {
     paired: usize,
     differing: usize,
+    added: usize,
+    removed: usize,
     layers: Vec<usize>,
     roles: Vec<String>,
     dtypes_b: BTreeMap<String, u64>,
@@ -521,4 +523,46 @@ fn no_rank_skips_the_low_rank_analysis_only() {
     // Without ranks there is no evidence of a low-rank merge: an ordinary fine-tune.
     assert_eq!(without.verdict.kind, "fine_tuned");
     assert_eq!(without.summary, with.summary);
+}
+
+/// A tensor the converter dropped (llama.cpp drops BERT's pooler) is counted as removed and does
+/// not decide the kind: the BF16 copy without one tensor is still a re-cast, and still exit 1.
+#[test]
+fn a_dropped_tensor_does_not_make_a_recast_a_fine_tune() {
+    let bytes = std::fs::read("fixtures/diff/bf16/model.safetensors").unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
+    names.sort();
+    let dropped = names.pop().unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView<'_>)> = names
+        .iter()
+        .map(|n| (n.clone(), st.tensor(n).unwrap()))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("model.safetensors");
+    safetensors::serialize_to_file(kept, None, &b).unwrap();
+    let out = glassbox(&[
+        "diff",
+        "fixtures/diff/base/model.safetensors",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: DiffDoc = strict(stdout(&out).as_bytes(), "diff");
+    assert_eq!(doc.verdict.kind, "recast");
+    assert_eq!(doc.verdict.evidence.removed, 1);
+    assert_eq!(doc.verdict.evidence.added, 0);
+    assert_eq!(doc.verdict.evidence.paired, names.len());
+    assert_eq!(doc.verdict.evidence.differing, names.len());
+    let text = glassbox(&[
+        "diff",
+        "fixtures/diff/base/model.safetensors",
+        b.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout(&text).contains("1 tensor only in A"),
+        "{dropped}: {}",
+        stdout(&text)
+    );
 }

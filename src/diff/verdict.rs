@@ -82,8 +82,11 @@ pub struct Verdict {
 pub struct Evidence {
     /// Tensors paired and compared.
     pub paired: usize,
-    /// Tensors whose values differ.
+    /// Paired tensors whose values differ.
     pub differing: usize,
+    /// Tensors only in B and only in A (not paired: they do not decide the kind).
+    pub added: usize,
+    pub removed: usize,
     /// Layers with a differing tensor.
     pub layers: Vec<usize>,
     /// Roles with a differing tensor.
@@ -212,7 +215,14 @@ pub(crate) fn decide(
     tensors: &[TensorDiff],
     lineage: Option<&Lineage>,
 ) -> Verdict {
-    let differing: Vec<&TensorDiff> = tensors.iter().filter(|t| !t.status.is_same()).collect();
+    // The kind is decided by the paired tensors: a converter that drops a buffer or a pooler
+    // (llama.cpp drops BERT's) does not turn a re-cast into a fine-tune.
+    let unpaired = |s: Status| matches!(s, Status::Added | Status::Removed);
+    let differing: Vec<&TensorDiff> = tensors
+        .iter()
+        .filter(|t| !t.status.is_same() && !unpaired(t.status))
+        .collect();
+    let count = |s: Status| tensors.iter().filter(|t| t.status == s).count();
     let mut layers = BTreeSet::new();
     let mut roles = BTreeSet::new();
     let mut dtypes_b = BTreeMap::new();
@@ -237,11 +247,10 @@ pub(crate) fn decide(
         .collect();
     ranks.sort_unstable_by(|x, y| y.cmp(x));
     let evidence = Evidence {
-        paired: tensors
-            .iter()
-            .filter(|t| !matches!(t.status, Status::Added | Status::Removed))
-            .count(),
+        paired: tensors.iter().filter(|t| !unpaired(t.status)).count(),
         differing: differing.len(),
+        added: count(Status::Added),
+        removed: count(Status::Removed),
         layers: layers.into_iter().collect(),
         roles: roles.into_iter().collect(),
         dtypes_b,

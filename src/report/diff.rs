@@ -47,6 +47,22 @@ pub fn verdict_sentence(v: &Verdict) -> String {
         }
     };
     let roles = e.roles.join(", ");
+    let sentence = kind_sentence(v, &layers, &roles);
+    let unpaired: Vec<String> = [(e.removed, "only in A"), (e.added, "only in B")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, side)| format!("{n} {} {side}", if n == 1 { "tensor" } else { "tensors" }))
+        .collect();
+    if unpaired.is_empty() {
+        sentence
+    } else {
+        format!("{sentence}; {}", unpaired.join(", "))
+    }
+}
+
+/// The verdict's kind with its evidence, as a sentence.
+fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) -> String {
+    let e = &v.evidence;
     match v.kind {
         VerdictKind::Identical => {
             if e.other_differences.is_empty() {
