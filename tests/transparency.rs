@@ -408,6 +408,69 @@ fn gguf_general_metadata_is_a_source_like_the_card() {
     assert_eq!(doc.item("A5").evidence, ["GGUF `general.tags`"]);
 }
 
+/// `glassbox transparency` on a copy of `fixture_file` beside a model card `card`.
+fn report_with_card(fixture_file: &str, card: &str) -> TransparencyDoc {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures().join(fixture_file);
+    let name = src.file_name().unwrap().to_owned();
+    std::fs::copy(&src, dir.path().join(name)).unwrap();
+    std::fs::write(dir.path().join("README.md"), card).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let out = glassbox(&["transparency", path, "--format", "json", "--no-hash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("strict JSON")
+}
+
+/// A GGUF-my-repo upload (found on a real Gemma 3 Q4_K_M repo): `base_model` without
+/// `base_model_relation` beside quantised weights is a quantised copy, as the Hub infers it, not
+/// a fine-tune.
+#[test]
+fn a_quantised_upload_without_a_declared_relation_reads_as_quantized() {
+    let card = "---\nlicense: apache-2.0\nbase_model: glassbox-fixtures/base\n---\n# Q8_0 GGUF\n";
+    let doc = report_with_card("diff/q/q8_0.gguf", card);
+    assert_eq!(
+        doc.item("A3").value.as_deref(),
+        Some("glassbox-fixtures/base (quantized (inferred))")
+    );
+    // Float weights with one base are still read as a fine-tune.
+    let doc = report_with_card("diff/q/model.safetensors", card);
+    assert_eq!(
+        doc.item("A3").value.as_deref(),
+        Some("glassbox-fixtures/base (finetune (assumed))")
+    );
+}
+
+/// The same licence in the card and in GGUF `general.license` is said once in B1, with both
+/// sources as evidence.
+#[test]
+fn a_licence_declared_twice_alike_is_listed_once() {
+    let card = "---\nlicense: apache-2.0\n---\n# Card\n";
+    let doc = report_with_card("transparency/gguf-general/qwen-style.gguf", card);
+    assert_eq!(doc.item("B1").value.as_deref(), Some("apache-2.0"));
+    assert_eq!(
+        doc.item("B1").evidence.len(),
+        2,
+        "{:?}",
+        doc.item("B1").evidence
+    );
+    assert!(!doc.license.contradicted);
+}
+
+/// A real vocabulary is longer than what the GGUF parser decodes eagerly; its special tokens are
+/// still read (found on llama.cpp's vocab GGUFs and real Gemma 3 / SmolLM2 files, where E2 read
+/// MISSING). The generator set bos 1, eos 2, pad 0 over a 2,000-token list.
+#[test]
+fn special_tokens_of_a_long_gguf_vocabulary_are_read() {
+    let doc = report("gguf-long-vocab/vocab-only.gguf", &["--no-hash"]);
+    assert_eq!(doc.status("E2"), "VERIFIED");
+    assert_eq!(
+        doc.item("E2").value.as_deref(),
+        Some("<|im_start|> <|im_end|> <|endoftext|>")
+    );
+    assert_eq!(doc.status("E3"), "VERIFIED");
+    assert!(doc.findings.is_empty(), "{:?}", doc.codes());
+}
+
 #[test]
 fn eval_results_files_and_arxiv_tags_are_read() {
     let doc = report("well-documented", &["--no-hash"]);
