@@ -261,6 +261,7 @@ fn hostile_checkpoints_are_clear_errors() {
         &h.join("legacy_storage_past_end.pt"),
         "run past the end of the file",
     );
+    refused(&h.join("torchscript.pt"), "a TorchScript archive");
 }
 
 #[test]

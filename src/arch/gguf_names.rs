@@ -103,6 +103,87 @@ const GEMMA2_NAMES: &[(&str, &str)] = &[
     ),
 ];
 
+/// BERT (`bert`: llama.cpp's `BertModel`, which drops a leading `bert.` and the pooler). From
+/// llama.cpp's `tensor_mapping.py` (`TOKEN_EMBD`, `POS_EMBD`, `TOKEN_TYPES`, `TOKEN_EMBD_NORM`,
+/// `ATTN_OUT_NORM`, `LAYER_OUT_NORM` …); checked on all-MiniLM-L6-v2 converted by the converter.
+const BERT_NAMES: &[(&str, &str)] = &[
+    ("token_embd.weight", "embeddings.word_embeddings.weight"),
+    (
+        "position_embd.weight",
+        "embeddings.position_embeddings.weight",
+    ),
+    (
+        "token_types.weight",
+        "embeddings.token_type_embeddings.weight",
+    ),
+    ("token_embd_norm.weight", "embeddings.LayerNorm.weight"),
+    ("token_embd_norm.bias", "embeddings.LayerNorm.bias"),
+    (
+        "blk.{N}.attn_q.weight",
+        "encoder.layer.{N}.attention.self.query.weight",
+    ),
+    (
+        "blk.{N}.attn_q.bias",
+        "encoder.layer.{N}.attention.self.query.bias",
+    ),
+    (
+        "blk.{N}.attn_k.weight",
+        "encoder.layer.{N}.attention.self.key.weight",
+    ),
+    (
+        "blk.{N}.attn_k.bias",
+        "encoder.layer.{N}.attention.self.key.bias",
+    ),
+    (
+        "blk.{N}.attn_v.weight",
+        "encoder.layer.{N}.attention.self.value.weight",
+    ),
+    (
+        "blk.{N}.attn_v.bias",
+        "encoder.layer.{N}.attention.self.value.bias",
+    ),
+    (
+        "blk.{N}.attn_output.weight",
+        "encoder.layer.{N}.attention.output.dense.weight",
+    ),
+    (
+        "blk.{N}.attn_output.bias",
+        "encoder.layer.{N}.attention.output.dense.bias",
+    ),
+    (
+        "blk.{N}.attn_output_norm.weight",
+        "encoder.layer.{N}.attention.output.LayerNorm.weight",
+    ),
+    (
+        "blk.{N}.attn_output_norm.bias",
+        "encoder.layer.{N}.attention.output.LayerNorm.bias",
+    ),
+    (
+        "blk.{N}.ffn_up.weight",
+        "encoder.layer.{N}.intermediate.dense.weight",
+    ),
+    (
+        "blk.{N}.ffn_up.bias",
+        "encoder.layer.{N}.intermediate.dense.bias",
+    ),
+    (
+        "blk.{N}.ffn_down.weight",
+        "encoder.layer.{N}.output.dense.weight",
+    ),
+    (
+        "blk.{N}.ffn_down.bias",
+        "encoder.layer.{N}.output.dense.bias",
+    ),
+    (
+        "blk.{N}.layer_output_norm.weight",
+        "encoder.layer.{N}.output.LayerNorm.weight",
+    ),
+    (
+        "blk.{N}.layer_output_norm.bias",
+        "encoder.layer.{N}.output.LayerNorm.bias",
+    ),
+];
+
 /// One architecture's naming rules.
 struct Family {
     /// `general.architecture`.
@@ -156,6 +237,13 @@ const FAMILIES: &[Family] = &[
         permuted_qk: false,
         norm_plus_one: true,
     },
+    // BERT's converter keeps the Q/K row order (no rotary embedding) and the LayerNorm weights.
+    Family {
+        arch: "bert",
+        names: &[BERT_NAMES],
+        permuted_qk: false,
+        norm_plus_one: false,
+    },
     Family {
         arch: "gemma3",
         names: &[GEMMA2_NAMES, LLAMA_NAMES, QWEN3_EXTRA_NAMES],
@@ -170,7 +258,7 @@ fn family(arch: &str) -> Option<&'static Family> {
 
 /// The Hugging Face name of GGUF tensor `name` in a model of architecture `arch`
 /// (`general.architecture`), where the mapping is known: llama (and Mistral, converted as llama),
-/// qwen2, qwen3, gemma, gemma2, gemma3. `rope_freqs.weight` (computed, not stored by Hugging Face) and merged expert
+/// qwen2, qwen3, gemma, gemma2, gemma3, bert. `rope_freqs.weight` (computed, not stored by Hugging Face) and merged expert
 /// tensors map to `None`.
 pub fn gguf_to_hf_name(arch: &str, name: &str) -> Option<String> {
     family(arch)?
@@ -285,6 +373,92 @@ pub fn unpermute_rows<T: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// gguf-py's `get_tensor_name_map(MODEL_ARCH.BERT, 6)` applied to all-MiniLM-L6-v2's names
+    /// (run by hand); the pooler and `position_ids` have no GGUF tensor.
+    #[test]
+    fn bert_names_map_to_hugging_face() {
+        let cases = [
+            ("token_embd_norm.bias", "embeddings.LayerNorm.bias"),
+            ("token_embd_norm.weight", "embeddings.LayerNorm.weight"),
+            (
+                "position_embd.weight",
+                "embeddings.position_embeddings.weight",
+            ),
+            (
+                "token_types.weight",
+                "embeddings.token_type_embeddings.weight",
+            ),
+            ("token_embd.weight", "embeddings.word_embeddings.weight"),
+            (
+                "blk.0.attn_output_norm.bias",
+                "encoder.layer.0.attention.output.LayerNorm.bias",
+            ),
+            (
+                "blk.0.attn_output_norm.weight",
+                "encoder.layer.0.attention.output.LayerNorm.weight",
+            ),
+            (
+                "blk.0.attn_output.bias",
+                "encoder.layer.0.attention.output.dense.bias",
+            ),
+            (
+                "blk.0.attn_output.weight",
+                "encoder.layer.0.attention.output.dense.weight",
+            ),
+            (
+                "blk.0.attn_k.bias",
+                "encoder.layer.0.attention.self.key.bias",
+            ),
+            (
+                "blk.0.attn_k.weight",
+                "encoder.layer.0.attention.self.key.weight",
+            ),
+            (
+                "blk.0.attn_q.bias",
+                "encoder.layer.0.attention.self.query.bias",
+            ),
+            (
+                "blk.0.attn_q.weight",
+                "encoder.layer.0.attention.self.query.weight",
+            ),
+            (
+                "blk.0.attn_v.bias",
+                "encoder.layer.0.attention.self.value.bias",
+            ),
+            (
+                "blk.0.attn_v.weight",
+                "encoder.layer.0.attention.self.value.weight",
+            ),
+            (
+                "blk.0.ffn_up.bias",
+                "encoder.layer.0.intermediate.dense.bias",
+            ),
+            (
+                "blk.0.ffn_up.weight",
+                "encoder.layer.0.intermediate.dense.weight",
+            ),
+            (
+                "blk.5.layer_output_norm.bias",
+                "encoder.layer.5.output.LayerNorm.bias",
+            ),
+            (
+                "blk.5.layer_output_norm.weight",
+                "encoder.layer.5.output.LayerNorm.weight",
+            ),
+            ("blk.5.ffn_down.bias", "encoder.layer.5.output.dense.bias"),
+            (
+                "blk.5.ffn_down.weight",
+                "encoder.layer.5.output.dense.weight",
+            ),
+        ];
+        for (g, hf) in cases {
+            assert_eq!(gguf_to_hf_name("bert", g).as_deref(), Some(hf), "{g}");
+        }
+        // No rotary embedding: nothing permuted, nothing offset.
+        assert_eq!(qk_permutation("bert", "blk.0.attn_q.weight"), None);
+        assert!(!stored_plus_one("bert", "embeddings.LayerNorm.weight"));
+    }
 
     #[test]
     fn llama_names_map_to_hugging_face() {

@@ -213,35 +213,13 @@ fn collect_special_tokens(sources: &Sources, model: &Model, audit: &mut PromptAu
             info.eot_token_id,
             info.eom_token_id,
             info.padding_token_id,
-            info.unknown_token_id,
         ];
-        // A real vocabulary is too long to be decoded while parsing: it is read from the header
-        // bytes here.
-        const KEY: &str = "tokenizer.ggml.tokens";
-        let vocab: Option<Vec<String>> = match g.metadata.get_array(KEY) {
-            Some(a) if a.items.is_some() => a
-                .strings()
-                .map(|v| v.into_iter().map(str::to_owned).collect()),
-            Some(a) => {
-                let bytes = model.files.first().map(|f| f.bytes()).unwrap_or(&[]);
-                a.read_items(bytes, KEY).ok().and_then(|items| {
-                    items
-                        .iter()
-                        .map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-            }
-            None => None,
-        };
-        if let Some(vocab) = vocab {
-            let named: Vec<String> = ids
-                .into_iter()
-                .flatten()
-                .filter_map(|id| usize::try_from(id).ok().and_then(|i| vocab.get(i)).cloned())
-                .collect();
-            if !named.is_empty() {
-                from.push("GGUF `tokenizer.ggml.*_token_id`");
-                tokens.extend(named);
+        if let Some(vocab) = gguf_vocabulary(model) {
+            from.push("GGUF `tokenizer.ggml.*_token_id`");
+            for id in ids.into_iter().flatten() {
+                if let Some(t) = usize::try_from(id).ok().and_then(|i| vocab.get(i)) {
+                    tokens.push(t.clone());
+                }
             }
         }
     }
@@ -249,6 +227,22 @@ fn collect_special_tokens(sources: &Sources, model: &Model, audit: &mut PromptAu
     tokens.retain(|t| seen.insert(t.clone()));
     audit.special_tokens = tokens;
     audit.special_tokens_source = (!from.is_empty()).then(|| from.join(", "));
+}
+
+/// The GGUF token list. A real vocabulary (tens of thousands of tokens) is longer than what the
+/// parser decodes eagerly, so it is read here from the header bytes of the first file.
+fn gguf_vocabulary(model: &Model) -> Option<Vec<String>> {
+    const KEY: &str = "tokenizer.ggml.tokens";
+    let array = model.gguf.as_ref()?.metadata.get_array(KEY)?;
+    let bytes = model.files.first().map(|f| f.bytes()).unwrap_or(&[]);
+    let items = match &array.items {
+        Some(items) => items.clone(),
+        None => array.read_items(bytes, KEY).ok()?,
+    };
+    items
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// Folds a token to what a reader sees: invisible characters dropped, look-alike letters mapped to

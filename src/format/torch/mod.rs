@@ -184,7 +184,20 @@ fn read_zip(file: &[u8]) -> Result<ZipParts, TorchError> {
             source,
         }
     })?;
-    let dict = state_dict::read(&p)?;
+    let dict = state_dict::read(&p).map_err(|e| {
+        // `torch.jit.save` writes the same layout with the module's code beside the pickle.
+        let scripted = entries.iter().any(|e| {
+            e.name == format!("{root}constants.pkl") || e.name.starts_with(&format!("{root}code/"))
+        });
+        match e {
+            TorchError::NotStateDict(_) if scripted => TorchError::NotStateDict(
+                "a TorchScript archive (`torch.jit.save`: a scripted module with its code), not a \
+                 state dict saved with `torch.save`"
+                    .into(),
+            ),
+            e => e,
+        }
+    })?;
     let storage_prefix = format!("{root}data/");
     let mut located = BTreeMap::new();
     for e in &entries {

@@ -273,9 +273,21 @@ fn a3_lineage(ctx: &Context) -> Item {
     if bases.is_empty() {
         return missing("A3");
     }
-    // The Hub infers the relation when it is not declared: a list is a merge.
+    // The Hub infers the relation when it is not declared, in this order: adapter files make an
+    // adapter (set above), quantised weights (ggml quant types, a quantisation config) a quantised
+    // copy, a list of bases a merge, anything else a fine-tune.
+    let quantised = ctx.model.parameters_by_dtype().keys().any(|d| {
+        let n = d.name();
+        n.starts_with('Q') || n.starts_with("IQ") || n.starts_with("TQ")
+    }) || ctx
+        .model
+        .config
+        .as_ref()
+        .is_some_and(|c| c.get("quantization_config").is_some());
     let relation = relation.unwrap_or_else(|| {
-        if bases.len() > 1 {
+        if quantised {
+            "quantized (inferred)"
+        } else if bases.len() > 1 {
             "merge (inferred)"
         } else {
             "finetune (assumed)"
@@ -360,13 +372,16 @@ fn b_license(ctx: &Context) -> Vec<Item> {
         Some(_) => item(
             "B1",
             Status::Declared,
-            Some(
-                l.declared
-                    .iter()
-                    .map(|d| d.value.clone())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
+            Some({
+                // The same value from two sources (front matter and GGUF metadata) is said once.
+                let mut values: Vec<String> = Vec::new();
+                for d in &l.declared {
+                    if !values.contains(&d.value) {
+                        values.push(d.value.clone());
+                    }
+                }
+                values.join(", ")
+            }),
             l.declared.iter().map(|d| d.source.clone()).collect(),
         ),
         None => missing("B1"),
