@@ -121,11 +121,9 @@ pub(crate) const BF16_CODES: u8 = 1;
 pub(crate) const F16_CODES: u8 = 2;
 
 /// A vector kernel compiled to subtract the tensor's shift from every value.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 pub(crate) const SHIFTED: bool = true;
 /// A vector kernel compiled for a shift of 0 (weights centred near zero): one subtraction fewer
 /// per value.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 pub(crate) const UNSHIFTED: bool = false;
 
 /// One block with the kernel of `isa` (see [`block_scalar`]).
@@ -529,6 +527,63 @@ mod tests {
                         }
                         assert_eq!(t1.0, t2.0, "{case}");
                         assert_eq!(a.is_none(), v.iter().any(|x| !x.is_finite()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The portable F32 kernel takes a block in parts of 4096 values: a part whose extremes lie
+    /// inside the window counts only the sampled values, any other tests each value, and once a
+    /// NaN or an infinity has been seen every later part is tested value by value. Each case
+    /// against the scalar reference, over a whole block (32,768 values) and a block's start.
+    #[test]
+    fn portable_f32_kernel_parts_match_the_scalar_kernel() {
+        let central = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 20_000.0;
+        let win = Window::covering(-0.03, 0.03);
+        let cases: [(&str, fn(usize) -> Option<f32>); 5] = [
+            ("all central", |_| None),
+            ("tails in one part", |i| (i == 9000).then_some(0.5)),
+            ("a tail in every part", |i| {
+                (i % 4096 == 100).then_some(-0.5)
+            }),
+            ("NaN in the second part", |i| {
+                (i == 5000).then_some(f32::NAN)
+            }),
+            ("infinity and tails after it", |i| match i {
+                4100 => Some(f32::NEG_INFINITY),
+                20_000 | 30_000 => Some(0.25),
+                _ => None,
+            }),
+        ];
+        for (what, special) in cases {
+            let v: Vec<f32> = (0..BLOCK)
+                .map(|i| special(i).unwrap_or(central(i)))
+                .collect();
+            let bytes = encode(Source::F32, &v);
+            for (first, len) in [(0, BLOCK), (3, BLOCK - 3), (16 * 1000, 20_000)] {
+                let bytes = &bytes[..4 * len];
+                for shift in [0.0, 0.001] {
+                    let case = format!("{what}: first={first} len={len} shift={shift}");
+                    let (mut t1, mut t2) = (Record::default(), Record::default());
+                    let a = block(
+                        Isa::Portable,
+                        Source::F32,
+                        bytes,
+                        first,
+                        shift,
+                        &win,
+                        &mut t1,
+                    );
+                    let b = block_scalar(Source::F32, bytes, first, shift, &win, &mut t2);
+                    assert_eq!(t1.0, t2.0, "{case}");
+                    assert_eq!(a.is_none(), b.is_none(), "{case}");
+                    let has_special = v[..len].iter().any(|x| !x.is_finite());
+                    assert_eq!(b.is_none(), has_special, "{case}");
+                    if let (Some(a), Some(b)) = (a, b) {
+                        assert_eq!(a.s.to_bits(), b.s.to_bits(), "{case}");
+                        assert!((a.q - b.q).abs() <= 1e-15 * b.q * len as f64, "{case}");
+                        assert_eq!(BlockSums { q: b.q, ..a }, b, "{case}");
                     }
                 }
             }
