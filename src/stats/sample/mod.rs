@@ -533,19 +533,20 @@ mod tests {
         }
     }
 
-    /// The portable F32 kernel takes a block in parts of 4096 values: a part whose extremes lie
-    /// inside the window counts only the sampled values, any other tests each value, and once a
-    /// NaN or an infinity has been seen every later part is tested value by value. Each case
-    /// against the scalar reference, over a whole block (32,768 values) and a block's start.
+    /// Wholly central stretches, tails, NaN and infinities at part boundaries of the kernels that
+    /// work by parts (the portable F32 kernel: 4096 values; a part whose extremes lie inside the
+    /// window counts only its sampled values, any other, and every part after a NaN or an
+    /// infinity, tests each value). Each case for every kernel and type against the scalar
+    /// reference, over a whole block (32,768 values) and a stretch of one.
     #[test]
-    fn portable_f32_kernel_parts_match_the_scalar_kernel() {
+    fn kernels_count_central_parts_and_parts_with_tails_as_the_scalar_kernel() {
         let central = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 20_000.0;
         let win = Window::covering(-0.03, 0.03);
         let cases: [(&str, fn(usize) -> Option<f32>); 5] = [
             ("all central", |_| None),
             ("tails in one part", |i| (i == 9000).then_some(0.5)),
             ("a tail in every part", |i| {
-                (i % 4096 == 100).then_some(-0.5)
+                (i % 2048 == 100).then_some(-0.5)
             }),
             ("NaN in the second part", |i| {
                 (i == 5000).then_some(f32::NAN)
@@ -560,30 +561,38 @@ mod tests {
             let v: Vec<f32> = (0..BLOCK)
                 .map(|i| special(i).unwrap_or(central(i)))
                 .collect();
-            let bytes = encode(Source::F32, &v);
-            for (first, len) in [(0, BLOCK), (3, BLOCK - 3), (16 * 1000, 20_000)] {
-                let bytes = &bytes[..4 * len];
-                for shift in [0.0, 0.001] {
-                    let case = format!("{what}: first={first} len={len} shift={shift}");
-                    let (mut t1, mut t2) = (Record::default(), Record::default());
-                    let a = block(
-                        Isa::Portable,
-                        Source::F32,
-                        bytes,
-                        first,
-                        shift,
-                        &win,
-                        &mut t1,
-                    );
-                    let b = block_scalar(Source::F32, bytes, first, shift, &win, &mut t2);
-                    assert_eq!(t1.0, t2.0, "{case}");
-                    assert_eq!(a.is_none(), b.is_none(), "{case}");
-                    let has_special = v[..len].iter().any(|x| !x.is_finite());
-                    assert_eq!(b.is_none(), has_special, "{case}");
-                    if let (Some(a), Some(b)) = (a, b) {
-                        assert_eq!(a.s.to_bits(), b.s.to_bits(), "{case}");
-                        assert!((a.q - b.q).abs() <= 1e-15 * b.q * len as f64, "{case}");
-                        assert_eq!(BlockSums { q: b.q, ..a }, b, "{case}");
+            for kernel in Isa::available() {
+                for source in [Source::F32, Source::BF16, Source::F16] {
+                    let win = if source == Source::F16 {
+                        win.for_f16()
+                    } else {
+                        win
+                    };
+                    let bytes = encode(source, &v);
+                    let w = source.width();
+                    for (first, len) in [(0, BLOCK), (3, BLOCK - 3), (32 * 500, 20_000)] {
+                        let bytes = &bytes[..w * len];
+                        for shift in [0.0, 0.001] {
+                            let case = format!(
+                                "{what}: {kernel:?} {source:?} first={first} len={len} {shift}"
+                            );
+                            let (mut t1, mut t2) = (Record::default(), Record::default());
+                            let a = block(kernel, source, bytes, first, shift, &win, &mut t1);
+                            let b = block_scalar(source, bytes, first, shift, &win, &mut t2);
+                            assert_eq!(t1.0, t2.0, "{case}");
+                            assert_eq!(a.is_none(), b.is_none(), "{case}");
+                            let has_special = v[..len].iter().any(|x| !x.is_finite());
+                            assert_eq!(b.is_none(), has_special, "{case}");
+                            let (Some(a), Some(b)) = (a, b) else { continue };
+                            assert_eq!(a.s.to_bits(), b.s.to_bits(), "{case}");
+                            if kernel == Isa::Portable {
+                                let bound = 1e-15 * b.q * len as f64;
+                                assert!((a.q - b.q).abs() <= bound, "{case}");
+                            } else {
+                                assert_eq!(a.q.to_bits(), b.q.to_bits(), "{case}");
+                            }
+                            assert_eq!(BlockSums { q: b.q, ..a }, b, "{case}");
+                        }
                     }
                 }
             }
