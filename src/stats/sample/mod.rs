@@ -542,7 +542,9 @@ mod tests {
     fn kernels_count_central_parts_and_parts_with_tails_as_the_scalar_kernel() {
         let central = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 20_000.0;
         let win = Window::covering(-0.03, 0.03);
-        let cases: [(&str, fn(usize) -> Option<f32>); 5] = [
+        // What replaces value `i`, if anything.
+        type Special = fn(usize) -> Option<f32>;
+        let cases: [(&str, Special); 5] = [
             ("all central", |_| None),
             ("tails in one part", |i| (i == 9000).then_some(0.5)),
             ("a tail in every part", |i| {
