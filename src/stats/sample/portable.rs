@@ -5,9 +5,19 @@
 //! the sample and a `mul_add` (a libm call on targets without FMA) per value. Here each aligned
 //! group of values (sixteen for F32, thirty-two for 16-bit codes, as the vector kernels take
 //! them) goes through fixed-width lane arrays, branch-free: the moments with `d * d + q` instead of
-//! a fused multiply-add, the extremes and zeros by comparisons, the window test into a bit mask;
-//! then the group's keys are counted as the vector kernels count them (every lane outside the
-//! window, the two sampled lanes inside it, one hash per eight groups).
+//! a fused multiply-add, the extremes and zeros by comparisons; then the group's keys are counted
+//! as the vector kernels count them (every lane outside the window, the two sampled lanes inside
+//! it, one hash per eight groups).
+//!
+//! F32 takes a block in parts of 4096 values (16 KiB, in the first-level cache after the first
+//! pass): the moments in two passes of eight lanes (sums and squares only: with more accumulators
+//! than the sixteen vector registers of SSE2 hold, the compiler spills them and every step waits
+//! on a store and a reload), extremes and zeros in four lanes of their own (a minimum does not
+//! depend on the order it is taken in); then, when the part's extremes lie inside the window, as
+//! they nearly always do, only each group's two sampled values are counted, without a window
+//! test. On the AMD EPYC (Zen 4) here, with x86 SIMD kernels disabled, that took a 2 GiB F32
+//! file from 0.82 s to 0.40 s of user time on a busy machine (the first version spent 40% of
+//! its time on spilled lanes and 39% on window tests the compiler left as one branch per value).
 //!
 //! The lanes are those of the reference (lane `i % 16` for F32; `bf16_lane` for BF16; `i % 32` for
 //! F16), the counts and extremes identical; each square is rounded before it is added (one extra
