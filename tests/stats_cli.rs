@@ -66,7 +66,7 @@ struct StatsObj {
     dead_columns: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HistogramObj {
     lo: f64,
@@ -571,6 +571,79 @@ fn large_tensors_are_sampled_unless_exact_is_asked() {
     }
     let (hs, he) = (s.histogram.as_ref().unwrap(), e.histogram.as_ref().unwrap());
     assert_eq!(hs.counts.iter().sum::<u64>(), he.counts.iter().sum::<u64>());
+}
+
+/// Every kernel forced by `GLASSBOX_KERNEL` (the portable one is what an ARM machine runs)
+/// measures a large F32 tensor as a naive f64 loop here does, tails, a NaN and an infinity
+/// included, and as the others do for the distribution.
+#[test]
+fn every_forced_kernel_measures_a_large_f32_tensor_like_a_naive_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.safetensors");
+    let (rows, cols) = (2048, 2100);
+    let value = |i: usize| match i {
+        17 => 5.0f32,
+        100_000 => f32::NAN,
+        3_000_000 => f32::INFINITY,
+        4_000_000 => -5.0,
+        _ if i % 50_000 == 7 => 0.0,
+        _ => ((i * 7919 % 1000) as f32 + (i * 104_729 % 1000) as f32 - 999.0) / 10_000.0,
+    };
+    let values: Vec<f32> = (0..rows * cols).map(value).collect();
+    let data: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let header = format!(
+        "{{\"w\":{{\"dtype\":\"F32\",\"shape\":[{rows},{cols}],\"data_offsets\":[0,{}]}}}}",
+        data.len()
+    );
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    std::fs::write(&path, bytes).unwrap();
+    let finite: Vec<f64> = values
+        .iter()
+        .filter(|x| x.is_finite())
+        .map(|&x| f64::from(x))
+        .collect();
+    let n = finite.len() as f64;
+    let mean = finite.iter().sum::<f64>() / n;
+    let std = (finite.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let zeros = values.iter().filter(|&&x| x == 0.0).count() as u64;
+    let (reference, _) = stats_json_with(
+        &path,
+        &[],
+        &[
+            ("GLASSBOX_METHOD", "sampled"),
+            ("GLASSBOX_KERNEL", "scalar"),
+        ],
+    );
+    for kernel in ["scalar", "portable", "avx2", "avx512"] {
+        for method in ["sampled", "exact"] {
+            let env = [("GLASSBOX_METHOD", method), ("GLASSBOX_KERNEL", kernel)];
+            let (k, _) = stats_json_with(&path, &[], &env);
+            let s = &k.tensors[0].stats;
+            let what = format!("{kernel} {method}");
+            let distribution = if method == "sampled" {
+                "sampled"
+            } else {
+                "buckets"
+            };
+            assert_eq!(s.distribution, distribution, "{what}");
+            assert_eq!(
+                (s.count, s.finite, s.nan, s.inf, s.zeros),
+                ((rows * cols) as u64, n as u64, 1, 1, zeros),
+                "{what}"
+            );
+            assert_eq!((s.min, s.max), (Some(-5.0), Some(5.0)), "{what}");
+            close(&what, s.mean, Some(mean), 1e-12 * std);
+            close(&what, s.std, Some(std), 1e-12 * std);
+            assert_eq!(s.outliers, 2, "{what}");
+            if method == "sampled" {
+                let r = &reference.tensors[0].stats;
+                assert_eq!((s.p1, s.p50, s.p99), (r.p1, r.p50, r.p99), "{what}");
+                assert_eq!(s.histogram, r.histogram, "{what}");
+            }
+        }
+    }
 }
 
 /// The sibling fixtures (`fixtures/siblings/generate.py`): the healthy model gets no warning, each

@@ -121,11 +121,9 @@ pub(crate) const BF16_CODES: u8 = 1;
 pub(crate) const F16_CODES: u8 = 2;
 
 /// A vector kernel compiled to subtract the tensor's shift from every value.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 pub(crate) const SHIFTED: bool = true;
 /// A vector kernel compiled for a shift of 0 (weights centred near zero): one subtraction fewer
 /// per value.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 pub(crate) const UNSHIFTED: bool = false;
 
 /// One block with the kernel of `isa` (see [`block_scalar`]).
@@ -529,6 +527,74 @@ mod tests {
                         }
                         assert_eq!(t1.0, t2.0, "{case}");
                         assert_eq!(a.is_none(), v.iter().any(|x| !x.is_finite()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Wholly central stretches, tails, NaN and infinities at part boundaries of the kernels that
+    /// work by parts (the portable F32 kernel: 4096 values; a part whose extremes lie inside the
+    /// window counts only its sampled values, any other, and every part after a NaN or an
+    /// infinity, tests each value). Each case for every kernel and type against the scalar
+    /// reference, over a whole block (32,768 values) and a stretch of one.
+    #[test]
+    fn kernels_count_central_parts_and_parts_with_tails_as_the_scalar_kernel() {
+        let central = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 20_000.0;
+        let win = Window::covering(-0.03, 0.03);
+        // What replaces value `i`, if anything.
+        type Special = fn(usize) -> Option<f32>;
+        let cases: [(&str, Special); 5] = [
+            ("all central", |_| None),
+            ("tails in one part", |i| (i == 9000).then_some(0.5)),
+            ("a tail in every part", |i| {
+                (i % 2048 == 100).then_some(-0.5)
+            }),
+            ("NaN in the second part", |i| {
+                (i == 5000).then_some(f32::NAN)
+            }),
+            ("infinity and tails after it", |i| match i {
+                4100 => Some(f32::NEG_INFINITY),
+                20_000 | 30_000 => Some(0.25),
+                _ => None,
+            }),
+        ];
+        for (what, special) in cases {
+            let v: Vec<f32> = (0..BLOCK)
+                .map(|i| special(i).unwrap_or(central(i)))
+                .collect();
+            for kernel in Isa::available() {
+                for source in [Source::F32, Source::BF16, Source::F16] {
+                    let win = if source == Source::F16 {
+                        win.for_f16()
+                    } else {
+                        win
+                    };
+                    let bytes = encode(source, &v);
+                    let w = source.width();
+                    for (first, len) in [(0, BLOCK), (3, BLOCK - 3), (32 * 500, 20_000)] {
+                        let bytes = &bytes[..w * len];
+                        for shift in [0.0, 0.001] {
+                            let case = format!(
+                                "{what}: {kernel:?} {source:?} first={first} len={len} {shift}"
+                            );
+                            let (mut t1, mut t2) = (Record::default(), Record::default());
+                            let a = block(kernel, source, bytes, first, shift, &win, &mut t1);
+                            let b = block_scalar(source, bytes, first, shift, &win, &mut t2);
+                            assert_eq!(t1.0, t2.0, "{case}");
+                            assert_eq!(a.is_none(), b.is_none(), "{case}");
+                            let has_special = v[..len].iter().any(|x| !x.is_finite());
+                            assert_eq!(b.is_none(), has_special, "{case}");
+                            let (Some(a), Some(b)) = (a, b) else { continue };
+                            assert_eq!(a.s.to_bits(), b.s.to_bits(), "{case}");
+                            if kernel == Isa::Portable {
+                                let bound = 1e-15 * b.q * len as f64;
+                                assert!((a.q - b.q).abs() <= bound, "{case}");
+                            } else {
+                                assert_eq!(a.q.to_bits(), b.q.to_bits(), "{case}");
+                            }
+                            assert_eq!(BlockSums { q: b.q, ..a }, b, "{case}");
+                        }
                     }
                 }
             }
