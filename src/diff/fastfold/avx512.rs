@@ -104,7 +104,7 @@ pub(super) unsafe fn fold<T: Load16>(
     let step_bytes = STEP * T::WIDTH;
     let steps = a.len() / step_bytes;
     const _: () = assert!(BINS <= BIN_ROWS && PENDING.is_multiple_of(STEP));
-    let mut special_dd = 0.0;
+    let mut specials = 0usize;
     let mut pending = [0u16; PENDING];
     let mut filled = 0;
     let zero = _mm512_setzero_pd();
@@ -136,13 +136,9 @@ pub(super) unsafe fn fold<T: Load16>(
             exponent,
         );
         if special != 0 {
-            let (mut xa, mut xb) = ([0f32; STEP], [0f32; STEP]);
-            // SAFETY: both arrays hold 16 f32; the stores are unaligned.
-            unsafe {
-                _mm512_storeu_ps(xa.as_mut_ptr(), va);
-                _mm512_storeu_ps(xb.as_mut_ptr(), vb);
-            }
-            special_dd += super::general_block(acc, &xa, &xb);
+            // Counted here, folded after the loop: a call inside the loop would make every
+            // vector sum live across it, and the sums would be kept on the stack.
+            specials += 1;
             continue;
         }
         fast += STEP as u64;
@@ -201,8 +197,54 @@ pub(super) unsafe fn fold<T: Load16>(
     acc.max_abs = acc
         .max_abs
         .max(_mm512_reduce_max_pd(_mm512_max_pd(mx[0], mx[1])));
+    let special_dd = if specials > 0 {
+        // SAFETY: AVX-512F as this function's caller guarantees; same slices and steps.
+        unsafe { fold_special_steps::<T>(acc, a, b, steps) }
+    } else {
+        0.0
+    };
     let tail = steps * step_bytes;
     fast_dd + special_dd + super::fold_tail(acc, T::DTYPE, &a[tail..], &b[tail..])
+}
+
+/// The steps of `a` and `b` holding a NaN or an infinity on either side, through the general path
+/// (which counts them); returns their Σ Δ² over the finite pairs.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `steps` whole steps must lie within both slices.
+#[target_feature(enable = "avx512f")]
+#[inline(never)]
+unsafe fn fold_special_steps<T: Load16>(
+    acc: &mut PairAccum,
+    a: &[u8],
+    b: &[u8],
+    steps: usize,
+) -> f64 {
+    let exponent = _mm512_set1_epi32(F32_EXPONENT);
+    let mut dd = 0.0;
+    for s in 0..steps {
+        let off = s * STEP * T::WIDTH;
+        // SAFETY: `steps` whole steps lie within both slices (this function's contract).
+        let ((_, va), (_, vb)) =
+            unsafe { (T::load(a.as_ptr().add(off)), T::load(b.as_ptr().add(off))) };
+        let special = _mm512_cmpeq_epi32_mask(
+            _mm512_and_si512(_mm512_castps_si512(va), exponent),
+            exponent,
+        ) | _mm512_cmpeq_epi32_mask(
+            _mm512_and_si512(_mm512_castps_si512(vb), exponent),
+            exponent,
+        );
+        if special != 0 {
+            let (mut xa, mut xb) = ([0f32; STEP], [0f32; STEP]);
+            // SAFETY: both arrays hold 16 f32; the stores are unaligned.
+            unsafe {
+                _mm512_storeu_ps(xa.as_mut_ptr(), va);
+                _mm512_storeu_ps(xb.as_mut_ptr(), vb);
+            }
+            dd += super::general_block(acc, &xa, &xb);
+        }
+    }
+    dd
 }
 
 /// Counts stored bins into the copies, value `j` into copy `j % COPIES`.

@@ -41,7 +41,7 @@ const BLOCK: usize = 64;
 /// Independent f64 accumulators per sum (two AVX2 registers).
 const LANES: usize = 8;
 /// Interleaved copies of the |Δ| histogram (see the module guide).
-const COPIES: usize = 4;
+const COPIES: usize = 8;
 /// Bytes read ahead on both streams (the distance the statistics engine measured best).
 #[cfg(target_arch = "x86_64")]
 const PREFETCH: usize = 8192;
