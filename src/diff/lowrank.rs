@@ -494,6 +494,10 @@ fn xorshift(seed: u64) -> impl FnMut() -> f64 {
 /// without eigenvectors): O(n³) with a small constant, where cyclic Jacobi
 /// ([`symmetric_eigenvalues`], the reference it is tested against) costs several times more on
 /// the gate's 128 × 128 Gram matrices.
+#[allow(
+    clippy::needless_range_loop,
+    reason = "the Householder steps read and write two rows of the matrix in one loop"
+)]
 fn symmetric_eigenvalues_fast(m: Array2<f64>) -> Vec<f64> {
     let n = m.nrows();
     if n == 0 {
