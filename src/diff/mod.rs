@@ -49,9 +49,9 @@ pub struct DiffOptions {
     pub maps: Vec<NameMap>,
     /// Pairs with rel_l2 at most this count as unchanged for the exit code (0: exact).
     pub tolerance: f64,
-    /// Skip the low-rank analysis (it reads each changed matrix 2 · (power iterations + 1) more
-    /// times and does 2 · sketch flops per value and pass: the costly part of comparing two
-    /// large, fully changed models).
+    /// Skip the low-rank analysis. A full-rank change costs it a sample of 128 rows (the gate of
+    /// `lowrank`); a low-rank one, the range finder: 2 · (power iterations + 1) more reads of the
+    /// matrix at 2 · sketch flops per value and pass.
     pub no_rank: bool,
 }
 
