@@ -70,8 +70,8 @@ fn expected() -> BTreeMap<String, Expected> {
 fn ranks(extra: &[&str]) -> BTreeMap<String, Tensor> {
     let mut args = vec![
         "diff",
-        "fixtures/diff_rank/a.safetensors",
-        "fixtures/diff_rank/b.safetensors",
+        "fixtures/diff_rank/a",
+        "fixtures/diff_rank/b",
         "--format",
         "json",
     ];
@@ -203,8 +203,8 @@ fn flips_within_the_rounding_noise_skip_the_rank_pass() {
 fn the_text_report_shows_each_way_to_the_rank() {
     let out = glassbox(&[
         "diff",
-        "fixtures/diff_rank/a.safetensors",
-        "fixtures/diff_rank/b.safetensors",
+        "fixtures/diff_rank/a",
+        "fixtures/diff_rank/b",
         "--color",
         "never",
     ]);
@@ -241,8 +241,8 @@ fn the_text_report_shows_each_way_to_the_rank() {
 fn the_strict_mirror_reads_every_rank_object() {
     let out = glassbox(&[
         "diff",
-        "fixtures/diff_rank/a.safetensors",
-        "fixtures/diff_rank/b.safetensors",
+        "fixtures/diff_rank/a",
+        "fixtures/diff_rank/b",
         "--format",
         "json",
     ]);
