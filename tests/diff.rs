@@ -100,11 +100,20 @@ struct NumbersObj {
 struct RankObj {
     r90: Option<usize>,
     r99: Option<usize>,
-    stable: f64,
+    stable: Option<f64>,
     singular_values: Vec<f64>,
     floor: f64,
     sketch: usize,
     low_rank: bool,
+    method: String,
+    sample: Option<SampleObj>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct SampleObj {
+    rows: usize,
+    top_share: f64,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

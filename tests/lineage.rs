@@ -66,18 +66,23 @@ impl Matrix {
 /// Per layer: the up projection `[UNITS, HIDDEN]` and the down projection `[HIDDEN, UNITS]` in
 /// `nn.Linear` layout.
 fn draw(seed: u64) -> Vec<(Matrix, Matrix)> {
+    draw_wide(seed, HIDDEN)
+}
+
+/// [`draw`] with `hidden` values per unit row.
+fn draw_wide(seed: u64, hidden: usize) -> Vec<(Matrix, Matrix)> {
     let mut n = Normal(seed);
     (0..LAYERS)
         .map(|_| {
             let up = Matrix {
                 rows: UNITS,
-                cols: HIDDEN,
-                values: n.matrix(UNITS, HIDDEN),
+                cols: hidden,
+                values: n.matrix(UNITS, hidden),
             };
             let down = Matrix {
-                rows: HIDDEN,
+                rows: hidden,
                 cols: UNITS,
-                values: n.matrix(HIDDEN, UNITS),
+                values: n.matrix(hidden, UNITS),
             };
             (up, down)
         })
@@ -194,4 +199,45 @@ fn bert_style_mlps_are_matched_by_up_rows_and_down_columns() {
 #[test]
 fn gpt2_conv1d_mlps_are_matched_transposed() {
     check(true);
+}
+
+/// The same units, every value moved by independent noise of `scale` (a fine-tune).
+fn fine_tuned(layers: &[(Matrix, Matrix)], seed: u64, scale: f32) -> Vec<(Matrix, Matrix)> {
+    let mut n = Normal(seed);
+    let mut nudge = |m: &Matrix| Matrix {
+        values: m
+            .values
+            .iter()
+            .zip(n.matrix(m.rows, m.cols))
+            .map(|(v, e)| v + e * scale / 0.05)
+            .collect(),
+        ..*m
+    };
+    layers.iter().map(|(u, d)| (nudge(u), nudge(d))).collect()
+}
+
+#[test]
+fn rows_wider_than_the_coordinate_sample_still_tell_derived_from_unrelated() {
+    // 1024 values per unit row: matched on 512 of its coordinates projected to 128. A fine-tune
+    // whose noise is half the weights' scale (cosine about 0.9 per unit) still reads as the same
+    // units in order, a permuted copy as permuted, another draw as unrelated.
+    let dir = tempfile::tempdir().unwrap();
+    let base = draw_wide(0x0123_4567_89AB_CDEF, 1024);
+    let paths: Vec<_> = ["a", "tuned", "perm", "other"]
+        .iter()
+        .map(|n| dir.path().join(n))
+        .collect();
+    write(&paths[0], &base, false);
+    write(&paths[1], &fine_tuned(&base, 77, 0.025), false);
+    write(&paths[2], &permuted(&base), false);
+    write(&paths[3], &draw_wide(0x0FED_CBA9_8765_4321, 1024), false);
+    assert_eq!(verdict(&paths[0], &paths[1]).1, "same_order");
+    assert_eq!(
+        verdict(&paths[0], &paths[2]),
+        ("derived_permuted".to_owned(), "permuted".to_owned())
+    );
+    assert_eq!(
+        verdict(&paths[0], &paths[3]),
+        ("unrelated".to_owned(), "unrelated".to_owned())
+    );
 }

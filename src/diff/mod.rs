@@ -49,9 +49,9 @@ pub struct DiffOptions {
     pub maps: Vec<NameMap>,
     /// Pairs with rel_l2 at most this count as unchanged for the exit code (0: exact).
     pub tolerance: f64,
-    /// Skip the low-rank analysis (it reads each changed matrix 2 · (power iterations + 1) more
-    /// times and does 2 · sketch flops per value and pass: the costly part of comparing two
-    /// large, fully changed models).
+    /// Skip the low-rank analysis. A full-rank change costs it a sample of 128 rows (the gate of
+    /// `lowrank`); a low-rank one, the range finder: 2 · (power iterations + 1) more reads of the
+    /// matrix at 2 · sketch flops per value and pass.
     pub no_rank: bool,
 }
 
@@ -390,13 +390,15 @@ fn compare_pair(
     let rounding = (ta.dtype != tb.dtype)
         .then(|| FloatLayout::narrower(ta.dtype, tb.dtype))
         .flatten();
-    let acc = fold_pair(&x.view, &y.view, rows, rounding, stop).map_err(|e| match e {
-        FoldError::Cancelled => DiffError::Cancelled,
-        FoldError::Decode(source) => DiffError::Decode {
-            tensor: y.name.clone(),
-            source,
-        },
-    })?;
+    let wants_rank = !no_rank && !reshaped && ta.dtype == tb.dtype && shape_a.len() == 2;
+    let Folded { acc, row_energies } =
+        fold_pair(&x.view, &y.view, rows, rounding, wants_rank, stop).map_err(|e| match e {
+            FoldError::Cancelled => DiffError::Cancelled,
+            FoldError::Decode(source) => DiffError::Decode {
+                tensor: y.name.clone(),
+                source,
+            },
+        })?;
     let numbers = PairNumbers::from_accum(&acc, rounding);
     let all_equal = acc.equal == acc.count;
     d.status = if reshaped {
@@ -426,12 +428,17 @@ fn compare_pair(
         let noise_rms = FloatLayout::of(ta.dtype).map_or(0.0, |l| {
             l.unit_roundoff() * numbers.mean_sq_a.sqrt() / 3f64.sqrt()
         });
-        d.rank = lowrank::compute_low_rank(&x.view, &y.view, numbers.delta_sq, noise_rms).map_err(
-            |source| DiffError::Decode {
-                tensor: y.name.clone(),
-                source,
-            },
-        )?;
+        d.rank = lowrank::compute_low_rank(
+            &x.view,
+            &y.view,
+            numbers.delta_sq,
+            noise_rms,
+            row_energies.as_deref(),
+        )
+        .map_err(|source| DiffError::Decode {
+            tensor: y.name.clone(),
+            source,
+        })?;
     }
     d.headline = Headline {
         rel_l2: numbers.rel_l2,
@@ -448,20 +455,33 @@ enum FoldError {
     Decode(DecodeError),
 }
 
-/// Folds the first `rows` rows of both views, chunk by chunk in parallel, merged in row order.
+/// Rows narrower than this are folded a chunk at a time, without row energies (a call per row
+/// would cost more than the row).
+const ROW_ENERGIES_MIN_COLS: usize = 64;
+
+/// The numbers of a pair, and Σ Δ² of each row when asked for and the rows are wide enough.
+struct Folded {
+    acc: PairAccum,
+    row_energies: Option<Vec<f64>>,
+}
+
+/// Folds the first `rows` rows of both views, chunk by chunk in parallel, merged in row order;
+/// with `row_energies`, also each row's Σ Δ² (the low-rank gate samples rows by it).
 fn fold_pair(
     a: &View<'_>,
     b: &View<'_>,
     rows: usize,
     rounding: Option<FloatLayout>,
+    row_energies: bool,
     stop: &Stop<'_>,
-) -> Result<PairAccum, FoldError> {
+) -> Result<Folded, FoldError> {
     let per = (CHUNK_VALUES / a.cols.max(1)).max(1);
     let starts: Vec<usize> = (0..rows).step_by(per).collect();
     // Same dtype and width on both sides: the stored bytes can be folded directly (`fastfold`).
     let dtype = a.tensor.dtype;
     let same_dtype = rounding.is_none() && dtype == b.tensor.dtype && a.cols == b.cols;
-    let parts: Result<Vec<PairAccum>, FoldError> = starts
+    let by_row = row_energies && a.cols >= ROW_ENERGIES_MIN_COLS;
+    let parts: Result<Vec<(PairAccum, Vec<f64>)>, FoldError> = starts
         .par_iter()
         .map(|&r0| {
             if stop.now() {
@@ -469,15 +489,27 @@ fn fold_pair(
             }
             let r1 = (r0 + per).min(rows);
             let mut acc = PairAccum::new();
-            // One call for the whole chunk: the fast fold keeps its sums in registers and its
-            // histogram copies on the stack, flushed once per call.
+            let mut energies = Vec::with_capacity(if by_row { r1 - r0 } else { 0 });
             if same_dtype
+                && fastfold::has_fast_path(dtype)
                 && let (Some(ba), Some(bb)) = (a.plain_bytes(r0, r1), b.plain_bytes(r0, r1))
-                && fastfold::add_same_dtype(&mut acc, dtype, ba, bb)
             {
+                // The histogram copies stay in one scratch across the chunk's calls (one per
+                // row, or one for the chunk), flushed once.
+                let mut scratch = fastfold::FoldScratch::new();
+                if by_row {
+                    let row_bytes = ba.len() / (r1 - r0);
+                    for (ra, rb) in ba.chunks_exact(row_bytes).zip(bb.chunks_exact(row_bytes)) {
+                        let dd = fastfold::add_same_dtype(&mut acc, &mut scratch, dtype, ra, rb);
+                        energies.push(dd.unwrap_or(0.0));
+                    }
+                } else {
+                    fastfold::add_same_dtype(&mut acc, &mut scratch, dtype, ba, bb);
+                }
+                scratch.flush_into(&mut acc);
                 a.release_rows_batched(r0, r1);
                 b.release_rows_batched(r0, r1);
-                return Ok(acc);
+                return Ok((acc, energies));
             }
             // Decoded a few rows at a time into reused buffers that stay in the core's cache.
             let step = (SUB_CHUNK_VALUES / a.cols.max(1)).max(1);
@@ -492,15 +524,26 @@ fn fold_pair(
                 // one type decodes to two values per element (`C64`): compare what both hold.
                 let n = va.len().min(vb.len());
                 acc.add(&va[..n], &vb[..n], rounding);
+                if by_row {
+                    let width = n / (s1 - s0);
+                    for (ra, rb) in va[..n].chunks_exact(width).zip(vb[..n].chunks_exact(width)) {
+                        energies.push(fastfold::finite_delta_sq(ra, rb));
+                    }
+                }
             }
             a.release_rows_batched(r0, r1);
             b.release_rows_batched(r0, r1);
-            Ok(acc)
+            Ok((acc, energies))
         })
         .collect();
     let mut total = PairAccum::new();
-    for p in parts? {
+    let mut energies = Vec::with_capacity(if by_row { rows } else { 0 });
+    for (p, e) in parts? {
         total.merge(&p);
+        energies.extend(e);
     }
-    Ok(total)
+    Ok(Folded {
+        acc: total,
+        row_energies: (by_row && energies.len() == rows).then_some(energies),
+    })
 }

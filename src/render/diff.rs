@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::json::to_string;
 use super::table::{Align, Table, shape};
 use super::{Painted, Tone};
+use crate::diff::lowrank::RankReading;
 use crate::diff::{Diff, LayerRow, Status, TensorDiff};
 use crate::report::ModelObject;
 use crate::report::diff::DiffReport;
@@ -70,9 +71,20 @@ fn sci(x: Option<f64>) -> String {
 
 fn rank_cell(t: &TensorDiff) -> String {
     t.rank.as_ref().map_or("-".to_owned(), |r| {
-        let show = |x: Option<usize>| x.map_or(format!(">{}", r.sketch), |v| v.to_string());
-        format!("{}/{}", show(r.r90), show(r.r99))
+        format!(
+            "{}/{}",
+            rank_text(r.r90_reading()),
+            rank_text(r.r99_reading())
+        )
     })
+}
+
+fn rank_text(r: RankReading) -> String {
+    match r {
+        RankReading::Measured(v) => v.to_string(),
+        RankReading::Above(v) => format!(">{v}"),
+        RankReading::NotMeasured => "-".to_owned(),
+    }
 }
 
 fn dtype_cell(t: &TensorDiff) -> String {

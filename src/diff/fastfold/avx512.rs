@@ -8,8 +8,8 @@
 //! counter (store-to-load forwarding, about five cycles); its f64 lane sums also spilled to the
 //! stack (fourteen AVX2 registers of sums out of sixteen). Here the bin of each |Δ| is computed in
 //! the vector registers and counted into [`COPIES`] interleaved copies of the histogram (value `j`
-//! of a step into copy `j % COPIES`), which breaks those chains; the copies are summed into the
-//! accumulator once per call. Both input streams are prefetched [`PREFETCH`] bytes ahead: the
+//! of a step into copy `j % COPIES`), which breaks those chains; the copies belong to the caller's
+//! `FoldScratch` and are summed into the accumulator once per chunk. Both input streams are prefetched [`PREFETCH`] bytes ahead: the
 //! diff reads two maps at once, and the hardware prefetcher follows fewer streams across 4 KiB
 //! pages than the kernel consumes.
 //!
@@ -20,6 +20,7 @@
 use std::arch::x86_64::*;
 
 use super::super::numbers::{BINS, BINS_PER_OCTAVE, OCTAVES, PairAccum};
+use super::{BIN_ROWS, COPIES, Copies};
 use crate::dtype::DType;
 
 /// Values per step: one 512-bit vector of f32.
@@ -27,17 +28,10 @@ const STEP: usize = 16;
 /// Bytes read ahead of the current step on both streams (the value the statistics engine measured
 /// best on the same CPU).
 const PREFETCH: usize = 8192;
-/// Interleaved copies of the histogram.
-const COPIES: usize = 4;
-/// Rows of the copies: a power of two above [`BINS`], so a masked bin index needs no bounds check.
-const BIN_ROWS: usize = 2048;
 /// Bins computed in the vector registers and stored before they are counted: counting from
 /// memory keeps the counting loop on the load ports (counting straight from the registers
 /// spent two shuffle uops per value extracting them, the bottleneck).
 const PENDING: usize = 1024;
-/// Values per call to [`fold_segment`]: each histogram copy then counts at most 2^28 values, far
-/// below `u32::MAX`.
-const SEGMENT_VALUES: usize = 1 << 30;
 /// Bits of an f32 whose exponent field is all ones: NaN or infinity.
 const F32_EXPONENT: i32 = 0x7f80_0000;
 
@@ -95,33 +89,22 @@ impl Load16 for F32 {
     }
 }
 
-/// Folds the stored bytes `a` and `b` (the same values of type `T`, equal lengths) into `acc`.
+/// Folds the stored bytes `a` and `b` (the same values of type `T`, equal lengths) into `acc`,
+/// counting the |Δ| bins into `copies`; returns the Σ Δ² of the finite pairs.
 ///
 /// # Safety
 /// The CPU must support AVX-512F and POPCNT.
 #[target_feature(enable = "avx512f,popcnt")]
-pub(super) unsafe fn fold<T: Load16>(acc: &mut PairAccum, a: &[u8], b: &[u8]) {
-    let n = a.len().min(b.len());
-    let segment = SEGMENT_VALUES * T::WIDTH;
-    let mut start = 0;
-    while start < n {
-        let end = (start + segment).min(n);
-        // SAFETY: AVX-512F and POPCNT as this function's caller guarantees.
-        unsafe { fold_segment::<T>(acc, &a[start..end], &b[start..end]) };
-        start = end;
-    }
-}
-
-/// [`fold`] of at most [`SEGMENT_VALUES`] values.
-///
-/// # Safety
-/// The CPU must support AVX-512F and POPCNT.
-#[target_feature(enable = "avx512f,popcnt")]
-unsafe fn fold_segment<T: Load16>(acc: &mut PairAccum, a: &[u8], b: &[u8]) {
+pub(super) unsafe fn fold<T: Load16>(
+    acc: &mut PairAccum,
+    copies: &mut Copies,
+    a: &[u8],
+    b: &[u8],
+) -> f64 {
     let step_bytes = STEP * T::WIDTH;
     let steps = a.len() / step_bytes;
     const _: () = assert!(BINS <= BIN_ROWS && PENDING.is_multiple_of(STEP));
-    let mut copies = [[0u32; COPIES]; BIN_ROWS];
+    let mut specials = 0usize;
     let mut pending = [0u16; PENDING];
     let mut filled = 0;
     let zero = _mm512_setzero_pd();
@@ -153,13 +136,9 @@ unsafe fn fold_segment<T: Load16>(acc: &mut PairAccum, a: &[u8], b: &[u8]) {
             exponent,
         );
         if special != 0 {
-            let (mut xa, mut xb) = ([0f32; STEP], [0f32; STEP]);
-            // SAFETY: both arrays hold 16 f32; the stores are unaligned.
-            unsafe {
-                _mm512_storeu_ps(xa.as_mut_ptr(), va);
-                _mm512_storeu_ps(xb.as_mut_ptr(), vb);
-            }
-            general_step(acc, &xa, &xb);
+            // Counted here, folded after the loop: a call inside the loop would make every
+            // vector sum live across it, and the sums would be kept on the stack.
+            specials += 1;
             continue;
         }
         fast += STEP as u64;
@@ -200,11 +179,11 @@ unsafe fn fold_segment<T: Load16>(acc: &mut PairAccum, a: &[u8], b: &[u8]) {
         }
         filled += STEP;
         if filled == PENDING {
-            count_bins(&mut copies, &pending);
+            count_bins(copies, &pending);
             filled = 0;
         }
     }
-    count_bins(&mut copies, &pending[..filled]);
+    count_bins(copies, &pending[..filled]);
     acc.count += fast;
     acc.finite += fast;
     acc.equal += equal;
@@ -213,30 +192,66 @@ unsafe fn fold_segment<T: Load16>(acc: &mut PairAccum, a: &[u8], b: &[u8]) {
     acc.sum_aa += _mm512_reduce_add_pd(_mm512_add_pd(saa[0], saa[1]));
     acc.sum_bb += _mm512_reduce_add_pd(_mm512_add_pd(sbb[0], sbb[1]));
     acc.sum_ab += _mm512_reduce_add_pd(_mm512_add_pd(sab[0], sab[1]));
-    acc.sum_dd += _mm512_reduce_add_pd(_mm512_add_pd(sdd[0], sdd[1]));
+    let fast_dd = _mm512_reduce_add_pd(_mm512_add_pd(sdd[0], sdd[1]));
+    acc.sum_dd += fast_dd;
     acc.max_abs = acc
         .max_abs
         .max(_mm512_reduce_max_pd(_mm512_max_pd(mx[0], mx[1])));
-    for (h, c) in acc.histogram_mut().iter_mut().zip(&copies) {
-        *h += c.iter().map(|&x| u64::from(x)).sum::<u64>();
-    }
+    let special_dd = if specials > 0 {
+        // SAFETY: AVX-512F as this function's caller guarantees; same slices and steps.
+        unsafe { fold_special_steps::<T>(acc, a, b, steps) }
+    } else {
+        0.0
+    };
     let tail = steps * step_bytes;
-    super::fold_tail(acc, T::DTYPE, &a[tail..], &b[tail..]);
+    fast_dd + special_dd + super::fold_tail(acc, T::DTYPE, &a[tail..], &b[tail..])
+}
+
+/// The steps of `a` and `b` holding a NaN or an infinity on either side, through the general path
+/// (which counts them); returns their Σ Δ² over the finite pairs.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `steps` whole steps must lie within both slices.
+#[target_feature(enable = "avx512f")]
+#[inline(never)]
+unsafe fn fold_special_steps<T: Load16>(
+    acc: &mut PairAccum,
+    a: &[u8],
+    b: &[u8],
+    steps: usize,
+) -> f64 {
+    let exponent = _mm512_set1_epi32(F32_EXPONENT);
+    let mut dd = 0.0;
+    for s in 0..steps {
+        let off = s * STEP * T::WIDTH;
+        // SAFETY: `steps` whole steps lie within both slices (this function's contract).
+        let ((_, va), (_, vb)) =
+            unsafe { (T::load(a.as_ptr().add(off)), T::load(b.as_ptr().add(off))) };
+        let special = _mm512_cmpeq_epi32_mask(
+            _mm512_and_si512(_mm512_castps_si512(va), exponent),
+            exponent,
+        ) | _mm512_cmpeq_epi32_mask(
+            _mm512_and_si512(_mm512_castps_si512(vb), exponent),
+            exponent,
+        );
+        if special != 0 {
+            let (mut xa, mut xb) = ([0f32; STEP], [0f32; STEP]);
+            // SAFETY: both arrays hold 16 f32; the stores are unaligned.
+            unsafe {
+                _mm512_storeu_ps(xa.as_mut_ptr(), va);
+                _mm512_storeu_ps(xb.as_mut_ptr(), vb);
+            }
+            dd += super::general_block(acc, &xa, &xb);
+        }
+    }
+    dd
 }
 
 /// Counts stored bins into the copies, value `j` into copy `j % COPIES`.
 #[inline(always)]
-fn count_bins(copies: &mut [[u32; COPIES]; BIN_ROWS], bins: &[u16]) {
+fn count_bins(copies: &mut Copies, bins: &[u16]) {
     for (j, &bin) in bins.iter().enumerate() {
         // Bins are at most `BINS - 1` < BIN_ROWS: the mask changes nothing but the bounds check.
         copies[usize::from(bin) & (BIN_ROWS - 1)][j % COPIES] += 1;
     }
-}
-
-/// One step through the general path, which counts NaN and infinities.
-#[inline(never)]
-fn general_step(acc: &mut PairAccum, xa: &[f32; STEP], xb: &[f32; STEP]) {
-    let wa: Vec<f64> = xa.iter().map(|&v| f64::from(v)).collect();
-    let wb: Vec<f64> = xb.iter().map(|&v| f64::from(v)).collect();
-    acc.add(&wa, &wb, None);
 }

@@ -20,7 +20,11 @@
 //!
 //! Both count the |Δ| histogram into [`COPIES`] interleaved copies (value `i` into copy
 //! `i % COPIES`): one copy made each increment wait for the previous store to the same hot bin.
-//! Both prefetch the two input streams ahead, since the diff reads two maps at once.
+//! The copies live in a [`FoldScratch`] the caller keeps across calls and flushes into the
+//! accumulator once per chunk, so a call may be as short as one row: each call returns the Σ Δ²
+//! of its own values, which is how the numbers pass gets the row energies the low-rank gate
+//! samples by (see `lowrank`). Both prefetch the two input streams ahead, since the diff reads
+//! two maps at once.
 //!
 //! Measured (Intel Xeon with AVX-512, 2 cores shared with other builds, two 2 GiB BF16 files,
 //! every value changed, `--no-rank`, interleaved medians of 5; `readlimit` on both files is the
@@ -37,12 +41,46 @@ const BLOCK: usize = 64;
 /// Independent f64 accumulators per sum (two AVX2 registers).
 const LANES: usize = 8;
 /// Interleaved copies of the |Δ| histogram (see the module guide).
-const COPIES: usize = 4;
+const COPIES: usize = 8;
 /// Bytes read ahead on both streams (the distance the statistics engine measured best).
 #[cfg(target_arch = "x86_64")]
 const PREFETCH: usize = 8192;
-/// Values per histogram flush of the portable kernel: each u32 copy counts at most a quarter.
-const SEGMENT_VALUES: usize = 1 << 30;
+/// Rows of the histogram copies: a power of two above [`BINS`], so a masked bin index needs no
+/// bounds check.
+const BIN_ROWS: usize = 2048;
+/// Values counted into the copies between two flushes: each u32 copy then counts at most a
+/// quarter of them (plus a block), far below `u32::MAX`.
+const FLUSH_VALUES: u64 = 1 << 30;
+
+/// The |Δ| histogram copies of the fast fold (`copies[bin][copy]`), kept by the caller across
+/// calls and added to a [`PairAccum`] by [`FoldScratch::flush_into`].
+pub(crate) struct FoldScratch {
+    copies: Box<[[u32; COPIES]; BIN_ROWS]>,
+    /// Values counted since the last flush.
+    values: u64,
+}
+
+impl FoldScratch {
+    pub fn new() -> Self {
+        const _: () = assert!(BINS <= BIN_ROWS);
+        FoldScratch {
+            copies: Box::new([[0; COPIES]; BIN_ROWS]),
+            values: 0,
+        }
+    }
+
+    /// Adds the counts to `acc`'s histogram and starts again from zero.
+    pub fn flush_into(&mut self, acc: &mut PairAccum) {
+        if self.values == 0 {
+            return;
+        }
+        for (h, c) in acc.histogram_mut().iter_mut().zip(self.copies.iter_mut()) {
+            *h += c.iter().map(|&x| u64::from(x)).sum::<u64>();
+            *c = [0; COPIES];
+        }
+        self.values = 0;
+    }
+}
 
 /// The instruction sets the fast fold is built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,10 +136,23 @@ fn has_avx2_fma() -> bool {
     }
 }
 
-/// Folds the stored bytes `a` and `b` of the same values (same `dtype`) into `acc` with the best
-/// build for this CPU; returns false, touching nothing, when the dtype has no fast path.
-pub(crate) fn add_same_dtype(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u8]) -> bool {
-    add_same_dtype_with(Isa::best(), acc, dtype, a, b)
+/// Whether `dtype` has a fast fold.
+pub(crate) fn has_fast_path(dtype: DType) -> bool {
+    matches!(dtype, DType::F32 | DType::BF16 | DType::F16)
+}
+
+/// Folds the stored bytes `a` and `b` of the same values (same `dtype`) into `acc`, the |Δ|
+/// histogram into `scratch` (flushed into `acc` by the caller), with the best build for this
+/// CPU. Returns the Σ Δ² of these values (finite pairs), or `None`, touching nothing, when the
+/// dtype has no fast path.
+pub(crate) fn add_same_dtype(
+    acc: &mut PairAccum,
+    scratch: &mut FoldScratch,
+    dtype: DType,
+    a: &[u8],
+    b: &[u8],
+) -> Option<f64> {
+    add_same_dtype_with(Isa::best(), acc, scratch, dtype, a, b)
 }
 
 /// [`add_same_dtype`] with the build `isa`, which must be one this CPU runs ([`Isa::best`] or
@@ -109,64 +160,88 @@ pub(crate) fn add_same_dtype(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u
 pub(crate) fn add_same_dtype_with(
     isa: Isa,
     acc: &mut PairAccum,
+    scratch: &mut FoldScratch,
     dtype: DType,
     a: &[u8],
     b: &[u8],
-) -> bool {
+) -> Option<f64> {
     debug_assert_eq!(a.len(), b.len());
-    if !matches!(dtype, DType::F32 | DType::BF16 | DType::F16) {
-        return false;
+    if !has_fast_path(dtype) {
+        return None;
     }
+    let width = if dtype == DType::F32 { 4 } else { 2 };
+    let mut delta_sq = 0.0;
+    // Segments short enough that no histogram copy can overflow between flushes.
+    for (sa, sb) in a
+        .chunks(FLUSH_VALUES as usize * width)
+        .zip(b.chunks(FLUSH_VALUES as usize * width))
+    {
+        let values = (sa.len() / width) as u64;
+        if scratch.values + values > FLUSH_VALUES {
+            scratch.flush_into(acc);
+        }
+        scratch.values += values;
+        delta_sq += fold_with(isa, acc, scratch, dtype, sa, sb);
+    }
+    Some(delta_sq)
+}
+
+/// One segment through the build `isa`.
+fn fold_with(
+    isa: Isa,
+    acc: &mut PairAccum,
+    scratch: &mut FoldScratch,
+    dtype: DType,
+    a: &[u8],
+    b: &[u8],
+) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512 {
         assert!(
             Isa::best() == Isa::Avx512,
             "AVX-512 kernel on a CPU without it"
         );
+        let copies = &mut *scratch.copies;
         // SAFETY: the CPU reported AVX-512F and POPCNT (checked just above), the features the
         // kernel enables; the dtype picks the matching loader.
-        unsafe {
+        return unsafe {
             match dtype {
-                DType::F32 => avx512::fold::<avx512::F32>(acc, a, b),
-                DType::BF16 => avx512::fold::<avx512::Bf16>(acc, a, b),
-                _ => avx512::fold::<avx512::F16>(acc, a, b),
+                DType::F32 => avx512::fold::<avx512::F32>(acc, copies, a, b),
+                DType::BF16 => avx512::fold::<avx512::Bf16>(acc, copies, a, b),
+                _ => avx512::fold::<avx512::F16>(acc, copies, a, b),
             }
-        }
-        return true;
+        };
     }
     // Each dtype gets its own copy of the kernel, so its widening inlines into the loop.
+    let copies = &mut *scratch.copies;
     match dtype {
-        DType::F32 => dispatch(isa, acc, dtype, widen_f32, a, b),
-        DType::BF16 => dispatch(isa, acc, dtype, widen_bf16, a, b),
-        _ => dispatch(isa, acc, dtype, widen_f16, a, b),
+        DType::F32 => dispatch(isa, acc, copies, dtype, widen_f32, a, b),
+        DType::BF16 => dispatch(isa, acc, copies, dtype, widen_bf16, a, b),
+        _ => dispatch(isa, acc, copies, dtype, widen_f16, a, b),
     }
-    true
 }
 
 /// Runs the portable kernel, built for AVX2 and FMA when `isa` says so.
 fn dispatch<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
     isa: Isa,
     acc: &mut PairAccum,
+    copies: &mut Copies,
     dtype: DType,
     widen: W,
     a: &[u8],
     b: &[u8],
-) {
-    let width = if dtype == DType::F32 { 4 } else { 2 };
-    for (sa, sb) in a
-        .chunks(SEGMENT_VALUES * width)
-        .zip(b.chunks(SEGMENT_VALUES * width))
-    {
-        #[cfg(target_arch = "x86_64")]
-        if isa != Isa::Portable && has_avx2_fma() {
-            // SAFETY: the CPU just reported AVX2 and FMA, the only features `fold_avx2` enables.
-            unsafe { fold_avx2(acc, dtype, &widen, sa, sb) };
-            continue;
-        }
-        let _ = isa;
-        fold_bytes(acc, dtype, &widen, sa, sb);
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Portable && has_avx2_fma() {
+        // SAFETY: the CPU just reported AVX2 and FMA, the only features `fold_avx2` enables.
+        return unsafe { fold_avx2(acc, copies, dtype, &widen, a, b) };
     }
+    let _ = isa;
+    fold_bytes(acc, copies, dtype, &widen, a, b)
 }
+
+/// The histogram copies: `copies[bin][copy]`.
+type Copies = [[u32; COPIES]; BIN_ROWS];
 
 /// [`fold_bytes`] compiled for AVX2 and FMA.
 ///
@@ -176,12 +251,13 @@ fn dispatch<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
 #[target_feature(enable = "avx2,fma")]
 unsafe fn fold_avx2<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
     acc: &mut PairAccum,
+    copies: &mut Copies,
     dtype: DType,
     widen: W,
     a: &[u8],
     b: &[u8],
-) {
-    fold_bytes(acc, dtype, widen, a, b);
+) -> f64 {
+    fold_bytes(acc, copies, dtype, widen, a, b)
 }
 
 /// Bits of an f32 whose exponent field is all ones: NaN or infinity.
@@ -190,17 +266,18 @@ const F32_EXPONENT: u32 = 0x7f80_0000;
 #[inline(always)]
 fn fold_bytes<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
     acc: &mut PairAccum,
+    copies: &mut Copies,
     dtype: DType,
     widen: W,
     a: &[u8],
     b: &[u8],
-) {
+) -> f64 {
     let width = if dtype == DType::F32 { 4 } else { 2 };
     let block_bytes = BLOCK * width;
     let (mut xa, mut xb) = ([0f32; BLOCK], [0f32; BLOCK]);
     let (mut ba, mut bb) = ([0u32; BLOCK], [0u32; BLOCK]);
     let mut sums = BlockSums::default();
-    let mut copies = vec![0u32; BINS * COPIES];
+    let mut special_dd = 0.0;
     let mut equal = 0u64;
     let (chunks_a, chunks_b) = (a.chunks_exact(block_bytes), b.chunks_exact(block_bytes));
     let (rest_a, rest_b) = (chunks_a.remainder(), chunks_b.remainder());
@@ -229,30 +306,39 @@ fn fold_bytes<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
             same += u32::from(ba[i] == bb[i]);
         }
         if special {
-            let wa: Vec<f64> = xa.iter().map(|&v| f64::from(v)).collect();
-            let wb: Vec<f64> = xb.iter().map(|&v| f64::from(v)).collect();
-            acc.add(&wa, &wb, None);
+            special_dd += general_block(acc, &xa, &xb);
             continue;
         }
         equal += u64::from(same);
-        sums.fold_block(&xa, &xb, &mut copies);
+        sums.fold_block(&xa, &xb, copies);
     }
-    sums.flush_into(acc, equal);
-    for (h, c) in acc
-        .histogram_mut()
-        .iter_mut()
-        .zip(copies.chunks_exact(COPIES))
-    {
-        *h += c.iter().map(|&x| u64::from(x)).sum::<u64>();
-    }
-    fold_tail(acc, dtype, rest_a, rest_b);
+    let fast_dd = sums.flush_into(acc, equal);
+    fast_dd + special_dd + fold_tail(acc, dtype, rest_a, rest_b)
+}
+
+/// A block or step holding a NaN or an infinity, through the general path (which counts them);
+/// returns its Σ Δ² over the pairs finite on both sides.
+pub(super) fn general_block(acc: &mut PairAccum, xa: &[f32], xb: &[f32]) -> f64 {
+    let wa: Vec<f64> = xa.iter().map(|&v| f64::from(v)).collect();
+    let wb: Vec<f64> = xb.iter().map(|&v| f64::from(v)).collect();
+    acc.add(&wa, &wb, None);
+    finite_delta_sq(&wa, &wb)
+}
+
+/// Σ (b − a)² over the pairs finite on both sides, as [`PairAccum`] sums it.
+pub(crate) fn finite_delta_sq(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (y - x) * (y - x))
+        .sum()
 }
 
 /// The values after the last whole block or step, through the general path (exact, and cheap for
-/// so few).
-fn fold_tail(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u8]) {
+/// so few); returns their Σ Δ².
+fn fold_tail(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u8]) -> f64 {
     if a.is_empty() {
-        return;
+        return 0.0;
     }
     let (mut wa, mut wb) = (Vec::new(), Vec::new());
     // The dtype is one of the three with a fast path, so decoding cannot fail.
@@ -260,7 +346,9 @@ fn fold_tail(acc: &mut PairAccum, dtype: DType, a: &[u8], b: &[u8]) {
         && crate::decode::decode_f64(dtype, b, &mut wb).is_ok()
     {
         acc.add(&wa, &wb, None);
+        return finite_delta_sq(&wa, &wb);
     }
+    0.0
 }
 
 /// The f64 sums of the finite values folded so far, one per lane, kept apart from [`PairAccum`]
@@ -278,10 +366,9 @@ struct BlockSums {
 }
 
 impl BlockSums {
-    /// One block of finite values into the lanes, and its |Δ| into the histogram copies
-    /// (`copies[bin * COPIES + copy]`).
+    /// One block of finite values into the lanes, and its |Δ| into the histogram copies.
     #[inline(always)]
-    fn fold_block(&mut self, xa: &[f32; BLOCK], xb: &[f32; BLOCK], copies: &mut [u32]) {
+    fn fold_block(&mut self, xa: &[f32; BLOCK], xb: &[f32; BLOCK], copies: &mut Copies) {
         let mut bins = [0u16; BLOCK];
         for ((ca, cb), cbin) in xa
             .chunks_exact(LANES)
@@ -304,12 +391,14 @@ impl BlockSums {
             }
         }
         for (i, &bin) in bins.iter().enumerate() {
-            copies[usize::from(bin) * COPIES + i % COPIES] += 1;
+            // Bins are below `BINS` <= BIN_ROWS: the mask changes nothing but the bounds check.
+            copies[usize::from(bin) & (BIN_ROWS - 1)][i % COPIES] += 1;
         }
         self.count += BLOCK as u64;
     }
 
-    fn flush_into(self, acc: &mut PairAccum, equal: u64) {
+    /// Adds the lanes to `acc`; returns their Σ Δ².
+    fn flush_into(self, acc: &mut PairAccum, equal: u64) -> f64 {
         let total = |s: [f64; LANES]| s.iter().sum::<f64>();
         acc.count += self.count;
         acc.finite += self.count;
@@ -321,6 +410,7 @@ impl BlockSums {
         acc.sum_ab += total(self.sum_ab);
         acc.sum_dd += total(self.sum_dd);
         acc.max_abs = self.max_abs.iter().fold(acc.max_abs, |m, &v| m.max(v));
+        total(self.sum_dd)
     }
 }
 
@@ -395,6 +485,20 @@ mod tests {
         acc
     }
 
+    /// One call of the build `isa` over all the bytes, flushed.
+    fn fast_fold(isa: Isa, dtype: DType, a: &[u8], b: &[u8]) -> PairAccum {
+        let mut acc = PairAccum::new();
+        let mut scratch = FoldScratch::new();
+        let dd = add_same_dtype_with(isa, &mut acc, &mut scratch, dtype, a, b).unwrap();
+        scratch.flush_into(&mut acc);
+        assert!(
+            (dd - acc.sum_dd).abs() <= 1e-12 * acc.sum_dd,
+            "{dd} vs {}",
+            acc.sum_dd
+        );
+        acc
+    }
+
     fn assert_same(fast: &PairAccum, slow: &PairAccum) {
         assert_eq!(
             (
@@ -453,8 +557,7 @@ mod tests {
         for isa in Isa::supported() {
             for dtype in [DType::F32, DType::BF16, DType::F16] {
                 let (ba, bb) = (bytes_of(dtype, &a), bytes_of(dtype, &b));
-                let mut fast = PairAccum::new();
-                assert!(add_same_dtype_with(isa, &mut fast, dtype, &ba, &bb));
+                let fast = fast_fold(isa, dtype, &ba, &bb);
                 assert_same(&fast, &general(dtype, &ba, &bb));
             }
         }
@@ -477,8 +580,7 @@ mod tests {
         for isa in Isa::supported() {
             for dtype in [DType::F32, DType::BF16, DType::F16] {
                 let (ba, bb) = (bytes_of(dtype, &a), bytes_of(dtype, &b));
-                let mut fast = PairAccum::new();
-                assert!(add_same_dtype_with(isa, &mut fast, dtype, &ba, &bb));
+                let fast = fast_fold(isa, dtype, &ba, &bb);
                 let slow = general(dtype, &ba, &bb);
                 assert_same(&fast, &slow);
             }
@@ -493,8 +595,7 @@ mod tests {
         b[70] = f32::INFINITY;
         let (ba, bb) = (bytes_of(DType::F32, &a), bytes_of(DType::F32, &b));
         for isa in Isa::supported() {
-            let mut fast = PairAccum::new();
-            assert!(add_same_dtype_with(isa, &mut fast, DType::F32, &ba, &bb));
+            let fast = fast_fold(isa, DType::F32, &ba, &bb);
             assert_eq!((fast.nan_introduced, fast.inf_introduced), (1, 1));
             assert_same(&fast, &general(DType::F32, &ba, &bb));
         }
@@ -504,14 +605,56 @@ mod tests {
     fn other_dtypes_have_no_fast_path() {
         for isa in Isa::supported() {
             let mut acc = PairAccum::new();
-            assert!(!add_same_dtype_with(
-                isa,
-                &mut acc,
-                DType::F64,
-                &[0; 16],
-                &[0; 16]
-            ));
+            let mut scratch = FoldScratch::new();
+            assert_eq!(
+                add_same_dtype_with(isa, &mut acc, &mut scratch, DType::F64, &[0; 16], &[0; 16]),
+                None
+            );
             assert_eq!(acc.count, 0);
+        }
+    }
+
+    #[test]
+    fn row_by_row_calls_give_each_row_its_delta_sq_and_the_same_totals() {
+        // 24 rows of 200 values (not a whole number of blocks or steps: each row has a tail),
+        // a NaN in row 3 and an infinity in row 17; one scratch across the calls, flushed once.
+        let (rows, cols) = (24, 200);
+        let a = values(rows * cols, 7);
+        let mut b = values(rows * cols, 8);
+        b[3 * cols + 5] = f32::NAN;
+        b[17 * cols + 150] = f32::INFINITY;
+        for isa in Isa::supported() {
+            for dtype in [DType::F32, DType::BF16, DType::F16] {
+                let (ba, bb) = (bytes_of(dtype, &a), bytes_of(dtype, &b));
+                let row_bytes = ba.len() / rows;
+                let mut acc = PairAccum::new();
+                let mut scratch = FoldScratch::new();
+                for r in 0..rows {
+                    let span = r * row_bytes..(r + 1) * row_bytes;
+                    let dd = add_same_dtype_with(
+                        isa,
+                        &mut acc,
+                        &mut scratch,
+                        dtype,
+                        &ba[span.clone()],
+                        &bb[span.clone()],
+                    )
+                    .unwrap();
+                    // The row's Σ Δ² by hand, from the decoded values.
+                    let (mut wa, mut wb) = (Vec::new(), Vec::new());
+                    crate::decode::decode_f64(dtype, &ba[span.clone()], &mut wa).unwrap();
+                    crate::decode::decode_f64(dtype, &bb[span], &mut wb).unwrap();
+                    let want: f64 = wa
+                        .iter()
+                        .zip(&wb)
+                        .filter(|(x, y)| x.is_finite() && y.is_finite())
+                        .map(|(x, y)| (y - x) * (y - x))
+                        .sum();
+                    assert!((dd - want).abs() <= 1e-12 * want, "row {r}: {dd} vs {want}");
+                }
+                scratch.flush_into(&mut acc);
+                assert_same(&acc, &general(dtype, &ba, &bb));
+            }
         }
     }
 }

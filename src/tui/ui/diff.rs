@@ -13,6 +13,7 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Cell, Gauge, Paragraph, R
 
 use super::{dim, num};
 use crate::diff::Status;
+use crate::diff::lowrank::{RankMethod, RankReading};
 use crate::text::human_bytes;
 use crate::tui::app::App;
 use crate::tui::diff_tab::{DiffState, DiffTab};
@@ -365,17 +366,25 @@ fn detail(tab: &DiffTab, view: &DiffView, t: &ChangedTensor, frame: &mut Frame, 
         )),
     }
     if let Some(r) = &t.rank {
-        let rank = |v: Option<usize>| v.map_or_else(|| format!(">{}", r.sketch), |v| v.to_string());
+        let rank = |v: RankReading| match v {
+            RankReading::Measured(v) => v.to_string(),
+            RankReading::Above(v) => format!(">{v}"),
+            RankReading::NotMeasured => "-".to_owned(),
+        };
         lines.push(pair(vec![
-            ("rank r90", rank(r.r90)),
-            ("r99", rank(r.r99)),
-            ("stable", format!("{:.1}", r.stable)),
+            ("rank r90", rank(r.r90_reading())),
+            ("r99", rank(r.r99_reading())),
+            (
+                "stable",
+                r.stable.map_or("-".to_owned(), |s| format!("{s:.1}")),
+            ),
             (
                 "reads as",
-                if r.low_rank {
-                    "low-rank merge"
-                } else {
-                    "full-rank change"
+                match (r.low_rank, r.method) {
+                    (true, _) => "low-rank merge",
+                    (false, RankMethod::NoiseFloor) => "rounding noise",
+                    (false, RankMethod::RowSample) => "full-rank change (row sample)",
+                    (false, _) => "full-rank change",
                 }
                 .to_owned(),
             ),
