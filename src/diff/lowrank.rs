@@ -223,16 +223,7 @@ pub(crate) fn compute_low_rank(
         .map(|l| l.max(0.0).sqrt())
         .collect();
     sigma.sort_by(|x, y| y.total_cmp(x));
-    let rank_for = |share: f64| {
-        let mut acc = 0.0;
-        sigma
-            .iter()
-            .position(|s| {
-                acc += s * s;
-                acc >= share * delta_sq
-            })
-            .map(|i| i + 1)
-    };
+    let rank_for = |share: f64| rank_holding(&sigma, share * delta_sq);
     let top = sigma.first().copied().unwrap_or(0.0);
     let r99 = if full_rank { None } else { rank_for(0.99) };
     Ok(Some(LowRank {
@@ -279,16 +270,7 @@ fn exact_rows(
     // ‖Δ‖² as the sum of the squared singular values (the numbers pass summed the same values in
     // another order), so the shares end at exactly 1.
     let total: f64 = sigma.iter().map(|s| s * s).sum();
-    let rank_for = |share: f64| {
-        let mut acc = 0.0;
-        sigma
-            .iter()
-            .position(|s| {
-                acc += s * s;
-                acc >= share * total * (1.0 - 1e-12)
-            })
-            .map(|i| i + 1)
-    };
+    let rank_for = |share: f64| rank_holding(&sigma, share * total * (1.0 - 1e-12));
     let r99 = rank_for(0.99);
     let top = sigma.first().copied().unwrap_or(0.0);
     Ok(LowRank {
@@ -617,6 +599,19 @@ pub(crate) fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
         let (u, v) = (uniform(), uniform());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     })
+}
+
+/// The smallest rank whose singular values (largest first) hold `energy` of Σσ²; `None` when all of
+/// them do not.
+fn rank_holding(sigma: &[f64], energy: f64) -> Option<usize> {
+    let mut acc = 0.0;
+    sigma
+        .iter()
+        .position(|s| {
+            acc += s * s;
+            acc >= energy
+        })
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]

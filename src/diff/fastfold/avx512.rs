@@ -128,13 +128,7 @@ pub(super) unsafe fn fold<T: Load16>(
         // CPU supports AVX-512F (this function's contract).
         let ((ra, va), (rb, vb)) =
             unsafe { (T::load(a.as_ptr().add(off)), T::load(b.as_ptr().add(off))) };
-        let special = _mm512_cmpeq_epi32_mask(
-            _mm512_and_si512(_mm512_castps_si512(va), exponent),
-            exponent,
-        ) | _mm512_cmpeq_epi32_mask(
-            _mm512_and_si512(_mm512_castps_si512(vb), exponent),
-            exponent,
-        );
+        let special = special_lanes(va, vb, exponent);
         if special != 0 {
             // Counted here, folded after the loop: a call inside the loop would make every
             // vector sum live across it, and the sums would be kept on the stack.
@@ -207,6 +201,19 @@ pub(super) unsafe fn fold<T: Load16>(
     fast_dd + special_dd + super::fold_tail(acc, T::DTYPE, &a[tail..], &b[tail..])
 }
 
+/// The lanes where `va` or `vb` holds a NaN or an infinity (every exponent bit set).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn special_lanes(va: __m512, vb: __m512, exponent: __m512i) -> u16 {
+    _mm512_cmpeq_epi32_mask(
+        _mm512_and_si512(_mm512_castps_si512(va), exponent),
+        exponent,
+    ) | _mm512_cmpeq_epi32_mask(
+        _mm512_and_si512(_mm512_castps_si512(vb), exponent),
+        exponent,
+    )
+}
+
 /// The steps of `a` and `b` holding a NaN or an infinity on either side, through the general path
 /// (which counts them); returns their Σ Δ² over the finite pairs.
 ///
@@ -227,13 +234,7 @@ unsafe fn fold_special_steps<T: Load16>(
         // SAFETY: `steps` whole steps lie within both slices (this function's contract).
         let ((_, va), (_, vb)) =
             unsafe { (T::load(a.as_ptr().add(off)), T::load(b.as_ptr().add(off))) };
-        let special = _mm512_cmpeq_epi32_mask(
-            _mm512_and_si512(_mm512_castps_si512(va), exponent),
-            exponent,
-        ) | _mm512_cmpeq_epi32_mask(
-            _mm512_and_si512(_mm512_castps_si512(vb), exponent),
-            exponent,
-        );
+        let special = special_lanes(va, vb, exponent);
         if special != 0 {
             let (mut xa, mut xb) = ([0f32; STEP], [0f32; STEP]);
             // SAFETY: both arrays hold 16 f32; the stores are unaligned.
