@@ -63,6 +63,20 @@ impl Tmux {
         std::thread::sleep(Duration::from_millis(150));
     }
 
+    /// Polls the screen until `text` has left it, for up to 20 s (a key sent after an Escape
+    /// must not reach the program with it: "Esc q" reads as Alt+q).
+    fn wait_gone(&self, text: &str) {
+        let start = Instant::now();
+        while self.screen().contains(text) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{text:?} still shown:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Polls the screen until it holds `text`, for up to 20 s.
     fn wait_for(&self, text: &str) -> String {
         let start = Instant::now();
@@ -122,6 +136,7 @@ fn first_screen_tensors_filter_help_and_quit_with_status_0() {
     let help = tmux.wait_for("keys (Esc closes)");
     assert!(help.contains("copy the selected name"), "{help}");
     tmux.send(&["Escape"]);
+    tmux.wait_gone("keys (Esc closes)");
 
     tmux.send(&["q"]);
     let after = tmux.wait_for("glassbox exited");
