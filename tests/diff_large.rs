@@ -10,6 +10,8 @@ use std::sync::atomic::AtomicBool;
 
 use glassbox::diff::{DiffOptions, compute_diff};
 
+mod common;
+
 fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -23,30 +25,17 @@ const COLS: u64 = 4096;
 /// A sparse safetensors file of `tensors` BF16 tensors of ROWS × COLS (256 MiB each; zeros, no
 /// disk). With `changed`, the odd tensors get one value of 1.0 in their eighth page.
 fn sparse_model(path: &std::path::Path, tensors: u64, changed: bool) -> u64 {
-    let bytes = ROWS * COLS * 2;
-    let entries: Vec<String> = (0..tensors)
-        .map(|i| {
-            format!(
-                "\"model.layers.{i}.mlp.up_proj.weight\":{{\"dtype\":\"BF16\",\"shape\":[{ROWS},{COLS}],\"data_offsets\":[{},{}]}}",
-                i * bytes,
-                (i + 1) * bytes
-            )
-        })
-        .collect();
-    let header = format!("{{{}}}", entries.join(","));
-    let mut f = std::fs::File::create(path).unwrap();
-    f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
-    f.write_all(header.as_bytes()).unwrap();
-    let start = 8 + header.len() as u64;
+    let names = (0..tensors).map(|i| format!("model.layers.{i}.mlp.up_proj.weight"));
+    let (start, len) = common::sparse_safetensors(path, "BF16", &[ROWS, COLS], names);
     if changed {
+        let bytes = ROWS * COLS * 2;
+        let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
         for i in (1..tensors).step_by(2) {
             f.seek(SeekFrom::Start(start + i * bytes + 7 * 4096))
                 .unwrap();
             f.write_all(&[0x80, 0x3f]).unwrap();
         }
     }
-    let len = start + tensors * bytes;
-    f.set_len(len).unwrap();
     len
 }
 

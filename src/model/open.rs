@@ -356,18 +356,7 @@ fn open_index(index_path: &Path, folder: &Path, reading: Reading) -> Result<Mode
                 .with("indexed_file", shard.as_str()),
             ),
             None => {
-                notes.push(
-                    Finding::new(
-                        Severity::Warning,
-                        "index_extra_tensor",
-                        Subject::Tensor(t.name.clone()),
-                        format!(
-                            "tensor `{}` in `{}` is not in the index",
-                            t.name, model.files[t.file].name
-                        ),
-                    )
-                    .with("file", model.files[t.file].name.as_str()),
-                );
+                notes.push(index_extra_tensor(&model, &t));
                 keep.push(t);
             }
         }
@@ -484,6 +473,18 @@ pub(super) fn reject_name_collisions(model: &Model, folder: &Path) -> Result<()>
         first_file.insert(&t.name, t.file);
     }
     Ok(())
+}
+
+/// A tensor of a weight file that the index does not list (read all the same).
+pub(super) fn index_extra_tensor(model: &Model, t: &TensorInfo) -> Finding {
+    let file = model.files[t.file].name.as_str();
+    Finding::new(
+        Severity::Warning,
+        "index_extra_tensor",
+        Subject::Tensor(t.name.clone()),
+        format!("tensor `{}` in `{file}` is not in the index", t.name),
+    )
+    .with("file", file)
 }
 
 /// The `index_total_size` note, when an index's `total_size` differs from the tensors' bytes.

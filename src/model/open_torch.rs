@@ -159,18 +159,7 @@ pub(super) fn open_index(index_path: &Path, folder: &Path, reading: Reading) -> 
     let mut notes = Vec::new();
     for t in &model.tensors {
         if !index.weight_map.contains_key(&t.name) {
-            notes.push(
-                Finding::new(
-                    Severity::Warning,
-                    "index_extra_tensor",
-                    Subject::Tensor(t.name.clone()),
-                    format!(
-                        "tensor `{}` in `{}` is not in the index",
-                        t.name, model.files[t.file].name
-                    ),
-                )
-                .with("file", model.files[t.file].name.as_str()),
-            );
+            notes.push(super::open::index_extra_tensor(&model, t));
         }
     }
     notes.extend(total_size_note(index.total_size, &model));

@@ -113,7 +113,6 @@ fn check_index(
     index: &crate::format::index::ShardIndex,
     reference: &str,
 ) -> Result<()> {
-    use crate::finding::{Finding, Severity, Subject};
     let held: std::collections::HashSet<(&str, &str)> = model
         .tensors
         .iter()
@@ -138,16 +137,7 @@ fn check_index(
     let mut notes = Vec::new();
     for t in &model.tensors {
         if !index.weight_map.contains_key(&t.name) {
-            let file = model.files[t.file].name.as_str();
-            notes.push(
-                Finding::new(
-                    Severity::Warning,
-                    "index_extra_tensor",
-                    Subject::Tensor(t.name.clone()),
-                    format!("tensor `{}` in `{file}` is not in the index", t.name),
-                )
-                .with("file", file),
-            );
+            notes.push(super::open::index_extra_tensor(model, t));
         }
     }
     notes.extend(super::open::total_size_note(index.total_size, model));

@@ -68,15 +68,32 @@ pub struct ArchitectureObj {
     pub dtype: Option<String>,
 }
 
-/// Writes a safetensors file of `tensors` F32 tensors of `values` values each, sparse (a hole:
-/// zeros); returns the header length (8 + JSON), where the data starts, and the file length.
+/// Writes a safetensors file of `tensors` F32 tensors `t0`, `t1`, … of `values` values each,
+/// sparse (a hole: zeros); returns where the data starts (8 + JSON) and the file length.
 pub fn sparse_f32(path: &std::path::Path, tensors: u64, values: u64) -> (u64, u64) {
-    use std::io::{Seek, SeekFrom, Write};
-    let bytes = values * 4;
-    let entries: Vec<String> = (0..tensors)
-        .map(|i| {
+    let names = (0..tensors).map(|i| format!("t{i}"));
+    sparse_safetensors(path, "F32", &[values], names)
+}
+
+/// Writes a safetensors file of one tensor per name, each of `dtype` (2 or 4 bytes a value) and
+/// `shape`, sparse (a hole: zeros, no disk); returns where the data starts and the file length.
+pub fn sparse_safetensors(
+    path: &std::path::Path,
+    dtype: &str,
+    shape: &[u64],
+    names: impl Iterator<Item = String>,
+) -> (u64, u64) {
+    use std::io::Write;
+    let width = if dtype == "F32" { 4 } else { 2 };
+    let bytes = width * shape.iter().product::<u64>();
+    let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
+    let entries: Vec<String> = names
+        .enumerate()
+        .map(|(i, name)| {
+            let i = i as u64;
             format!(
-                "\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[{values}],\"data_offsets\":[{},{}]}}",
+                "\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
+                dims.join(","),
                 i * bytes,
                 (i + 1) * bytes
             )
@@ -87,8 +104,7 @@ pub fn sparse_f32(path: &std::path::Path, tensors: u64, values: u64) -> (u64, u6
     f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
     f.write_all(header.as_bytes()).unwrap();
     let start = 8 + header.len() as u64;
-    let len = start + tensors * bytes;
-    f.seek(SeekFrom::Start(len - 1)).unwrap();
-    f.write_all(&[0]).unwrap();
+    let len = start + entries.len() as u64 * bytes;
+    f.set_len(len).unwrap();
     (start, len)
 }
