@@ -206,6 +206,10 @@ pub struct DiffArgs {
     /// models).
     #[arg(long)]
     pub no_rank: bool,
+    /// Count every |B − A| into the p99 histogram (pairs above 4M values otherwise count a
+    /// deterministic 1 in 8 of them; every other number is exact either way).
+    #[arg(long)]
+    pub exact: bool,
 }
 
 #[derive(Debug, Args)]
@@ -343,6 +347,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                     maps: Vec::new(),
                     tolerance: 0.0,
                     no_rank: false,
+                    exact: false,
                 };
                 diff(&args, &common)?
             }
@@ -617,6 +622,7 @@ fn diff(args: &DiffArgs, common: &Common) -> Result<(Painted, bool)> {
         maps: args.maps.clone(),
         tolerance: args.tolerance,
         no_rank: args.no_rank,
+        exact: args.exact,
     };
     let bar = progress_bar(
         common,

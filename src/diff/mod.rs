@@ -53,6 +53,10 @@ pub struct DiffOptions {
     /// `lowrank`); a low-rank one, the range finder: 2 · (power iterations + 1) more reads of the
     /// matrix at 2 · sketch flops per value and pass.
     pub no_rank: bool,
+    /// Count every |Δ| into the p99 histogram; pairs above `fastfold::SAMPLE_ABOVE` values
+    /// otherwise count a deterministic one in eight steps of sixteen values (the sums, maximum
+    /// and every other number are exact either way).
+    pub exact: bool,
 }
 
 /// What happened to one tensor.
@@ -225,7 +229,7 @@ fn compute_diff_here(
             if stop.now() {
                 return Err(DiffError::Cancelled);
             }
-            let d = compare_pair(x, y, *renamed, options.no_rank, &stop);
+            let d = compare_pair(x, y, *renamed, options, &stop);
             // Done with both tensors: their pages leave this process's resident set (they stay
             // in the page cache), so memory stays bounded by the pairs in flight.
             release_a.release(x.view.tensor.file, x.view.byte_range());
@@ -338,9 +342,10 @@ fn compare_pair(
     x: &Canonical<'_>,
     y: &Canonical<'_>,
     renamed: bool,
-    no_rank: bool,
+    options: &DiffOptions,
     stop: &Stop<'_>,
 ) -> Result<TensorDiff, DiffError> {
+    let no_rank = options.no_rank;
     let (ta, tb) = (x.view.tensor, y.view.tensor);
     let (shape_a, shape_b) = (&x.view.shape, &y.view.shape);
     let name_of = |c: &Canonical<'_>| (c.source != y.name).then(|| c.source.clone());
@@ -391,14 +396,22 @@ fn compare_pair(
         .then(|| FloatLayout::narrower(ta.dtype, tb.dtype))
         .flatten();
     let wants_rank = !no_rank && !reshaped && ta.dtype == tb.dtype && shape_a.len() == 2;
-    let Folded { acc, row_energies } =
-        fold_pair(&x.view, &y.view, rows, rounding, wants_rank, stop).map_err(|e| match e {
-            FoldError::Cancelled => DiffError::Cancelled,
-            FoldError::Decode(source) => DiffError::Decode {
-                tensor: y.name.clone(),
-                source,
-            },
-        })?;
+    let Folded { acc, row_energies } = fold_pair(
+        &x.view,
+        &y.view,
+        rows,
+        rounding,
+        wants_rank,
+        options.exact,
+        stop,
+    )
+    .map_err(|e| match e {
+        FoldError::Cancelled => DiffError::Cancelled,
+        FoldError::Decode(source) => DiffError::Decode {
+            tensor: y.name.clone(),
+            source,
+        },
+    })?;
     let numbers = PairNumbers::from_accum(&acc, rounding);
     let all_equal = acc.equal == acc.count;
     d.status = if reshaped {
@@ -473,6 +486,7 @@ fn fold_pair(
     rows: usize,
     rounding: Option<FloatLayout>,
     row_energies: bool,
+    exact: bool,
     stop: &Stop<'_>,
 ) -> Result<Folded, FoldError> {
     let per = (CHUNK_VALUES / a.cols.max(1)).max(1);
@@ -496,15 +510,22 @@ fn fold_pair(
             {
                 // The histogram copies stay in one scratch across the chunk's calls (one per
                 // row, or one for the chunk), flushed once.
-                let mut scratch = fastfold::FoldScratch::new();
+                let mut scratch = fastfold::FoldScratch::for_pair((rows * a.cols) as u64, exact);
+                let first = (r0 * a.cols) as u64;
                 if by_row {
                     let row_bytes = ba.len() / (r1 - r0);
-                    for (ra, rb) in ba.chunks_exact(row_bytes).zip(bb.chunks_exact(row_bytes)) {
-                        let dd = fastfold::add_same_dtype(&mut acc, &mut scratch, dtype, ra, rb);
+                    for (i, (ra, rb)) in ba
+                        .chunks_exact(row_bytes)
+                        .zip(bb.chunks_exact(row_bytes))
+                        .enumerate()
+                    {
+                        let at = first + (i * a.cols) as u64;
+                        let dd =
+                            fastfold::add_same_dtype(&mut acc, &mut scratch, dtype, ra, rb, at);
                         energies.push(dd.unwrap_or(0.0));
                     }
                 } else {
-                    fastfold::add_same_dtype(&mut acc, &mut scratch, dtype, ba, bb);
+                    fastfold::add_same_dtype(&mut acc, &mut scratch, dtype, ba, bb, first);
                 }
                 scratch.flush_into(&mut acc);
                 a.release_rows_batched(r0, r1);

@@ -138,12 +138,15 @@ impl PairAccum {
         &self.hist
     }
 
-    /// The 99th percentile of |Δ| over the finite pairs: the upper edge of its histogram bin.
+    /// The 99th percentile of |Δ| over the finite pairs: the upper edge of its histogram bin. The
+    /// histogram may hold sampled counts, each standing for several values (see `fastfold`), so
+    /// the rank is taken of its own total.
     pub fn p99_abs(&self) -> Option<f64> {
         if self.finite == 0 {
             return None;
         }
-        let target = (self.finite as f64 * 0.99).ceil() as u64;
+        let total: u64 = self.hist.iter().sum();
+        let target = (total as f64 * 0.99).ceil() as u64;
         let mut seen = 0;
         for (i, &c) in self.hist.iter().enumerate() {
             seen += c;

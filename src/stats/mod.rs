@@ -109,8 +109,10 @@ mod run;
 mod sample;
 mod siblings;
 
+pub(crate) use choice::parse_kernel;
 pub use engine::compute_stats;
 pub use findings::{cross_tensor_findings, find_anomalies, tensor_findings};
+pub(crate) use isa::Isa;
 pub use run::{BATCH_BYTES, Progress, StatsEvent, StatsRun, compute_model_stats, thread_pool};
 
 use crate::dtype::DType;
