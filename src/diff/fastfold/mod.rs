@@ -10,26 +10,39 @@
 //! compare of the stored bits. A block holding a NaN or an infinity on either side goes through
 //! the general path, which counts them.
 //!
-//! Three builds of the kernel, chosen at run time ([`Isa::best`]):
+//! Three builds of the kernel, chosen at run time ([`Isa::best`], or `GLASSBOX_KERNEL` for
+//! benchmarking, see [`Isa::chosen`]):
 //!
-//! - [`avx512`]: explicit AVX-512 (sixteen values per step, sums in registers, the |Δ| bin
-//!   computed in vector lanes), for CPUs that have it;
+//! - [`avx512`]: explicit AVX-512, sixteen values per step in two vectors of eight f64 lanes;
+//! - [`avx2`]: the same steps with AVX2 (four f64 lanes per register), for x86-64 CPUs without
+//!   AVX-512;
 //! - the portable kernel below, blocks of [`BLOCK`] values in [`LANES`] f64 lanes written so LLVM
-//!   vectorises them, compiled a second time with AVX2 and FMA for x86-64 CPUs without AVX-512;
-//! - the same Rust code for the baseline target (every other CPU, ARM included).
+//!   vectorises them, for every other CPU (ARM included).
 //!
-//! Both count the |Δ| histogram into [`COPIES`] interleaved copies (value `i` into copy
-//! `i % COPIES`): one copy made each increment wait for the previous store to the same hot bin.
-//! The copies live in a [`FoldScratch`] the caller keeps across calls and flushes into the
-//! accumulator once per chunk, so a call may be as short as one row: each call returns the Σ Δ²
-//! of its own values, which is how the numbers pass gets the row energies the low-rank gate
-//! samples by (see `lowrank`). Both prefetch the two input streams ahead, since the diff reads
-//! two maps at once.
+//! Per value, the loop does only the sums (Σ a, Σ b, Σ a², Σ b², Σ Δ²), the maximum of |Δ| and
+//! the equal-bits count; Σ ab is derived ([`product_sum`]). The explicit kernels find NaN and
+//! infinity once per block of 1,024 values (a non-finite value makes the block's Σ a² or Σ b²
+//! non-finite), the portable one per block of [`BLOCK`] with an integer test.
 //!
-//! Measured (Intel Xeon with AVX-512, 2 cores shared with other builds, two 2 GiB BF16 files,
-//! every value changed, `--no-rank`, interleaved medians of 5; `readlimit` on both files is the
-//! limit): see README.md, "glassbox diff", for the figures before and after.
+//! The |Δ| histogram (for p99) is counted apart, after each block, from the values again (in L1):
+//! every value when the pair holds at most [`SAMPLE_ABOVE`] values or `--exact` asks, otherwise
+//! the steps of sixteen values [`sampled_step`] picks, one in eight, each count then standing for
+//! eight ([`FoldScratch::flush_into`]). Counting every value was about half of the fold's time:
+//! an increment per value, the few hot bins waiting for each other's stores. The counts go into
+//! [`COPIES`] interleaved copies (value `i` of a step into copy `i % COPIES`) to break those
+//! chains. The copies live in a [`FoldScratch`] the caller keeps across calls and flushes into
+//! the accumulator once per chunk, so a call may be as short as one row: each call returns the
+//! Σ Δ² of its own values, which is how the numbers pass gets the row energies the low-rank gate
+//! samples by (see `lowrank`). All prefetch the two input streams ahead, since the diff reads two
+//! maps at once.
+//!
+//! Measured (AMD EPYC Zen 4, 2 vCPU, two 2 GiB BF16 files in the page cache, every value
+//! changed, `--no-rank`; `readlimit` on both files is the limit): AVX-512 about 1.6-1.8× the
+//! limit, AVX2 about 2×, the portable build (x86-64 baseline, SSE2) about 7.5× — see README.md,
+//! "glassbox diff".
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
@@ -212,11 +225,14 @@ impl Isa {
     }
 }
 
-/// Whether the CPU runs the AVX2 and FMA build of the portable kernel.
+/// Whether the CPU runs the AVX2 kernel (AVX2, FMA, F16C and POPCNT).
 fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
+            && std::arch::is_x86_feature_detected!("popcnt")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -310,56 +326,32 @@ fn fold_with(
             }
         };
     }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        assert!(has_avx2_fma(), "AVX2 kernel on a CPU without it");
+        let copies = &mut *scratch.copies;
+        // SAFETY: the CPU reported AVX2, FMA, F16C and POPCNT (`has_avx2_fma`, checked just
+        // above), the features the kernel enables; the dtype picks the matching loader.
+        return unsafe {
+            match dtype {
+                DType::F32 => avx2::fold::<avx2::F32>(acc, copies, sampling, a, b),
+                DType::BF16 => avx2::fold::<avx2::Bf16>(acc, copies, sampling, a, b),
+                _ => avx2::fold::<avx2::F16>(acc, copies, sampling, a, b),
+            }
+        };
+    }
+    let _ = isa;
     // Each dtype gets its own copy of the kernel, so its widening inlines into the loop.
     let copies = &mut *scratch.copies;
     match dtype {
-        DType::F32 => dispatch(isa, acc, copies, dtype, sampling, widen_f32, a, b),
-        DType::BF16 => dispatch(isa, acc, copies, dtype, sampling, widen_bf16, a, b),
-        _ => dispatch(isa, acc, copies, dtype, sampling, widen_f16, a, b),
+        DType::F32 => fold_bytes(acc, copies, dtype, sampling, widen_f32, a, b),
+        DType::BF16 => fold_bytes(acc, copies, dtype, sampling, widen_bf16, a, b),
+        _ => fold_bytes(acc, copies, dtype, sampling, widen_f16, a, b),
     }
-}
-
-/// Runs the portable kernel, built for AVX2 and FMA when `isa` says so.
-#[allow(clippy::too_many_arguments)] // the build, the sums and the six inputs of `fold_bytes`
-fn dispatch<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
-    isa: Isa,
-    acc: &mut PairAccum,
-    copies: &mut Copies,
-    dtype: DType,
-    sampling: Sampling,
-    widen: W,
-    a: &[u8],
-    b: &[u8],
-) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if isa != Isa::Portable && has_avx2_fma() {
-        // SAFETY: the CPU just reported AVX2 and FMA, the only features `fold_avx2` enables.
-        return unsafe { fold_avx2(acc, copies, dtype, sampling, &widen, a, b) };
-    }
-    let _ = isa;
-    fold_bytes(acc, copies, dtype, sampling, &widen, a, b)
 }
 
 /// The histogram copies: `copies[bin][copy]`.
 type Copies = [[u32; COPIES]; BIN_ROWS];
-
-/// [`fold_bytes`] compiled for AVX2 and FMA.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn fold_avx2<W: Fn(&[u8], &mut [f32; BLOCK], &mut [u32; BLOCK])>(
-    acc: &mut PairAccum,
-    copies: &mut Copies,
-    dtype: DType,
-    sampling: Sampling,
-    widen: W,
-    a: &[u8],
-    b: &[u8],
-) -> f64 {
-    fold_bytes(acc, copies, dtype, sampling, widen, a, b)
-}
 
 /// Bits of an f32 whose exponent field is all ones: NaN or infinity.
 const F32_EXPONENT: u32 = 0x7f80_0000;
@@ -507,7 +499,7 @@ impl BlockSums {
 }
 
 /// Counts the |Δ| bins of the steps of one block (its first value `offset` values into the call)
-/// that `sampling` takes, value `i` into copy `i % COPIES`.
+/// that `sampling` takes.
 #[inline(always)]
 fn count_block(
     copies: &mut Copies,
@@ -516,16 +508,22 @@ fn count_block(
     xa: &[f32; BLOCK],
     xb: &[f32; BLOCK],
 ) {
-    const _: () = assert!(BLOCK.is_multiple_of(STEP) && STEP.is_multiple_of(COPIES));
+    const _: () = assert!(BLOCK.is_multiple_of(STEP));
     for (q, (ca, cb)) in xa.chunks_exact(STEP).zip(xb.chunks_exact(STEP)).enumerate() {
-        if !sampling.takes(offset + q * STEP) {
-            continue;
+        if sampling.takes(offset + q * STEP) {
+            count_step(copies, ca, cb);
         }
-        for (i, (&x, &y)) in ca.iter().zip(cb).enumerate() {
-            let bin = super::numbers::bin_of((f64::from(y) - f64::from(x)).abs());
-            // Bins are below `BINS` <= BIN_ROWS: the mask changes nothing but the bounds check.
-            copies[bin & (BIN_ROWS - 1)][i % COPIES] += 1;
-        }
+    }
+}
+
+/// Counts the |Δ| bins of one step of values, value `i` into copy `i % COPIES`.
+#[inline(always)]
+fn count_step(copies: &mut Copies, xa: &[f32], xb: &[f32]) {
+    const _: () = assert!(STEP.is_multiple_of(COPIES));
+    for (i, (&x, &y)) in xa.iter().zip(xb).enumerate() {
+        let bin = super::numbers::bin_of((f64::from(y) - f64::from(x)).abs());
+        // Bins are below `BINS` <= BIN_ROWS: the mask changes nothing but the bounds check.
+        copies[bin & (BIN_ROWS - 1)][i % COPIES] += 1;
     }
 }
 
