@@ -207,7 +207,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub no_rank: bool,
     /// Count every |B − A| into the p99 histogram (pairs above 4M values otherwise count a
-    /// deterministic 1 in 8 of them; every other number is exact either way).
+    /// deterministic sample of at least 512K of them; every other number is exact either way).
     #[arg(long)]
     pub exact: bool,
 }

@@ -54,8 +54,8 @@ pub struct DiffOptions {
     /// matrix at 2 · sketch flops per value and pass.
     pub no_rank: bool,
     /// Count every |Δ| into the p99 histogram; pairs above `fastfold::SAMPLE_ABOVE` values
-    /// otherwise count a deterministic one in eight steps of sixteen values (the sums, maximum
-    /// and every other number are exact either way).
+    /// otherwise count a deterministic sample of steps of sixteen values (see `fastfold`; the
+    /// sums, maximum and every other number are exact either way).
     pub exact: bool,
 }
 
