@@ -13,7 +13,7 @@ use std::arch::x86_64::*;
 
 use super::super::numbers::PairAccum;
 use super::super::numbers::{BINS_PER_OCTAVE, OCTAVES};
-use super::{BIN_ROWS, COPIES, Copies, Sampling};
+use super::{Copies, Sampling};
 use crate::dtype::DType;
 
 /// Values per step (the unit the histogram sample picks, as in the AVX-512 kernel).
@@ -216,18 +216,6 @@ fn widen(v: __m256) -> [__m256d; 2] {
     ]
 }
 
-/// Sixteen f32 held as two vectors of eight, stored in that order.
-#[target_feature(enable = "avx2")]
-#[inline]
-fn store16(v: [__m256; 2]) -> [f32; STEP] {
-    let mut out = [0f32; STEP];
-    for (h, half) in v.iter().enumerate() {
-        // SAFETY: `out` holds sixteen f32; this half's eight go to `8 * h ..` (unaligned store).
-        unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(8 * h), *half) };
-    }
-    out
-}
-
 /// Folds the stored bytes `a` and `b` (the same values of type `T`, equal lengths) into `acc`,
 /// counting the |Δ| bins of the steps `sampling` takes into `copies`; returns the Σ Δ² of the
 /// finite pairs.
@@ -340,11 +328,7 @@ fn count_step(copies: &mut Copies, va: [__m256; 2], vb: [__m256; 2], sign: __m25
         let mut stored = [0u32; 8];
         // SAFETY: `stored` holds eight u32 (unaligned store).
         unsafe { _mm256_storeu_si256(stored.as_mut_ptr().cast(), bins) };
-        for (j, &bin) in stored.iter().enumerate() {
-            // Bins are at most `BINS - 1` < BIN_ROWS: the mask changes nothing but the bounds
-            // check.
-            copies[(bin as usize) & (BIN_ROWS - 1)][j % COPIES] += 1;
-        }
+        super::count_bins(copies, &stored);
     }
 }
 
@@ -357,11 +341,16 @@ fn count_step(copies: &mut Copies, va: [__m256; 2], vb: [__m256; 2], sign: __m25
 #[inline(never)]
 unsafe fn fold_general<T: Load16>(acc: &mut PairAccum, a: &[u8], b: &[u8]) -> f64 {
     let step_bytes = STEP * T::WIDTH;
-    let mut dd = 0.0;
-    for (ca, cb) in a.chunks_exact(step_bytes).zip(b.chunks_exact(step_bytes)) {
-        // SAFETY: each chunk is one whole step of both slices.
-        let (va, vb, _) = unsafe { T::load_pair(ca.as_ptr(), cb.as_ptr()) };
-        dd += super::general_block(acc, &store16(va), &store16(vb));
-    }
-    dd
+    super::general_steps(acc, a.len() / step_bytes, |k| {
+        // SAFETY: step `k` lies within both slices and the CPU has the features (this function's
+        // contract).
+        unsafe {
+            let (pa, pb) = (
+                a.as_ptr().add(k * step_bytes),
+                b.as_ptr().add(k * step_bytes),
+            );
+            let (va, vb, _) = T::load_pair(pa, pb);
+            (super::store16(va), super::store16(vb))
+        }
+    })
 }

@@ -307,10 +307,7 @@ unsafe fn count_step<T: Load16>(copies: &mut Copies, pa: *const u8, pb: *const u
         // SAFETY: `bins` holds sixteen u64; this half's eight go to `8 * h ..`.
         unsafe { _mm512_storeu_si512(bins.as_mut_ptr().add(8 * h).cast(), bin) };
     }
-    for (j, &bin) in bins.iter().enumerate() {
-        // Bins are at most `BINS - 1` < BIN_ROWS: the mask changes nothing but the bounds check.
-        copies[(bin as usize) & (BIN_ROWS - 1)][j % COPIES] += 1;
-    }
+    super::count_bins(copies, &bins);
 }
 
 /// Whole steps of `a` and `b` holding a NaN or an infinity somewhere, through the general path
@@ -323,18 +320,16 @@ unsafe fn count_step<T: Load16>(copies: &mut Copies, pa: *const u8, pb: *const u
 #[inline(never)]
 unsafe fn fold_general<T: Load16>(acc: &mut PairAccum, a: &[u8], b: &[u8]) -> f64 {
     let step_bytes = STEP * T::WIDTH;
-    let mut dd = 0.0;
-    for (ca, cb) in a.chunks_exact(step_bytes).zip(b.chunks_exact(step_bytes)) {
-        let (mut xa, mut xb) = ([0f32; STEP], [0f32; STEP]);
-        // SAFETY: each chunk is one whole step; both arrays hold 16 f32 (unaligned stores).
+    super::general_steps(acc, a.len() / step_bytes, |k| {
+        // SAFETY: step `k` lies within both slices and the CPU has the features (this function's
+        // contract).
         unsafe {
-            let ((_, va), (_, vb)) = (T::load(ca.as_ptr()), T::load(cb.as_ptr()));
-            for h in 0..2 {
-                _mm256_storeu_ps(xa.as_mut_ptr().add(8 * h), va[h]);
-                _mm256_storeu_ps(xb.as_mut_ptr().add(8 * h), vb[h]);
-            }
+            let (pa, pb) = (
+                a.as_ptr().add(k * step_bytes),
+                b.as_ptr().add(k * step_bytes),
+            );
+            let ((_, va), (_, vb)) = (T::load(pa), T::load(pb));
+            (super::store16(va), super::store16(vb))
         }
-        dd += super::general_block(acc, &xa, &xb);
-    }
-    dd
+    })
 }

@@ -528,15 +528,53 @@ fn count_block(
     }
 }
 
-/// Counts the |Δ| bins of one step of values, value `i` into copy `i % COPIES`.
+/// Counts the |Δ| bins of one step of values.
 #[inline(always)]
 fn count_step(copies: &mut Copies, xa: &[f32], xb: &[f32]) {
-    const _: () = assert!(STEP.is_multiple_of(COPIES));
-    for (i, (&x, &y)) in xa.iter().zip(xb).enumerate() {
-        let bin = super::numbers::bin_of((f64::from(y) - f64::from(x)).abs());
-        // Bins are below `BINS` <= BIN_ROWS: the mask changes nothing but the bounds check.
-        copies[bin & (BIN_ROWS - 1)][i % COPIES] += 1;
+    let mut bins = [0u64; STEP];
+    for ((bin, &x), &y) in bins.iter_mut().zip(xa).zip(xb) {
+        *bin = super::numbers::bin_of((f64::from(y) - f64::from(x)).abs()) as u64;
     }
+    count_bins(copies, &bins[..xa.len()]);
+}
+
+/// Counts computed bins into the copies, bin `j` of the slice into copy `j % COPIES`.
+#[inline(always)]
+fn count_bins<B: Copy + Into<u64>>(copies: &mut Copies, bins: &[B]) {
+    const _: () = assert!(STEP.is_multiple_of(COPIES));
+    for (j, &bin) in bins.iter().enumerate() {
+        // Bins are below `BINS` <= BIN_ROWS: the mask changes nothing but the bounds check.
+        copies[(bin.into() as usize) & (BIN_ROWS - 1)][j % COPIES] += 1;
+    }
+}
+
+/// Steps of sixteen values through the general path (a block of the explicit kernels holding a
+/// NaN or an infinity), `values(k)` giving step `k`'s values of both sides; returns their Σ Δ²
+/// over the finite pairs.
+fn general_steps(
+    acc: &mut PairAccum,
+    steps: usize,
+    mut values: impl FnMut(usize) -> ([f32; STEP], [f32; STEP]),
+) -> f64 {
+    (0..steps)
+        .map(|k| {
+            let (xa, xb) = values(k);
+            general_block(acc, &xa, &xb)
+        })
+        .sum()
+}
+
+/// Sixteen f32 held as two vectors of eight, stored in that order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+fn store16(v: [std::arch::x86_64::__m256; 2]) -> [f32; STEP] {
+    let mut out = [0f32; STEP];
+    for (h, half) in v.iter().enumerate() {
+        // SAFETY: `out` holds sixteen f32; this half's eight go to `8 * h ..` (unaligned store).
+        unsafe { std::arch::x86_64::_mm256_storeu_ps(out.as_mut_ptr().add(8 * h), *half) };
+    }
+    out
 }
 
 #[inline(always)]
