@@ -51,12 +51,17 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
         let group = first_group + k as u64;
         let off = (head + 16 * k) * width;
         prefetch::ahead(bytes, off);
+        // The upper half is loaded again from L1 rather than extracted from `x` (see
+        // `block_code16`).
         // SAFETY: see above.
-        let x = unsafe { _mm512_loadu_ps(bytes.as_ptr().add(off).cast()) };
-        let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
-        let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
-            _mm512_castps_pd(x),
-        )));
+        let (x, lo, hi) = unsafe {
+            let p = bytes.as_ptr().add(off).cast::<f32>();
+            (
+                _mm512_loadu_ps(p),
+                _mm512_cvtps_pd(_mm256_loadu_ps(p)),
+                _mm512_cvtps_pd(_mm256_loadu_ps(p.add(8))),
+            )
+        };
         // `x - 0.0` is `x` for every finite x (and -0.0 stays -0.0).
         let (dlo, dhi) = if SHIFTED {
             (_mm512_sub_pd(lo, shift_pd), _mm512_sub_pd(hi, shift_pd))
@@ -99,8 +104,8 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
 /// on the codes as signed integers in value order ([`crate::stats::lanes::ord16`]).
 /// # Safety
 ///
-/// The CPU must support AVX-512F, AVX-512BW and POPCNT (`Isa::Avx512`).
-#[target_feature(enable = "avx512f,avx512bw,popcnt")]
+/// The CPU must support AVX-512F, AVX-512BW, F16C and POPCNT (`Isa::Avx512`).
+#[target_feature(enable = "avx512f,avx512bw,f16c,popcnt")]
 pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     bytes: &[u8],
     first: u64,
@@ -118,7 +123,6 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     let (head, groups) = cut::<32>(first, n);
     code16_run(kind, bytes, 0..head, first, shift, win, &mut acc, t);
     let shift_pd = _mm512_set1_pd(shift);
-    let zero = _mm512_setzero_si512();
     let m7 = _mm512_set1_epi16(0x7FFF);
     let (lo_o, hi_o) = (
         _mm512_set1_epi16(win.codes.0),
@@ -140,29 +144,30 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         prefetch::ahead(bytes, off);
         // SAFETY: see above.
         let v = unsafe { _mm512_loadu_si512(bytes.as_ptr().add(off).cast()) };
-        let half = |x: __m512| _mm512_castps_pd(x);
-        let top = |x: __m512d| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(x));
-        let (a, b) = if KIND == BF16_CODES {
-            (
-                _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v)),
-                _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)),
-            )
-        } else {
-            // SAFETY: the group's two halves, inside `bytes` (see above); converting them
-            // straight from memory spares extracting the upper half.
-            unsafe {
-                (
-                    _mm512_cvtph_ps(_mm256_loadu_si256(bytes.as_ptr().add(off).cast())),
-                    _mm512_cvtph_ps(_mm256_loadu_si256(bytes.as_ptr().add(off + 32).cast())),
-                )
+        // The values as f64, widened from the bytes in 256- and 128-bit parts: `vcvtps2pd`
+        // takes its eight f32 from a ymm register, and extracting the upper half of a zmm one
+        // costs a shuffle that the conversions (one every two cycles on Zen 4) wait for. On Zen
+        // 4 this kernel ran 3.5% faster for BF16 and 10% for F16 than widening the whole zmm.
+        // The lanes are those of `bf16_lane` (BF16: values 0-3 and 8-11 of each sixteen in the
+        // first half, 4-7 and 12-15 in the second) and the values in order (F16).
+        // SAFETY: the group's 64 bytes, inside `bytes` (see above).
+        let x = unsafe {
+            let p = bytes.as_ptr().add(off);
+            if KIND == BF16_CODES {
+                let zero = _mm256_setzero_si256();
+                let (v0, v1) = (
+                    _mm256_loadu_si256(p.cast()),
+                    _mm256_loadu_si256(p.add(32).cast()),
+                );
+                let lo = |v| _mm512_cvtps_pd(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v)));
+                let hi = |v| _mm512_cvtps_pd(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v)));
+                [lo(v0), lo(v1), hi(v0), hi(v1)]
+            } else {
+                let f16 =
+                    |at: usize| _mm512_cvtps_pd(_mm256_cvtph_ps(_mm_loadu_si128(p.add(at).cast())));
+                [f16(0), f16(16), f16(32), f16(48)]
             }
         };
-        let x = [
-            _mm512_cvtps_pd(_mm512_castps512_ps256(a)),
-            _mm512_cvtps_pd(top(half(a))),
-            _mm512_cvtps_pd(_mm512_castps512_ps256(b)),
-            _mm512_cvtps_pd(top(half(b))),
-        ];
         for (j, &x) in x.iter().enumerate() {
             let d = if SHIFTED {
                 _mm512_sub_pd(x, shift_pd)
