@@ -254,7 +254,7 @@ pub struct StatsArgs {
     pub sort: StatsSortArg,
 
     /// Count every value for percentiles, histograms and outliers, also in tensors of more than
-    /// 4M values (which otherwise count their tails exactly and sample 1 in 8 central values).
+    /// 4M values (which otherwise count their tails exactly and sample 1 in 16 central values).
     /// Mean, std, min, max, zeros, NaN and Inf are exact either way; this is 1.3-2x slower.
     #[arg(long)]
     pub exact: bool,

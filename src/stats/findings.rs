@@ -254,7 +254,7 @@ fn heavy_tails(
             match st.distribution {
                 Distribution::Exact | Distribution::None => "",
                 Distribution::Buckets => "; count estimated from 16-bit buckets",
-                Distribution::Sampled => "; central values sampled 1 in 8",
+                Distribution::Sampled => "; central values sampled 1 in 16",
             },
         ),
     );

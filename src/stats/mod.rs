@@ -18,7 +18,7 @@
 //!   2^22 by default, of a type whose sampled kernel measured faster on this CPU than counting
 //!   every value: see [`Sampling`] and `choice`). An AVX-512, AVX2 or portable kernel sums every value into f64
 //!   lanes with min, max and zeros, as the bucketed kernel does, but counts only the values outside
-//!   a central window (exactly, under their 16-bit keys) and a deterministic one-in-eight sample of
+//!   a central window (exactly, under their 16-bit keys) and a deterministic one-in-sixteen sample of
 //!   those inside it: about two table increments per sixteen values instead of sixteen, which
 //!   lets the loop run near memory speed. Mean, std, L2, extremes and counts stay exact;
 //!   percentiles and histogram bins of central values are estimates. See `sample` for the
@@ -144,7 +144,7 @@ pub struct StatsOptions {
     /// (default 65,536: 512 KiB per tensor in flight).
     pub exact_limit: u64,
     /// F32, BF16 and F16 tensors of more than this many values take the sampled method (exact
-    /// moments and tails, a one-in-eight sample of the central values for the distribution; default
+    /// moments and tails, a one-in-sixteen sample of the central values for the distribution; default
     /// 2^22 values). `None` counts every value (`glassbox stats --exact`).
     pub sample_above: Option<u64>,
     /// Bytes of tensor data a [`StatsRun`] measures between two looks at its queue (default
@@ -272,7 +272,7 @@ pub enum Distribution {
     Exact,
     /// From every value's 16-bit bucket (its f32's top 16 bits: 2^-7 relative wide).
     Buckets,
-    /// Exact buckets beyond a central window, a deterministic one-in-eight sample inside it.
+    /// Exact buckets beyond a central window, a deterministic one-in-sixteen sample inside it.
     Sampled,
     /// Not measured (the values are not decoded).
     None,

@@ -1,6 +1,6 @@
 //! The AVX-512 sampled kernels (F and BW): F32 sixteen values per step, BF16 and F16 thirty-two.
 
-use super::pick::{count_picked, cut, group_byte, pick_byte, step_hash};
+use super::pick::{count_picked, cut, group_byte, pick_lane, step_hash};
 use super::scalar::{code16_run, scalar_run};
 use super::window::Window;
 use super::{BF16_CODES, F32_VALUES};
@@ -80,7 +80,7 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
             x,
             hi_e,
         );
-        let picked = pick_byte(group_byte(step_hash(&mut hash, k, group), group));
+        let picked = pick_lane(group_byte(step_hash(&mut hash, k, group), group));
         // SAFETY: the group just loaded.
         unsafe { count_picked::<F32_VALUES>(bytes.as_ptr().add(off), picked, central, t) };
     }
@@ -192,8 +192,8 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         let group = 2 * (first_group + k as u64);
         let z = step_hash(&mut hash, k, group);
         let (p0, p1) = (
-            pick_byte(group_byte(z, group)),
-            pick_byte(group_byte(z, group + 1)),
+            pick_lane(group_byte(z, group)),
+            pick_lane(group_byte(z, group + 1)),
         );
         // SAFETY: the two groups of 16 just loaded.
         unsafe {

@@ -6,15 +6,15 @@
 //! group of values (sixteen for F32, thirty-two for 16-bit codes, as the vector kernels take
 //! them) goes through fixed-width lane arrays, branch-free: the moments with `d * d + q` instead of
 //! a fused multiply-add, the extremes and zeros by comparisons; then the group's keys are counted
-//! as the vector kernels count them (every lane outside the window, the two sampled lanes inside
-//! it, one hash per eight groups).
+//! as the vector kernels count them (every lane outside the window, the sampled lane inside it,
+//! one hash per eight groups).
 //!
 //! F32 takes a block in parts of 4096 values (16 KiB, in the first-level cache after the first
 //! pass): the moments in two passes of eight lanes (sums and squares only: with more accumulators
 //! than the sixteen vector registers of SSE2 hold, the compiler spills them and every step waits
 //! on a store and a reload), extremes and zeros in four lanes of their own (a minimum does not
 //! depend on the order it is taken in); then, when the part's extremes lie inside the window, as
-//! they nearly always do, only each group's two sampled values are counted, without a window
+//! they nearly always do, only each group's sampled value is counted, without a window
 //! test. On the AMD EPYC (Zen 4) here, with x86 SIMD kernels disabled, that took a 2 GiB F32
 //! file from 0.82 s to 0.40 s of user time on a busy machine (the first version spent 40% of
 //! its time on spilled lanes and 39% on window tests the compiler left as one branch per value).
@@ -24,7 +24,7 @@
 //! rounding per value), so the sums of squares agree with the reference within about 1e-15
 //! relative, which the tests check.
 
-use super::pick::{count_group, cut, group_byte, pick_byte, step_hash};
+use super::pick::{count_group, cut, group_byte, pick_lane, step_hash};
 use super::scalar::{code16_run, scalar_run};
 use super::window::Window;
 use super::{SHIFTED, UNSHIFTED};
@@ -69,8 +69,8 @@ pub(crate) fn block_f32(
         block.merge(&ext);
         // Finite sums of squares so far mean every value so far was finite (an f32 squared
         // cannot overflow f64): then the part is wholly central when its extremes are, as it
-        // nearly always is (the window spans about ±4.7σ), and only the two sampled values of
-        // each group are counted. Otherwise each value is tested.
+        // nearly always is (the window spans about ±4.7σ), and only the sampled value of each
+        // group is counted. Otherwise each value is tested.
         let finite = acc.q.iter().fold(0.0, |a, &q| a + q).is_finite();
         let (lo, hi) = ext.range();
         let all_central = finite && lo >= win.lo && hi <= win.hi;
@@ -86,7 +86,7 @@ pub(crate) fn block_f32(
                 })
             };
             let group = first_group + k as u64;
-            let picked = pick_byte(group_byte(
+            let picked = pick_lane(group_byte(
                 step_hash(&mut hash, groups_done + k, group),
                 group,
             ));
@@ -152,7 +152,7 @@ pub(crate) fn block_code16(
             let at = 32 * half;
             count_group(
                 |l| usize::from(u16::from_le_bytes([g[at + 2 * l], g[at + 2 * l + 1]])),
-                pick_byte(group_byte(z, group + half as u64)),
+                pick_lane(group_byte(z, group + half as u64)),
                 (central >> (16 * half)) as u16,
                 t,
             );
