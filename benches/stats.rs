@@ -60,29 +60,45 @@ fn kernels(c: &mut Criterion) {
         (DType::F8_E4M3, 1),
         (DType::F64, 8),
     ] {
-        let values = weights((64 << 20) / width, 7);
-        let bytes = encode(dtype, &values);
-        let shape = [values.len() as u64 / 4096, 4096];
+        let (bytes, shape) = matrix(dtype, width, 64 << 20, 7);
         let tensors = [TensorSlice {
             dtype,
             shape: &shape,
             bytes: &bytes,
         }];
-        group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_function(dtype.name(), |b| {
-            b.iter(|| one_thread.install(|| black_box(run(black_box(&tensors), &opts))))
-        });
+        one_thread_bench(&mut group, &one_thread, dtype.name(), &tensors, &opts);
         if matches!(dtype, DType::F32 | DType::BF16 | DType::F16) {
             let exact = StatsOptions {
                 sample_above: None,
                 ..opts.clone()
             };
-            group.bench_function(format!("{} exact", dtype.name()), |b| {
-                b.iter(|| one_thread.install(|| black_box(run(black_box(&tensors), &exact))))
-            });
+            let name = format!("{} exact", dtype.name());
+            one_thread_bench(&mut group, &one_thread, &name, &tensors, &exact);
         }
     }
     group.finish();
+}
+
+/// A matrix of 4096 columns holding `bytes` bytes of trained-like `dtype` weights (`width` bytes
+/// each), and its shape.
+fn matrix(dtype: DType, width: usize, bytes: usize, seed: u64) -> (Vec<u8>, [u64; 2]) {
+    let values = weights(bytes / width, seed);
+    (encode(dtype, &values), [values.len() as u64 / 4096, 4096])
+}
+
+/// Benchmarks `tensors` with `opts` on the one-thread pool, in bytes per second.
+fn one_thread_bench(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    one_thread: &rayon::ThreadPool,
+    name: &str,
+    tensors: &[TensorSlice<'_>],
+    opts: &StatsOptions,
+) {
+    let bytes: usize = tensors.iter().map(|t| t.bytes.len()).sum();
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function(name, |b| {
+        b.iter(|| one_thread.install(|| black_box(run(black_box(tensors), opts))))
+    });
 }
 
 /// One thread, the sampled kernels on a 16 MiB tensor that stays in the L3 cache between runs: the
@@ -95,18 +111,13 @@ fn cached(c: &mut Criterion) {
         ..StatsOptions::default()
     };
     for (dtype, width) in [(DType::F32, 4), (DType::BF16, 2)] {
-        let values = weights((16 << 20) / width, 11);
-        let bytes = encode(dtype, &values);
-        let shape = [values.len() as u64 / 4096, 4096];
+        let (bytes, shape) = matrix(dtype, width, 16 << 20, 11);
         let tensors = [TensorSlice {
             dtype,
             shape: &shape,
             bytes: &bytes,
         }];
-        group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_function(dtype.name(), |b| {
-            b.iter(|| one_thread.install(|| black_box(run(black_box(&tensors), &opts))))
-        });
+        one_thread_bench(&mut group, &one_thread, dtype.name(), &tensors, &opts);
     }
     group.finish();
 }
