@@ -329,7 +329,7 @@ fn unit_rows(
     // Column j goes to bucket `buckets[j]` with sign `signs[j]` (drawn from a fixed seed).
     let sketched = n > width;
     let mut draw = xorshift(!GATE_SEED);
-    let (buckets, signs): (Vec<usize>, Vec<f64>) = (0..n)
+    let (buckets, signs): (Vec<usize>, Vec<f64>) = (0..if sketched { n } else { 0 })
         .map(|_| {
             let (u, v) = (draw(), draw());
             let bucket = ((u * width as f64) as usize).min(width - 1);

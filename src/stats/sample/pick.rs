@@ -117,12 +117,5 @@ pub(crate) unsafe fn count_picked<const K: u8>(
     t: &mut impl Counter,
 ) {
     // SAFETY: the caller guarantees the group is readable; every `l` is below 16.
-    let key_of = |l: usize| unsafe { group_key::<K>(at, l) };
-    let mut tails = !central;
-    while tails != 0 {
-        let l = tails.trailing_zeros() as usize;
-        tails &= tails - 1;
-        t.bump(key_of(l), l);
-    }
-    t.add(key_of(a), 0, u32::from(central >> a & 1));
+    count_group(|l| unsafe { group_key::<K>(at, l) }, a, central, t);
 }
