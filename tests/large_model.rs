@@ -1,5 +1,6 @@
 //! A model larger than the memory glassbox may use: statistics of a sparse multi-GiB file finish
-//! with resident memory far below the file size, because pages are released once read.
+//! with resident memory far below the file size, because pages are released once read — by the
+//! engine, and by the duplicate check, which reads candidate tensors again.
 //!
 //! This file holds one test so that the process's peak resident memory (`VmHWM`) is its own.
 
@@ -16,8 +17,14 @@ fn peak_rss_bytes() -> Option<u64> {
 }
 
 /// Writes a safetensors header for `tensors` BF16 tensors of `rows`×4096 and extends the file to
-/// its full size without writing the data (a sparse file: it reads as zeros and takes no disk).
-fn sparse_model(path: &std::path::Path, tensors: u64, rows: u64) -> u64 {
+/// its full size without writing the data (a sparse file: it reads as zeros and takes no disk),
+/// but for `values`: (tensor, column of its last row, BF16 code).
+fn sparse_model(
+    path: &std::path::Path,
+    tensors: u64,
+    rows: u64,
+    values: &[(u64, u64, u16)],
+) -> u64 {
     let bytes = rows * 4096 * 2;
     let mut header = String::from("{");
     for i in 0..tensors {
@@ -35,6 +42,12 @@ fn sparse_model(path: &std::path::Path, tensors: u64, rows: u64) -> u64 {
     let len = 8 + header.len() as u64 + tensors * bytes;
     f.seek(SeekFrom::Start(len - 1)).unwrap();
     f.write_all(&[0]).unwrap();
+    let data = 8 + header.len() as u64;
+    for &(t, col, code) in values {
+        let at = data + t * bytes + ((rows - 1) * 4096 + col) * 2;
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.write_all(&code.to_le_bytes()).unwrap();
+    }
     len
 }
 
@@ -50,7 +63,18 @@ fn resident_memory_stays_bounded_on_a_file_larger_than_the_budget() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.safetensors");
     let tensors = gib * 4; // 256 MiB each
-    let len = sparse_model(&path, tensors, 32 * 1024);
+    // Tensors 0 and 1 share their statistics and differ in their last row: the duplicate check
+    // compares them whole. Tensors 2, 3 and 4 share theirs, and 2 and 4 are identical: it hashes
+    // the three. The rest are all zero (not candidates).
+    let (one, two) = (0x3F80, 0x4000);
+    let values = [
+        (0, 5, one),
+        (1, 6, one),
+        (2, 9, two),
+        (3, 10, two),
+        (4, 9, two),
+    ];
+    let len = sparse_model(&path, tensors, 32 * 1024, &values);
     assert!(len > gib << 30);
 
     let model = std::sync::Arc::new(glassbox::model::open(&path).unwrap());
@@ -67,12 +91,22 @@ fn resident_memory_stays_bounded_on_a_file_larger_than_the_budget() {
     )
     .unwrap();
     assert_eq!(stats.len() as u64, tensors);
-    assert!(
-        stats
-            .iter()
-            .all(|s| s.zeros == s.count && s.count == 32 * 1024 * 4096)
-    );
+    for (t, s) in stats.iter().enumerate() {
+        let nonzero = u64::from(t < values.len());
+        assert_eq!((s.count, s.zeros), (32 * 1024 * 4096, s.count - nonzero));
+    }
     assert!(findings.iter().any(|f| f.code == "all_zero"));
+    let duplicates: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == "duplicate")
+        .map(|f| (f.subject.clone(), f.message.clone()))
+        .collect();
+    assert_eq!(duplicates.len(), 1, "{duplicates:?}");
+    assert!(
+        format!("{duplicates:?}").contains("layers.4.weight")
+            && duplicates[0].1.contains("`layers.2.weight`"),
+        "{duplicates:?}"
+    );
 
     let peak = peak_rss_bytes().expect("Linux /proc");
     eprintln!(

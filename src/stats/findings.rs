@@ -27,6 +27,8 @@
 //! | `heavy_tails` | info, once per model | floating-point tensors with over 100 times the values beyond `outlier_sigmas` (6) standard deviations that a normal distribution would put there (at 6σ, 2 per billion), counted, with the one with the largest share | every released model measured has them (SmolLM2, Gemma 3, MiniLM: hundreds of tensors): outlier features and large norm gains are how trained transformers look |
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::ops::Range;
 
 use super::siblings::sibling_findings;
 use super::{Distribution, TensorSlice, TensorStats};
@@ -310,13 +312,16 @@ pub fn tensor_findings(name: &str, slice: &TensorSlice<'_>, stats: &TensorStats)
 /// The findings that compare tensors (byte-identical copies, then the model's one `heavy_tails`
 /// finding), once every tensor is measured.
 /// `names`, `tensors` and `stats` are parallel; the findings come in the order of the tensor they
-/// are about (the later copy).
+/// are about (the later copy). Confirming a duplicate reads both tensors again: `release(i,
+/// range)` is called for each span of tensor `i` once it is compared (offsets within the tensor,
+/// as the engine's release hook takes them), so that resident memory stays bounded.
 pub fn cross_tensor_findings(
     names: &[&str],
     tensors: &[TensorSlice<'_>],
     stats: &[TensorStats],
+    release: &dyn Fn(usize, Range<usize>),
 ) -> Vec<Finding> {
-    let mut about: Vec<(usize, Finding)> = duplicate_findings(names, tensors, stats);
+    let mut about: Vec<(usize, Finding)> = duplicate_findings(names, tensors, stats, release);
     about.extend(sibling_findings(names, tensors, stats));
     // Stable: a tensor's duplicate finding before its sibling one.
     about.sort_by_key(|(i, _)| *i);
@@ -332,8 +337,9 @@ fn duplicate_findings(
     names: &[&str],
     tensors: &[TensorSlice<'_>],
     stats: &[TensorStats],
+    release: &dyn Fn(usize, Range<usize>),
 ) -> Vec<(usize, Finding)> {
-    duplicates(tensors, stats)
+    duplicates(tensors, stats, release)
         .into_iter()
         .map(|(later, earlier)| {
             let tied = looks_like_embedding(names[later]) || looks_like_embedding(names[earlier]);
@@ -378,7 +384,7 @@ pub fn find_anomalies(
         .zip(stats)
         .map(|((name, slice), stats)| tensor_findings(name, slice, stats))
         .collect();
-    for (later, finding) in duplicate_findings(names, tensors, stats) {
+    for (later, finding) in duplicate_findings(names, tensors, stats, &|_, _| {}) {
         per_tensor[later].push(finding);
     }
     for (i, finding) in sibling_findings(names, tensors, stats) {
@@ -456,10 +462,18 @@ fn normal_tail(k: f64) -> f64 {
 }
 
 /// Pairs `(later, earlier)` of byte-identical tensors, each later tensor paired with the first
-/// identical one. Candidates share dtype, shape and the statistics that do not depend on how the
-/// tensor was cut into chunks (counts, extremes, histogram); bytes confirm. Empty and constant
-/// tensors are left out (they are reported as such).
-fn duplicates(tensors: &[TensorSlice<'_>], stats: &[TensorStats]) -> Vec<(usize, usize)> {
+/// identical one, in the order of the later tensor. Candidates share dtype, shape and the
+/// statistics that do not depend on how the tensor was cut into chunks (counts, extremes,
+/// histogram); bytes confirm: two candidates are compared ([`same_bytes`]), three or more are told
+/// apart by a hash of their bytes ([`content_hash`]), each read once (comparing each with every
+/// earlier one would read quadratically many bytes: a sparse model's tensors, zeros but for a
+/// value or two, all share their statistics). Empty and constant tensors are left out (they are
+/// reported as such). Every span read is handed to `release` (see [`cross_tensor_findings`]).
+fn duplicates(
+    tensors: &[TensorSlice<'_>],
+    stats: &[TensorStats],
+    release: &dyn Fn(usize, Range<usize>),
+) -> Vec<(usize, usize)> {
     type Key<'a> = (
         DType,
         &'a [u64],
@@ -472,7 +486,6 @@ fn duplicates(tensors: &[TensorSlice<'_>], stats: &[TensorStats]) -> Vec<(usize,
         Option<&'a [u64]>,
     );
     let mut groups: HashMap<Key<'_>, Vec<usize>> = HashMap::new();
-    let mut out = Vec::new();
     for (i, (t, s)) in tensors.iter().zip(stats).enumerate() {
         if s.count == 0
             || constant(s).is_some()
@@ -492,14 +505,73 @@ fn duplicates(tensors: &[TensorSlice<'_>], stats: &[TensorStats]) -> Vec<(usize,
             s.max.map(f64::to_bits),
             s.histogram.as_ref().map(|h| h.counts.as_slice()),
         );
-        let group = groups.entry(key).or_default();
-        if let Some(&earlier) = group.iter().find(|&&j| tensors[j].bytes == t.bytes) {
-            out.push((i, earlier));
-        } else {
-            group.push(i);
+        groups.entry(key).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for members in groups.values() {
+        match *members.as_slice() {
+            [] | [_] => {}
+            [earlier, later] => {
+                let both = |r: Range<usize>| {
+                    release(earlier, r.clone());
+                    release(later, r);
+                };
+                if same_bytes(tensors[earlier].bytes, tensors[later].bytes, &both) {
+                    out.push((later, earlier));
+                }
+            }
+            _ => {
+                // Members are in tensor order: the first of each hash is the earliest copy.
+                let mut first: HashMap<[u8; 32], usize> = HashMap::new();
+                for &i in members {
+                    let hash = content_hash(tensors[i].bytes, &|r| release(i, r));
+                    match first.entry(hash) {
+                        Entry::Occupied(e) => out.push((i, *e.get())),
+                        Entry::Vacant(e) => {
+                            e.insert(i);
+                        }
+                    }
+                }
+            }
         }
     }
+    out.sort_unstable();
     out
+}
+
+/// Bytes of two candidate duplicates compared at a time.
+const COMPARE_BYTES: usize = 4 << 20;
+
+/// Whether `a` and `b` hold the same bytes, compared [`COMPARE_BYTES`] at a time, each span handed
+/// to `release` once compared: candidates share their statistics, so a sparse model's tensors
+/// (zeros but for a value or two) can differ only near their end, and comparing two mapped
+/// 512 MiB tensors at once kept both resident (a 40 GiB sparse model peaked at 19 GiB).
+fn same_bytes(a: &[u8], b: &[u8], release: &dyn Fn(Range<usize>)) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut start = 0;
+    for (x, y) in a.chunks(COMPARE_BYTES).zip(b.chunks(COMPARE_BYTES)) {
+        let same = x == y;
+        release(start..start + x.len());
+        if !same {
+            return false;
+        }
+        start += x.len();
+    }
+    true
+}
+
+/// BLAKE3 of `bytes`, read [`COMPARE_BYTES`] at a time, each span handed to `release` once read.
+fn content_hash(bytes: &[u8], release: &dyn Fn(Range<usize>)) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    let mut start = 0;
+    for span in bytes.chunks(COMPARE_BYTES) {
+        hasher.update(span);
+        release(start..start + span.len());
+        start += span.len();
+    }
+    *hasher.finalize().as_bytes()
 }
 
 #[cfg(test)]
@@ -691,7 +763,10 @@ mod tests {
         assert_eq!(ev("of"), Some(3.into()));
         assert_eq!(ev("most"), Some("many.weight".into()));
         assert_eq!(ev("outliers"), Some(20.into()));
-        assert_eq!(cross_tensor_findings(&names, &slices, &stats).len(), 1);
+        assert_eq!(
+            cross_tensor_findings(&names, &slices, &stats, &|_, _| {}).len(),
+            1
+        );
         assert!(find_anomalies(&names[1..2], &slices[1..2], &stats[1..2]).is_empty());
     }
 
@@ -736,6 +811,82 @@ mod tests {
             ("b.weight", DType::F32, vec![8, 8], f32s(&b)),
         ];
         assert!(findings(&t).is_empty());
+    }
+
+    #[test]
+    fn three_or_more_candidates_pair_each_copy_with_its_first_original() {
+        // Same values in two orders: one key for all five, two contents; by hash.
+        let a = normal(64, 9);
+        let mut b = a.clone();
+        b.reverse();
+        let t: Vec<_> = [&a, &b, &a, &b, &a]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let name: &'static str =
+                    ["p.weight", "q.weight", "r.weight", "s.weight", "u.weight"][i];
+                (name, DType::F32, vec![8, 8], f32s(v))
+            })
+            .collect();
+        let got: Vec<_> = findings(&t)
+            .into_iter()
+            .filter(|f| f.0 == "duplicate")
+            .map(|f| f.1)
+            .collect();
+        assert_eq!(got, ["r.weight", "s.weight", "u.weight"]);
+        let slices: Vec<TensorSlice<'_>> = t
+            .iter()
+            .map(|(_, d, s, b)| TensorSlice {
+                dtype: *d,
+                shape: s,
+                bytes: b,
+            })
+            .collect();
+        let stats = compute_stats(
+            &slices,
+            &StatsOptions::default(),
+            &|_, _| {},
+            &|_, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        let released = std::cell::RefCell::new(Vec::new());
+        let pairs = duplicates(&slices, &stats, &|i, r| released.borrow_mut().push((i, r)));
+        assert_eq!(pairs, [(2, 0), (3, 1), (4, 0)]);
+        // Each read once, whole.
+        let mut released = released.into_inner();
+        released.sort_by_key(|(i, _)| *i);
+        assert_eq!(released, (0..5).map(|i| (i, 0..256)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn bytes_are_compared_span_by_span_and_released() {
+        let spans = |a: &[u8], b: &[u8]| {
+            let released = std::cell::RefCell::new(Vec::new());
+            let same = same_bytes(a, b, &|r| released.borrow_mut().push(r));
+            (same, released.into_inner())
+        };
+        let n = 2 * COMPARE_BYTES + 10;
+        let a = vec![7u8; n];
+        let whole = vec![
+            0..COMPARE_BYTES,
+            COMPARE_BYTES..2 * COMPARE_BYTES,
+            2 * COMPARE_BYTES..n,
+        ];
+        assert_eq!(spans(&a, &a.clone()), (true, whole.clone()));
+        let mut late = a.clone();
+        late[n - 1] = 8;
+        assert_eq!(spans(&a, &late), (false, whole.clone()));
+        let mut early = a.clone();
+        early[5] = 8;
+        assert_eq!(spans(&a, &early), (false, whole[..1].to_vec()));
+        assert_eq!(spans(&a, &a[1..]), (false, vec![]));
+        // The hash reads and releases the same spans.
+        let hashed = std::cell::RefCell::new(Vec::new());
+        let h = content_hash(&a, &|r| hashed.borrow_mut().push(r));
+        assert_eq!(hashed.into_inner(), whole);
+        assert_eq!(h, *blake3::hash(&a).as_bytes());
+        assert_ne!(h, content_hash(&late, &|_| {}));
     }
 
     #[test]

@@ -364,8 +364,15 @@ impl Coordinator {
             slices.push(slice_of(&self.model, i));
             stats.push(s);
         }
+        // Confirming a duplicate reads both tensors again: released as they are compared.
+        let releaser = Releaser::new(&self.model.files);
+        let release = |position: usize, range: std::ops::Range<usize>| {
+            let t = &self.model.tensors[self.requested[position]];
+            let base = t.offset as usize;
+            releaser.release(t.file, base + range.start..base + range.end);
+        };
         StatsEvent::Finished {
-            findings: cross_tensor_findings(&names, &slices, &stats),
+            findings: cross_tensor_findings(&names, &slices, &stats, &release),
         }
     }
 }
