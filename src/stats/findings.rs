@@ -584,9 +584,10 @@ mod tests {
         v.iter().flat_map(|x| x.to_le_bytes()).collect()
     }
 
-    fn findings(
-        tensors: &[(&str, DType, Vec<u64>, Vec<u8>)],
-    ) -> Vec<(&'static str, String, Severity)> {
+    type Named = (&'static str, DType, Vec<u64>, Vec<u8>);
+
+    /// The slices of `tensors` and their statistics.
+    fn measured(tensors: &[Named]) -> (Vec<TensorSlice<'_>>, Vec<TensorStats>) {
         let slices: Vec<TensorSlice<'_>> = tensors
             .iter()
             .map(|(_, d, s, b)| TensorSlice {
@@ -595,7 +596,6 @@ mod tests {
                 bytes: b,
             })
             .collect();
-        let names: Vec<&str> = tensors.iter().map(|t| t.0).collect();
         let stats = compute_stats(
             &slices,
             &StatsOptions::default(),
@@ -604,6 +604,12 @@ mod tests {
             &AtomicBool::new(false),
         )
         .unwrap();
+        (slices, stats)
+    }
+
+    fn findings(tensors: &[Named]) -> Vec<(&'static str, String, Severity)> {
+        let (slices, stats) = measured(tensors);
+        let names: Vec<&str> = tensors.iter().map(|t| t.0).collect();
         find_anomalies(&names, &slices, &stats)
             .into_iter()
             .map(|f| {
@@ -834,22 +840,7 @@ mod tests {
             .map(|f| f.1)
             .collect();
         assert_eq!(got, ["r.weight", "s.weight", "u.weight"]);
-        let slices: Vec<TensorSlice<'_>> = t
-            .iter()
-            .map(|(_, d, s, b)| TensorSlice {
-                dtype: *d,
-                shape: s,
-                bytes: b,
-            })
-            .collect();
-        let stats = compute_stats(
-            &slices,
-            &StatsOptions::default(),
-            &|_, _| {},
-            &|_, _| {},
-            &AtomicBool::new(false),
-        )
-        .unwrap();
+        let (slices, stats) = measured(&t);
         let released = std::cell::RefCell::new(Vec::new());
         let pairs = duplicates(&slices, &stats, &|i, r| released.borrow_mut().push((i, r)));
         assert_eq!(pairs, [(2, 0), (3, 1), (4, 0)]);
