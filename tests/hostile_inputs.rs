@@ -359,6 +359,31 @@ fn a_folder_mixing_safetensors_and_gguf_says_what_was_not_opened() {
     let out = glassbox(&["summary", "--format", "json"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("unopened_gguf"));
+    // Every text and markdown face says so too, not only JSON.
+    for args in [
+        &["summary"][..],
+        &["summary", "--format", "markdown"],
+        &["tensors"],
+        &["stats"],
+        &["stats", "--format", "markdown"],
+    ] {
+        let out = glassbox(args, dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("`other-model.Q4_0.gguf` is a GGUF file")
+                && stdout.contains("not read"),
+            "{args:?}: {stdout}"
+        );
+    }
+    let other = tempfile::tempdir().unwrap();
+    tiny_safetensors(&other.path().join("model.safetensors"));
+    let out = glassbox(&["diff", &other.path().to_string_lossy()], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("notes on B:\n- unopened_gguf: `other-model.Q4_0.gguf`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("notes on A"), "{stdout}");
 }
 
 #[test]

@@ -250,6 +250,8 @@ pub fn render_diff_text(report: &DiffReport) -> Painted {
             l.conclusion
         );
     }
+    out.push_str(&super::open_notes(&report.a.notes, "notes on A", false));
+    out.push_str(&super::open_notes(&report.b.notes, "notes on B", false));
     painted.push_str(&out);
     painted
 }
@@ -310,5 +312,7 @@ pub fn render_diff_markdown(report: &DiffReport) -> String {
         }
         table.render_markdown(&mut out);
     }
+    out.push_str(&super::open_notes(&report.a.notes, "notes on A", true));
+    out.push_str(&super::open_notes(&report.b.notes, "notes on B", true));
     out
 }

@@ -19,6 +19,27 @@ pub mod transparency;
 /// Control characters are escaped where text reaches a terminal; the function is a leaf's.
 pub use crate::text::printable;
 
+/// The notes of opening a model ([`crate::report::ModelObject::notes`]: files beside the weights
+/// that were not read, partial downloads, dangling links, …) as a section headed `title`, one
+/// `- code: message` line each (markdown: the title capitalised, in bold); empty when there are none. What was opened is in the report
+/// itself; these say what was not, so that no face hides them.
+pub(crate) fn open_notes(notes: &[crate::finding::Finding], title: &str, markdown: bool) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = if markdown {
+        let mut chars = title.chars();
+        let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+        format!("\n**{}{}**\n\n", first.unwrap_or_default(), chars.as_str())
+    } else {
+        format!("\n{title}:\n")
+    };
+    for note in notes {
+        out.push_str(&format!("- {}: {}\n", note.code, note.message));
+    }
+    out
+}
+
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutputFormat {

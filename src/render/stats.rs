@@ -157,6 +157,7 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> Painted {
         out.push_marked(f.severity.name(), Tone::of_severity(f.severity));
         out.push_str(&format!(" [{}]{tensor}: {}\n", f.code, f.message));
     }
+    out.push_str(&super::open_notes(&report.model.notes, "notes", markdown));
     out
 }
 

@@ -102,15 +102,5 @@ fn footer(report: &TensorTable, markdown: bool, out: &mut String) {
             thousands(d.parameters)
         ));
     }
-    let notes = &report.model.notes;
-    if !notes.is_empty() {
-        out.push_str(if markdown {
-            "\n**Notes**\n\n"
-        } else {
-            "\nnotes:\n"
-        });
-        for note in notes {
-            out.push_str(&format!("- {}: {}\n", note.code, note.message));
-        }
-    }
+    out.push_str(&super::open_notes(&report.model.notes, "notes", markdown));
 }

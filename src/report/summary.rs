@@ -295,6 +295,17 @@ impl SummaryReport {
             roles: arch.roles.iter().map(|r| r.role).collect(),
         }
     }
+
+    /// What the text and markdown summaries list under notes: [`SummaryReport::notes`], then the
+    /// other notes of opening the model (files beside the weights that were not read, partial
+    /// downloads, dangling links: in JSON under `model.notes`), so that the summary says what was
+    /// not opened.
+    pub fn shown_notes(&self) -> impl Iterator<Item = &Finding> {
+        let opened = self.model.notes.iter();
+        self.notes
+            .iter()
+            .chain(opened.filter(|n| !n.code.starts_with("pickle_")))
+    }
 }
 
 impl ArchitectureFacts {

@@ -106,9 +106,10 @@ pub fn render_summary_markdown(report: &SummaryReport) -> String {
             out.push_str(&format!("- **{k}:** {v}\n"));
         }
     }
-    if !report.notes.is_empty() {
+    let mut notes = report.shown_notes().peekable();
+    if notes.peek().is_some() {
         out.push_str("\n### Notes\n\n");
-        for n in &report.notes {
+        for n in notes {
             out.push_str(&format!("- {}\n", n.message));
         }
     }

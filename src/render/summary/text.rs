@@ -88,9 +88,10 @@ pub fn render_summary_text(report: &SummaryReport) -> Painted {
         out.push_str(&format!("  {line}\n"));
     }
 
-    if !report.notes.is_empty() {
+    let mut notes = report.shown_notes().peekable();
+    if notes.peek().is_some() {
         out.push_str("\nnotes\n");
-        for n in &report.notes {
+        for n in notes {
             out.push_str(&format!("  - {}\n", n.message));
         }
     }
