@@ -366,6 +366,8 @@ fn a_folder_mixing_safetensors_and_gguf_says_what_was_not_opened() {
         &["tensors"],
         &["stats"],
         &["stats", "--format", "markdown"],
+        &["transparency", "--no-hash"],
+        &["transparency", "--no-hash", "--format", "markdown"],
     ] {
         let out = glassbox(args, dir.path());
         let stdout = String::from_utf8_lossy(&out.stdout);

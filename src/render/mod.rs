@@ -23,7 +23,7 @@ pub use crate::text::printable;
 /// that were not read, partial downloads, dangling links, …) as a section headed `title`, one
 /// `- code: message` line each (markdown: the title capitalised, in bold); empty when there are none. What was opened is in the report
 /// itself; these say what was not, so that no face hides them.
-pub(crate) fn open_notes(notes: &[crate::finding::Finding], title: &str, markdown: bool) -> String {
+pub fn open_notes(notes: &[crate::finding::Finding], title: &str, markdown: bool) -> String {
     if notes.is_empty() {
         return String::new();
     }
