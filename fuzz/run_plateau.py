@@ -2,8 +2,10 @@
 """Runs one fuzz target (under `nice -n 19`) until its coverage stops growing, or a time cap.
 
 Plateau rule: no new `cov:` for the last WINDOW seconds AND none in the last half of the
-executions (executions now >= 2 x executions at the last new `cov:`); the run is then stopped
-with SIGINT. A crash, timeout or out-of-memory ends libFuzzer: the input is kept in the artifacts
+fuzzing executions (executions now >= 2 x executions at the last new `cov:`); the run is then
+stopped with SIGINT. Executions and coverage count from libFuzzer's `INITED` line: the replay of
+the corpus before it is neither fuzzing nor new coverage (counted in, a large corpus's replay made
+half the executions by itself, and a run still finding edges met the rule in minutes). A crash, timeout or out-of-memory ends libFuzzer: the input is kept in the artifacts
 folder and the run goes on from the grown corpus, so one finding does not end the session.
 
 usage (after `cargo +nightly fuzz build -O`, from anywhere):
@@ -26,7 +28,7 @@ for d in (corpus, arts, f'{work}/logs'):
 log = open(f'{work}/logs/{target}.log', 'a')
 line_re = re.compile(r'^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+).*?exec/s: (\d+)')
 start = time.time()
-base_exec = 0          # executions of earlier (crashed) libFuzzer processes
+base_exec = 0          # fuzzing executions of earlier (crashed) libFuzzer processes
 cov = None; last_cov_t = start; last_cov_exec = 0
 exec_now = 0; rate = 0; last_seen_t = start
 first_cov = None; events = []
@@ -41,7 +43,8 @@ while True:
     log.write(f'=== {time.strftime("%H:%M:%S")} {" ".join(args)}\n'); log.flush()
     p = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                          errors='replace')
-    proc_exec = 0
+    proc_exec = 0          # this process's fuzzing executions (after its INITED line)
+    proc_init = None       # this process's execution count at its INITED line
     q = queue.Queue()
     def pump(stream=p.stderr):
         for l in stream:
@@ -61,19 +64,22 @@ while True:
         now = time.time()
         if m:
             n, kind, c, ft, r = int(m[1]), m[2], int(m[3]), int(m[4]), int(m[5])
-            proc_exec = n; exec_now = base_exec + n; rate = r; last_seen_t = now
-            if kind == 'INITED' and first_cov is None:
-                first_cov = c
-            if cov is None or c > cov:
-                if cov is not None:
+            if kind == 'INITED':
+                proc_init = n
+                if first_cov is None:
+                    first_cov = c; last_cov_t = now; last_cov_exec = base_exec
+                cov = c if cov is None else max(cov, c)
+            elif proc_init is not None:
+                proc_exec = n - proc_init; exec_now = base_exec + proc_exec; rate = r; last_seen_t = now
+                if c > cov:
                     last_cov_t = now; last_cov_exec = exec_now
-                cov = c
+                    cov = c
         m2 = re.match(r'stat::number_of_executed_units: (\d+)', line)
-        if m2:
-            proc_exec = int(m2[1]); exec_now = base_exec + proc_exec
+        if m2 and proc_init is not None:
+            proc_exec = int(m2[1]) - proc_init; exec_now = base_exec + proc_exec
         if 'ERROR: libFuzzer' in line or 'SUMMARY:' in line or '==ERROR' in line:
             events.append(f'{time.strftime("%H:%M:%S")} {line.strip()}')
-        est = exec_now + rate * (now - last_seen_t)
+        est = exec_now + (rate * (now - last_seen_t) if proc_init is not None else 0)
         if not plateau and now - last_cov_t >= window and est >= 2 * max(last_cov_exec, 1) and cov is not None:
             plateau = True
             p.send_signal(signal.SIGINT)
