@@ -195,8 +195,8 @@ fn transparency(
     });
     model.check_unchanged().map_err(|e| e.to_string())?;
     let report = glassbox::transparency::build_report(model, arch, &sources, hashes, None);
-    let _ = render::render_transparency_text(&report);
-    let _ = render::render_transparency_markdown(&report);
+    let _ = render::render_transparency_text(&report, &model.notes);
+    let _ = render::render_transparency_markdown(&report, &model.notes);
     let _ = render::render_transparency_json(model, &report);
     let _ = render::render_transparency_cyclonedx(&report);
     Ok(())

@@ -27,5 +27,5 @@ fuzz_target!(|data: &[u8]| {
         ..Default::default()
     };
     let report = glassbox::transparency::build_report(model, arch, &sources, None, None);
-    let _ = glassbox::render::transparency::render_transparency_text(&report);
+    let _ = glassbox::render::transparency::render_transparency_text(&report, &model.notes);
 });

@@ -555,17 +555,11 @@ fn transparency(args: &TransparencyArgs, common: &Common) -> Result<Painted> {
         None => None,
     };
     let report = t::build_report(&model, &arch, &sources, hashes, base.as_ref());
-    // What opening the model did not read (JSON: `model.notes`).
-    let notes = |markdown| glassbox::render::open_notes(&model.notes, "Notes", markdown);
     Ok(match common.format {
         FormatArg::Cyclonedx => Painted::plain(render_transparency_cyclonedx(&report)),
         FormatArg::Json => Painted::plain(render_transparency_json(&model, &report)),
-        FormatArg::Markdown => Painted::plain(render_transparency_markdown(&report) + &notes(true)),
-        FormatArg::Text => {
-            let mut out = render_transparency_text(&report);
-            out.push_str(&notes(false));
-            out
-        }
+        FormatArg::Markdown => Painted::plain(render_transparency_markdown(&report, &model.notes)),
+        FormatArg::Text => render_transparency_text(&report, &model.notes),
     })
 }
 

@@ -312,6 +312,12 @@ impl<'a> Releaser<'a> {
             self.files[f].release(r);
         }
     }
+    /// Releases `range` of tensor `t`'s bytes (offsets within the tensor, as the statistics
+    /// engine's release hook gives them), now or with the next batch.
+    pub fn release_tensor(&self, t: &TensorInfo, range: std::ops::Range<usize>) {
+        let base = t.offset as usize;
+        self.release(t.file, base + range.start..base + range.end);
+    }
 }
 
 impl Drop for Releaser<'_> {

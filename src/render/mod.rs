@@ -21,9 +21,10 @@ pub use crate::text::printable;
 
 /// The notes of opening a model ([`crate::report::ModelObject::notes`]: files beside the weights
 /// that were not read, partial downloads, dangling links, …) as a section headed `title`, one
-/// `- code: message` line each (markdown: the title capitalised, in bold); empty when there are none. What was opened is in the report
-/// itself; these say what was not, so that no face hides them.
-pub fn open_notes(notes: &[crate::finding::Finding], title: &str, markdown: bool) -> String {
+/// `- code: message` line each (markdown: the title capitalised, in bold); empty when there are
+/// none. What was opened is in the report itself; these say what was not, so that no face hides
+/// them.
+pub(crate) fn open_notes(notes: &[crate::finding::Finding], title: &str, markdown: bool) -> String {
     if notes.is_empty() {
         return String::new();
     }

@@ -99,8 +99,9 @@ fn headline(r: &TransparencyReport) -> Vec<String> {
     lines
 }
 
-/// The text report; contradictions and finding severities are marked for colour.
-pub fn render_transparency_text(r: &TransparencyReport) -> Painted {
+/// The text report, ending with `notes` (the model's notes of opening: what was not read);
+/// contradictions and finding severities are marked for colour.
+pub fn render_transparency_text(r: &TransparencyReport, notes: &[Finding]) -> Painted {
     let mut out = Painted::plain(format!("Transparency: {}\n", r.name));
     for line in headline(r) {
         out.push_str(&format!("  {line}\n"));
@@ -168,6 +169,7 @@ pub fn render_transparency_text(r: &TransparencyReport) -> Painted {
             out.push_str(&format!("  | {line}\n"));
         }
     }
+    out.push_str(&super::open_notes(notes, "Notes", false));
     out
 }
 
@@ -229,8 +231,8 @@ fn hashes_text(r: &TransparencyReport, out: &mut Painted) {
     }
 }
 
-/// The markdown report.
-pub fn render_transparency_markdown(r: &TransparencyReport) -> String {
+/// The markdown report, ending with `notes` (as the text one).
+pub fn render_transparency_markdown(r: &TransparencyReport, notes: &[Finding]) -> String {
     let mut out = format!("# Transparency: {}\n\n", r.name.replace('|', "\\|"));
     for line in headline(r) {
         out.push_str(&format!("- {line}\n"));
@@ -322,6 +324,7 @@ pub fn render_transparency_markdown(r: &TransparencyReport) -> String {
         }
         out.push_str("````\n\n</details>\n");
     }
+    out.push_str(&super::open_notes(notes, "Notes", true));
     out
 }
 

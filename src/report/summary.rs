@@ -286,7 +286,7 @@ impl SummaryReport {
             notes: arch
                 .notes
                 .iter()
-                .chain(model.notes.iter().filter(|n| n.code.starts_with("pickle_")))
+                .chain(model.notes.iter().filter(|n| is_pickle_safety(n)))
                 .cloned()
                 .collect(),
             metadata: Metadata::of(model),
@@ -302,10 +302,17 @@ impl SummaryReport {
     /// not opened.
     pub fn shown_notes(&self) -> impl Iterator<Item = &Finding> {
         let opened = self.model.notes.iter();
+        // The pickle safety notes are in `notes` already.
         self.notes
             .iter()
-            .chain(opened.filter(|n| !n.code.starts_with("pickle_")))
+            .chain(opened.filter(|n| !is_pickle_safety(n)))
     }
+}
+
+/// Whether a note of opening the model is of the pickle safety report, which the summary shows
+/// with its own remarks.
+fn is_pickle_safety(note: &Finding) -> bool {
+    note.code.starts_with("pickle_")
 }
 
 impl ArchitectureFacts {

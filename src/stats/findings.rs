@@ -542,34 +542,32 @@ fn duplicates(
 /// Bytes of two candidate duplicates compared at a time.
 const COMPARE_BYTES: usize = 4 << 20;
 
+/// The spans of `len` bytes read at a time by [`same_bytes`] and [`content_hash`].
+fn spans(len: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..len)
+        .step_by(COMPARE_BYTES)
+        .map(move |start| start..(start + COMPARE_BYTES).min(len))
+}
+
 /// Whether `a` and `b` hold the same bytes, compared [`COMPARE_BYTES`] at a time, each span handed
 /// to `release` once compared: candidates share their statistics, so a sparse model's tensors
 /// (zeros but for a value or two) can differ only near their end, and comparing two mapped
 /// 512 MiB tensors at once kept both resident (a 40 GiB sparse model peaked at 19 GiB).
 fn same_bytes(a: &[u8], b: &[u8], release: &dyn Fn(Range<usize>)) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut start = 0;
-    for (x, y) in a.chunks(COMPARE_BYTES).zip(b.chunks(COMPARE_BYTES)) {
-        let same = x == y;
-        release(start..start + x.len());
-        if !same {
-            return false;
-        }
-        start += x.len();
-    }
-    true
+    a.len() == b.len()
+        && spans(a.len()).all(|span| {
+            let same = a[span.clone()] == b[span.clone()];
+            release(span);
+            same
+        })
 }
 
 /// BLAKE3 of `bytes`, read [`COMPARE_BYTES`] at a time, each span handed to `release` once read.
 fn content_hash(bytes: &[u8], release: &dyn Fn(Range<usize>)) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new();
-    let mut start = 0;
-    for span in bytes.chunks(COMPARE_BYTES) {
-        hasher.update(span);
-        release(start..start + span.len());
-        start += span.len();
+    for span in spans(bytes.len()) {
+        hasher.update(&bytes[span.clone()]);
+        release(span);
     }
     *hasher.finalize().as_bytes()
 }

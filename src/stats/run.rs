@@ -339,9 +339,7 @@ impl Coordinator {
                 self.shared.bytes_done.fetch_add(bytes, Ordering::Relaxed);
             },
             release: &|j: usize, range: std::ops::Range<usize>| {
-                let t = &model.tensors[batch[decodable[j]]];
-                let base = t.offset as usize;
-                releaser.release(t.file, base + range.start..base + range.end);
+                releaser.release_tensor(&model.tensors[batch[decodable[j]]], range);
             },
             finished: &|j: usize, stats: TensorStats| deliver(decodable[j], stats),
             cancel: &self.shared.cancel,
@@ -367,9 +365,7 @@ impl Coordinator {
         // Confirming a duplicate reads both tensors again: released as they are compared.
         let releaser = Releaser::new(&self.model.files);
         let release = |position: usize, range: std::ops::Range<usize>| {
-            let t = &self.model.tensors[self.requested[position]];
-            let base = t.offset as usize;
-            releaser.release(t.file, base + range.start..base + range.end);
+            releaser.release_tensor(&self.model.tensors[self.requested[position]], range);
         };
         StatsEvent::Finished {
             findings: cross_tensor_findings(&names, &slices, &stats, &release),
