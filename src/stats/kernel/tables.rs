@@ -8,9 +8,6 @@ use crate::stats::prefetch;
 /// Something that counts 16-bit keys; `lane` is the value's position modulo 4.
 pub(crate) trait Counter {
     fn bump(&mut self, key: usize, lane: usize);
-
-    /// Adds `n` (0 or 1) without a branch.
-    fn add(&mut self, key: usize, lane: usize, n: u32);
 }
 
 /// One counter per key.
@@ -23,22 +20,12 @@ impl Counter for Plain {
     fn bump(&mut self, key: usize, _lane: usize) {
         self[key & 0xFFFF] += 1;
     }
-
-    #[inline(always)]
-    fn add(&mut self, key: usize, _lane: usize, n: u32) {
-        self[key & 0xFFFF] += n;
-    }
 }
 
 impl Counter for Lanes {
     #[inline(always)]
     fn bump(&mut self, key: usize, lane: usize) {
         self[key & 0xFFFF][lane & 3] += 1;
-    }
-
-    #[inline(always)]
-    fn add(&mut self, key: usize, lane: usize, n: u32) {
-        self[key & 0xFFFF][lane & 3] += n;
     }
 }
 
@@ -247,9 +234,6 @@ pub(crate) struct NoCount;
 impl Counter for NoCount {
     #[inline(always)]
     fn bump(&mut self, _key: usize, _lane: usize) {}
-
-    #[inline(always)]
-    fn add(&mut self, _key: usize, _lane: usize, _n: u32) {}
 }
 
 /// Counts the keys of the f32 in `g` (a multiple of 8 bytes), read straight from the bytes the

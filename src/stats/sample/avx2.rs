@@ -1,7 +1,7 @@
 //! The AVX2 sampled kernels (with FMA, F16C and POPCNT): F32 sixteen values per step, BF16 and F16
 //! thirty-two.
 
-use super::pick::{count_picked, cut, group_byte, pick_lane, step_hash};
+use super::pick::{count_picked, cut, for_each_group, group_byte, pick_lane, step_hash};
 use super::scalar::{code16_run, scalar_run};
 use super::window::Window;
 use super::{BF16_CODES, F32_VALUES};
@@ -54,9 +54,7 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
     };
     let mut zeros = 0u64;
     let first_group = (first + head as u64) / 16;
-    let mut hash = 0u64;
-    for k in 0..groups {
-        let group = first_group + k as u64;
+    for_each_group(first_group, groups, |k, picked| {
         let off = (head + 16 * k) * width;
         prefetch::ahead(bytes, off);
         // SAFETY: see above.
@@ -89,10 +87,9 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
             );
             central |= (_mm256_movemask_ps(c) as u16) << (8 * h);
         }
-        let picked = pick_lane(group_byte(step_hash(&mut hash, k, group), group));
         // SAFETY: the group just loaded.
         unsafe { count_picked::<F32_VALUES>(bytes.as_ptr().add(off), picked, central, t) };
-    }
+    });
     // SAFETY: see above.
     unsafe {
         for v in 0..4 {

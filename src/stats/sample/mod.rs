@@ -258,12 +258,6 @@ mod tests {
         fn bump(&mut self, key: usize, _lane: usize) {
             *self.0.entry(key).or_default() += 1;
         }
-
-        fn add(&mut self, key: usize, _lane: usize, n: u32) {
-            if n > 0 {
-                *self.0.entry(key).or_default() += u64::from(n);
-            }
-        }
     }
 
     fn mixed(n: usize, seed: u64, specials: bool) -> Vec<f32> {
