@@ -106,8 +106,11 @@ fn one_thread_bench(
 fn cached(c: &mut Criterion) {
     let mut group = c.benchmark_group("stats_cached");
     let one_thread = glassbox::stats::thread_pool(Some(1)).unwrap();
+    // Sampled from 2^20 values: the 16 MiB F32 tensor holds 2^22, which the default threshold
+    // (more than 2^22) would count exactly.
     let opts = StatsOptions {
         sampling: glassbox::stats::Sampling::Always,
+        sample_above: Some(1 << 20),
         ..StatsOptions::default()
     };
     for (dtype, width) in [(DType::F32, 4), (DType::BF16, 2)] {

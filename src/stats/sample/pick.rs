@@ -152,3 +152,22 @@ pub(crate) unsafe fn count_picked<const K: u8>(
     // SAFETY: the caller guarantees the group is readable; every `l` is below 16.
     count_group(|l| unsafe { group_key::<K>(at, l) }, a, central, t);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loop_by_octets_visits_every_group_once_with_the_lane_of_the_rule() {
+        for first_group in [0u64, 1, 5, 7, 8, 9, 15, 16, 1 << 40, (1 << 40) + 3] {
+            for groups in [0usize, 1, 2, 6, 7, 8, 9, 15, 16, 17, 23, 24, 25, 64, 70] {
+                let mut seen = Vec::new();
+                for_each_group(first_group, groups, |k, lane| seen.push((k, lane)));
+                let expected: Vec<(usize, usize)> = (0..groups)
+                    .map(|k| (k, picks(first_group + k as u64)))
+                    .collect();
+                assert_eq!(seen, expected, "first_group {first_group}, groups {groups}");
+            }
+        }
+    }
+}
