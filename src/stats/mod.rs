@@ -103,6 +103,7 @@ mod finish;
 mod isa;
 mod kernel;
 mod lanes;
+pub(crate) mod opaque;
 mod plan;
 mod prefetch;
 mod run;

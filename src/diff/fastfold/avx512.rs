@@ -25,6 +25,7 @@ use std::arch::x86_64::*;
 use super::super::numbers::{BINS, BINS_PER_OCTAVE, OCTAVES, PairAccum};
 use super::{BIN_ROWS, COPIES, Copies, Sampling};
 use crate::dtype::DType;
+use crate::stats::opaque::opaque;
 
 /// Values per step: one 512-bit vector of f32.
 const STEP: usize = 16;
@@ -118,11 +119,15 @@ impl Load16 for F32 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
     unsafe fn load(p: *const u8) -> (__m512i, [__m256; 2]) {
         // SAFETY: the caller guarantees 64 readable bytes at `p`; the loads are unaligned (the
-        // halves are loaded again from L1 rather than extracted from the whole).
+        // halves are loaded again from L1 rather than extracted from the whole; the upper one
+        // through an opaque pointer, see `stats::opaque`).
         unsafe {
             (
                 _mm512_loadu_si512(p.cast()),
-                [_mm256_loadu_ps(p.cast()), _mm256_loadu_ps(p.add(32).cast())],
+                [
+                    _mm256_loadu_ps(p.cast()),
+                    _mm256_loadu_ps(opaque(p.add(32)).cast()),
+                ],
             )
         }
     }

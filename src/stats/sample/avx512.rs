@@ -6,6 +6,7 @@ use super::window::Window;
 use super::{BF16_CODES, F32_VALUES};
 use crate::stats::kernel::Counter;
 use crate::stats::lanes::{BlockSums, Code16, Lanes16, Lanes32};
+use crate::stats::opaque::opaque;
 use crate::stats::prefetch;
 use std::arch::x86_64::*;
 
@@ -227,16 +228,4 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         t,
     );
     acc.finish(kind, n)
-}
-
-/// `p`, hidden from the optimiser: LLVM rewrote the load of a group's upper eight values into
-/// four 128-bit loads and four `vinsertps` (five shuffles a step) once it saw the same bytes
-/// loaded as one 512-bit vector.
-#[inline(always)]
-fn opaque(mut p: *const f32) -> *const f32 {
-    // SAFETY: an empty asm block that returns its input unchanged, touching no memory.
-    unsafe {
-        std::arch::asm!("/* {0} */", inout(reg) p, options(pure, nomem, nostack, preserves_flags))
-    };
-    p
 }
