@@ -575,3 +575,38 @@ fn a_dropped_tensor_does_not_make_a_recast_a_fine_tune() {
         stdout(&text)
     );
 }
+
+/// Tensors are listed in natural order (`t2` before `t10`), pairs by name and pairs by content
+/// alike, as every other listing of tensors; plain string order put `t10` before `t2`.
+#[test]
+fn tensors_are_listed_in_natural_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        tmp.path().join("a.safetensors"),
+        tmp.path().join("b.safetensors"),
+    );
+    let names = |list: &[&str]| {
+        list.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+    };
+    common::sparse_safetensors(&a, "F32", &[4], names(&["t2", "t10", "t1", "r11", "r9"]));
+    common::sparse_safetensors(&b, "F32", &[4], names(&["t2", "t10", "t1", "a20", "a3"]));
+    let out = glassbox(&[
+        "diff",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let listed: Vec<&str> = doc["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["a3", "a20", "t1", "t2", "t10"]);
+}

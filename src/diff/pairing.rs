@@ -13,6 +13,7 @@ use crate::arch::gguf_names::{
     QkPermutation, gguf_to_hf_name, permuted_row, qk_permutation, stored_plus_one,
 };
 use crate::decode::{DecodeError, decode_f64};
+use crate::model::sort::natural_cmp;
 use crate::model::{Format, Model, TensorInfo};
 
 /// A tensor as the comparison reads it: `rows` rows of `cols` values in Hugging Face order.
@@ -378,7 +379,11 @@ pub(crate) fn pair<'a, 'b>(
             });
         }
     }
-    pairs.sort_by(|x, y| x.1.name.cmp(&y.1.name));
+    // Natural order (`layers.2` before `layers.10`), as every other listing of tensors.
+    let order = |x: &str, y: &str| natural_cmp(x, y).then_with(|| x.cmp(y));
+    pairs.sort_by(|x, y| order(&x.1.name, &y.1.name));
+    removed.sort_by(|x, y| order(&x.name, &y.name));
+    added.sort_by(|x, y| order(&x.name, &y.name));
     Pairing {
         pairs,
         removed,
