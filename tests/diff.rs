@@ -183,8 +183,16 @@ struct EvidenceObj {
 
 /// Runs `glassbox diff A B --format json` (paths under fixtures/diff) and reads the document.
 fn diff_json(a: &str, b: &str, extra: &[&str]) -> (DiffDoc, i32) {
-    let (a, b) = (format!("fixtures/diff/{a}"), format!("fixtures/diff/{b}"));
-    let mut args = vec!["diff", a.as_str(), b.as_str(), "--format", "json"];
+    diff_paths(
+        &format!("fixtures/diff/{a}"),
+        &format!("fixtures/diff/{b}"),
+        extra,
+    )
+}
+
+/// Runs `glassbox diff A B --format json` and reads the document.
+fn diff_paths(a: &str, b: &str, extra: &[&str]) -> (DiffDoc, i32) {
+    let mut args = vec!["diff", a, b, "--format", "json"];
     args.extend_from_slice(extra);
     let out = glassbox(&args);
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
@@ -593,20 +601,8 @@ fn tensors_are_listed_in_natural_order() {
     };
     common::sparse_safetensors(&a, "F32", &[4], names(&["t2", "t10", "t1", "r11", "r9"]));
     common::sparse_safetensors(&b, "F32", &[4], names(&["t2", "t10", "t1", "a20", "a3"]));
-    let out = glassbox(&[
-        "diff",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let listed: Vec<&str> = doc["tensors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let (doc, code) = diff_paths(a.to_str().unwrap(), b.to_str().unwrap(), &[]);
+    assert_eq!(code, 0);
+    let listed: Vec<&str> = doc.tensors.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(listed, ["a3", "a20", "t1", "t2", "t10"]);
 }
