@@ -380,10 +380,9 @@ pub(crate) fn pair<'a, 'b>(
         }
     }
     // Natural order (`layers.2` before `layers.10`), as every other listing of tensors.
-    let order = |x: &str, y: &str| natural_cmp(x, y).then_with(|| x.cmp(y));
-    pairs.sort_by(|x, y| order(&x.1.name, &y.1.name));
-    removed.sort_by(|x, y| order(&x.name, &y.name));
-    added.sort_by(|x, y| order(&x.name, &y.name));
+    pairs.sort_by(|x, y| natural_cmp(&x.1.name, &y.1.name));
+    removed.sort_by(|x, y| natural_cmp(&x.name, &y.name));
+    added.sort_by(|x, y| natural_cmp(&x.name, &y.name));
     Pairing {
         pairs,
         removed,

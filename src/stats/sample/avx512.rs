@@ -45,7 +45,7 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
             _mm512_loadu_ps(acc.max.as_ptr()),
         )
     };
-    let (mut zc, minus_one) = (_mm512_setzero_si512(), _mm512_set1_epi32(-1));
+    let mut zeros = 0u64;
     let first_group = (first + head as u64) / 16;
     for_each_group(first_group, groups, |k, picked| {
         let off = (head + 16 * k) * width;
@@ -72,9 +72,7 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
         qb = _mm512_fmadd_pd(dhi, dhi, qb);
         mn = _mm512_min_ps(mn, x);
         mx = _mm512_max_ps(mx, x);
-        // Zeros counted per lane in the vector (a mask's popcount a step cost three scalar
-        // instructions; at most 2^11 steps a block, no overflow).
-        zc = _mm512_mask_sub_epi32(zc, _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, zero), zc, minus_one);
+        zeros += u64::from(_mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, zero).count_ones());
         let central = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(
             _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, lo_e),
             x,
@@ -83,7 +81,6 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
         // SAFETY: the group just loaded.
         unsafe { count_picked::<F32_VALUES>(bytes.as_ptr().add(off), picked, central, t) };
     });
-    let zeros = _mm512_reduce_add_epi32(zc) as u32 as u64;
     // SAFETY: see above.
     unsafe {
         _mm512_storeu_pd(acc.s.as_mut_ptr(), sa);

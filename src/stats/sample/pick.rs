@@ -31,31 +31,29 @@ pub(crate) fn step_hash(hash: &mut u64, k: usize, group: u64) -> u64 {
 }
 
 /// Runs a vector kernel's loop over `groups` whole groups of sixteen, the first being group
-/// `first_group` of the tensor: `step(k, lane)` for each group `k` with its sampled lane. The
-/// groups before the first whole octet (eight groups sharing a hash, see [`picks`]), then whole
-/// octets, their hash computed once and their lanes taken at fixed shifts, then the groups after.
+/// `first_group` of the tensor: `step(k, lane)` for each group `k` with its sampled lane. Whole
+/// octets (eight groups sharing a hash, see [`picks`]) have their hash computed once and their
+/// lanes taken at fixed shifts; the groups before the first whole octet and after the last (at
+/// most fourteen a block) take [`picks`] itself.
 /// On Zen 4 one core runs out of instructions before memory runs out of bytes in the F32
 /// kernel (one thread streamed F32 at 14.5 GB/s where `readlimit` reads 23): there the loop by
 /// octets, with the branch of [`count_group`], took 8% off a one-thread run over 2 GiB.
 #[inline(always)]
 pub(crate) fn for_each_group(first_group: u64, groups: usize, mut step: impl FnMut(usize, usize)) {
     let lead = ((8 - first_group % 8) % 8).min(groups as u64) as usize;
-    let octets = (groups - lead) / 8;
-    let lead_hash = octet_hash(first_group >> 3);
+    let tail = lead + (groups - lead) / 8 * 8;
+    // In order: the kernels add each lane's values in the order of the tensor.
     for k in 0..lead {
-        step(k, pick_lane(group_byte(lead_hash, first_group + k as u64)));
+        step(k, picks(first_group + k as u64));
     }
-    for o in 0..octets {
-        let k0 = lead + 8 * o;
+    for k0 in (lead..tail).step_by(8) {
         let hash = octet_hash((first_group + k0 as u64) >> 3);
         for j in 0..8 {
             step(k0 + j, pick_lane((hash >> (56 - 8 * j)) as u8));
         }
     }
-    let k0 = lead + 8 * octets;
-    let tail_hash = octet_hash((first_group + k0 as u64) >> 3);
-    for k in k0..groups {
-        step(k, pick_lane(group_byte(tail_hash, first_group + k as u64)));
+    for k in tail..groups {
+        step(k, picks(first_group + k as u64));
     }
 }
 
