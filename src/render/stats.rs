@@ -120,11 +120,18 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> Painted {
         if group.tensors == 0 && !(label.is_empty() && report.buffers.tensors == 0) {
             continue;
         }
+        // "(135M)" beside a count only when it says something shorter.
+        let values = thousands(group.count);
+        let short = human_count(group.count);
+        let short = if short == values {
+            String::new()
+        } else {
+            format!(" ({short})")
+        };
         out.push_str(&format!(
-            "{bullet}{label}{} tensors, {} values ({}): mean {}, std {}, min {}, max {}, zeros {}, non-finite {}\n",
+            "{bullet}{label}{} {}, {values} values{short}: mean {}, std {}, min {}, max {}, zeros {}, non-finite {}\n",
             thousands(group.tensors as u64),
-            thousands(group.count),
-            human_count(group.count),
+            if group.tensors == 1 { "tensor" } else { "tensors" },
             num(group.mean),
             num(group.std),
             num(group.min),
