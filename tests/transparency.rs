@@ -694,3 +694,70 @@ fn bad_input_is_one_line_and_exit_2() {
         "error: `--format cyclonedx` is only for `glassbox transparency`\n"
     );
 }
+
+/// C11 and C12 on the architecture fixtures, the expected numbers read from each fixture's own
+/// config.json: RoPE is only declared; learned absolute positions (BERT, GPT-2, ViT's patch grid
+/// plus its class token) and T5's relative buckets are in the weights; an encoder or image model
+/// without a language-model head has nothing to tie.
+#[test]
+fn positional_encoding_and_tied_embeddings_by_architecture() {
+    let item = |fixture: &str, id: &str| -> (String, Option<String>) {
+        let out = glassbox(&["transparency", fixture, "--no-hash", "--format", "json"]);
+        assert!(out.status.success(), "{fixture}: {}", stderr(&out));
+        let doc: TransparencyDoc = serde_json::from_str(&stdout(&out)).expect("strict JSON");
+        let it = doc.item(id);
+        (it.status.clone(), it.value.clone())
+    };
+    let config = |fixture: &str, key: &str| -> u64 {
+        let text = std::fs::read_to_string(format!("{fixture}/config.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{fixture}: {key}"))
+    };
+    let learned = |n: u64| Some(format!("learned absolute positions, {n} of them"));
+
+    let bert = "fixtures/bert-tiny";
+    let n = config(bert, "max_position_embeddings");
+    assert_eq!(item(bert, "C11"), ("VERIFIED".into(), learned(n)));
+    assert_eq!(
+        item(bert, "C12"),
+        ("N/A".into(), Some("no language-model head".into()))
+    );
+
+    let gpt2 = "fixtures/families/gpt2";
+    assert_eq!(
+        item(gpt2, "C11"),
+        ("VERIFIED".into(), learned(config(gpt2, "n_positions")))
+    );
+    assert_eq!(item(gpt2, "C12").0, "VERIFIED", "tied: no separate lm_head");
+
+    let vit = "fixtures/families/vit";
+    let side = config(vit, "image_size") / config(vit, "patch_size");
+    assert_eq!(
+        item(vit, "C11"),
+        ("VERIFIED".into(), learned(side * side + 1))
+    );
+    assert_eq!(item(vit, "C12").0, "N/A");
+
+    let t5 = "fixtures/families/t5";
+    let buckets = config(t5, "relative_attention_num_buckets");
+    assert_eq!(
+        item(t5, "C11"),
+        (
+            "VERIFIED".into(),
+            Some(format!("relative position buckets, {buckets} of them"))
+        )
+    );
+
+    let llama = "fixtures/families/llama";
+    assert_eq!(
+        item(llama, "C11"),
+        ("DECLARED".into(), Some("rope_theta 500000".into()))
+    );
+    assert_eq!(
+        item(llama, "C12").0,
+        "CONSISTENT",
+        "declared untied, lm_head stored"
+    );
+}

@@ -135,8 +135,8 @@ pub(super) fn c_architecture(ctx: &Context) -> Vec<Item> {
         )
     });
     out.push(c10_context(ctx));
-    out.push(from_checks(ctx, "C11", &["rope_theta"]));
-    out.push(from_checks(ctx, "C12", &["tied_embeddings"]));
+    out.push(c11_positions(ctx));
+    out.push(c12_tied(ctx));
     let comps: Vec<String> = a
         .parameters
         .by_component
@@ -154,6 +154,67 @@ pub(super) fn c_architecture(ctx: &Context) -> Vec<Item> {
         )
     });
     out
+}
+
+/// C11. RoPE parameters are only ever declared; a model with learned absolute positions (BERT,
+/// GPT-2, ViT) or T5's relative position buckets carries its positional encoding in the weights,
+/// so there the item is verified rather than missing.
+fn c11_positions(ctx: &Context) -> Item {
+    let rope = from_checks(ctx, "C11", &["rope_theta"]);
+    if rope.status != Status::Missing {
+        return rope;
+    }
+    use arch::basis::{Basis, Dimension};
+    let observed = |field: &str| {
+        ctx.arch
+            .check(field)
+            .and_then(|c| match (&c.observed, &c.basis) {
+                (Some(arch::Value::Count(n)), Some(Basis::Dimension { tensor, dimension })) => {
+                    Some((*n, tensor.clone(), *dimension))
+                }
+                _ => None,
+            })
+    };
+    if let Some((n, tensor, Dimension::LearnedPositions)) = observed("context_length") {
+        return item(
+            "C11",
+            Status::Verified,
+            Some(format!("learned absolute positions, {n} of them")),
+            vec![format!(
+                "observed {tensor} (a table of trained position vectors)"
+            )],
+        );
+    }
+    if let Some((n, tensor, _)) = observed("relative_attention_num_buckets") {
+        return item(
+            "C11",
+            Status::Verified,
+            Some(format!("relative position buckets, {n} of them")),
+            vec![format!(
+                "observed {tensor} rows (learned relative attention bias)"
+            )],
+        );
+    }
+    rope
+}
+
+/// C12. Nothing to tie in an encoder or image model that has no language-model head (no output
+/// projection, no prediction head): not applicable rather than missing.
+fn c12_tied(ctx: &Context) -> Item {
+    let it = from_checks(ctx, "C12", &["tied_embeddings"]);
+    let headless = matches!(
+        ctx.arch.kind,
+        Some(arch::rules::Kind::Encoder | arch::rules::Kind::Vision)
+    );
+    if it.status == Status::Missing && headless {
+        return item(
+            "C12",
+            Status::NotApplicable,
+            Some("no language-model head".into()),
+            vec!["no output projection or prediction head among the tensors".into()],
+        );
+    }
+    it
 }
 
 pub(super) fn c2_parameters(ctx: &Context) -> Item {
