@@ -68,6 +68,14 @@ pub enum Error {
         first: String,
         second: String,
     },
+    /// A file that is no weights file at all (a model card, a config, a tokenizer): not GGUF, not
+    /// PyTorch, and its first eight bytes are no safetensors header length. Names the folder to
+    /// open instead when it holds weights.
+    #[error("{}: not a weights file (neither safetensors, GGUF nor a PyTorch checkpoint){}", path.display(), folder.as_ref().map(|f| format!("; to inspect the model, open its folder: {}", f.display())).unwrap_or_default())]
+    NotWeights {
+        path: PathBuf,
+        folder: Option<PathBuf>,
+    },
     /// The path is neither a regular file nor a folder (a device, a pipe, ...).
     #[error("{}: not a regular file or folder", .0.display())]
     NotRegular(PathBuf),

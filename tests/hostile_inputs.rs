@@ -549,3 +549,40 @@ fn permission_denied_is_a_clean_error() {
     clean_error(&glassbox(&["summary"], &locked));
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+#[test]
+fn a_side_document_or_text_file_is_not_weights_and_the_folder_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = write(
+        &dir.path().join("README.md"),
+        b"---\nlicense: mit\n---\n# A model\n",
+    );
+    let config = write(
+        &dir.path().join("config.json"),
+        br#"{"model_type": "llama"}"#,
+    );
+    let short = write(&dir.path().join("notes.txt"), b"hi");
+    // No weights beside them: the error says what the file is not, and names no folder.
+    for p in [&card, &config, &short] {
+        let line = clean_error(&glassbox(&["summary"], p));
+        assert!(line.contains("not a weights file"), "{line}");
+        assert!(!line.contains("open its folder"), "{line}");
+        assert!(matches!(
+            glassbox::model::open(p),
+            Err(Error::NotWeights { folder: None, .. })
+        ));
+    }
+    // Beside weights: the folder to open instead.
+    tiny_safetensors(&dir.path().join("model.safetensors"));
+    let line = clean_error(&glassbox(&["stats"], &card));
+    let folder = dir.path().display().to_string();
+    assert!(
+        line.trim_end()
+            .ends_with(&format!("to inspect the model, open its folder: {folder}")),
+        "{line}"
+    );
+    // A file named as safetensors keeps the safetensors reader's own account.
+    let named = write(&dir.path().join("bad.safetensors"), b"# not a header\n");
+    let line = clean_error(&glassbox(&["summary"], &named));
+    assert!(line.contains("header length"), "{line}");
+}

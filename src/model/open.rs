@@ -62,10 +62,18 @@ pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
         } else {
             // A name that says nothing (an Ollama blob, a download's part, a renamed file): the
             // first bytes say which reader applies; safetensors has no magic, so it is the rest.
-            match sniff(path)? {
+            match sniff(path, meta.len())? {
                 Sniffed::Gguf => open_gguf(path, reading)?,
                 Sniffed::Pytorch => super::open_torch::open_file(path, reading)?,
-                Sniffed::Other => assemble(vec![open_safetensors(path, reading)?]),
+                Sniffed::NotWeights if !name.ends_with(".safetensors") => {
+                    return Err(Error::NotWeights {
+                        path: path.to_owned(),
+                        folder: holds_weights(&folder).then(|| folder.clone()),
+                    });
+                }
+                Sniffed::NotWeights | Sniffed::Other => {
+                    assemble(vec![open_safetensors(path, reading)?])
+                }
             }
         };
         (folder, model)
@@ -96,20 +104,41 @@ enum Sniffed {
     /// A zip archive (`PK\x03\x04`: PyTorch's format since 1.6) or a pickle (`\x80` and a
     /// protocol number: the legacy format).
     Pytorch,
+    /// None of the above, and the first eight bytes, read as a safetensors header length, are
+    /// missing or do not fit in the file (`len` bytes): a model card, a config, a tokenizer, a text file.
+    NotWeights,
+    /// Maybe safetensors (which has no magic): its reader says.
     Other,
 }
 
-fn sniff(path: &Path) -> Result<Sniffed> {
+fn sniff(path: &Path, len: u64) -> Result<Sniffed> {
     use std::io::Read;
-    let mut head = Vec::with_capacity(4);
+    let mut head = Vec::with_capacity(8);
     std::fs::File::open(path)
-        .and_then(|f| f.take(4).read_to_end(&mut head))
+        .and_then(|f| f.take(8).read_to_end(&mut head))
         .map_err(|e| io(path, e))?;
     Ok(match head.as_slice() {
-        b"GGUF" => Sniffed::Gguf,
-        [b'P', b'K', 3, 4] => Sniffed::Pytorch,
+        [b'G', b'G', b'U', b'F', ..] => Sniffed::Gguf,
+        [b'P', b'K', 3, 4, ..] => Sniffed::Pytorch,
         [0x80, 2..=5, ..] => Sniffed::Pytorch,
+        short if short.len() < 8 => Sniffed::NotWeights,
+        &[a, b, c, d, e, f, g, h] if u64::from_le_bytes([a, b, c, d, e, f, g, h]) > len - 8 => {
+            Sniffed::NotWeights
+        }
         _ => Sniffed::Other,
+    })
+}
+
+/// Whether a folder holds a file glassbox would open as weights (for the hint of
+/// [`Error::NotWeights`]).
+fn holds_weights(folder: &Path) -> bool {
+    std::fs::read_dir(folder).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".safetensors")
+                || name.ends_with(".gguf")
+                || super::open_torch::is_checkpoint_name(&name)
+        })
     })
 }
 
