@@ -1,9 +1,10 @@
 //! The per-layer × role map of the change and the verdict for the pair, with its evidence.
 //!
 //! The verdict is decided in a fixed order, the first that fits: identical weights; unrelated or
-//! derived-but-permuted (from the lineage test, when both models have MLPs to match); a lossless
-//! re-cast (every difference is re-rounding); quantised (a type changed beyond re-rounding); a
-//! low-rank merge (every changed matrix has most of its change in a few directions); fine-tuned.
+//! derived-but-permuted (from the lineage test, when both models have MLPs to match); a re-cast
+//! (every difference is the rounding of a cast to B's type, nothing else changed); quantised (a
+//! type changed beyond re-rounding); a low-rank merge (every changed matrix has most of its change
+//! in a few directions); fine-tuned.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -79,7 +79,7 @@ fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) 
             }
         }
         VerdictKind::Recast => format!(
-            "lossless re-cast: {} tensors differ only by rounding to {}",
+            "re-cast: {} tensors differ only by rounding to {}, nothing else changed",
             e.differing,
             e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", ")
         ),
