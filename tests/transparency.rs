@@ -210,6 +210,12 @@ fn a_bare_weights_file_has_architecture_verified_and_licence_and_data_missing() 
         assert_eq!(doc.status(id), "VERIFIED", "{id}");
     }
     assert_eq!(doc.item("C2").value.as_deref(), Some("3376"));
+    // One file, in the singular; 11 F16 tensors of 3,376 parameters in all, two bytes each.
+    let bytes = 2 * PARAMETERS;
+    assert_eq!(
+        doc.item("D1").value.as_deref(),
+        Some(format!("11 tensors in 1 file, {bytes} bytes").as_str())
+    );
     for id in ["B1", "B2", "B3", "F1", "I1", "E3"] {
         assert_eq!(doc.status(id), "MISSING", "{id}");
     }

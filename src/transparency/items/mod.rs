@@ -117,6 +117,15 @@ fn item(id: &'static str, status: Status, value: Option<String>, evidence: Vec<S
     }
 }
 
+/// `1 file`, `7 files`.
+fn files(n: usize) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
+    }
+}
+
 fn missing(id: &'static str) -> Item {
     item(id, Status::Missing, None, vec![])
 }
@@ -313,8 +322,9 @@ fn a4_version(ctx: &Context) -> Item {
         });
     match ctx.hashes {
         Some(h) if !h.is_empty() => {
-            let mut evidence = vec![format!("SHA-256 of {} files", h.len())];
-            let mut value = format!("{} files fingerprinted", h.len());
+            let files = files(h.len());
+            let mut evidence = vec![format!("SHA-256 of {files}")];
+            let mut value = format!("{files} fingerprinted");
             if let Some((v, src)) = declared {
                 value.push_str(&format!("; declared {v}"));
                 evidence.push(src.into());

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Context, declared_name, item, missing};
+use super::{Context, declared_name, files, item, missing};
 use crate::arch;
 use crate::transparency::Item;
 use crate::transparency::Status;
@@ -230,9 +230,9 @@ pub(super) fn c2_parameters(ctx: &Context) -> Item {
         claims.extend(parameter_claims(&card.body, "README.md prose"));
     }
     let mut evidence = vec![format!(
-        "Σ tensor shapes over {} tensors in {} file(s)",
+        "Σ tensor shapes over {} tensors in {}",
         ctx.model.tensors.len(),
-        ctx.model.files.len()
+        files(ctx.model.files.len())
     )];
     if claims.is_empty() {
         return item("C2", Status::Verified, Some(total.to_string()), evidence);
@@ -289,9 +289,9 @@ pub(super) fn d_weights(ctx: &Context) -> Vec<Item> {
         "D1",
         Status::Verified,
         Some(format!(
-            "{} tensors in {} file(s), {} bytes",
+            "{} tensors in {}, {} bytes",
             m.tensors.len(),
-            m.files.len(),
+            files(m.files.len()),
             m.tensor_bytes_total()
         )),
         m.files.iter().map(|f| f.name.clone()).collect(),
@@ -349,7 +349,7 @@ pub(super) fn d_weights(ctx: &Context) -> Vec<Item> {
         Some(h) => item(
             "D4",
             Status::Verified,
-            Some(format!("SHA-256 of {} files", h.len())),
+            Some(format!("SHA-256 of {}", files(h.len()))),
             h.iter().map(|f| f.file.clone()).collect(),
         ),
         None => item(
