@@ -167,6 +167,7 @@ pub(crate) enum Isa {
     /// The portable kernel compiled with AVX2 and FMA.
     Avx2,
     /// The explicit AVX-512 kernel.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (x86 only)
     Avx512,
 }
 
@@ -551,6 +552,7 @@ fn count_bins<B: Copy + Into<u64>>(copies: &mut Copies, bins: &[B]) {
 /// Steps of sixteen values through the general path (a block of the explicit kernels holding a
 /// NaN or an infinity), `values(k)` giving step `k`'s values of both sides; returns their Σ Δ²
 /// over the finite pairs.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 fn general_steps(
     acc: &mut PairAccum,
     steps: usize,

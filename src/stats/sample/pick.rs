@@ -39,6 +39,7 @@ pub(crate) fn step_hash(hash: &mut u64, k: usize, group: u64) -> u64 {
 /// kernel (one thread streamed F32 at 14.5 GB/s where `readlimit` reads 23): there the loop by
 /// octets, with the branch of [`count_group`], took 8% off a one-thread run over 2 GiB.
 #[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 pub(crate) fn for_each_group(first_group: u64, groups: usize, mut step: impl FnMut(usize, usize)) {
     let lead = ((8 - first_group % 8) % 8).min(groups as u64) as usize;
     let tail = lead + (groups - lead) / 8 * 8;
