@@ -33,16 +33,35 @@ cov = None; last_cov_t = start; last_cov_exec = 0
 exec_now = 0; rate = 0; last_seen_t = start
 first_cov = None; events = []
 plateau = False
+# The fuzzer runs in its own session (see below), out of reach of the terminal's Ctrl-C: pass
+# SIGINT and SIGTERM on to it, and stop once it has written its final stats.
+child = None; stopping = False
+def forward(signum, frame):
+    global stopping
+    stopping = True
+    if child is not None and child.poll() is None:
+        child.send_signal(signal.SIGINT)
+signal.signal(signal.SIGINT, forward)
+signal.signal(signal.SIGTERM, forward)
 while True:
     remaining = cap - (time.time() - start)
-    if remaining <= 5 or plateau:
+    if remaining <= 5 or plateau or stopping:
         break
     args = ['nice', '-n', '19', binary, corpus, f'{fuzz_dir}/corpus/{target}',
             '-timeout=10', '-rss_limit_mb=2048', f'-artifact_prefix={arts}',
             '-print_final_stats=1', f'-max_total_time={int(remaining)}'] + extra
     log.write(f'=== {time.strftime("%H:%M:%S")} {" ".join(args)}\n'); log.flush()
+    # Its own session, whose scheduler autogroup gets nice 19 too: with autogroups on (most
+    # desktop and VM kernels), `nice` only ranks processes within one session, and a fuzzer
+    # started from another one took an equal share of the CPU from builds and tests.
     p = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                         errors='replace')
+                         errors='replace', start_new_session=True)
+    child = p
+    try:
+        with open(f'/proc/{p.pid}/autogroup', 'w') as g:
+            g.write('19')
+    except OSError:
+        pass          # no autogroups (or not Linux): `nice` alone ranks it
     proc_exec = 0          # this process's fuzzing executions (after its INITED line)
     proc_init = None       # this process's execution count at its INITED line
     q = queue.Queue()
@@ -86,6 +105,8 @@ while True:
     p.wait()
     base_exec += proc_exec
     log.write(f'=== exit {p.returncode}\n'); log.flush()
+    if stopping:
+        break
     if p.returncode == 0 or plateau:
         # exited cleanly: max_total_time reached (cap) or stopped at plateau
         if p.returncode == 0 and not plateau:
