@@ -175,27 +175,22 @@ fn c11_positions(ctx: &Context) -> Item {
                 _ => None,
             })
     };
-    if let Some((n, tensor, Dimension::LearnedPositions)) = observed("context_length") {
-        return item(
-            "C11",
-            Status::Verified,
-            Some(format!("learned absolute positions, {n} of them")),
-            vec![format!(
-                "observed {tensor} (a table of trained position vectors)"
-            )],
-        );
+    let found = match observed("context_length") {
+        Some((n, tensor, Dimension::LearnedPositions)) => Some((
+            format!("learned absolute positions, {n} of them"),
+            format!("observed {tensor} (a table of trained position vectors)"),
+        )),
+        _ => observed("relative_attention_num_buckets").map(|(n, tensor, _)| {
+            (
+                format!("relative position buckets, {n} of them"),
+                format!("observed {tensor} rows (learned relative attention bias)"),
+            )
+        }),
+    };
+    match found {
+        Some((value, evidence)) => item("C11", Status::Verified, Some(value), vec![evidence]),
+        None => rope,
     }
-    if let Some((n, tensor, _)) = observed("relative_attention_num_buckets") {
-        return item(
-            "C11",
-            Status::Verified,
-            Some(format!("relative position buckets, {n} of them")),
-            vec![format!(
-                "observed {tensor} rows (learned relative attention bias)"
-            )],
-        );
-    }
-    rope
 }
 
 /// C12. Nothing to tie in an encoder or image model that has no language-model head (no output
