@@ -614,3 +614,30 @@ fn a_file_without_an_extension_is_read_by_its_magic() {
         assert_eq!(bare_tensors, named_tensors, "{fixture}");
     }
 }
+
+/// A filter that matches nothing is a warning on stderr (a mistyped pattern), not a silent empty
+/// table; `-q` silences it; the exit code stays 0 and the output is the empty table.
+#[test]
+fn a_filter_matching_nothing_is_a_warning() {
+    let p = "fixtures/llama-tiny/model.safetensors";
+    let names = tensors_json(Path::new(p)).tensors;
+    for command in ["tensors", "stats"] {
+        let out = glassbox(&[command, p, "--filter", "no_such_tensor*"]);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{command}: {err}");
+        assert!(
+            err.starts_with(&format!(
+                "warning: --filter 'no_such_tensor*' matches none of the {} tensors",
+                names.len()
+            )),
+            "{command}: {err}"
+        );
+        let quiet = glassbox(&[command, p, "--filter", "no_such_tensor*", "-q"]);
+        assert_eq!(quiet.status.code(), Some(0));
+        assert!(stderr(&quiet).is_empty(), "{command}: {}", stderr(&quiet));
+        // A filter that matches says nothing.
+        let some = glassbox(&[command, p, "--filter", "norm"]);
+        assert!(stderr(&some).is_empty(), "{command}: {}", stderr(&some));
+    }
+}

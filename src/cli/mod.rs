@@ -455,12 +455,29 @@ fn tensors(path: &std::path::Path, order: TensorOrder, common: &Common) -> Resul
     let model = common.open(path)?;
     let filter = common.filter.as_deref().map(NameFilter::new);
     let selected = select_tensors(&model, filter.as_ref(), order);
+    warn_unmatched_filter(common, &model, selected.len());
     let report = TensorTable::new(&model, &selected);
     Ok(Painted::plain(match OutputFormat::from(common.format) {
         OutputFormat::Json => json::to_string(&report),
         OutputFormat::Markdown => render_tensors_table(&report, true),
         OutputFormat::Text => render_tensors_table(&report, false),
     }))
+}
+
+/// A `--filter` that matches no tensor is most likely a mistyped pattern: said on stderr (unless
+/// `-q`), with a name to model it on; the output is still the empty table, and the exit code 0.
+fn warn_unmatched_filter(common: &Common, model: &glassbox::Model, matched: usize) {
+    use std::io::Write;
+    if let (0, false, Some(pattern), Some(first)) =
+        (matched, common.quiet, &common.filter, model.tensors.first())
+    {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: --filter '{pattern}' matches none of the {} tensors (names look like `{}`)",
+            model.tensors.len(),
+            first.name
+        );
+    }
 }
 
 fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
@@ -480,6 +497,7 @@ fn stats(args: &StatsArgs, common: &Common) -> Result<Painted> {
         StatsSortArg::NonFinite => (TensorOrder::Name, StatisticOrder::NonFinite),
     };
     let indices = select_tensor_indices(&model, filter.as_ref(), order);
+    warn_unmatched_filter(common, &model, indices.len());
     let selected: Vec<&glassbox::TensorInfo> = indices.iter().map(|&i| &model.tensors[i]).collect();
     let options = StatsOptions {
         sample_above: if args.exact {
