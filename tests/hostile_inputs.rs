@@ -585,4 +585,12 @@ fn a_side_document_or_text_file_is_not_weights_and_the_folder_is_named() {
     let named = write(&dir.path().join("bad.safetensors"), b"# not a header\n");
     let line = clean_error(&glassbox(&["summary"], &named));
     assert!(line.contains("header length"), "{line}");
+    // So does a truncated safetensors file under a name that says nothing (a Hugging Face cache
+    // blob): its header length does not fit, but its header's `{` is there.
+    let header = br#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#;
+    let mut truncated = (header.len() as u64).to_le_bytes().to_vec();
+    truncated.extend_from_slice(&header[..20]);
+    let blob = write(&dir.path().join("3f2a9c0b"), &truncated);
+    let line = clean_error(&glassbox(&["summary"], &blob));
+    assert!(!line.contains("not a weights file"), "{line}");
 }

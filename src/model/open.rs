@@ -104,8 +104,10 @@ enum Sniffed {
     /// A zip archive (`PK\x03\x04`: PyTorch's format since 1.6) or a pickle (`\x80` and a
     /// protocol number: the legacy format).
     Pytorch,
-    /// None of the above, and the first eight bytes, read as a safetensors header length, are
-    /// missing or do not fit in the file (`len` bytes): a model card, a config, a tokenizer, a text file.
+    /// None of the above, shorter than a safetensors header length, or one that does not fit in
+    /// the file and is not followed by the header's `{`: a model card, a config, a tokenizer, a
+    /// text file (a truncated safetensors file still has its `{`, and its reader says what is
+    /// wrong).
     NotWeights,
     /// Maybe safetensors (which has no magic): its reader says.
     Other,
@@ -113,16 +115,19 @@ enum Sniffed {
 
 fn sniff(path: &Path, len: u64) -> Result<Sniffed> {
     use std::io::Read;
-    let mut head = Vec::with_capacity(8);
+    let mut head = Vec::with_capacity(9);
     std::fs::File::open(path)
-        .and_then(|f| f.take(8).read_to_end(&mut head))
+        .and_then(|f| f.take(9).read_to_end(&mut head))
         .map_err(|e| io(path, e))?;
     Ok(match head.as_slice() {
         [b'G', b'G', b'U', b'F', ..] => Sniffed::Gguf,
         [b'P', b'K', 3, 4, ..] => Sniffed::Pytorch,
         [0x80, 2..=5, ..] => Sniffed::Pytorch,
         short if short.len() < 8 => Sniffed::NotWeights,
-        &[a, b, c, d, e, f, g, h] if u64::from_le_bytes([a, b, c, d, e, f, g, h]) > len - 8 => {
+        &[a, b, c, d, e, f, g, h, ref rest @ ..]
+            if u64::from_le_bytes([a, b, c, d, e, f, g, h]) > len.saturating_sub(8)
+                && rest.first() != Some(&b'{') =>
+        {
             Sniffed::NotWeights
         }
         _ => Sniffed::Other,
