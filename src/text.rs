@@ -15,6 +15,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `one` for a count of 1, `many` otherwise: `plural(n, "tensor", "tensors")`.
+pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 /// A shape as `[4096, 11008]`.
 pub fn shape(dims: &[u64]) -> String {
     let inner: Vec<String> = dims.iter().map(u64::to_string).collect();

@@ -5,6 +5,7 @@ use super::table::{Align, Table, human_count, shape, thousands};
 use super::{Painted, Tone};
 use crate::report::stats::StatsReport;
 use crate::stats::aggregate::GroupStats;
+use crate::text::plural;
 
 /// A statistic with four significant digits, fixed or scientific by magnitude; `-` when absent.
 pub fn num(v: Option<f64>) -> String {
@@ -131,7 +132,7 @@ pub fn render_stats_table(report: &StatsReport, markdown: bool) -> Painted {
         out.push_str(&format!(
             "{bullet}{label}{} {}, {values} values{short}: mean {}, std {}, min {}, max {}, zeros {}, non-finite {}\n",
             thousands(group.tensors as u64),
-            if group.tensors == 1 { "tensor" } else { "tensors" },
+            plural(group.tensors as u64, "tensor", "tensors"),
             num(group.mean),
             num(group.std),
             num(group.min),

@@ -51,7 +51,12 @@ pub fn verdict_sentence(v: &Verdict) -> String {
     let unpaired: Vec<String> = [(e.removed, "only in A"), (e.added, "only in B")]
         .into_iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, side)| format!("{n} {} {side}", if n == 1 { "tensor" } else { "tensors" }))
+        .map(|(n, side)| {
+            format!(
+                "{n} {} {side}",
+                crate::text::plural(n as u64, "tensor", "tensors")
+            )
+        })
         .collect();
     if unpaired.is_empty() {
         sentence

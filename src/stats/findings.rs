@@ -34,6 +34,7 @@ use super::siblings::sibling_findings;
 use super::{Distribution, TensorSlice, TensorStats};
 use crate::dtype::DType;
 use crate::finding::{Evidence, Finding, Severity, Subject};
+use crate::text::plural;
 
 /// What a per-tensor rule sees.
 struct Measured<'a> {
@@ -273,11 +274,6 @@ fn heavy_tails(
         ),
     ]);
     Some(finding)
-}
-
-/// `one` for a count of 1, `many` otherwise.
-fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 { one } else { many }
 }
 
 /// Name fragments of embeddings and output heads: byte-identical copies of these are tied weights.

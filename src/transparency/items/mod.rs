@@ -119,11 +119,7 @@ fn item(id: &'static str, status: Status, value: Option<String>, evidence: Vec<S
 
 /// `1 file`, `7 files`.
 fn files(n: usize) -> String {
-    if n == 1 {
-        "1 file".into()
-    } else {
-        format!("{n} files")
-    }
+    format!("{n} {}", crate::text::plural(n as u64, "file", "files"))
 }
 
 fn missing(id: &'static str) -> Item {
