@@ -20,7 +20,10 @@ target, window, cap = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 extra = sys.argv[4:]
 fuzz_dir = os.path.dirname(os.path.abspath(__file__))
 work = os.environ.get('GLASSBOX_FUZZ_WORK', '/tmp/glassbox-fuzz')
-binary = f'{fuzz_dir}/target/x86_64-unknown-linux-gnu/release/{target}'
+# GLASSBOX_FUZZ_TARGET_DIR: another build's target folder (e.g. the own-code-only build of
+# own_code_only.sh); default the one `cargo fuzz build` writes.
+target_dir = os.environ.get('GLASSBOX_FUZZ_TARGET_DIR', f'{fuzz_dir}/target')
+binary = f'{target_dir}/x86_64-unknown-linux-gnu/release/{target}'
 corpus = f'{work}/{target}'
 arts = f'{work}/artifacts/{target}/'
 for d in (corpus, arts, f'{work}/logs'):

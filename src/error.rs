@@ -21,9 +21,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Why a model could not be opened or read.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The path does not exist.
-    #[error("{}: no such file or folder", .0.display())]
-    NotFound(PathBuf),
+    /// The path does not exist; a near name in its folder is suggested (a typo).
+    #[error("{}: no such file or folder{}", path.display(), near.as_ref().map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default())]
+    NotFound { path: PathBuf, near: Option<String> },
     /// The folder holds no weight file glassbox can read.
     #[error("{}: no weights found (expected `*.safetensors`, `model.safetensors.index.json`, `*.gguf` or a PyTorch checkpoint){}", folder.display(), pickle.as_ref().map(|p| format!("; `{p}` is a PyTorch pickle of the Trainer's state, not weights")).unwrap_or_default())]
     NoWeights {

@@ -15,6 +15,20 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `part` of `whole` as a percentage with two decimals: `0` for none, `<0.01%` for a few.
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 || part == 0 {
+        "0".into()
+    } else {
+        let p = 100.0 * part as f64 / whole as f64;
+        if p < 0.01 {
+            "<0.01%".into()
+        } else {
+            format!("{p:.2}%")
+        }
+    }
+}
+
 /// `one` for a count of 1, `many` otherwise: `plural(n, "tensor", "tensors")`.
 pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }

@@ -641,3 +641,46 @@ fn a_filter_matching_nothing_is_a_warning() {
         assert!(stderr(&some).is_empty(), "{command}: {}", stderr(&some));
     }
 }
+
+/// One shard of a sharded checkpoint opened by name reads as that shard, and says so: its layer
+/// count is not the model's.
+#[test]
+fn one_shard_opened_alone_says_it_is_one_of_several() {
+    let p = "fixtures/llama-tiny-sharded/model-00002-of-00003.safetensors";
+    let out = glassbox(&["summary", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "`model-00002-of-00003.safetensors` is one of 3 shards listed in `model.safetensors.index.json`: only this shard was read"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // The folder, and a file no index lists, say nothing of the kind.
+    for whole in [
+        "fixtures/llama-tiny-sharded",
+        "fixtures/llama-tiny/model.safetensors",
+    ] {
+        let out = glassbox(&["summary", whole]);
+        assert!(!stdout(&out).contains("shards listed"), "{whole}");
+    }
+}
+
+/// A mistyped local path names the near file, and is not looked up in the Hugging Face cache
+/// (`folder/file` also reads as a Hub id).
+#[test]
+fn a_mistyped_path_suggests_the_near_name() {
+    let out = glassbox(&["summary", "fixtures/llama-tiny/model.safetensor"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "error: fixtures/llama-tiny/model.safetensor: no such file or folder (did you mean `model.safetensors`?)"
+    );
+    // Nothing near: no suggestion.
+    let out = glassbox(&["summary", "fixtures/llama-tiny/weights.bin"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "error: fixtures/llama-tiny/weights.bin: no such file or folder"
+    );
+}

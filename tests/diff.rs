@@ -168,6 +168,7 @@ struct VerdictObj {
 #[serde(deny_unknown_fields)]
 struct EvidenceObj {
     paired: usize,
+    paired_share: f64,
     differing: usize,
     added: usize,
     removed: usize,
@@ -384,6 +385,28 @@ fn map_rewrites_prefixes_and_content_pairs_the_rest() {
     assert_eq!(doc.summary["renamed"], 1, "lm_head has no `model.` prefix");
     let map = doc.transforms.iter().find(|t| t.code == "map").unwrap();
     assert_eq!((map.side.as_str(), map.tensors), ("a", 38));
+}
+
+/// Two models with no tensor in common are unrelated, not "identical: all 0 tensors have the same
+/// values" (found on a sentence-transformers MPNet against a nomic-bert GGUF).
+#[test]
+fn models_without_a_tensor_in_common_are_unrelated() {
+    let (doc, code) = diff_paths("fixtures/bert-tiny", "fixtures/llama-tiny", &[]);
+    assert_eq!(code, 1);
+    assert_eq!(doc.verdict.kind, "unrelated");
+    assert_eq!(doc.verdict.evidence.paired, 0);
+    assert_eq!(doc.verdict.evidence.paired_share, 0.0);
+    assert!(doc.verdict.evidence.added > 0 && doc.verdict.evidence.removed > 0);
+    let out = glassbox(&["diff", "fixtures/bert-tiny", "fixtures/llama-tiny"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("verdict: unrelated: no tensor of A pairs with one of B"),
+        "{}",
+        stdout(&out)
+    );
+    // A model against itself: everything pairs.
+    let (doc, code) = diff_json("base", "resharded", &[]);
+    assert_eq!((code, doc.verdict.evidence.paired_share), (0, 1.0));
 }
 
 #[test]

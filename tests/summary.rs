@@ -171,6 +171,11 @@ fn check_expected(name: &str, doc: &SummaryDoc, expected: &Value) {
     let p = &expected["parameters"];
     assert_eq!(json!(doc.parameters.total), p["total"], "{name}: total");
     assert_eq!(
+        json!(doc.parameters.buffers),
+        p["buffers"],
+        "{name}: buffers"
+    );
+    assert_eq!(
         json!(doc.parameters.by_component),
         p["by_component"],
         "{name}: by component"
@@ -259,6 +264,7 @@ const FAMILY_FIXTURES: &[&str] = &[
     "falcon",
     "bert",
     "roberta",
+    "mpnet",
     "t5",
     "vit",
     "clip",
@@ -412,6 +418,14 @@ fn existing_fixtures_summarise_correctly() {
     // No MLM head: nothing to tie. The position_ids buffer is "other".
     assert_eq!(a.tied_embeddings, None);
     assert_eq!(bert.parameters.by_component.get("other"), Some(&64));
+    // `position_ids` [1, 64] I64: the only buffer, counted in the total and apart.
+    assert_eq!(bert.parameters.buffers, 64);
+    assert_eq!(
+        summary_json(&root().join("fixtures/llama-tiny"))
+            .parameters
+            .buffers,
+        0
+    );
     assert!(bert.memory.kv_cache.is_none());
 
     let mixtral = summary_json(&root().join("fixtures/mixtral-tiny"));

@@ -767,3 +767,45 @@ fn positional_encoding_and_tied_embeddings_by_architecture() {
         "declared untied, lm_head stored"
     );
 }
+
+/// A card that says its facts in prose, under its own headings (all-mpnet-base-v2's, abridged):
+/// the base model, the data size, the hyperparameters, the hardware and the training script are
+/// declared, not missing; a section's excerpt reads as plain words; without hashing, A4 is not
+/// assessable rather than missing.
+#[test]
+fn facts_a_card_states_in_prose_are_declared() {
+    let card = "---\nlicense: apache-2.0\n---\n# all-mpnet-base-v2\n\n## Background\n\n\
+        We used the pretrained [`microsoft/mpnet-base`](https://huggingface.co/microsoft/mpnet-base) model and fine-tuned in on a \n\
+        1B sentence pairs dataset.\n\n## Training procedure\n\n### Pre-training \n\n\
+        We use the pretrained [`microsoft/mpnet-base`](https://huggingface.co/microsoft/mpnet-base) model.\n\n\
+        #### Hyper parameters\n\nWe trained ou model on a TPU v3-8. We train the model during 100k steps \
+        using a batch size of 1024. The full training script is accessible in this current repository: \
+        `train_script.py`.\n\n#### Training data\n\nThe total number of sentence pairs is above 1 billion sentences.\n";
+    let doc = report_with_card("llama-tiny/model.safetensors", card);
+    let value = |id: &str| doc.item(id).value.clone().unwrap_or_default();
+    assert_eq!(doc.status("A3"), "DECLARED");
+    assert_eq!(value("A3"), "microsoft/mpnet-base (finetune (assumed))");
+    assert_eq!(doc.item("A3").evidence, ["README.md prose"]);
+    assert_eq!(
+        (doc.status("F2"), value("F2").as_str()),
+        ("DECLARED_TEXT", "1B sentence pairs")
+    );
+    assert_eq!(doc.status("G2"), "DECLARED");
+    assert!(
+        value("G2").starts_with("We trained ou model on a TPU v3-8."),
+        "{}",
+        value("G2")
+    );
+    assert_eq!(
+        (doc.status("G4"), value("G4").as_str()),
+        ("DECLARED_TEXT", "TPU v3-8")
+    );
+    assert_eq!(doc.status("J3"), "REFERENCED");
+    assert_eq!(value("J3"), "train_script.py (named, not on disk)");
+    assert!(
+        value("G1").starts_with("Pre-training: We use the pretrained microsoft/mpnet-base model."),
+        "{}",
+        value("G1")
+    );
+    assert_eq!(doc.status("A4"), "NOT_ASSESSABLE");
+}

@@ -1012,3 +1012,47 @@ fn write_safetensors(dir: &Path, names: &[String], len: usize) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+#[test]
+fn a_group_s_statistics_leave_out_its_integer_buffers() {
+    // bert-tiny's `embeddings` holds `position_ids` (I64, 0 … 63) beside four F32 tensors: the
+    // group's max is the largest float value, as the command line's totals count weights only.
+    let model = fixture("fixtures/bert-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (120, 40));
+    feed(&mut app, &stats, 0..stats.len());
+    finish(&mut app);
+    let group = app
+        .tree
+        .nodes
+        .iter()
+        .position(|n| n.label == "embeddings" && n.tensors.len() == 6)
+        .expect("the embeddings group");
+    let members = &app.tree.nodes[group].tensors;
+    let name = |t: usize| model.tensors[t].name.as_str();
+    let buffer = *members
+        .iter()
+        .find(|&&t| name(t).ends_with("position_ids"))
+        .expect("position_ids in the group");
+    assert_eq!(stats[buffer].max, Some(63.0));
+    let float_max = members
+        .iter()
+        .filter(|&&t| t != buffer)
+        .filter_map(|&t| stats[t].max)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(float_max < 63.0);
+    let agg = app.aggregates[group].stats.as_ref().expect("measured");
+    assert_eq!(agg.max, Some(float_max));
+    assert_eq!(agg.count, 32 + 32 + 2048 + 64 + 4096);
+    // The buffer alone still shows its own numbers.
+    let own = app
+        .tree
+        .nodes
+        .iter()
+        .position(|n| n.tensors == vec![buffer])
+        .expect("the buffer's row");
+    assert_eq!(
+        app.aggregates[own].stats.as_ref().and_then(|g| g.max),
+        Some(63.0)
+    );
+}

@@ -172,6 +172,9 @@ pub struct Hyperparameters {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Parameters {
     pub total: u64,
+    /// Of `total`, the values of buffers (`position_ids`, rotary `inv_freq`, a causal mask): saved
+    /// with the weights but not trained, and not counted by PyTorch's `num_parameters`.
+    pub buffers: u64,
     /// Non-empty components, in [`Component::ALL`] order.
     pub by_component: Vec<(Component, u64)>,
     /// Parameters used per token by a mixture of experts (spec C3); `None` for dense models or

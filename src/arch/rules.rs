@@ -305,6 +305,14 @@ pub static FAMILIES: &[Family] = &[
         Sliding::None,
     ),
     family(
+        "mpnet",
+        &["mpnet"],
+        &["MPNetFor", "MPNetModel"],
+        &BERT_STYLE,
+        Kind::Encoder,
+        Sliding::None,
+    ),
+    family(
         "t5",
         &["t5", "mt5", "umt5"],
         &[
@@ -415,6 +423,11 @@ pub static SIGNATURES: &[Signature] = &[
         "vit",
         &[".attention.attention.query.", "patch_embeddings.projection"],
         &["vit"],
+    ),
+    sig(
+        "mpnet",
+        &[".attention.attn.q.", "encoder.relative_attention_bias."],
+        &["mpnet"],
     ),
     sig("roberta", &["roberta.encoder.layer."], &["roberta"]),
     sig(

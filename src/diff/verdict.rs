@@ -83,6 +83,9 @@ pub struct Verdict {
 pub struct Evidence {
     /// Tensors paired and compared.
     pub paired: usize,
+    /// The paired tensors' share of the parameters, of A's or of B's whichever is larger (0 to
+    /// 1): under a half, the two models have too little in common to be compared.
+    pub paired_share: f64,
     /// Paired tensors whose values differ.
     pub differing: usize,
     /// Tensors only in B and only in A (not paired: they do not decide the kind).
@@ -249,6 +252,7 @@ pub(crate) fn decide(
     ranks.sort_unstable_by(|x, y| y.cmp(x));
     let evidence = Evidence {
         paired: tensors.iter().filter(|t| !unpaired(t.status)).count(),
+        paired_share: paired_share(tensors),
         differing: differing.len(),
         added: count(Status::Added),
         removed: count(Status::Removed),
@@ -262,7 +266,10 @@ pub(crate) fn decide(
         lineage: lineage.map(|l| l.conclusion),
     };
     let all = |f: &dyn Fn(&TensorDiff) -> bool| differing.iter().all(|t| f(t));
-    let kind = if differing.is_empty() {
+    let kind = if evidence.paired_share < 0.5 {
+        // Two models that share no tensor (or a few, say a pooler) are not "identical".
+        VerdictKind::Unrelated
+    } else if differing.is_empty() {
         VerdictKind::Identical
     } else if lineage.is_some_and(|l| l.conclusion == "unrelated") {
         VerdictKind::Unrelated
@@ -278,6 +285,33 @@ pub(crate) fn decide(
         VerdictKind::FineTuned
     };
     Verdict { kind, evidence }
+}
+
+/// The paired tensors' share of A's parameters or of B's, whichever is larger; 1 for two models
+/// without parameters.
+fn paired_share(tensors: &[TensorDiff]) -> f64 {
+    let numel = |shape: &Option<Vec<u64>>| shape.as_ref().map_or(0, |s| s.iter().product::<u64>());
+    let (mut paired_a, mut paired_b, mut all_a, mut all_b) = (0u64, 0u64, 0u64, 0u64);
+    for t in tensors {
+        let (a, b) = (numel(&t.shape_a), numel(&t.shape_b));
+        all_a += a;
+        all_b += b;
+        if !matches!(t.status, Status::Added | Status::Removed) {
+            paired_a += a;
+            paired_b += b;
+        }
+    }
+    if all_a == 0 && all_b == 0 {
+        return 1.0;
+    }
+    let share = |paired: u64, all: u64| {
+        if all == 0 {
+            0.0
+        } else {
+            paired as f64 / all as f64
+        }
+    };
+    share(paired_a, all_a).max(share(paired_b, all_b))
 }
 
 /// What differs between the two models besides the tensor values.

@@ -40,7 +40,10 @@ pub fn open(path: impl AsRef<Path>) -> Result<Model> {
 pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::NotFound(path.to_owned()),
+        std::io::ErrorKind::NotFound => Error::NotFound {
+            path: path.to_owned(),
+            near: near_name(path),
+        },
         _ => io(path, e),
     })?;
     let (folder, mut model) = if meta.is_dir() {
@@ -81,6 +84,11 @@ pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
         return Err(Error::NotRegular(path.to_owned()));
     };
     model.path = path.to_owned();
+    if meta.is_file() && model.format == Format::Safetensors && model.files.len() == 1 {
+        model
+            .notes
+            .extend(one_shard_of(&folder, &model.files[0].name));
+    }
     find_documents(&folder, &mut model);
     // What the pickles beside (or among) the weights would run if loaded.
     let pickles = if meta.is_dir() {
@@ -94,6 +102,49 @@ pub fn open_with(path: impl AsRef<Path>, reading: Reading) -> Result<Model> {
         .notes
         .extend(super::open_torch::pickle_safety(&pickles, reading));
     Ok(model)
+}
+
+/// A name in the missing path's folder that differs from its last component by at most two
+/// edits (`model.safetensor` → `model.safetensors`), or that it is a prefix of.
+fn near_name(path: &Path) -> Option<String> {
+    let want = path.file_name()?.to_string_lossy().into_owned();
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .take(10_000)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|n| *n != want)
+        .map(|n| (edit_distance(&want, &n, 3), n))
+        .filter(|(d, n)| *d <= 2 || (want.len() >= 4 && n.starts_with(&want)))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance of two short names, counted up to `cap` (longer ones are `cap`).
+fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) >= cap || a.len() > 256 || b.len() > 256 {
+        return cap;
+    }
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev + usize::from(ca != cb);
+            prev = row[j + 1];
+            row[j + 1] = substitute.min(prev + 1).min(row[j] + 1);
+        }
+    }
+    row[b.len()].min(cap)
 }
 
 /// What a file's first bytes say it is.
@@ -257,6 +308,34 @@ fn open_folder(folder: &Path, reading: Reading) -> Result<Model> {
     }
     model.notes.extend(skipped);
     Ok(model)
+}
+
+/// A safetensors file opened alone that a shard index beside it lists with other shards: only
+/// part of the model was read (its layer count, for one, is not the model's).
+fn one_shard_of(folder: &Path, name: &str) -> Option<Finding> {
+    let entries = std::fs::read_dir(folder).ok()?;
+    let mut indexes: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".safetensors.index.json"))
+        .collect();
+    indexes.sort();
+    indexes.into_iter().find_map(|index| {
+        let text = read_text(&folder.join(&index), MAX_JSON_DOCUMENT).ok()?;
+        let parsed = parse_index(&text).ok()?;
+        let shards = parsed.shards().len();
+        let listed = parsed.weight_map.values().any(|s| s == name);
+        (listed && shards > 1).then(|| {
+            Finding::new(
+                Severity::Warning,
+                "one_shard",
+                Subject::File(name.to_owned()),
+                format!(
+                    "`{name}` is one of {shards} shards listed in `{index}`: only this shard was read (open the folder or the index for the whole model)"
+                ),
+            )
+        })
+    })
 }
 
 /// Whether a file's name says a download or copy did not finish (`model.safetensors.part`, a

@@ -68,9 +68,18 @@ pub fn open_reference(arg: &Path) -> Result<Model> {
 /// [`open_reference`], reading local weight files as `reading` says (`--no-mmap`).
 pub fn open_reference_with(arg: &Path, reading: Reading) -> Result<Model> {
     let text = arg.to_string_lossy();
+    // `folder/model.safetensor` reads like a Hub id too; when its first part is a local folder it
+    // is a mistyped path, and the path's error (with a near name) says more than the cache's.
+    let local_folder = |r: &Reference| match r {
+        Reference::HfCache { repo, .. } => repo
+            .split('/')
+            .next()
+            .is_some_and(|org| Path::new(org).is_dir()),
+        _ => false,
+    };
     let reference = match std::fs::symlink_metadata(arg) {
         Ok(_) => None,
-        Err(_) => parse(&text),
+        Err(_) => parse(&text).filter(|r| !local_folder(r)),
     };
     let Some(reference) = reference else {
         return super::open_with(arg, reading);

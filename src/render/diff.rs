@@ -177,8 +177,11 @@ fn columns(diff: &Diff) -> Vec<&'static str> {
 fn model_line(out: &mut String, label: &str, m: &ModelObject) {
     let _ = writeln!(
         out,
-        "{label}  {} ({}, {} tensors)",
-        m.path, m.format, m.tensor_count
+        "{label}  {} ({}, {} {})",
+        m.path,
+        m.format,
+        m.tensor_count,
+        crate::text::plural(m.tensor_count as u64, "tensor", "tensors")
     );
 }
 
@@ -241,7 +244,7 @@ pub fn render_diff_text(report: &DiffReport) -> Painted {
     if let Some(l) = &diff.lineage {
         let _ = writeln!(
             out,
-            "\nlineage ({}): {} of {} sampled MLP units matched consistently in gate and up ({} in place), p {}: {}",
+            "\nlineage ({}): {} of {} sampled MLP units matched consistently in two MLP projections ({} in place), p {}: {}",
             l.test,
             l.agreements,
             l.rows,

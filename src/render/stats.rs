@@ -5,7 +5,7 @@ use super::table::{Align, Table, human_count, shape, thousands};
 use super::{Painted, Tone};
 use crate::report::stats::StatsReport;
 use crate::stats::aggregate::GroupStats;
-use crate::text::plural;
+use crate::text::{percent, plural};
 
 /// A statistic with four significant digits, fixed or scientific by magnitude; `-` when absent.
 pub fn num(v: Option<f64>) -> String {
@@ -21,19 +21,6 @@ pub fn num(v: Option<f64>) -> String {
             } else {
                 format!("{v:.3e}")
             }
-        }
-    }
-}
-
-fn percent(part: u64, whole: u64) -> String {
-    if whole == 0 || part == 0 {
-        "0".into()
-    } else {
-        let p = 100.0 * part as f64 / whole as f64;
-        if p < 0.01 {
-            "<0.01%".into()
-        } else {
-            format!("{p:.2}%")
         }
     }
 }

@@ -72,20 +72,23 @@ fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) 
         VerdictKind::Identical => {
             if e.other_differences.is_empty() {
                 format!(
-                    "identical weights: all {} tensors have the same values",
-                    e.paired
+                    "identical weights: {} the same values",
+                    all_tensors(e.paired)
                 )
             } else {
                 format!(
-                    "identical weights: all {} tensors have the same values; differs only in {}",
-                    e.paired,
+                    "identical weights: {} the same values; differs only in {}",
+                    all_tensors(e.paired),
                     e.other_differences.join(", ")
                 )
             }
         }
         VerdictKind::Recast => format!(
-            "re-cast: {} tensors differ only by rounding to {}, nothing else changed",
-            e.differing,
+            "re-cast: {} only by rounding to {}, nothing else changed",
+            match e.differing {
+                1 => "1 tensor differs".to_owned(),
+                n => format!("{n} tensors differ"),
+            },
             e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", ")
         ),
         VerdictKind::Quantised => format!(
@@ -110,9 +113,26 @@ fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) 
             "derived, hidden units permuted: B's MLP units are A's in another order ({} tensors differ)",
             e.differing
         ),
+        VerdictKind::Unrelated if e.paired_share < 0.5 => match e.paired {
+            0 => "unrelated: no tensor of A pairs with one of B (by name, shape or content)"
+                .to_owned(),
+            n => format!(
+                "unrelated: only {n} {} pair, {:.0}% of the parameters",
+                crate::text::plural(n as u64, "tensor", "tensors"),
+                e.paired_share * 100.0
+            ),
+        },
         VerdictKind::Unrelated => {
             "unrelated: B's MLP units do not match A's (independently initialised)".to_owned()
         }
+    }
+}
+
+/// "all N tensors have" (or "the 1 tensor has").
+fn all_tensors(n: usize) -> String {
+    match n {
+        1 => "the 1 tensor has".to_owned(),
+        n => format!("all {n} tensors have"),
     }
 }
 

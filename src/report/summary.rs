@@ -97,6 +97,8 @@ pub struct ArchitectureFacts {
 #[derive(Debug, Clone, Serialize)]
 pub struct ParameterCounts {
     pub total: u64,
+    /// Of `total`, the values of buffers (not trained).
+    pub buffers: u64,
     /// Non-empty components in [`Component::ALL`] order; JSON: an object `{component: count}`
     /// with its keys in alphabetical order.
     #[serde(serialize_with = "components_as_object")]
@@ -249,6 +251,7 @@ impl SummaryReport {
             },
             parameters: ParameterCounts {
                 total: p.total,
+                buffers: p.buffers,
                 by_component: p.by_component.clone(),
                 active: p.active,
                 active_basis: p.active_basis.clone(),

@@ -384,6 +384,50 @@ pub fn excerpt(s: &str, max: usize) -> String {
     }
 }
 
+/// Markdown as plain words, for a one-line excerpt: links and images by their text, headings
+/// ending in a colon, no emphasis or code marks (`### Pre-training We use [`base`](url)` →
+/// `Pre-training: We use base`).
+pub fn plain_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for line in s.lines() {
+        let trimmed = line.trim_start();
+        let heading = trimmed.starts_with('#');
+        let text = trimmed.trim_start_matches('#').trim();
+        let mut rest = text;
+        let mut plain = String::with_capacity(text.len());
+        // `[text](url)` and `![alt](url)` → text.
+        while let Some(open) = rest.find('[') {
+            let Some(close) = rest[open..].find("](").map(|c| open + c) else {
+                break;
+            };
+            if rest[open + 1..close].contains(['[', ']']) {
+                // `[b] c [d](e)`: the first bracket is no link; go on after it.
+                plain.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+                continue;
+            }
+            let Some(end) = rest[close..].find(')').map(|e| close + e) else {
+                break;
+            };
+            plain.push_str(rest[..open].trim_end_matches('!'));
+            plain.push_str(&rest[open + 1..close]);
+            rest = &rest[end + 1..];
+        }
+        plain.push_str(rest);
+        let plain = plain.replace(['`', '*'], "");
+        if plain.is_empty() {
+            continue;
+        }
+        out.push_str(&plain);
+        out.push_str(if heading && !plain.ends_with([':', '.', '?', '!']) {
+            ": "
+        } else {
+            " "
+        });
+    }
+    out.trim_end().to_owned()
+}
+
 /// A heading as compared: lower case, without emphasis marks, a trailing parenthetical qualifier
 /// ("Usage (Sentence-Transformers)" is a "Usage" section) or spaces ("Hyper parameters").
 fn normalise_title(t: &str) -> String {
@@ -413,6 +457,20 @@ mod tests {
     use super::*;
 
     const CARD: &str = "---\nlicense: apache-2.0\nlanguage:\n- en\n- no\ndatasets: org/data\n---\n\n# My Model\n\n## Model Details\n\n- **Developed by:** Example Lab\n- **Funded by [optional]:** [More Information Needed]\n\n### Model Description\n\nA model.\n\n```python\n# not a heading\n```\n\n## Training Data\n\n[More Information Needed]\n\n## Uses\n\n<!-- Address questions around how the model is intended to be used. -->\n";
+
+    #[test]
+    fn markdown_reads_as_plain_words_in_an_excerpt() {
+        assert_eq!(
+            plain_markdown(
+                "### Pre-training \n\nWe use the pretrained [`microsoft/mpnet-base`](https://huggingface.co/microsoft/mpnet-base) model.\n![logo](x.png) **bold** `code`"
+            ),
+            "Pre-training: We use the pretrained microsoft/mpnet-base model. logo bold code"
+        );
+        // Brackets that are not links stay.
+        assert_eq!(plain_markdown("a [b] c (d)"), "a [b] c (d)");
+        assert_eq!(plain_markdown("[b] c [d](e)"), "[b] c d");
+        assert_eq!(plain_markdown("## Done."), "Done.");
+    }
 
     #[test]
     fn front_matter_is_yaml_1_2() {

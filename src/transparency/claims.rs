@@ -214,28 +214,192 @@ pub fn context_claims(text: &str) -> Vec<(String, u64)> {
     out
 }
 
-/// "2T tokens", "1.5 trillion tokens", "300B tokens" in the prose.
-pub fn token_count_claim(text: &str) -> Option<String> {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower.split_whitespace().collect();
+/// What a training set is counted in: "2T tokens", "1 billion sentences", "1B sentence pairs".
+const DATA_UNITS: &[&str] = &[
+    "tokens",
+    "sentences",
+    "pairs",
+    "examples",
+    "samples",
+    "documents",
+    "images",
+    "words",
+    "tuples",
+    "conversations",
+];
+
+/// The size of the training data in the prose: a count with a scale before a data unit, "2T
+/// tokens", "1.5 trillion tokens", "above 1 billion sentences", "a 1B sentence pairs dataset" (one
+/// qualifying word may stand between). A scale is required: "256 tokens" is a vocabulary.
+pub fn data_size_claim(text: &str) -> Option<String> {
+    let shown: Vec<&str> = text
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(['.', ',', ';', ':', ')']))
+        .collect();
+    let lower: Vec<String> = shown.iter().map(|w| w.to_lowercase()).collect();
+    let words: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let number_like = |s: &str| {
+        !s.is_empty()
+            && s.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && s.replace([',', '.'], "")
+                .chars()
+                .all(|c| c.is_ascii_digit())
+    };
+    let scaled = |s: &str| s.strip_suffix(['t', 'b', 'm']).is_some_and(number_like);
+    let scale_word = |s: &str| matches!(s, "trillion" | "billion" | "million");
+    // The scale ending at `j`: "2t" alone, or "1.5 trillion"; the index of its first word.
+    let scale_at = |j: usize| {
+        if scaled(words[j]) {
+            Some(j)
+        } else if scale_word(words[j]) && j >= 1 && number_like(words[j - 1]) {
+            Some(j - 1)
+        } else {
+            None
+        }
+    };
     for (i, w) in words.iter().enumerate() {
-        if !w.starts_with("tokens") || i == 0 {
+        if i == 0 || !DATA_UNITS.contains(w) {
             continue;
         }
-        let prev = words[i - 1];
-        let number_like = |s: &str| {
-            !s.is_empty()
-                && s.replace([',', '.'], "")
-                    .chars()
-                    .all(|c| c.is_ascii_digit())
+        let qualifier = |j: usize| {
+            words[j]
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '-')
+                && !scale_word(words[j])
         };
-        // A scale is required: "256 tokens" is a vocabulary, "2T tokens" a corpus.
-        if prev.strip_suffix(['t', 'b', 'm']).is_some_and(number_like) {
-            return Some(format!("{prev} tokens"));
+        let start = scale_at(i - 1).or_else(|| {
+            (i >= 2 && qualifier(i - 1))
+                .then(|| scale_at(i - 2))
+                .flatten()
+        });
+        if let Some(start) = start {
+            return Some(shown[start..=i].join(" "));
         }
-        if matches!(prev, "trillion" | "billion" | "million") && i >= 2 && number_like(words[i - 2])
-        {
-            return Some(format!("{} {prev} tokens", words[i - 2]));
+    }
+    None
+}
+
+/// Accelerators a card names for its training run (exact words; a bare "GPU" needs a count).
+const ACCELERATORS: &[&str] = &[
+    "TPU",
+    "TPUs",
+    "A100",
+    "A100s",
+    "H100",
+    "H100s",
+    "H200",
+    "H200s",
+    "B200",
+    "V100",
+    "V100s",
+    "A10G",
+    "A6000",
+    "L40S",
+    "MI250",
+    "MI250X",
+    "MI300X",
+    "Gaudi",
+    "Gaudi2",
+    "Gaudi3",
+    "Trainium",
+    "Trainium2",
+];
+
+/// The training hardware in the prose: the first sentence about training (it says "train") that
+/// names an accelerator, "TPU v3-8", "8 A100 80GB", "64 GPUs".
+pub fn hardware_claim(text: &str) -> Option<String> {
+    for sentence in text.split(['.', '\n']) {
+        if !sentence.to_lowercase().contains("train") {
+            continue;
+        }
+        let words: Vec<&str> = sentence
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-'))
+            .collect();
+        for (i, w) in words.iter().enumerate() {
+            let count = i
+                .checked_sub(1)
+                .map(|j| words[j])
+                .filter(|p| p.chars().all(|c| c.is_ascii_digit() || c == ',') && !p.is_empty());
+            let counted_gpus = matches!(*w, "GPU" | "GPUs") && count.is_some();
+            if !(ACCELERATORS.contains(w) || counted_gpus) {
+                continue;
+            }
+            let mut phrase: Vec<&str> = count.into_iter().collect();
+            phrase.push(w);
+            // A version or memory size after the name: "v3-8", "80GB", "SXM".
+            if let Some(next) = words.get(i + 1).filter(|n| {
+                n.starts_with(|c: char| c == 'v' || c.is_ascii_digit()) && n.len() <= 8
+                    || n.ends_with("GB")
+            }) {
+                phrase.push(next);
+            }
+            return Some(phrase.join(" "));
+        }
+    }
+    None
+}
+
+/// A training script the prose names (`train_script.py`, `run_finetune.py`): a `.py` file whose
+/// name says train or finetune.
+pub fn training_script_claim(text: &str) -> Option<String> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '`' | '(' | ')' | '[' | ']' | '"' | '\''))
+        .map(|w| w.trim_end_matches(['.', ',', ';', ':']))
+        .filter(|w| w.ends_with(".py"))
+        .map(|w| w.rsplit('/').next().unwrap_or(w))
+        .find(|name| {
+            let lower = name.to_lowercase();
+            lower.contains("train") || lower.contains("finetune") || lower.contains("fine_tune")
+        })
+        .map(str::to_owned)
+}
+
+/// The base model the prose says this one was trained from: a Hub id (`org/name`, linked or in
+/// backticks) in a sentence that says pretrained, fine-tuned, based on or initialised from.
+pub fn base_model_claim(text: &str) -> Option<String> {
+    const SAYS: &[&str] = &[
+        "pretrained",
+        "pre-trained",
+        "fine-tuned",
+        "finetuned",
+        "fine-tune",
+        "finetune",
+        "based on",
+        "initialized from",
+        "initialised from",
+        "trained from",
+    ];
+    for sentence in text.split(". ") {
+        let lower = sentence.to_lowercase();
+        if !SAYS.iter().any(|w| lower.contains(w)) {
+            continue;
+        }
+        // A link to the Hub names the repository exactly; else an `org/name` in backticks.
+        if let Some(at) = sentence.find("huggingface.co/") {
+            let rest = &sentence[at + "huggingface.co/".len()..];
+            let id: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+                .collect();
+            let parts: Vec<&str> = id.trim_end_matches(['.', '/']).split('/').collect();
+            if parts.len() >= 2
+                && !matches!(parts[0], "datasets" | "spaces" | "docs" | "blog" | "papers")
+                && !parts[0].is_empty()
+                && !parts[1].is_empty()
+            {
+                return Some(format!("{}/{}", parts[0], parts[1]));
+            }
+        }
+        for quoted in sentence.split('`').skip(1).step_by(2) {
+            let parts: Vec<&str> = quoted.split('/').collect();
+            let id_like = |p: &str| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            };
+            if parts.len() == 2 && parts.iter().all(|p| id_like(p)) && !quoted.ends_with(".py") {
+                return Some(quoted.to_owned());
+            }
         }
     }
     None
@@ -325,17 +489,79 @@ mod tests {
     }
 
     #[test]
-    fn token_counts_and_arxiv_ids() {
+    fn hardware_training_scripts_and_base_models_in_prose() {
+        // all-mpnet-base-v2's card.
+        let card = "We benefited from efficient hardware infrastructure to run the project: 7 TPUs v3-8.\n\
+            #### Hyper parameters\n\
+            We trained ou model on a TPU v3-8. We train the model during 100k steps. The full \
+            training script is accessible in this current repository: `train_script.py`.\n\
+            We used the pretrained [`microsoft/mpnet-base`](https://huggingface.co/microsoft/mpnet-base) \
+            model and fine-tuned in on a 1B sentence pairs dataset.";
+        assert_eq!(hardware_claim(card).as_deref(), Some("TPU v3-8"));
         assert_eq!(
-            token_count_claim("Trained on 2T tokens of text").as_deref(),
-            Some("2t tokens")
+            training_script_claim(card).as_deref(),
+            Some("train_script.py")
         );
         assert_eq!(
-            token_count_claim("on 1.5 trillion tokens").as_deref(),
+            base_model_claim(card).as_deref(),
+            Some("microsoft/mpnet-base")
+        );
+        assert_eq!(
+            hardware_claim("Training used 64 GPUs for 3 days").as_deref(),
+            Some("64 GPUs")
+        );
+        assert_eq!(
+            hardware_claim("We trained on 8 A100 80GB cards").as_deref(),
+            Some("8 A100 80GB")
+        );
+        // Inference hardware, a GPU without a count, a script that is not training, a link to a
+        // dataset: none of them.
+        assert_eq!(
+            hardware_claim("It runs on a single A100 at 30 tokens/s"),
+            None
+        );
+        assert_eq!(hardware_claim("Training is faster on a GPU"), None);
+        assert_eq!(training_script_claim("run `python evaluate.py`"), None);
+        assert_eq!(
+            base_model_claim("fine-tuned on [data](https://huggingface.co/datasets/org/set)"),
+            None
+        );
+        assert_eq!(
+            base_model_claim("This model is a fine-tuned version of `Qwen/Qwen2.5-0.5B` on chats")
+                .as_deref(),
+            Some("Qwen/Qwen2.5-0.5B")
+        );
+    }
+
+    #[test]
+    fn data_sizes_and_arxiv_ids() {
+        assert_eq!(
+            data_size_claim("Trained on 2T tokens of text").as_deref(),
+            Some("2T tokens")
+        );
+        assert_eq!(
+            data_size_claim("on 1.5 trillion tokens").as_deref(),
             Some("1.5 trillion tokens")
         );
-        assert_eq!(token_count_claim("special tokens"), None);
-        assert_eq!(token_count_claim("Vocabulary: 256 tokens (BPE)"), None);
+        assert_eq!(data_size_claim("special tokens"), None);
+        assert_eq!(data_size_claim("Vocabulary: 256 tokens (BPE)"), None);
+        // all-mpnet-base-v2's card: the number of sentence pairs, not of tokens.
+        assert_eq!(
+            data_size_claim("The total number of sentence pairs is above 1 billion sentences.")
+                .as_deref(),
+            Some("1 billion sentences")
+        );
+        assert_eq!(
+            data_size_claim("fine-tuned in on a 1B sentence pairs dataset").as_deref(),
+            Some("1B sentence pairs")
+        );
+        // A URL slug, a dimension and a count without a scale are not data sizes.
+        assert_eq!(
+            data_size_claim(
+                "see train-with-1b-training-pairs/7354; 768 dimensional; 12 layers of 64 examples"
+            ),
+            None
+        );
         assert_eq!(
             arxiv_ids("see https://arxiv.org/abs/2403.13784 and arXiv: 2310.12941."),
             ["2310.12941", "2403.13784"]

@@ -495,7 +495,7 @@ impl App {
     /// and in view, and asks for what is on screen to be computed first.
     pub fn settle(&mut self) -> Vec<Command> {
         if self.stats_dirty {
-            self.aggregates = derive::aggregates(&self.tree, &self.stats);
+            self.aggregates = derive::aggregates(&self.tree, &self.stats, &self.view.tensors);
             self.layer_grid = derive::layer_grid(&self.cells, &self.stats, self.layer_stat);
             self.stats_dirty = false;
         }

@@ -53,6 +53,8 @@ pub struct CheckView {
 pub struct TensorView {
     pub name: String,
     pub dtype: String,
+    /// A floating-point weight (else an integer or boolean buffer, kept out of group statistics).
+    pub float: bool,
     /// Row-major, outermost first.
     pub shape: Vec<u64>,
     pub parameters: u64,
@@ -138,6 +140,7 @@ impl ModelView {
                 TensorView {
                     name: row.name.clone(),
                     dtype: row.dtype.name().to_owned(),
+                    float: row.dtype.is_float(),
                     shape: row.shape.clone(),
                     parameters: row.parameters,
                     bytes: row.bytes,

@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 
 use super::app::{App, LayerStat, SortKey, StatState};
-use super::data::ModelView;
+use super::data::{ModelView, TensorView};
 use super::tree::{NodeKind, Row, Tree};
 use crate::model::sort::{NameFilter, natural_cmp};
 use crate::stats::aggregate::GroupStats;
@@ -48,11 +48,28 @@ impl Aggregate {
     }
 }
 
-/// One aggregate per tree node.
-pub fn aggregates(tree: &Tree, stats: &[StatState]) -> Vec<Aggregate> {
+/// One aggregate per tree node. A group's statistics are over its floating-point weights, as the
+/// command line's totals are: an integer buffer (`position_ids`, 0 … 511) beside an embedding would
+/// make the group's max 511. A group of buffers only is aggregated as it is.
+pub fn aggregates(tree: &Tree, stats: &[StatState], tensors: &[TensorView]) -> Vec<Aggregate> {
     tree.nodes
         .iter()
-        .map(|n| Aggregate::of(&n.tensors, stats))
+        .map(|n| {
+            let floats: Vec<usize> = n
+                .tensors
+                .iter()
+                .copied()
+                .filter(|&t| tensors[t].float)
+                .collect();
+            Aggregate::of(
+                if floats.is_empty() {
+                    &n.tensors
+                } else {
+                    &floats
+                },
+                stats,
+            )
+        })
         .collect()
 }
 

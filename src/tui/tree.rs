@@ -282,6 +282,7 @@ mod tests {
                 .map(|n| TensorView {
                     name: (*n).to_owned(),
                     dtype: "F32".into(),
+                    float: true,
                     shape: vec![2],
                     parameters: 2,
                     bytes: 8,

@@ -261,6 +261,7 @@ pub struct SummaryDoc {
 #[serde(deny_unknown_fields)]
 pub struct ParametersObj {
     pub total: u64,
+    pub buffers: u64,
     pub by_component: BTreeMap<String, u64>,
     pub active: Option<u64>,
     pub active_basis: Option<String>,

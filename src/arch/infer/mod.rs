@@ -234,8 +234,12 @@ pub(crate) fn infer(
             } else {
                 observed
             };
-            let basis = signature.map(|s| super::basis::Basis::NameSignature {
-                fragments: s.fragments.to_vec(),
+            // Names that only resemble a known family are evidence (see `family_evidence`), not
+            // an observation of the declared one.
+            let basis = signature.filter(|_| observed.is_some()).map(|s| {
+                super::basis::Basis::NameSignature {
+                    fragments: s.fragments.to_vec(),
+                }
             });
             ctx.checks.push(Check {
                 field: "family",

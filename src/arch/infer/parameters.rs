@@ -167,8 +167,15 @@ pub(super) fn count_parameters(
             }
         }
     };
+    let buffers = tensors
+        .iter()
+        .zip(roles)
+        .filter(|(_, r)| r.role == crate::arch::Role::Buffer)
+        .map(|(t, _)| t.parameters())
+        .sum();
     Parameters {
         total,
+        buffers,
         by_component,
         active,
         active_basis,

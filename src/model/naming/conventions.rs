@@ -168,7 +168,7 @@ pub static NEOX_STYLE: Convention = Convention {
     ],
 };
 
-/// BERT, RoBERTa, ViT: `attention.self.query`, `intermediate.dense`, `output.dense`.
+/// BERT, RoBERTa, MPNet, ViT: `attention.self.query`, `intermediate.dense`, `output.dense`.
 pub static BERT_STYLE: Convention = Convention {
     name: "bert-style",
     transposed: false,
@@ -188,6 +188,12 @@ pub static BERT_STYLE: Convention = Convention {
         r("attention.attention.key", AttnK),
         r("attention.attention.value", AttnV),
         r("attention.output.dense", AttnO),
+        // MPNet: `attention.attn.{q,k,v,o}` and one relative position bias for the stack.
+        r("attention.attn.q", AttnQ),
+        r("attention.attn.k", AttnK),
+        r("attention.attn.v", AttnV),
+        r("attention.attn.o", AttnO),
+        r("encoder.relative_attention_bias", RelativePositionBias),
         r("intermediate.dense", MlpUp),
         r("output.dense", MlpDown),
         r("pooler.dense", Pooler),

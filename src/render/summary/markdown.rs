@@ -26,6 +26,12 @@ pub fn render_summary_markdown(report: &SummaryReport) -> String {
         thousands(p.total),
         human_count(p.total)
     ));
+    if p.buffers > 0 {
+        out.push_str(&format!(
+            ", {} in buffers (not trained)",
+            thousands(p.buffers)
+        ));
+    }
     if let Some(a) = p.active {
         out.push_str(&format!(
             ", {} ({}) active per token",

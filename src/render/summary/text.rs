@@ -21,6 +21,12 @@ pub fn render_summary_text(report: &SummaryReport) -> Painted {
         head.push(vec!["class".into(), c.clone()]);
     }
     let mut size = format!("{} ({})", thousands(p.total), human_count(p.total));
+    if p.buffers > 0 {
+        size.push_str(&format!(
+            ", {} in buffers (not trained)",
+            thousands(p.buffers)
+        ));
+    }
     if let Some(a) = p.active {
         size.push_str(&format!(
             ", {} ({}) active per token",

@@ -73,6 +73,16 @@ pub(super) fn j_code(ctx: &Context) -> Vec<Item> {
             Some(r),
             vec!["README.md \"Repository\"".into()],
         )
+    } else if let Some(script) = ctx
+        .card()
+        .and_then(|c| crate::transparency::claims::training_script_claim(&c.body))
+    {
+        item(
+            "J3",
+            Status::Referenced,
+            Some(format!("{script} (named, not on disk)")),
+            vec!["README.md prose".into()],
+        )
     } else {
         missing("J3")
     };

@@ -7,7 +7,7 @@ use super::{Context, item, missing, model_index_results, section_item};
 use crate::transparency::Item;
 use crate::transparency::Status;
 use crate::transparency::card::Labelled;
-use crate::transparency::claims::token_count_claim;
+use crate::transparency::claims::{data_size_claim, hardware_claim};
 
 pub(super) fn f_data(ctx: &Context) -> Vec<Item> {
     let card = ctx.card();
@@ -34,7 +34,7 @@ pub(super) fn f_data(ctx: &Context) -> Vec<Item> {
         section_item(ctx, "F1", &["Training Data"], Status::DeclaredText)
     };
     let f2 = card
-        .and_then(|c| token_count_claim(&c.body))
+        .and_then(|c| data_size_claim(&c.body))
         .map(|t| {
             item(
                 "F2",
@@ -193,7 +193,12 @@ pub(super) fn g_training(ctx: &Context) -> Vec<Item> {
         section_item(
             ctx,
             "G2",
-            &["Training Hyperparameters", "Training hyperparameters"],
+            &[
+                "Training Hyperparameters",
+                "Hyperparameters",
+                "Hyper-parameters",
+                "Training Hyper-parameters",
+            ],
             Status::Declared,
         )
     };
@@ -243,7 +248,15 @@ pub(super) fn g_training(ctx: &Context) -> Vec<Item> {
         Some((Labelled::Placeholder, src)) => {
             item("G4", Status::Placeholder, None, vec![src.into()])
         }
-        None => missing("G4"),
+        None => match card.and_then(|c| hardware_claim(&c.body)) {
+            Some(h) => item(
+                "G4",
+                Status::DeclaredText,
+                Some(h),
+                vec!["README.md prose".into()],
+            ),
+            None => missing("G4"),
+        },
     };
     let g5 = match co2.and_then(|c| {
         c.get("emissions")
@@ -397,7 +410,7 @@ pub(super) fn i_documentation(ctx: &Context) -> Vec<Item> {
                 "I1",
                 status,
                 Some(format!(
-                    "{filled}/{total} sections filled{}",
+                    "{filled} of its {total} sections have content{}",
                     if card.trainer_autocard {
                         " (Trainer auto-card)"
                     } else {

@@ -228,6 +228,12 @@ fn a3_lineage(ctx: &Context) -> Item {
             bases.extend(b);
         }
         relation = card.strings("base_model_relation").into_iter().next();
+        if bases.is_empty()
+            && let Some(base) = crate::transparency::claims::base_model_claim(&card.body)
+        {
+            evidence.push("README.md prose".to_owned());
+            bases.push(base);
+        }
     }
     if let Some(g) = &ctx.model.gguf {
         let b: Vec<String> = g
@@ -329,6 +335,14 @@ fn a4_version(ctx: &Context) -> Item {
         }
         _ => match declared {
             Some((v, src)) => item("A4", Status::Declared, Some(v), vec![src.into()]),
+            // Without hashing, the fingerprint that pins the revision was not taken: not a gap
+            // in what the files show (D4 says the same).
+            None if ctx.hashes.is_none() => item(
+                "A4",
+                Status::NotAssessable,
+                Some("not computed (--no-hash)".into()),
+                vec![],
+            ),
             None => missing("A4"),
         },
     }
@@ -484,7 +498,9 @@ fn section_item(ctx: &Context, id: &'static str, titles: &[&str], filled: Status
                 id,
                 filled,
                 Some(crate::transparency::card::excerpt(
-                    &crate::transparency::card::strip_html_comments(&s.text),
+                    &crate::transparency::card::plain_markdown(
+                        &crate::transparency::card::strip_html_comments(&s.text),
+                    ),
                     100,
                 )),
                 vec![format!("README.md \"{}\"", s.title)],

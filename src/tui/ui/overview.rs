@@ -149,6 +149,11 @@ fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
                         severity_style(f.severity),
                     ),
                     Span::styled(format!("{} ", f.code), dim()),
+                    // The tensor first, as the command line writes it.
+                    Span::raw(match f.tensor() {
+                        Some(t) => format!("{}: ", crate::text::printable(t, false)),
+                        None => String::new(),
+                    }),
                     Span::raw(crate::text::printable(&f.message, false).into_owned()),
                 ])
             })

@@ -281,7 +281,7 @@ fn stats_lines(s: &TensorStats) -> Vec<Line<'static>> {
         if s.count == 0 {
             "-".to_owned()
         } else {
-            format!("{:.2}%", n as f64 * 100.0 / s.count as f64)
+            crate::text::percent(n, s.count)
         }
     };
     let mut lines = vec![
@@ -506,8 +506,11 @@ fn group_detail(app: &App, frame: &mut Frame, area: Rect, id: usize, node: &Node
                 label("zeros"),
                 Span::raw(format!(
                     "{}  ",
-                    agg.zeros()
-                        .map_or("-".into(), |z| format!("{:.2}%", z * 100.0))
+                    if g.count == 0 {
+                        "-".to_owned()
+                    } else {
+                        crate::text::percent(g.zeros, g.count)
+                    }
                 )),
                 label("NaN"),
                 Span::raw(format!("{}  ", thousands(g.nan))),
