@@ -180,6 +180,22 @@ struct EvidenceObj {
     ranks: Vec<usize>,
     other_differences: Vec<String>,
     lineage: Option<String>,
+    replaced: Vec<ReplacedObj>,
+    scaled: Vec<ScaledObj>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ReplacedObj {
+    tensor: String,
+    cosine: f64,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ScaledObj {
+    tensor: String,
+    factor: f64,
 }
 
 /// Runs `glassbox diff A B --format json` (paths under fixtures/diff) and reads the document.
@@ -387,6 +403,57 @@ fn map_rewrites_prefixes_and_content_pairs_the_rest() {
     assert_eq!((map.side.as_str(), map.tensors), ("a", 38));
 }
 
+/// A tensor re-initialised, scaled ×4, zeroed or swapped with another layer's (the generator's
+/// `fixtures/siblings` copies) is an edit, named with what was done, not a fine-tune; a real
+/// fine-tune and a LoRA merge name no such tensor.
+#[test]
+fn replaced_scaled_and_zeroed_tensors_are_edits() {
+    let pair = |b: &str| {
+        diff_paths(
+            "fixtures/siblings/healthy",
+            &format!("fixtures/siblings/{b}"),
+            &[],
+        )
+    };
+    let (doc, code) = pair("reinit");
+    assert_eq!((code, doc.verdict.kind.as_str()), (1, "edited"));
+    let e = &doc.verdict.evidence;
+    assert_eq!(e.replaced.len(), 1);
+    assert_eq!(
+        e.replaced[0].tensor,
+        "model.layers.5.self_attn.q_proj.weight"
+    );
+    assert!(e.replaced[0].cosine.abs() < 0.2);
+    assert!(e.scaled.is_empty());
+    let (doc, _) = pair("scaled");
+    assert_eq!(doc.verdict.kind, "edited");
+    let s = &doc.verdict.evidence.scaled;
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].tensor, "model.layers.3.mlp.down_proj.weight");
+    assert!((s[0].factor - 4.0).abs() < 1e-6, "{}", s[0].factor);
+    let (doc, _) = pair("zeroed");
+    assert_eq!(doc.verdict.kind, "edited");
+    assert_eq!(doc.verdict.evidence.scaled[0].factor, 0.0);
+    let (doc, _) = pair("swapped");
+    assert_eq!(doc.verdict.kind, "edited");
+    assert_eq!(doc.verdict.evidence.replaced.len(), 2);
+    let text = stdout(&glassbox(&[
+        "diff",
+        "fixtures/siblings/healthy",
+        "fixtures/siblings/scaled",
+    ]));
+    assert!(
+        text.contains("verdict: edited in layer 3 (roles down), not a training change; model.layers.3.mlp.down_proj.weight scaled ×4.000"),
+        "{text}"
+    );
+    for (b, kind) in [("finetune", "fine_tuned"), ("lora", "low_rank_merge")] {
+        let (doc, _) = diff_json("base", b, &[]);
+        assert_eq!(doc.verdict.kind, kind);
+        assert!(doc.verdict.evidence.replaced.is_empty(), "{b}");
+        assert!(doc.verdict.evidence.scaled.is_empty(), "{b}");
+    }
+}
+
 /// Two models with no tensor in common are unrelated, not "identical: all 0 tensors have the same
 /// values" (found on a sentence-transformers MPNet against a nomic-bert GGUF).
 #[test]
@@ -404,6 +471,12 @@ fn models_without_a_tensor_in_common_are_unrelated() {
         "{}",
         stdout(&out)
     );
+    // Tensors that pair by name but not by shape (another width) are not compared: MiniLM
+    // against MPNet, SmolLM2 against Qwen2.5.
+    let (doc, code) = diff_paths("fixtures/llama-tiny", "fixtures/families/llama", &[]);
+    assert_eq!((code, doc.verdict.kind.as_str()), (1, "unrelated"));
+    assert!(doc.verdict.evidence.paired > 0);
+    assert!(doc.verdict.evidence.paired_share < 0.5);
     // A model against itself: everything pairs.
     let (doc, code) = diff_json("base", "resharded", &[]);
     assert_eq!((code, doc.verdict.evidence.paired_share), (0, 1.0));
@@ -605,9 +678,10 @@ fn a_dropped_tensor_does_not_make_a_recast_a_fine_tune() {
         "{dropped}: {}",
         stdout(&text)
     );
-    // A cast to a narrower type rounds: the text does not call it lossless.
+    // A cast to a narrower type rounds: the text does not call it lossless; with a tensor
+    // dropped, it does not say "nothing else changed" either.
     let verdict = format!(
-        "verdict: re-cast: {} tensors differ only by rounding to BF16, nothing else changed",
+        "verdict: re-cast: {} tensors differ only by rounding to BF16; also differs in file_metadata; 1 tensor only in A",
         names.len()
     );
     assert!(stdout(&text).contains(&verdict), "{}", stdout(&text));

@@ -1056,3 +1056,46 @@ fn a_group_s_statistics_leave_out_its_integer_buffers() {
         Some(63.0)
     );
 }
+
+/// A finding that compares a tensor with its siblings arrives with the end of the statistics;
+/// the tensor's own row and detail show it as the Overview does (the detail said "findings:
+/// none" for the one tensor the Overview warned about).
+#[test]
+fn a_sibling_finding_shows_on_its_tensor() {
+    let model = fixture("fixtures/siblings/scaled");
+    let stats = all_stats(&model);
+    let shared = std::sync::Arc::new(glassbox::model::open(&model.path).expect("reopens"));
+    let all: Vec<usize> = (0..model.tensors.len()).collect();
+    let pool = glassbox::stats::thread_pool(Some(2)).expect("pool");
+    let (_, findings) = glassbox::stats::compute_model_stats(
+        &shared,
+        &all,
+        &StatsOptions::default(),
+        &pool,
+        &|_| {},
+        &AtomicBool::new(false),
+    )
+    .expect("not cancelled");
+    let name = "model.layers.3.mlp.down_proj.weight";
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.code == "unlike_siblings" && f.tensor() == Some(name)),
+        "the engine's own finding"
+    );
+    let mut app = app_for(&model, (120, 40));
+    feed(&mut app, &stats, 0..stats.len());
+    app.update(Msg::Stats(StatsEvent::Finished { findings }));
+    app.settle();
+    let t = model.tensors.iter().position(|t| t.name == name).unwrap();
+    assert!(app.findings[t].iter().any(|f| f.code == "unlike_siblings"));
+    // Listed once in the Overview, not twice.
+    let listed = app.model_findings.as_ref().unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|f| f.code == "unlike_siblings")
+            .count(),
+        1
+    );
+}

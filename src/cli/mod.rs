@@ -27,7 +27,7 @@ Examples:
   glassbox summary hf:Qwen/Qwen3-8B           headers only, over HTTP (HF_ENDPOINT, HF_TOKEN)
   glassbox cache                              the models in the local caches and stores
 
-Exit codes: 0 success, 2 error (bad arguments, unreadable or invalid input).";
+Exit codes: 0 success, 1 the models differ (`diff`, and `glassbox A B` when not on a terminal), 2 error (bad arguments, unreadable or invalid input).";
 
 /// glassbox: what an open-weight model's files reveal.
 ///
@@ -181,8 +181,8 @@ pub enum Command {
     )]
     Cache(CacheArgs),
     /// Compare two checkpoints (any formats): what changed, tensor by tensor and layer by layer,
-    /// and a verdict (identical, recast, quantised, fine_tuned, low_rank_merge, derived_permuted,
-    /// unrelated). Exit 0 when the weights are identical (or within --tolerance), 1 when they
+    /// and a verdict (identical, recast, quantised, fine_tuned, low_rank_merge, edited,
+    /// derived_permuted, unrelated). Exit 0 when the weights are identical (or within --tolerance), 1 when they
     /// differ, 2 on error.
     #[command(
         after_help = "Examples:\n  glassbox diff ./base ./finetuned\n  glassbox diff model.safetensors model-Q4_K.gguf --format json\n  glassbox diff ./a ./b --map transformer.=model. --tolerance 1e-3"
@@ -255,7 +255,9 @@ pub struct StatsArgs {
 
     /// Count every value for percentiles, histograms and outliers, also in tensors of more than
     /// 4M values (which otherwise count their tails exactly and sample 1 in 16 central values).
-    /// Mean, std, min, max, zeros, NaN and Inf are exact either way; this is 1.3-2x slower.
+    /// 16-bit values (BF16, F16) are then exact; F32 and wider are counted by 16-bit bucket
+    /// (percentiles within 0.8%; JSON `distribution: "buckets"`). Mean, std, min, max, zeros,
+    /// NaN and Inf are exact either way; this is 1.3-2x slower.
     #[arg(long)]
     pub exact: bool,
 }

@@ -53,6 +53,9 @@ pub enum VerdictKind {
     Quantised,
     FineTuned,
     LowRankMerge,
+    /// Every differing tensor replaced by unrelated values, scaled or zeroed: an edit, not
+    /// training (a broken merge, a corrupted or tampered upload).
+    Edited,
     DerivedPermuted,
     Unrelated,
 }
@@ -65,6 +68,7 @@ impl VerdictKind {
             VerdictKind::Quantised => "quantised",
             VerdictKind::FineTuned => "fine_tuned",
             VerdictKind::LowRankMerge => "low_rank_merge",
+            VerdictKind::Edited => "edited",
             VerdictKind::DerivedPermuted => "derived_permuted",
             VerdictKind::Unrelated => "unrelated",
         }
@@ -106,6 +110,27 @@ pub struct Evidence {
     pub other_differences: Vec<String>,
     /// Lineage conclusion, when the test ran.
     pub lineage: Option<&'static str>,
+    /// Differing tensors B replaced by values unrelated to A's (|cosine| under 0.2 over at
+    /// least 1,024 values: a re-initialised or swapped-in tensor, not a fine-tune's change).
+    pub replaced: Vec<Replaced>,
+    /// Differing tensors B holds as A's times a factor (cosine above 0.999999, the norms'
+    /// ratio off 1 by more than 1%; a factor of 0 when B's are all zero).
+    pub scaled: Vec<Scaled>,
+}
+
+/// A tensor whose values B replaced.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Replaced {
+    pub tensor: String,
+    pub cosine: f64,
+}
+
+/// A tensor B holds scaled.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Scaled {
+    pub tensor: String,
+    /// B ≈ factor × A.
+    pub factor: f64,
 }
 
 /// The layer and role of each differing tensor, as a map.
@@ -264,6 +289,30 @@ pub(crate) fn decide(
         ranks,
         other_differences: other_differences(a, b),
         lineage: lineage.map(|l| l.conclusion),
+        replaced: differing
+            .iter()
+            .filter_map(|t| {
+                let n = t.numbers.as_ref()?;
+                let cosine = n.cosine?;
+                (n.count >= 1024 && cosine.abs() < 0.2).then(|| Replaced {
+                    tensor: t.name.clone(),
+                    cosine,
+                })
+            })
+            .collect(),
+        scaled: differing
+            .iter()
+            .filter_map(|t| {
+                let n = t.numbers.as_ref()?;
+                let factor = scale_factor(n)?;
+                // B all zero (A not) is a factor of 0, with no cosine.
+                let collinear = factor == 0.0 || n.cosine.is_some_and(|c| c > 0.999_999);
+                (collinear && (factor - 1.0).abs() > 0.01).then(|| Scaled {
+                    tensor: t.name.clone(),
+                    factor,
+                })
+            })
+            .collect(),
     };
     let all = |f: &dyn Fn(&TensorDiff) -> bool| differing.iter().all(|t| f(t));
     let kind = if evidence.paired_share < 0.5 {
@@ -281,10 +330,20 @@ pub(crate) fn decide(
         VerdictKind::Quantised
     } else if all(&|t| t.status == Status::Changed && t.rank.as_ref().is_some_and(|r| r.low_rank)) {
         VerdictKind::LowRankMerge
+    } else if evidence.replaced.len() + evidence.scaled.len() == differing.len() {
+        VerdictKind::Edited
     } else {
         VerdictKind::FineTuned
     };
     Verdict { kind, evidence }
+}
+
+/// ‖B‖ / ‖A‖ from the sides' moments (‖X‖² = n · (std² + mean²)); `None` when A is all zero.
+fn scale_factor(n: &crate::diff::PairNumbers) -> Option<f64> {
+    let s = &n.sides;
+    let square = |mean: Option<f64>, std: Option<f64>| Some(mean? * mean? + std? * std?);
+    let (a, b) = (square(s.mean_a, s.std_a)?, square(s.mean_b, s.std_b)?);
+    (a > 0.0).then(|| (b / a).sqrt())
 }
 
 /// The paired tensors' share of A's parameters or of B's, whichever is larger; 1 for two models
@@ -296,9 +355,16 @@ fn paired_share(tensors: &[TensorDiff]) -> f64 {
         let (a, b) = (numel(&t.shape_a), numel(&t.shape_b));
         all_a += a;
         all_b += b;
-        if !matches!(t.status, Status::Added | Status::Removed) {
-            paired_a += a;
-            paired_b += b;
+        // A reshaped pair counts by the values it compared (the shared rows); one whose shapes
+        // share no rows (another width) was not compared at all.
+        let compared = match t.status {
+            Status::Added | Status::Removed => None,
+            Status::Reshaped => Some(t.numbers.as_ref().map_or(0, |n| n.count)),
+            _ => Some(a.min(b)),
+        };
+        if let Some(values) = compared {
+            paired_a += values.min(a);
+            paired_b += values.min(b);
         }
     }
     if all_a == 0 && all_b == 0 {

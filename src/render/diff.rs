@@ -174,6 +174,23 @@ fn columns(diff: &Diff) -> Vec<&'static str> {
     cols.into_iter().map(|(_, role)| role).collect()
 }
 
+/// What `--tolerance` decided, when one was given: the exit code follows it.
+fn tolerance_line(diff: &crate::diff::Diff) -> Option<String> {
+    (diff.tolerance > 0.0).then(|| {
+        if diff.within_tolerance {
+            format!(
+                "rel_l2 ≤ {} for every paired tensor and none added or removed: the weights count as the same (exit 0)",
+                diff.tolerance
+            )
+        } else {
+            format!(
+                "some tensor differs by more than rel_l2 {}, or was added or removed (exit 1)",
+                diff.tolerance
+            )
+        }
+    })
+}
+
 fn model_line(out: &mut String, label: &str, m: &ModelObject) {
     let _ = writeln!(
         out,
@@ -194,6 +211,9 @@ pub fn render_diff_text(report: &DiffReport) -> Painted {
     model_line(&mut out, "A", &report.a);
     model_line(&mut out, "B", &report.b);
     let _ = writeln!(out, "\nverdict: {}", verdict_sentence(&diff.verdict));
+    if let Some(t) = tolerance_line(diff) {
+        let _ = writeln!(out, "tolerance: {t}");
+    }
     let _ = writeln!(out, "tensors: {}", summary_line(diff));
     if !diff.transforms.is_empty() {
         out.push_str("\ntransforms undone to pair the tensors:\n");
@@ -271,6 +291,9 @@ pub fn render_diff_markdown(report: &DiffReport) -> String {
         diff.verdict.kind.name(),
         verdict_sentence(&diff.verdict)
     );
+    if let Some(t) = tolerance_line(diff) {
+        let _ = writeln!(out, "- Tolerance: {t}");
+    }
     let _ = writeln!(out, "- Tensors: {}", summary_line(diff));
     for t in &diff.transforms {
         let _ = writeln!(

@@ -98,7 +98,7 @@ impl Table {
 
     /// A GitHub-flavoured markdown table.
     pub fn render_markdown(&self, out: &mut String) {
-        let escape = |s: &str| s.replace('|', "\\|");
+        let escape = |s: &str| markdown_cell(s);
         out.push('|');
         for (h, _) in &self.header {
             out.push_str(&format!(" {} |", escape(h)));
@@ -121,6 +121,33 @@ impl Table {
     }
 }
 
+/// A table cell's text for markdown: `|` escaped, and a `<` that would open an HTML tag (before
+/// a letter, `/`, `!` or `?`, outside code spans) written `&lt;`, so tokens such as `<s>` or
+/// `</s>` show instead of being taken for HTML; `<0.01%` stays as it is.
+fn markdown_cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_code = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '|' => out.push_str("\\|"),
+            '<' if !in_code
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("&lt;")
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn width(s: &str) -> usize {
     s.chars().count()
 }
@@ -139,6 +166,15 @@ fn pad(line: &mut String, cell: &str, width: usize, align: Align) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_cells_show_angle_brackets_and_pipes_as_text() {
+        assert_eq!(markdown_cell("<s> </s> [UNK]"), "&lt;s> &lt;/s> [UNK]");
+        assert_eq!(
+            markdown_cell("a|b `x<y>` <0.01%"),
+            "a\\|b `x<y>` <0.01%"
+        );
+    }
 
     #[test]
     fn a_marked_cell_is_marked_where_it_is_written_aligned_either_way() {

@@ -259,8 +259,8 @@ pub fn render_transparency_markdown(r: &TransparencyReport, notes: &[Finding]) -
                 item.id.into(),
                 item.item.into(),
                 format!("`{}`", item.status.name()),
-                short(item.value.as_deref().unwrap_or("—"), 120),
-                short(&item.evidence.join("; "), 160),
+                short(item.value.as_deref().unwrap_or("—"), 300),
+                short(&item.evidence.join("; "), 400),
                 item.closed_api.into(),
             ]);
         }

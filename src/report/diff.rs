@@ -47,7 +47,34 @@ pub fn verdict_sentence(v: &Verdict) -> String {
         }
     };
     let roles = e.roles.join(", ");
-    let sentence = kind_sentence(v, &layers, &roles);
+    let mut sentence = kind_sentence(v, &layers, &roles);
+    // Tensors replaced or scaled are named: neither is what training does to a tensor.
+    let mut edits: Vec<String> = e
+        .replaced
+        .iter()
+        .map(|r| format!("{} replaced (cosine {:.3})", r.tensor, r.cosine))
+        .chain(e.scaled.iter().map(|s| match s.factor {
+            0.0 => format!("{} zeroed", s.tensor),
+            f => format!("{} scaled ×{f:.3}", s.tensor),
+        }))
+        .collect();
+    if edits.len() > 4 {
+        let more = edits.len() - 3;
+        edits.truncate(3);
+        edits.push(format!("{more} more"));
+    }
+    if !edits.is_empty() && matches!(v.kind, VerdictKind::FineTuned | VerdictKind::Edited) {
+        sentence = format!("{sentence}; {}", edits.join(", "));
+    }
+    // What differs besides the values (the identical verdict says it in its own words).
+    if !matches!(v.kind, VerdictKind::Identical | VerdictKind::Unrelated)
+        && !e.other_differences.is_empty()
+    {
+        sentence = format!(
+            "{sentence}; also differs in {}",
+            e.other_differences.join(", ")
+        );
+    }
     let unpaired: Vec<String> = [(e.removed, "only in A"), (e.added, "only in B")]
         .into_iter()
         .filter(|(n, _)| *n > 0)
@@ -84,48 +111,71 @@ fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) 
             }
         }
         VerdictKind::Recast => format!(
-            "re-cast: {} only by rounding to {}, nothing else changed",
+            "re-cast: {} only by rounding to {}{}",
             match e.differing {
                 1 => "1 tensor differs".to_owned(),
                 n => format!("{n} tensors differ"),
             },
-            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", ")
+            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", "),
+            if e.other_differences.is_empty() && e.added + e.removed == 0 {
+                ", nothing else changed"
+            } else {
+                ""
+            }
         ),
         VerdictKind::Quantised => format!(
-            "quantised: {} tensors changed type (B: {}), SQNR {} dB on average, {} dB at worst",
-            e.differing,
+            "quantised: {} changed type (B: {}), SQNR {} dB on average, {} dB at worst",
+            tensors(e.differing),
             e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", "),
             fixed(e.mean_sqnr_db, 1),
             fixed(e.min_sqnr_db, 1)
         ),
         VerdictKind::FineTuned => format!(
-            "fine-tuned: {} tensors changed in {} (roles {roles})",
-            e.differing,
+            "fine-tuned: {} changed in {} (roles {roles})",
+            tensors(e.differing),
             layers(&e.layers)
         ),
         VerdictKind::LowRankMerge => format!(
-            "low-rank merge: {} matrices changed by rank {} in {} (roles {roles})",
+            "low-rank merge: {} {} changed by rank {} in {} (roles {roles})",
             e.differing,
+            crate::text::plural(e.differing as u64, "matrix", "matrices"),
             e.ranks.first().map_or("?".to_owned(), usize::to_string),
             layers(&e.layers)
         ),
+        VerdictKind::Edited => format!(
+            "edited in {} (roles {roles}), not a training change",
+            layers(&e.layers)
+        ),
         VerdictKind::DerivedPermuted => format!(
-            "derived, hidden units permuted: B's MLP units are A's in another order ({} tensors differ)",
-            e.differing
+            "derived, hidden units permuted: B's MLP units are A's in another order ({} differ)",
+            tensors(e.differing)
         ),
         VerdictKind::Unrelated if e.paired_share < 0.5 => match e.paired {
             0 => "unrelated: no tensor of A pairs with one of B (by name, shape or content)"
                 .to_owned(),
             n => format!(
-                "unrelated: only {n} {} pair, {:.0}% of the parameters",
-                crate::text::plural(n as u64, "tensor", "tensors"),
-                e.paired_share * 100.0
+                "unrelated: {n} {} by name, but {} of the parameters in shapes that compare",
+                if n == 1 {
+                    "tensor pairs"
+                } else {
+                    "tensors pair"
+                },
+                if e.paired_share < 0.01 {
+                    "under 1%".to_owned()
+                } else {
+                    format!("only {:.0}%", e.paired_share * 100.0)
+                }
             ),
         },
         VerdictKind::Unrelated => {
             "unrelated: B's MLP units do not match A's (independently initialised)".to_owned()
         }
     }
+}
+
+/// "N tensors" (or "1 tensor").
+fn tensors(n: usize) -> String {
+    format!("{n} {}", crate::text::plural(n as u64, "tensor", "tensors"))
 }
 
 /// "all N tensors have" (or "the 1 tensor has").

@@ -325,11 +325,31 @@ impl App {
                 }
             }
             StatsEvent::Finished { findings } => {
+                // Findings that compare tensors (siblings, duplicates) come at the end; the
+                // tensor's own detail and row colour show them too.
+                let index: std::collections::HashMap<&str, usize> = self
+                    .view
+                    .tensors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (t.name.as_str(), i))
+                    .collect();
+                let position = |f: &Finding| f.tensor().and_then(|t| index.get(t).copied());
+                for f in &findings {
+                    if let Some(t) = position(f)
+                        && !self.findings[t].contains(f)
+                    {
+                        self.findings[t].push(f.clone());
+                    }
+                }
                 let mut all = self.view.open_findings.clone();
                 all.extend(self.findings.iter().flatten().cloned());
-                all.extend(findings);
+                all.sort_by_key(|f| (std::cmp::Reverse(f.severity), position(f)));
+                all.extend(findings.iter().filter(|f| position(f).is_none()).cloned());
                 all.sort_by_key(|f| std::cmp::Reverse(f.severity));
                 self.model_findings = Some(all);
+                self.rows_dirty = true;
+                self.stats_dirty = true;
                 self.progress.tensors_done = self.progress.tensors_total;
                 self.progress.bytes_done = self.progress.bytes_total;
             }

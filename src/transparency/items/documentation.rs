@@ -113,6 +113,15 @@ pub(super) fn f_data(ctx: &Context) -> Vec<Item> {
             Some(d),
             vec!["GGUF `quantize.imatrix.dataset`".into()],
         ),
+        // llama.cpp writes `quantize.imatrix.*` when an importance matrix (calibration data)
+        // shaped the quantisation; without one, k-quants and legacy quants use none. The
+        // low-bit IQ types need one, keys or not.
+        None if quantised && !imatrix_used(ctx) => item(
+            "F6",
+            Status::NotApplicable,
+            Some("no importance matrix recorded: quantised without calibration data".into()),
+            vec!["no GGUF `quantize.imatrix.*` key".into()],
+        ),
         None if quantised => missing("F6"),
         None => item(
             "F6",
@@ -122,6 +131,22 @@ pub(super) fn f_data(ctx: &Context) -> Vec<Item> {
         ),
     };
     vec![f1, f2, f3, f4, f5, f6]
+}
+
+/// Whether calibration data shaped a GGUF's quantisation: an importance matrix recorded
+/// (`quantize.imatrix.*`) or the IQ1-IQ3 types, which llama.cpp makes only with one.
+fn imatrix_used(ctx: &Context) -> bool {
+    let Some(g) = &ctx.model.gguf else {
+        return false;
+    };
+    g.metadata
+        .entries()
+        .iter()
+        .any(|(k, _)| k.starts_with("quantize.imatrix."))
+        || ctx.model.parameters_by_dtype().keys().any(|d| {
+            let n = d.name();
+            n.starts_with("IQ1") || n.starts_with("IQ2") || n.starts_with("IQ3")
+        })
 }
 
 /// The data card's sub-checklist (spec F3): which of provenance, size, filtering, dedup, labeling,
@@ -347,7 +372,18 @@ pub(super) fn h_evaluation(ctx: &Context) -> Vec<Item> {
         evidence.push("`.eval_results/*.yaml`".to_owned());
     }
     let h1 = if parts.is_empty() {
-        section_item(ctx, "H1", &["Results", "Evaluation"], Status::DeclaredText)
+        section_item(
+            ctx,
+            "H1",
+            &[
+                "Results",
+                "Evaluation",
+                "Evaluation Results",
+                "Benchmarks",
+                "Benchmark Results",
+            ],
+            Status::DeclaredText,
+        )
     } else {
         item("H1", Status::Declared, Some(parts.join("; ")), evidence)
     };
@@ -356,6 +392,8 @@ pub(super) fn h_evaluation(ctx: &Context) -> Vec<Item> {
         "H2",
         &[
             "Bias, Risks, and Limitations",
+            "Bias, Risks and Limitations",
+            "Limitations and Bias",
             "Limitations",
             "Risks",
             "Bias",

@@ -340,7 +340,7 @@ fn a4_version(ctx: &Context) -> Item {
             None if ctx.hashes.is_none() => item(
                 "A4",
                 Status::NotAssessable,
-                Some("not computed (--no-hash)".into()),
+                Some("not computed (hashing skipped)".into()),
                 vec![],
             ),
             None => missing("A4"),

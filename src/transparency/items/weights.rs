@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{Context, declared_name, files, item, missing};
 use crate::arch;
+use crate::text::thousands;
 use crate::transparency::Item;
 use crate::transparency::Status;
 use crate::transparency::claims::{Claim, claim_agrees, context_claims, parameter_claims};
@@ -59,7 +60,7 @@ pub(super) fn from_checks(ctx: &Context, id: &'static str, fields: &[&str]) -> I
 
 pub(super) fn show_value(v: &arch::Value) -> String {
     match v {
-        arch::Value::Count(n) => n.to_string(),
+        arch::Value::Count(n) => thousands(*n),
         arch::Value::Flag(b) => b.to_string(),
         arch::Value::Number(x) => x.to_string(),
         arch::Value::Text(s) => s.clone(),
@@ -139,7 +140,7 @@ pub(super) fn c_architecture(ctx: &Context) -> Vec<Item> {
         .parameters
         .by_component
         .iter()
-        .map(|(c, n)| format!("{} {n}", c.name()))
+        .map(|(c, n)| format!("{} {}", c.name(), thousands(*n)))
         .collect();
     out.push(if comps.is_empty() {
         missing("C13")
@@ -228,7 +229,7 @@ pub(super) fn c2_parameters(ctx: &Context) -> Item {
         files(ctx.model.files.len())
     )];
     if claims.is_empty() {
-        return item("C2", Status::Verified, Some(total.to_string()), evidence);
+        return item("C2", Status::Verified, Some(thousands(total)), evidence);
     }
     // The title is both the declared name and the first line of the prose: one claim, once.
     let mut seen = std::collections::HashSet::new();
@@ -238,13 +239,14 @@ pub(super) fn c2_parameters(ctx: &Context) -> Item {
         evidence.push(format!("{} claims \"{}\"", c.source, c.text));
     }
     if wrong.is_empty() {
-        item("C2", Status::Consistent, Some(total.to_string()), evidence)
+        item("C2", Status::Consistent, Some(thousands(total)), evidence)
     } else {
         item(
             "C2",
             Status::Contradicted,
             Some(format!(
-                "{total} counted; claimed {}",
+                "{} counted; claimed {}",
+                thousands(total),
                 wrong
                     .iter()
                     .map(|c| c.text.as_str())
@@ -270,7 +272,10 @@ pub(super) fn c10_context(ctx: &Context) -> Item {
         if !agrees {
             it.status = Status::Contradicted;
             it.bucket = it.status.bucket();
-            it.value = Some(format!("{declared} in the config; the card claims {text}"));
+            it.value = Some(format!(
+                "{} in the config; the card claims {text}",
+                thousands(declared)
+            ));
         }
     }
     it
@@ -282,10 +287,10 @@ pub(super) fn d_weights(ctx: &Context) -> Vec<Item> {
         "D1",
         Status::Verified,
         Some(format!(
-            "{} tensors in {}, {} bytes",
-            m.tensors.len(),
+            "{} tensors in {}, {} bytes of tensor data",
+            thousands(m.tensors.len() as u64),
             files(m.files.len()),
-            m.tensor_bytes_total()
+            thousands(m.tensor_bytes_total())
         )),
         m.files.iter().map(|f| f.name.clone()).collect(),
     )];
@@ -293,7 +298,7 @@ pub(super) fn d_weights(ctx: &Context) -> Vec<Item> {
     let hist: Vec<String> = m
         .parameters_by_dtype()
         .iter()
-        .map(|(d, n)| format!("{} {n}", d.name()))
+        .map(|(d, n)| format!("{} {}", d.name(), thousands(*n)))
         .collect();
     if d2.status == Status::Missing || d2.status == Status::Declared {
         d2.status = Status::Verified;
@@ -348,7 +353,7 @@ pub(super) fn d_weights(ctx: &Context) -> Vec<Item> {
         None => item(
             "D4",
             Status::NotAssessable,
-            Some("not computed (--no-hash)".into()),
+            Some("not computed (hashing skipped)".into()),
             vec![],
         ),
     });
