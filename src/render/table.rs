@@ -170,10 +170,7 @@ mod tests {
     #[test]
     fn markdown_cells_show_angle_brackets_and_pipes_as_text() {
         assert_eq!(markdown_cell("<s> </s> [UNK]"), "&lt;s> &lt;/s> [UNK]");
-        assert_eq!(
-            markdown_cell("a|b `x<y>` <0.01%"),
-            "a\\|b `x<y>` <0.01%"
-        );
+        assert_eq!(markdown_cell("a|b `x<y>` <0.01%"), "a\\|b `x<y>` <0.01%");
     }
 
     #[test]

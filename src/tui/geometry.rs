@@ -75,8 +75,28 @@ impl App {
             findings: findings.saturating_add(self.view.notes.len()),
             components: self.view.components.len(),
             active: self.view.active.is_some(),
-            memory: self.view.memory.len(),
+            memory: self.memory_lines(),
         }
+    }
+
+    /// The memory pane's lines as drawn: a long value (why there is no KV cache) wraps.
+    fn memory_lines(&self) -> usize {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let [_, right] = layout::overview_columns(layout::screen(area).body);
+        let inner = right.width.saturating_sub(2);
+        let key = self
+            .view
+            .memory
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        self.view
+            .memory
+            .iter()
+            .map(|(_, v)| layout::wrapped_lines(key, v, inner))
+            .sum()
     }
 
     /// Rows of the checks table visible at the current size (at least one).

@@ -91,8 +91,7 @@ pub struct OverviewLines {
 /// (on a short terminal the facts are cut, not the checks, where contradictions show), and the
 /// checks table the rest (it scrolls when that is too little).
 pub fn overview(body: Rect, lines: OverviewLines) -> Overview {
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let [left, right] = overview_columns(body);
     let height = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
     let findings_height = height(lines.findings.clamp(1, 10)) + 2;
     // Borders and the column header around three rows (fewer when there are fewer checks).
@@ -103,12 +102,25 @@ pub fn overview(body: Rect, lines: OverviewLines) -> Overview {
             .saturating_sub(checks_least)
             .max(3),
     );
-    let [facts, checks, findings] = Layout::vertical([
-        Constraint::Length(facts_height),
-        Constraint::Min(4),
-        Constraint::Length(findings_height),
-    ])
-    .areas(left);
+    // The checks table takes the height it needs; what is left goes to the findings, whose lines
+    // wrap (a sibling finding is two or three lines) — unless there is at most one finding,
+    // when the checks keep the rest.
+    let checks_fit = height(lines.checks).saturating_add(3).max(4);
+    let [facts, checks, findings] = if lines.findings > 1 {
+        Layout::vertical([
+            Constraint::Length(facts_height),
+            Constraint::Length(checks_fit),
+            Constraint::Min(findings_height),
+        ])
+        .areas(left)
+    } else {
+        Layout::vertical([
+            Constraint::Length(facts_height),
+            Constraint::Min(4),
+            Constraint::Length(findings_height),
+        ])
+        .areas(left)
+    };
     let bars_height = height(lines.components)
         .saturating_add(2)
         .saturating_add(2 * u16::from(lines.active));
@@ -126,6 +138,34 @@ pub fn overview(body: Rect, lines: OverviewLines) -> Overview {
         memory,
         files,
     }
+}
+
+/// The Overview's two columns: facts, checks and findings; bars, memory and files.
+pub fn overview_columns(body: Rect) -> [Rect; 2] {
+    Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body)
+}
+
+/// The lines `text` takes when wrapped at word boundaries to `width` columns after `indent`
+/// columns already used on its first line (a padded label), at least one.
+pub fn wrapped_lines(indent: usize, text: &str, width: u16) -> usize {
+    let width = usize::from(width.max(1));
+    let (mut lines, mut used) = (1, indent.min(width));
+    for (i, word) in text.split_whitespace().enumerate() {
+        let len = word.chars().count();
+        let need = if i == 0 || used == 0 {
+            used + len
+        } else {
+            used + 1 + len
+        };
+        if need <= width {
+            used = need;
+        } else {
+            // On a line of its own (a new one unless this one is still empty), broken if longer.
+            lines += usize::from(used > 0) + len.saturating_sub(1) / width;
+            used = (len - 1) % width + 1;
+        }
+    }
+    lines
 }
 
 /// The rows of the checks table: inside the border, below the column header.
@@ -215,5 +255,21 @@ pub fn transparency(body: Rect) -> TransparencyPanes {
         headline,
         table,
         detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped_lines;
+
+    #[test]
+    fn wrapped_lines_count_the_label_and_break_at_words() {
+        // 15 columns of label, then 58 of text: 73 > 70 wraps once, as ratatui draws it.
+        let why = "none: unknown architecture: not known to be autoregressive";
+        assert_eq!(wrapped_lines(15, why, 70), 2);
+        assert_eq!(wrapped_lines(15, why, 73), 1);
+        assert_eq!(wrapped_lines(0, "", 10), 1);
+        // A word longer than the width takes the lines it needs.
+        assert_eq!(wrapped_lines(0, "abcdefghijklmnopqrstuvwxy", 10), 3);
     }
 }
