@@ -234,7 +234,8 @@ pub fn render_diff_text(report: &DiffReport) -> Painted {
         out.push_str("\nchange by layer × role (. same  ~ re-rounded  q retyped  # changed  L low-rank  R reshaped  + added  - removed):\n");
         let _ = write!(out, "{:>6} ", "layer");
         for c in &cols {
-            let _ = write!(out, " {c:>w$}", w = c.len().max(1));
+            // `pos embed` would read as two columns: one word each.
+            let _ = write!(out, " {:>w$}", c.replace(' ', "_"), w = c.len().max(1));
         }
         out.push('\n');
         for row in &diff.layers {

@@ -61,7 +61,7 @@ pub fn severity_style(s: Severity) -> Style {
 fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
     let page = usize::from(layout::tree_rows(area).height);
     let column = stat_column(app);
-    let wide = area.width >= 90;
+    let width = Width::of(area);
     let rows: Vec<Row> = app
         .rows
         .iter()
@@ -80,7 +80,7 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
             let indent = "  ".repeat(usize::from(row.depth));
             let name = Cell::from(format!("{indent}{marker}{}", node.label));
             let mut cells = vec![name];
-            cells.extend(columns(app, row.node, node, &column, wide));
+            cells.extend(columns(app, row.node, node, &column, width));
             // A row takes the colour of its worst finding (a group's: of any tensor below it).
             let style = match (i == app.selected, worst_finding(app, node)) {
                 (true, _) => Style::new().add_modifier(Modifier::REVERSED),
@@ -93,13 +93,25 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let mut title = format!(" tensors ({}) ", thousands(app.view.tensors.len() as u64));
     if app.searching || !app.filter.is_empty() {
+        // How many tensors and metadata keys the filter keeps.
+        let filter = crate::model::sort::NameFilter::new(&app.filter);
+        let kept = app
+            .tree
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Tensor(_) | NodeKind::Meta(_)))
+            .filter(|n| filter.matches(&n.path))
+            .count() as u64;
         title.push_str(&format!(
-            "─ filter: {}{} ",
+            "─ filter: {}{} ({} {}) ",
             crate::text::printable(&app.filter, false),
-            if app.searching { "▏" } else { "" }
+            if app.searching { "▏" } else { "" },
+            thousands(kept),
+            crate::text::plural(kept, "match", "matches")
         ));
     }
-    // Narrow trees drop the parameter count (the detail pane has it) to keep names readable.
+    // Narrower trees drop the parameter count, then the shape (the detail pane has both), to
+    // keep names readable.
     let mut titles = vec!["name", "dtype", "shape", "params", "size", column.title];
     let mut widths = vec![
         Constraint::Min(16),
@@ -109,9 +121,13 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(8),
         Constraint::Length(8),
     ];
-    if !wide {
+    if width != Width::Wide {
         titles.remove(3);
         widths.remove(3);
+    }
+    if width == Width::Narrow {
+        titles.remove(2);
+        widths.remove(2);
     }
     let header = Row::new(titles).style(Style::new().add_modifier(Modifier::BOLD));
     let table = Table::new(rows, widths)
@@ -119,7 +135,7 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
         .column_spacing(1)
         .block(Block::bordered().title(title));
     frame.render_widget(table, area);
-    overlay_metadata(app, frame, area, wide);
+    overlay_metadata(app, frame, area, width);
 }
 
 /// dtype, shape, params, size, statistic of one row.
@@ -128,11 +144,14 @@ fn columns(
     id: usize,
     node: &Node,
     column: &StatColumn,
-    wide: bool,
+    width: Width,
 ) -> Vec<Cell<'static>> {
     let mut cells = cells_of(app, id, node, column);
-    if !wide && cells.len() == 5 {
+    if width != Width::Wide && cells.len() == 5 {
         cells.remove(2);
+        if width == Width::Narrow {
+            cells.remove(1);
+        }
     }
     cells
 }
@@ -183,20 +202,41 @@ fn cells_of(app: &App, id: usize, node: &Node, column: &StatColumn) -> Vec<Cell<
     }
 }
 
+/// How wide the tree pane is: which value columns it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Width {
+    /// dtype, shape, params, size, statistic.
+    Wide,
+    /// Without params.
+    Medium,
+    /// Without params and shape (an 80-column terminal's half).
+    Narrow,
+}
+
+impl Width {
+    fn of(area: Rect) -> Width {
+        match area.width {
+            90.. => Width::Wide,
+            60..90 => Width::Medium,
+            _ => Width::Narrow,
+        }
+    }
+}
+
 /// Width of the value columns with their spacing: where a metadata value can go.
-fn value_columns_width(wide: bool) -> u16 {
-    if wide {
-        6 + 12 + 6 + 8 + 8 + 5
-    } else {
-        6 + 12 + 8 + 8 + 4
+fn value_columns_width(width: Width) -> u16 {
+    match width {
+        Width::Wide => 6 + 12 + 6 + 8 + 8 + 5,
+        Width::Medium => 6 + 12 + 8 + 8 + 4,
+        Width::Narrow => 6 + 8 + 8 + 3,
     }
 }
 
 /// Draws each visible metadata row's value across the value columns.
-fn overlay_metadata(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
+fn overlay_metadata(app: &App, frame: &mut Frame, area: Rect, width: Width) {
     let rows = layout::tree_rows(area);
     // The first column of spacing stays blank, between the key and its value.
-    let width = (value_columns_width(wide) - 1).min(rows.width);
+    let width = (value_columns_width(width) - 1).min(rows.width);
     let x = rows.right().saturating_sub(width);
     for (line, row) in app
         .rows
