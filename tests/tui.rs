@@ -567,14 +567,60 @@ fn the_most_unusual_layer_is_named_under_the_chart() {
     let unusual = app.layer_grid.most_unusual.expect("a deviating cell");
     assert_eq!(app.view.layers.layers[unusual.row], 17);
     assert_eq!(app.view.layers.columns[unusual.column], "down");
-    assert_eq!((unusual.value, unusual.median), (0.2, 2.0));
+    assert_eq!(unusual.value, 0.2);
+    assert!(
+        (unusual.expected - 2.0).abs() < 1e-12,
+        "{}",
+        unusual.expected
+    );
     let terminal = draw(&app, 110, 34);
     let (x, y) = find(
         &terminal,
-        "most unusual: layer 17 down 0.200 (role median 2.00)",
+        "most unusual: layer 17 down 0.200 (its role's trend there: 2.00)",
     )
     .expect("named under the chart");
     assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::Red);
+}
+
+/// Real models' spreads change smoothly with depth: a column whose std grows fourfold from the
+/// first layer to the last is compared with its trend, so only the layer that leaves it is red
+/// (against the column's median, the first and last layers were red too).
+#[test]
+fn the_heatmap_follows_a_role_s_trend_across_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..20)
+        .map(|l| format!("model.layers.{l}.mlp.down_proj.weight"))
+        .collect();
+    let path = write_safetensors(dir.path(), &names, 4);
+    let model = glassbox::model::open(&path).unwrap();
+    let template = all_stats(&model)[0].clone();
+    let trend = |l: usize| 4f64.powf(l as f64 / 19.0);
+    let stats: Vec<TensorStats> = model
+        .tensors
+        .iter()
+        .map(|t| {
+            let l: usize = t.name.split('.').nth(2).unwrap().parse().unwrap();
+            let std = if l == 11 { 0.2 * trend(l) } else { trend(l) };
+            TensorStats {
+                std: Some(std),
+                ..template.clone()
+            }
+        })
+        .collect();
+    let mut app = app_for(&model, (110, 34));
+    key(&mut app, KeyCode::Char('3'));
+    feed(&mut app, &stats, 0..stats.len());
+    let grid = &app.layer_grid;
+    let mut red = Vec::new();
+    for (row, values) in grid.values.iter().enumerate() {
+        let (v, e) = (values[0].unwrap(), grid.expected[row][0].unwrap());
+        if glassbox::tui::ui::layer_heat(v / e, grid.spread[0]) == Color::Red {
+            red.push(app.view.layers.layers[row]);
+        }
+    }
+    assert_eq!(red, [11]);
+    let first = grid.expected[0][0].unwrap();
+    assert!((first - 1.0).abs() < 1e-9, "{first}");
 }
 
 #[test]

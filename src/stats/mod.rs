@@ -108,7 +108,7 @@ mod plan;
 mod prefetch;
 mod run;
 mod sample;
-mod siblings;
+pub(crate) mod siblings;
 
 pub(crate) use choice::parse_kernel;
 pub use engine::compute_stats;

@@ -158,14 +158,24 @@ fn fmt(x: f64) -> String {
     format!("{x:.digits$}")
 }
 
-/// The Theil–Sen line `log_std ≈ a + b · layer`: `b` the median of the slopes between members at
-/// different layers, `a` the median of `log_std - b · layer`.
+/// The Theil–Sen line `log_std ≈ a + b · layer` of a sibling group.
 fn theil_sen(members: &[Member]) -> (f64, f64) {
+    let points: Vec<(f64, f64)> = members
+        .iter()
+        .map(|m| (m.layer as f64, m.log_std))
+        .collect();
+    theil_sen_line(&points)
+}
+
+/// The Theil–Sen line `y ≈ a + b · x` through `points`: `b` the median of the slopes between
+/// points at different `x`, `a` the median of `y - b · x` (a quarter of the points can be wrong
+/// without moving it). Also the trend the TUI's layer heatmap colours against.
+pub(crate) fn theil_sen_line(points: &[(f64, f64)]) -> (f64, f64) {
     let mut slopes = Vec::new();
-    for (i, p) in members.iter().enumerate() {
-        for q in &members[i + 1..] {
-            if p.layer != q.layer {
-                slopes.push((q.log_std - p.log_std) / (q.layer as f64 - p.layer as f64));
+    for (i, p) in points.iter().enumerate() {
+        for q in &points[i + 1..] {
+            if p.0 != q.0 {
+                slopes.push((q.1 - p.1) / (q.0 - p.0));
             }
         }
     }
@@ -174,12 +184,7 @@ fn theil_sen(members: &[Member]) -> (f64, f64) {
     } else {
         median(slopes)
     };
-    let a = median(
-        members
-            .iter()
-            .map(|m| m.log_std - b * m.layer as f64)
-            .collect(),
-    );
+    let a = median(points.iter().map(|(x, y)| y - b * x).collect());
     (a, b)
 }
 

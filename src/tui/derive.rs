@@ -126,32 +126,37 @@ pub fn layer_cells(view: &ModelView) -> Vec<Vec<Vec<usize>>> {
     cells
 }
 
-/// One statistic per layer × column, with each column's median across layers.
+/// One statistic per layer × column, with each cell's expected value from its column's trend.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LayerGrid {
     pub stat: Option<LayerStat>,
     /// `[layer][column]`: `None` while any of the cell's tensors is pending (or it has none).
     pub values: Vec<Vec<Option<f64>>>,
-    /// Per column: the median of its known values.
-    pub medians: Vec<Option<f64>>,
-    /// The cell furthest from its column's median (by ratio), when any differs.
+    /// `[layer][column]`: what the cell's value is compared with, its column's trend across
+    /// depth (see [`expected_values`]).
+    pub expected: Vec<Vec<Option<f64>>>,
+    /// Per column: the robust spread of its cells around the trend (1.4826 × the median absolute
+    /// deviation of ln(value / expected)), 0 for a column judged by its median.
+    pub spread: Vec<f64>,
+    /// The cell furthest from its expected value (by ratio), when any differs.
     pub most_unusual: Option<Unusual>,
 }
 
-/// A cell of the grid far from its column's median.
+/// A cell of the grid far from its expected value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Unusual {
     /// Row index into the grid (and `LayerMap::layers`).
     pub row: usize,
     pub column: usize,
     pub value: f64,
-    pub median: f64,
+    /// Its column's trend at its depth.
+    pub expected: f64,
 }
 
 impl Unusual {
-    /// How far from the median, as |log2(value / median)|: 1 is twice or half.
+    /// How far from the expected value, as |log2(value / expected)|: 1 is twice or half.
     pub fn distance(&self) -> f64 {
-        ratio_distance(self.value, self.median)
+        ratio_distance(self.value, self.expected)
     }
 }
 
@@ -187,33 +192,22 @@ pub fn layer_grid(cells: &[Vec<Vec<usize>>], stats: &[StatState], stat: LayerSta
         })
         .collect();
     let columns = cells.first().map_or(0, Vec::len);
-    let medians: Vec<Option<f64>> = (0..columns)
-        .map(|c| {
-            let mut known: Vec<f64> = values.iter().filter_map(|r| r[c]).collect();
-            known.sort_by(f64::total_cmp);
-            match known.len() {
-                0 => None,
-                n if n % 2 == 1 => Some(known[n / 2]),
-                n => Some((known[n / 2 - 1] + known[n / 2]) / 2.0),
-            }
-        })
-        .collect();
+    let (expected, spread) = expected_values(&values, columns);
     let mut most_unusual: Option<Unusual> = None;
     for (row, cells) in values.iter().enumerate() {
         for (column, value) in cells.iter().enumerate() {
-            let (Some(value), Some(median)) = (*value, medians.get(column).copied().flatten())
-            else {
+            let (Some(value), Some(expected)) = (*value, expected[row][column]) else {
                 continue;
             };
             // Ratios need positive values (zeros and outlier counts are often 0).
-            if value <= 0.0 || median <= 0.0 {
+            if value <= 0.0 || expected <= 0.0 {
                 continue;
             }
             let cell = Unusual {
                 row,
                 column,
                 value,
-                median,
+                expected,
             };
             if cell.distance() >= ORDINARY
                 && cell.distance() > most_unusual.map_or(0.0, |u| u.distance())
@@ -225,7 +219,58 @@ pub fn layer_grid(cells: &[Vec<Vec<usize>>], stats: &[StatState], stat: LayerSta
     LayerGrid {
         stat: Some(stat),
         values,
-        medians,
+        expected,
+        spread,
         most_unusual,
+    }
+}
+
+/// Each cell's expected value: its column's trend across depth, a Theil–Sen line through the
+/// logarithms of the column's positive values (real models' spreads grow or shrink smoothly with
+/// depth, and a flat median paints a whole healthy norm column red), as the `unlike_siblings`
+/// finding judges a tensor. With fewer than four positive values, the column's median. Also
+/// each column's spread around it.
+fn expected_values(
+    values: &[Vec<Option<f64>>],
+    columns: usize,
+) -> (Vec<Vec<Option<f64>>>, Vec<f64>) {
+    let mut out = vec![vec![None; columns]; values.len()];
+    let mut spread = vec![0.0; columns];
+    for c in 0..columns {
+        let points: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(r, row)| row[c].filter(|v| *v > 0.0).map(|v| (r as f64, v.ln())))
+            .collect();
+        if points.len() >= crate::stats::siblings::MIN_SIBLINGS {
+            let (a, b) = crate::stats::siblings::theil_sen_line(&points);
+            for (r, row) in out.iter_mut().enumerate() {
+                row[c] = Some((a + b * r as f64).exp());
+            }
+            let residual: Vec<f64> = points.iter().map(|(x, y)| y - (a + b * x)).collect();
+            let centre = median_of(residual.clone());
+            spread[c] = 1.4826 * median_of(residual.iter().map(|r| (r - centre).abs()).collect());
+        } else {
+            let mut known: Vec<f64> = values.iter().filter_map(|r| r[c]).collect();
+            known.sort_by(f64::total_cmp);
+            let median = match known.len() {
+                0 => None,
+                n if n % 2 == 1 => Some(known[n / 2]),
+                n => Some((known[n / 2 - 1] + known[n / 2]) / 2.0),
+            };
+            for row in out.iter_mut() {
+                row[c] = median;
+            }
+        }
+    }
+    (out, spread)
+}
+
+fn median_of(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
 }

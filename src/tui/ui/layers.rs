@@ -1,6 +1,6 @@
 //! The Layers tab: one statistic across depth, a line per column (role) of the main stack, and the
-//! layer × column heatmap coloured by each cell's value relative to its column's median — a
-//! broken, re-initialised or retrained layer stands out in its column.
+//! layer × column heatmap coloured by each cell's value relative to its column's trend across
+//! depth — a broken, re-initialised or retrained layer stands out in its column.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -25,12 +25,17 @@ const PALETTE: [Color; 8] = [
     Color::LightYellow,
 ];
 
-/// The colour of a cell whose value is `ratio` times its column's median.
-pub fn heat(ratio: f64) -> Color {
+/// The colour of a cell whose value is `ratio` times its expected value (its column's trend).
+///
+/// A column whose healthy layers spread widely around its trend (norm gains often do) widens the
+/// bands: ordinary within 3 of its robust standard deviations, far beyond 6 (the `unlike_siblings`
+/// finding's bar), and never narrower than ±10% and ±40%.
+pub fn heat(ratio: f64, spread: f64) -> Color {
     let distance = ratio.max(1e-12).log2().abs();
-    if distance < ORDINARY {
+    let spread = spread / std::f64::consts::LN_2;
+    if distance < ORDINARY.max(3.0 * spread) {
         Color::Green
-    } else if distance < FAR {
+    } else if distance < FAR.max(6.0 * spread) {
         Color::Yellow
     } else {
         Color::Red
@@ -119,13 +124,16 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(u) = grid.most_unusual {
         block = block.title_bottom(Line::styled(
             format!(
-                " most unusual: layer {} {} {} (role median {}) ",
+                " most unusual: layer {} {} {} (its role's trend there: {}) ",
                 map.layers[u.row],
                 map.columns[u.column],
                 num(u.value),
-                num(u.median)
+                num(u.expected)
             ),
-            Style::new().fg(heat(u.value / u.median)),
+            Style::new().fg(heat(
+                u.value / u.expected,
+                grid.spread.get(u.column).copied().unwrap_or(0.0),
+            )),
         ));
     }
     let chart = Chart::new(datasets)
@@ -170,13 +178,24 @@ fn render_grid(app: &App, frame: &mut Frame, area: Rect) {
         .layers
         .iter()
         .zip(&grid.values)
+        .enumerate()
         .skip(app.layers_scroll)
-        .map(|(layer, values)| {
-            let cells = values.iter().enumerate().map(|(c, v)| {
-                match (v, grid.medians.get(c).copied().flatten()) {
+        .map(|(row, (layer, values))| {
+            let cells = values.iter().enumerate().map(move |(c, v)| {
+                let expected = grid
+                    .expected
+                    .get(row)
+                    .and_then(|r| r.get(c))
+                    .copied()
+                    .flatten();
+                match (v, expected) {
                     (None, _) => Cell::from(Span::styled(PENDING, dim())),
                     (Some(v), Some(m)) if m != 0.0 => {
-                        Cell::from(Span::styled("███████", Style::new().fg(heat(v / m))))
+                        let spread = grid.spread.get(c).copied().unwrap_or(0.0);
+                        Cell::from(Span::styled(
+                            "███████",
+                            Style::new().fg(heat(v / m, spread)),
+                        ))
                     }
                     (Some(v), _) => Cell::from(Span::styled(
                         "███████",
@@ -194,12 +213,12 @@ fn render_grid(app: &App, frame: &mut Frame, area: Rect) {
     );
     let title = Line::from(vec![
         Span::raw(format!(
-            " layer × role: {} relative to the role's median ",
+            " layer × role: {} relative to the role's trend across depth ",
             app.layer_stat.label()
         )),
-        Span::styled("■ ±10% ", Style::new().fg(Color::Green)),
-        Span::styled("■ ±40% ", Style::new().fg(Color::Yellow)),
-        Span::styled("■ beyond ", Style::new().fg(Color::Red)),
+        Span::styled("■ usual ", Style::new().fg(Color::Green)),
+        Span::styled("■ unusual ", Style::new().fg(Color::Yellow)),
+        Span::styled("■ far off ", Style::new().fg(Color::Red)),
     ]);
     frame.render_widget(
         Table::new(rows, widths)

@@ -10,6 +10,10 @@ mod overview;
 mod tensors;
 mod transparency;
 
+/// The Layers heatmap's colour of a cell `ratio` times its expected value, in a column of this
+/// spread (tests check the colour rule on synthetic grids).
+pub use layers::heat as layer_heat;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
