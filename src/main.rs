@@ -10,8 +10,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
-        // clap exits 2 on usage errors and 0 for --help/--version.
-        Err(e) => e.exit(),
+        Err(e) => return usage_error(e),
     };
     match cli::run(cli) {
         Ok(out) => match write_stdout(out.stdout.as_bytes()) {
@@ -25,6 +24,28 @@ fn main() -> ExitCode {
             let message = e.to_string().replace('\n', " ");
             let message = glassbox::render::printable(&message, false);
             let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--help` and `--version` print and exit 0 as clap does; a usage error is one line on stderr
+/// (clap's message without its usage block and blank lines) and exit 2, as every other error.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            let text = e.render().to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            let _ = writeln!(std::io::stderr(), "{} (see --help)", message.join(" "));
             ExitCode::from(2)
         }
     }

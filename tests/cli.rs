@@ -351,6 +351,26 @@ fn missing_path_and_bad_arguments_exit_2() {
     assert!(stderr(&out).contains("no model given"));
     let out = glassbox(&["--threads", "0", "fixtures"]);
     assert_eq!(out.status.code(), Some(2));
+    // Usage errors are one line too, as every other error (clap's usage block left out).
+    for args in [
+        &["--threads", "0", "fixtures"][..],
+        &["--threads", "257", "fixtures"],
+        &["stats"],
+        &["tensors", ".", "--format", "yaml"],
+    ] {
+        let out = glassbox(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.ends_with("(see --help)\n"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        stderr(&glassbox(&["stats"])),
+        "error: the following required arguments were not provided: <PATH> (see --help)\n"
+    );
 }
 
 #[test]
@@ -683,4 +703,30 @@ fn a_mistyped_path_suggests_the_near_name() {
         stderr(&out).trim_end(),
         "error: fixtures/llama-tiny/weights.bin: no such file or folder"
     );
+}
+
+/// `--filter` selects tensors where tensors are listed; the commands that read the whole model
+/// refuse it rather than ignore it (a diff "with a filter" compared everything).
+#[test]
+fn commands_that_read_the_whole_model_refuse_a_filter() {
+    let m = "fixtures/llama-tiny";
+    for args in [
+        &["summary", m][..],
+        &["transparency", m],
+        &["diff", m, m],
+        &["cache"],
+        &[m],
+        &[m, m],
+    ] {
+        let mut with = args.to_vec();
+        with.extend(["--filter", "norm"]);
+        let out = glassbox(&with);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("`--filter` selects tensors for `tensors`, `stats` and the terminal UI"),
+            "{err}"
+        );
+    }
 }

@@ -435,7 +435,7 @@ fn an_lmstudio_name_opens_its_folder() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let o = run(tmp.path(), &env, &["summary", "lmstudio:pub/other"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("(1 models: pub/tiny-GGUF)"), "{}", err(&o));
+    assert!(err(&o).contains("(1 model: pub/tiny-GGUF)"), "{}", err(&o));
     let o = run(tmp.path(), &env, &["summary", "lmstudio:nothing"]);
     assert!(
         err(&o).contains("expected `lmstudio:PUBLISHER/NAME`"),

@@ -673,6 +673,41 @@ fn text_markdown_and_cyclonedx_faces() {
     );
 }
 
+/// CycloneDX 1.6 types every optional field it knows as a string or an object: a value glassbox
+/// does not know is left out, never null (a GGUF has no `architectures[0]`, and the official
+/// schema refused every GGUF's BOM for `modelArchitecture: null`).
+#[test]
+fn a_cyclonedx_bom_holds_no_null() {
+    fn nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Null => out.push(path.to_owned()),
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    nulls(x, &format!("{path}[{i}]"), out);
+                }
+            }
+            serde_json::Value::Object(o) => {
+                for (k, x) in o {
+                    nulls(x, &format!("{path}.{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    for model in [
+        "fixtures/gguf/llama-tiny.gguf",
+        "fixtures/transparency/bare",
+        "fixtures/bert-tiny",
+    ] {
+        let out = glassbox(&["transparency", model, "--format", "cyclonedx", "--no-hash"]);
+        assert!(out.status.success(), "{model}: {}", stderr(&out));
+        let bom: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let mut found = Vec::new();
+        nulls(&bom, "", &mut found);
+        assert!(found.is_empty(), "{model}: {found:?}");
+    }
+}
+
 #[test]
 fn hashes_match_an_independent_sha256() {
     // sha256 of the fixture computed by the system tool, when there is one.
@@ -810,4 +845,77 @@ fn facts_a_card_states_in_prose_are_declared() {
         value("G1")
     );
     assert_eq!(doc.status("A4"), "NOT_ASSESSABLE");
+}
+
+/// A store blob is named by its SHA-256; content that does not hash to the name was corrupted or
+/// changed after download, and the fingerprint says so instead of verifying it.
+#[test]
+fn a_store_blob_whose_content_does_not_match_its_name_is_an_error() {
+    use sha2::Digest;
+    let weights = std::fs::read(fixtures().join("transparency/bare/model.safetensors")).unwrap();
+    let sha = format!("{:x}", sha2::Sha256::digest(&weights));
+    for (tampered, blob_name) in [
+        (false, sha.clone()),
+        (true, sha.clone()),
+        (false, format!("sha256-{sha}")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = dir.path().join("blobs");
+        let snapshot = dir.path().join("snapshots").join("abc");
+        std::fs::create_dir_all(&blobs).unwrap();
+        std::fs::create_dir_all(&snapshot).unwrap();
+        let mut bytes = weights.clone();
+        if tampered {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+        }
+        std::fs::write(blobs.join(&blob_name), &bytes).unwrap();
+        std::os::unix::fs::symlink(
+            format!("../../blobs/{blob_name}"),
+            snapshot.join("model.safetensors"),
+        )
+        .unwrap();
+        let out = glassbox(&[
+            "transparency",
+            snapshot.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let hash = &doc["hashes"][0];
+        assert_eq!(hash["content_address"], sha.as_str(), "{blob_name}");
+        let d4 = doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == "D4")
+            .unwrap();
+        let codes: Vec<&str> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["code"].as_str())
+            .collect();
+        if tampered {
+            assert_ne!(hash["sha256"], sha.as_str());
+            assert_eq!(d4["status"], "CONTRADICTED");
+            assert!(codes.contains(&"blob_hash_mismatch"), "{codes:?}");
+        } else {
+            assert_eq!(hash["sha256"], sha.as_str());
+            assert_eq!(d4["status"], "VERIFIED");
+            assert!(!codes.contains(&"blob_hash_mismatch"), "{codes:?}");
+        }
+    }
+    // A plain folder file named like a hash is not a store blob.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("model.safetensors"), &weights).unwrap();
+    let out = glassbox(&[
+        "transparency",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(doc["hashes"][0].get("content_address").is_none());
 }

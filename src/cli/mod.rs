@@ -63,12 +63,14 @@ pub struct Common {
     #[arg(long, value_enum, default_value_t = FormatArg::Text, global = true)]
     pub format: FormatArg,
 
-    /// Only tensors whose name contains PATTERN (or matches it as a glob when it holds `*` or `?`).
+    /// Only tensors whose name contains PATTERN (or matches it as a glob when it holds `*` or `?`):
+    /// `tensors`, `stats` and the terminal UI.
     #[arg(long, value_name = "PATTERN", global = true)]
     pub filter: Option<String>,
 
-    /// Worker threads for heavy work (default: all cores).
-    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Worker threads for heavy work, 1 to 256 (default: all cores; more threads than cores
+    /// only add overhead).
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 
     /// When to colour output (`NO_COLOR` is honoured).
@@ -335,6 +337,27 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         && !matches!(cli.command, Some(Command::Transparency(_)))
     {
         anyhow::bail!("`--format cyclonedx` is only for `glassbox transparency`");
+    }
+    // `--filter` selects the tensors of `tensors`, `stats` and the TUI; the other commands read
+    // the whole model, and a filter they silently ignored read as applied.
+    if common.filter.is_some() {
+        let whole_model = match &cli.command {
+            Some(Command::Summary(_)) => Some("summary"),
+            Some(Command::Transparency(_)) => Some("transparency"),
+            Some(Command::Cache(_)) => Some("cache"),
+            Some(Command::Diff(_)) => Some("diff"),
+            None if !wants_tui(&common) => Some(if cli.path_b.is_some() {
+                "diff"
+            } else {
+                "summary"
+            }),
+            _ => None,
+        };
+        if let Some(command) = whole_model {
+            anyhow::bail!(
+                "`--filter` selects tensors for `tensors`, `stats` and the terminal UI; `{command}` reads the whole model"
+            );
+        }
     }
     let (out, differ) = match (cli.command, cli.path, cli.path_b) {
         (Some(Command::Diff(args)), _, _) => diff(&args, &common)?,

@@ -46,8 +46,9 @@ pub fn render_cache(report: &CacheReport, markdown: bool) -> String {
         table.render_text(&mut out);
     }
     out.push_str(&format!(
-        "\n{} models, {} on disk.\n",
+        "\n{} {}, {} on disk.\n",
         report.models.len(),
+        crate::text::plural(report.models.len() as u64, "model", "models"),
         human_bytes(report.total_bytes)
     ));
     out

@@ -386,12 +386,18 @@ pub fn render_transparency_cyclonedx(r: &TransparencyReport) -> String {
             json!({"type": metric, "value": value, "slice": format!("{task} / {dataset}")})
         })
         .collect();
+    // CycloneDX 1.6 types these as strings: an unknown one is left out, never null (a GGUF has no
+    // `architectures[0]` class, and the schema refused the whole BOM).
+    let mut parameters = serde_json::Map::new();
+    if let Some(f) = &b.family {
+        parameters.insert("architectureFamily".into(), json!(f));
+    }
+    if let Some(c) = &b.class {
+        parameters.insert("modelArchitecture".into(), json!(c));
+    }
+    parameters.insert("datasets".into(), json!(datasets));
     let mut model_card = json!({
-        "modelParameters": {
-            "architectureFamily": b.family,
-            "modelArchitecture": b.class,
-            "datasets": datasets,
-        },
+        "modelParameters": parameters,
         "properties": r.items.iter().map(|i| json!({
             "name": format!("glassbox:transparency:{}", i.id),
             "value": format!("{} {}", i.status.name(), i.value.as_deref().unwrap_or("")).trim().to_owned(),

@@ -80,11 +80,14 @@ pub fn resolve_in(
                         given,
                         format!(
                             "revision `{wanted}` is ambiguous: commits {} all start with it",
-                            matching
-                                .iter()
-                                .map(|s| short(s))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            {
+                                let all: Vec<&str> = matching.iter().map(|s| s.as_str()).collect();
+                                let len = distinct_length(&all);
+                                all.iter()
+                                    .map(|s| s.get(..len).unwrap_or(s))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            }
                         ),
                     ));
                 }
@@ -148,17 +151,44 @@ pub fn refs(dir: &Path) -> Vec<(String, String)> {
 
 /// `main → 1a2b3c4d, v1.0 → …; snapshots 1a2b3c4d, 9f8e7d6c`.
 fn describe_revisions(dir: &Path, snapshots: &[String]) -> String {
-    let refs: Vec<String> = refs(dir)
+    let refs = refs(dir);
+    let all: Vec<&str> = refs
         .iter()
-        .map(|(name, commit)| format!("{name} → {}", short(commit)))
+        .map(|(_, c)| c.as_str())
+        .chain(snapshots.iter().map(String::as_str))
         .collect();
-    let snaps: Vec<&str> = snapshots.iter().map(|s| short(s)).collect();
+    let len = distinct_length(&all);
+    let cut = |c: &'_ str| c.get(..len).unwrap_or(c).to_owned();
+    let refs: Vec<String> = refs
+        .iter()
+        .map(|(name, commit)| format!("{name} → {}", cut(commit)))
+        .collect();
+    let snaps: Vec<String> = snapshots.iter().map(|s| cut(s)).collect();
     match (refs.is_empty(), snaps.is_empty()) {
         (true, true) => "no revisions".into(),
         (true, false) => format!("snapshots {}", snaps.join(", ")),
         (false, true) => format!("refs {} and no snapshots", refs.join(", ")),
         (false, false) => format!("refs {}; snapshots {}", refs.join(", "), snaps.join(", ")),
     }
+}
+
+/// The shortest prefix length, 8 or more, that tells the different commits of `commits` apart
+/// (as git abbreviates): two snapshots `0123456789ab…` and `01234567ff…` show as 10 characters.
+fn distinct_length(commits: &[&str]) -> usize {
+    let mut unique: Vec<&str> = commits.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let longest_shared = unique
+        .windows(2)
+        .map(|w| {
+            w[0].bytes()
+                .zip(w[1].bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    (longest_shared + 1).max(8)
 }
 
 /// The first 8 characters of a commit hash.
@@ -196,5 +226,23 @@ fn not_cached(cache: &Path, repo: &str) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_length;
+
+    #[test]
+    fn commits_are_shortened_only_as_far_as_they_stay_apart() {
+        let a = "0123456789abcdef0123456789abcdef01234567";
+        let b = "01234567ff00000000000000000000000000000a";
+        assert_eq!(distinct_length(&[a, b]), 9);
+        assert_eq!(distinct_length(&[a, a]), 8);
+        assert_eq!(
+            distinct_length(&[a, "f123456789abcdef0123456789abcdef01234567"]),
+            8
+        );
+        assert_eq!(distinct_length(&[]), 8);
     }
 }

@@ -62,9 +62,10 @@ pub fn resolve_in(root: &Path, given: &str, id: &str) -> Result<PathBuf, SourceE
     Err(SourceError::not_found(
         given,
         format!(
-            "not in the LM Studio models folder at {} ({} models: {})",
+            "not in the LM Studio models folder at {} ({} {}: {})",
             root.display(),
             models.len(),
+            crate::text::plural(models.len() as u64, "model", "models"),
             if models.is_empty() {
                 "none".to_owned()
             } else {

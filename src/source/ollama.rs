@@ -137,9 +137,10 @@ pub fn resolve_in(
         let why = if tags.is_empty() {
             let all = list_models(store);
             format!(
-                "no model `{model}` in the Ollama store at {} ({} models: {})",
+                "no model `{model}` in the Ollama store at {} ({} {}: {})",
                 store.display(),
                 all.len(),
+                crate::text::plural(all.len() as u64, "model", "models"),
                 if all.is_empty() {
                     "none".to_owned()
                 } else {

@@ -26,6 +26,10 @@ pub struct FileHash {
     pub bytes: u64,
     /// Lowercase hex; `None` when the file could not be read (the reason is in `error`).
     pub sha256: Option<String>,
+    /// The SHA-256 a content-addressed store names the file by (a Hugging Face cache blob, an
+    /// Ollama `sha256-…` blob), when it is one: it must equal `sha256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -117,10 +121,32 @@ pub fn compute_hashes(
                 kind,
                 bytes,
                 sha256,
+                content_address: content_address(path),
                 error,
             }
         })
         .collect()
+}
+
+/// The SHA-256 a store's blob is named by: the link followed, a file in a `blobs` folder named
+/// by 64 hex digits (the Hugging Face cache, for files kept in LFS) or `sha256-` and 64 hex digits
+/// (Ollama).
+fn content_address(path: &Path) -> Option<String> {
+    let real = std::fs::canonicalize(path).ok()?;
+    if real.parent()?.file_name()? != "blobs" {
+        return None;
+    }
+    let name = real.file_name()?.to_str()?;
+    let hex = name.strip_prefix("sha256-").unwrap_or(name);
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
+}
+
+/// The files whose content does not hash to the name their store gives them.
+pub fn content_mismatches(hashes: &[FileHash]) -> impl Iterator<Item = &FileHash> {
+    hashes.iter().filter(
+        |h| matches!((&h.content_address, &h.sha256), (Some(named), Some(sha)) if named != sha),
+    )
 }
 
 fn hash_file(path: &Path, on_bytes: &dyn Fn(u64)) -> std::io::Result<String> {

@@ -35,7 +35,7 @@ pub mod template;
 use serde::Serialize;
 
 use crate::arch::Architecture;
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity, Subject};
 use crate::model::Model;
 
 pub use hash::{FileHash, HashProgress, compute_hashes, hashable_files};
@@ -262,6 +262,19 @@ pub fn build_report(
     }
     let hashed = hashes.is_some();
     let hashes = hashes.unwrap_or_default();
+    for h in hash::content_mismatches(&hashes) {
+        findings.push(Finding::new(
+            Severity::Error,
+            "blob_hash_mismatch",
+            Subject::File(h.file.clone()),
+            format!(
+                "`{}` is a store blob named by SHA-256 {} but its content hashes to {}: it was corrupted or changed after download",
+                h.file,
+                h.content_address.as_deref().unwrap_or_default(),
+                h.sha256.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
     let ctx = items::Context {
         model,
         arch,

@@ -344,12 +344,30 @@ pub(super) fn d_weights(ctx: &Context) -> Vec<Item> {
         ),
     });
     out.push(match ctx.hashes {
-        Some(h) => item(
-            "D4",
-            Status::Verified,
-            Some(format!("SHA-256 of {}", files(h.len()))),
-            h.iter().map(|f| f.file.clone()).collect(),
-        ),
+        Some(h) => {
+            let wrong: Vec<&str> = crate::transparency::hash::content_mismatches(h)
+                .map(|f| f.file.as_str())
+                .collect();
+            if wrong.is_empty() {
+                item(
+                    "D4",
+                    Status::Verified,
+                    Some(format!("SHA-256 of {}", files(h.len()))),
+                    h.iter().map(|f| f.file.clone()).collect(),
+                )
+            } else {
+                item(
+                    "D4",
+                    Status::Contradicted,
+                    Some(format!(
+                        "SHA-256 of {}; {} not what its store blob's name says",
+                        files(h.len()),
+                        wrong.join(", ")
+                    )),
+                    h.iter().map(|f| f.file.clone()).collect(),
+                )
+            }
+        }
         None => item(
             "D4",
             Status::NotAssessable,
