@@ -189,7 +189,7 @@ pub(crate) fn theil_sen_line(points: &[(f64, f64)]) -> (f64, f64) {
 }
 
 /// The median (the mean of the two middle values for an even count); 0 for none.
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

@@ -9,6 +9,7 @@ use super::data::{ModelView, TensorView};
 use super::tree::{NodeKind, Row, Tree};
 use crate::model::sort::{NameFilter, natural_cmp};
 use crate::stats::aggregate::GroupStats;
+use crate::stats::siblings::{MIN_SIBLINGS, median, theil_sen_line};
 
 /// Statistics of a node's measured tensors, and how many are still pending.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,35 +243,21 @@ fn expected_values(
             .enumerate()
             .filter_map(|(r, row)| row[c].filter(|v| *v > 0.0).map(|v| (r as f64, v.ln())))
             .collect();
-        if points.len() >= crate::stats::siblings::MIN_SIBLINGS {
-            let (a, b) = crate::stats::siblings::theil_sen_line(&points);
+        if points.len() >= MIN_SIBLINGS {
+            let (a, b) = theil_sen_line(&points);
             for (r, row) in out.iter_mut().enumerate() {
                 row[c] = Some((a + b * r as f64).exp());
             }
             let residual: Vec<f64> = points.iter().map(|(x, y)| y - (a + b * x)).collect();
-            let centre = median_of(residual.clone());
-            spread[c] = 1.4826 * median_of(residual.iter().map(|r| (r - centre).abs()).collect());
+            let centre = median(residual.clone());
+            spread[c] = 1.4826 * median(residual.iter().map(|r| (r - centre).abs()).collect());
         } else {
-            let mut known: Vec<f64> = values.iter().filter_map(|r| r[c]).collect();
-            known.sort_by(f64::total_cmp);
-            let median = match known.len() {
-                0 => None,
-                n if n % 2 == 1 => Some(known[n / 2]),
-                n => Some((known[n / 2 - 1] + known[n / 2]) / 2.0),
-            };
+            let known: Vec<f64> = values.iter().filter_map(|r| r[c]).collect();
+            let median = (!known.is_empty()).then(|| median(known));
             for row in out.iter_mut() {
                 row[c] = median;
             }
         }
     }
     (out, spread)
-}
-
-fn median_of(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
 }
