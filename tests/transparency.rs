@@ -919,3 +919,50 @@ fn a_store_blob_whose_content_does_not_match_its_name_is_an_error() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(doc["hashes"][0].get("content_address").is_none());
 }
+
+/// A sentence-transformers model's own configuration (pooling, truncation) is fingerprinted with
+/// the rest of its configuration.
+#[test]
+fn sentence_transformers_configuration_is_fingerprinted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixtures().join("transparency/bare/model.safetensors"),
+        dir.path().join("model.safetensors"),
+    )
+    .unwrap();
+    for name in [
+        "modules.json",
+        "sentence_bert_config.json",
+        "config_sentence_transformers.json",
+    ] {
+        std::fs::write(dir.path().join(name), "{}").unwrap();
+    }
+    let out = glassbox(&[
+        "transparency",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let hashed: Vec<(String, String)> = doc["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["file"].as_str().unwrap().into(),
+                h["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for name in [
+        "modules.json",
+        "sentence_bert_config.json",
+        "config_sentence_transformers.json",
+    ] {
+        assert!(
+            hashed.contains(&(name.into(), "config".into())),
+            "{name}: {hashed:?}"
+        );
+    }
+}

@@ -58,7 +58,11 @@ fn side_kind(name: &str) -> Option<&'static str> {
         | "model.safetensors.index.json"
         | "adapter_config.json"
         | "preprocessor_config.json"
-        | "processor_config.json" => "config",
+        | "processor_config.json"
+        // sentence-transformers: the pooling and truncation the embedding model is used with.
+        | "modules.json"
+        | "sentence_bert_config.json"
+        | "config_sentence_transformers.json" => "config",
         "chat_template.jinja" | "chat_template.json" => "template",
         "readme.md" => "card",
         _ if super::sources::is_license_file(name) => "license",
