@@ -454,6 +454,31 @@ mod tests {
     }
 
     #[test]
+    fn attention_declared_not_causal_makes_an_unknown_family_an_encoder() {
+        use crate::model::{DType, TensorInfo};
+        let t = |name: &str| TensorInfo {
+            name: name.into(),
+            dtype: DType::F16,
+            shape: vec![8, 8],
+            file: 0,
+            offset: 0,
+            bytes: 128,
+        };
+        let tensors = [t("blk.0.attn_qkv.weight"), t("blk.1.attn_qkv.weight")];
+        // nomic-bert's GGUF: `nomic-bert.attention.causal = false`, read as `is_causal`.
+        let kind = |causal: Option<bool>| {
+            let mut config = serde_json::json!({"model_type": "nomic_bert"});
+            if let Some(c) = causal {
+                config["is_causal"] = c.into();
+            }
+            infer_from_parts(&tensors, Some(&config), None).kind
+        };
+        assert_eq!(kind(Some(false)), Some(Kind::Encoder));
+        assert_eq!(kind(Some(true)), None);
+        assert_eq!(kind(None), None);
+    }
+
+    #[test]
     fn every_role_has_a_component_and_name() {
         assert_eq!(Role::AttnQkv.name(), "attn_qkv");
         assert_eq!(Role::AttnKvA.name(), "attn_kv_a");

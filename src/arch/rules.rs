@@ -39,6 +39,8 @@ pub const GGUF_CONFIG_KEYS: &[(&str, &str)] = &[
     ("attention.sliding_window", "sliding_window"),
     ("rope.freq_base", "rope_theta"),
     ("vocab_size", "vocab_size"),
+    // `false` for bidirectional encoders (nomic-bert, jina-bert): no KV cache.
+    ("attention.causal", "is_causal"),
 ];
 
 /// What a family's network is, which decides whether it has a KV cache and an LM head.

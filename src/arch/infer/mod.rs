@@ -141,7 +141,13 @@ pub(crate) fn infer(
         class.as_deref(),
         signature,
     );
-    let kind = family.map(|f| f.kind).or_else(|| guess_kind(tensors));
+    // A family's kind; else the stacks' names; else a declaration that attention is not causal
+    // (GGUF `{arch}.attention.causal = false`: a bidirectional encoder).
+    let not_causal = cfg.boolean(&["is_causal"]).is_some_and(|d| !d.value);
+    let kind = family
+        .map(|f| f.kind)
+        .or_else(|| guess_kind(tensors))
+        .or(not_causal.then_some(Kind::Encoder));
 
     // ---- roles ----
     let mut roles: Vec<TensorRole> = tensors

@@ -118,6 +118,8 @@ pub static LLAMA_STYLE: Convention = Convention {
         r("~norm", Norm),
         r("multi_modal_projector", Projector),
         r("mm_projector", Projector),
+        // A bare `embedding` module (Mamba's `backbone.embedding`, WordLlama): the token table.
+        r("embedding", TokenEmbedding),
     ],
 };
 
@@ -382,6 +384,23 @@ pub fn role_in(convention: &Convention, name: &str) -> Option<Role> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_embedding_module_is_the_token_table() {
+        assert_eq!(
+            role_in(&LLAMA_STYLE, "embedding.weight"),
+            Some(Role::TokenEmbedding)
+        );
+        assert_eq!(
+            role_in(&LLAMA_STYLE, "backbone.embedding.weight"),
+            Some(Role::TokenEmbedding)
+        );
+        // Only a segment named `embedding` itself.
+        assert_ne!(
+            role_in(&LLAMA_STYLE, "vision.patch_embedding.weight"),
+            Some(Role::TokenEmbedding)
+        );
+    }
 
     #[test]
     fn patterns_match_the_end_of_a_name_with_or_without_the_leaf() {
