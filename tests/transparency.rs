@@ -9,6 +9,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use common::{ModelObj, fixtures, glassbox, stderr, stdout};
 use serde::Deserialize;
@@ -109,6 +110,7 @@ struct HashObj {
     kind: String,
     bytes: u64,
     sha256: Option<String>,
+    content_address: Option<String>,
     error: Option<String>,
 }
 
@@ -412,6 +414,14 @@ fn gguf_general_metadata_is_a_source_like_the_card() {
     assert_eq!(doc.status("A5"), "REFERENCED");
     assert_eq!(doc.item("A5").value.as_deref(), Some("arXiv:2309.16609"));
     assert_eq!(doc.item("A5").evidence, ["GGUF `general.tags`"]);
+}
+
+/// `glassbox transparency PATH --format json` (hashing on), as a JSON value: for keys the strict
+/// mirror leaves to other tests.
+fn transparency_value(path: &Path) -> serde_json::Value {
+    let out = glassbox(&["transparency", path.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("JSON")
 }
 
 /// `glassbox transparency` on a copy of `fixture_file` beside a model card `card`.
@@ -875,14 +885,7 @@ fn a_store_blob_whose_content_does_not_match_its_name_is_an_error() {
             snapshot.join("model.safetensors"),
         )
         .unwrap();
-        let out = glassbox(&[
-            "transparency",
-            snapshot.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let doc = transparency_value(&snapshot);
         let hash = &doc["hashes"][0];
         assert_eq!(hash["content_address"], sha.as_str(), "{blob_name}");
         let d4 = doc["items"]
@@ -910,13 +913,7 @@ fn a_store_blob_whose_content_does_not_match_its_name_is_an_error() {
     // A plain folder file named like a hash is not a store blob.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("model.safetensors"), &weights).unwrap();
-    let out = glassbox(&[
-        "transparency",
-        dir.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doc = transparency_value(dir.path());
     assert!(doc["hashes"][0].get("content_address").is_none());
 }
 
@@ -937,13 +934,7 @@ fn sentence_transformers_configuration_is_fingerprinted() {
     ] {
         std::fs::write(dir.path().join(name), "{}").unwrap();
     }
-    let out = glassbox(&[
-        "transparency",
-        dir.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doc = transparency_value(dir.path());
     let hashed: Vec<(String, String)> = doc["hashes"]
         .as_array()
         .unwrap()

@@ -93,14 +93,17 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let mut title = format!(" tensors ({}) ", thousands(app.view.tensors.len() as u64));
     if app.searching || !app.filter.is_empty() {
-        // How many tensors and metadata keys the filter keeps.
-        let filter = crate::model::sort::NameFilter::new(&app.filter);
+        // How many tensors and metadata keys the filter keeps: the leaves among the rows (a
+        // filtered tree shows every match, its groups expanded).
         let kept = app
-            .tree
-            .nodes
+            .rows
             .iter()
-            .filter(|n| matches!(n.kind, NodeKind::Tensor(_) | NodeKind::Meta(_)))
-            .filter(|n| filter.matches(&n.path))
+            .filter(|r| {
+                matches!(
+                    app.tree.nodes[r.node].kind,
+                    NodeKind::Tensor(_) | NodeKind::Meta(_)
+                )
+            })
             .count() as u64;
         title.push_str(&format!(
             "─ filter: {}{} ({} {}) ",
