@@ -1,6 +1,6 @@
 //! The AVX-512 sampled kernels (F and BW): F32 sixteen values per step, BF16 and F16 thirty-two.
 
-use super::pick::{count_picked, cut, for_each_group, group_byte, pick_lane, step_hash};
+use super::pick::{count_picked, cut, for_each_group, for_each_step};
 use super::scalar::{code16_run, scalar_run};
 use super::window::Window;
 use super::{BF16_CODES, F32_VALUES};
@@ -135,8 +135,7 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     let (mut mn, mut mx) = (_mm512_set1_epi16(i16::MAX), _mm512_set1_epi16(i16::MIN));
     let mut zeros = 0u64;
     let first_group = (first + head as u64) / 32;
-    let mut hash = 0u64;
-    for k in 0..groups {
+    for_each_step::<2>(first_group, groups, |k, [p0, p1]| {
         let off = (head + 32 * k) * 2;
         prefetch::ahead(bytes, off);
         // SAFETY: see above.
@@ -189,18 +188,12 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
             _cvtmask32_u32(central) as u16,
             _cvtmask32_u32(_kshiftri_mask32::<16>(central)) as u16,
         );
-        let group = 2 * (first_group + k as u64);
-        let z = step_hash(&mut hash, k, group);
-        let (p0, p1) = (
-            pick_lane(group_byte(z, group)),
-            pick_lane(group_byte(z, group + 1)),
-        );
         // SAFETY: the two groups of 16 just loaded.
         unsafe {
             count_picked::<KIND>(bytes.as_ptr().add(off), p0, c0, t);
             count_picked::<KIND>(bytes.as_ptr().add(off + 32), p1, c1, t);
         }
-    }
+    });
     let (mut mins, mut maxs) = ([0i16; 32], [0i16; 32]);
     // SAFETY: see above; `mins` and `maxs` hold 32 16-bit lanes.
     unsafe {

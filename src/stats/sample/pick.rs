@@ -31,30 +31,61 @@ pub(crate) fn step_hash(hash: &mut u64, k: usize, group: u64) -> u64 {
 }
 
 /// Runs a vector kernel's loop over `groups` whole groups of sixteen, the first being group
-/// `first_group` of the tensor: `step(k, lane)` for each group `k` with its sampled lane. Whole
-/// octets (eight groups sharing a hash, see [`picks`]) have their hash computed once and their
-/// lanes taken at fixed shifts; the groups before the first whole octet and after the last (at
-/// most fourteen a block) take [`picks`] itself.
-/// On Zen 4 one core runs out of instructions before memory runs out of bytes in the F32
-/// kernel (one thread streamed F32 at 14.5 GB/s where `readlimit` reads 23): there the loop by
-/// octets, with the branch of [`count_group`], took 8% off a one-thread run over 2 GiB.
+/// `first_group` of the tensor: `step(k, lane)` for each group `k` with its sampled lane (the
+/// loop of [`for_each_step`] with one group a step).
 #[inline(always)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
 pub(crate) fn for_each_group(first_group: u64, groups: usize, mut step: impl FnMut(usize, usize)) {
-    let lead = ((8 - first_group % 8) % 8).min(groups as u64) as usize;
-    let tail = lead + (groups - lead) / 8 * 8;
+    for_each_step::<1>(first_group, groups, |k, [lane]| step(k, lane));
+}
+
+/// Runs a vector kernel's loop over `steps` steps of `G` whole groups of sixteen (`G` divides
+/// eight), the first step covering groups `G·first_step..G·first_step + G` of the tensor:
+/// `step(k, lanes)` for each step `k` with the sampled lane of each of its groups. Whole octets
+/// (eight groups sharing a hash, see [`picks`]) have their hash computed once and their lanes
+/// taken at fixed shifts; the steps before the first whole octet and after the last (at most
+/// fourteen groups a block) take [`picks`] itself.
+///
+/// On Zen 4 one core runs out of instructions before memory runs out of bytes in the F32
+/// kernel (one thread streamed F32 at 14.5 GB/s where `readlimit` reads 23): there the loop by
+/// octets, with the branch of [`count_group`], took 8% off a one-thread run over 2 GiB. On an
+/// Intel Xeon (Granite Rapids class) the BF16 kernel, two groups a step, had the same limit: a
+/// shift by a variable count is three micro-operations there, and the step found its lanes with
+/// two of them and a test for a new octet.
+#[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // (used by the x86 kernels only)
+pub(crate) fn for_each_step<const G: usize>(
+    first_step: u64,
+    steps: usize,
+    mut step: impl FnMut(usize, [usize; G]),
+) {
+    const { assert!(G > 0 && 8 % G == 0) };
+    let per_octet = (8 / G) as u64;
+    let lanes_of = |k: usize| {
+        let first = (first_step + k as u64) * G as u64;
+        std::array::from_fn(|j| picks(first + j as u64))
+    };
+    let lead = ((per_octet - first_step % per_octet) % per_octet).min(steps as u64) as usize;
+    let tail = lead + (steps - lead) / per_octet as usize * per_octet as usize;
     // In order: the kernels add each lane's values in the order of the tensor.
     for k in 0..lead {
-        step(k, picks(first_group + k as u64));
+        step(k, lanes_of(k));
     }
-    for k0 in (lead..tail).step_by(8) {
-        let hash = octet_hash((first_group + k0 as u64) >> 3);
-        for j in 0..8 {
-            step(k0 + j, pick_lane((hash >> (56 - 8 * j)) as u8));
+    for k0 in (lead..tail).step_by(per_octet as usize) {
+        // The octet's eight lanes, group `8o + j`'s in byte `j` (a byte load a lane, where a
+        // shift by a variable count would cost three micro-operations on Intel cores).
+        let lanes = octet_hash((first_step + k0 as u64) * G as u64 >> 3)
+            .to_be_bytes()
+            .map(|b| pick_lane(b) as u8);
+        for s in 0..8 / G {
+            step(
+                k0 + s,
+                std::array::from_fn(|j| usize::from(lanes[G * s + j])),
+            );
         }
     }
-    for k in tail..groups {
-        step(k, picks(first_group + k as u64));
+    for k in tail..steps {
+        step(k, lanes_of(k));
     }
 }
 
@@ -168,5 +199,30 @@ mod tests {
                 assert_eq!(seen, expected, "first_group {first_group}, groups {groups}");
             }
         }
+    }
+
+    #[test]
+    fn the_loop_by_steps_of_two_and_four_groups_takes_the_lanes_of_the_rule() {
+        fn check<const G: usize>() {
+            for first_step in [0u64, 1, 2, 3, 4, 5, 7, 1 << 40, (1 << 40) + 3] {
+                for steps in [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 31] {
+                    let mut seen = Vec::new();
+                    for_each_step::<G>(first_step, steps, |k, lanes| seen.push((k, lanes)));
+                    let expected: Vec<(usize, [usize; G])> = (0..steps)
+                        .map(|k| {
+                            let group = (first_step + k as u64) * G as u64;
+                            (k, std::array::from_fn(|j| picks(group + j as u64)))
+                        })
+                        .collect();
+                    assert_eq!(
+                        seen, expected,
+                        "G {G}, first_step {first_step}, steps {steps}"
+                    );
+                }
+            }
+        }
+        check::<2>();
+        check::<4>();
+        check::<8>();
     }
 }
