@@ -74,7 +74,7 @@ pub(crate) fn for_each_step<const G: usize>(
     for k0 in (lead..tail).step_by(per_octet as usize) {
         // The octet's eight lanes, group `8o + j`'s in byte `j` (a byte load a lane, where a
         // shift by a variable count would cost three micro-operations on Intel cores).
-        let lanes = octet_hash((first_step + k0 as u64) * G as u64 >> 3)
+        let lanes = octet_hash(((first_step + k0 as u64) * G as u64) >> 3)
             .to_be_bytes()
             .map(|b| pick_lane(b) as u8);
         for s in 0..8 / G {
