@@ -489,6 +489,24 @@ fn symmetric_eigenvalues(mut a: Array2<f64>) -> Vec<f64> {
     (0..n).map(|i| a[[i, i]]).collect()
 }
 
+/// Σ xᵢyᵢ in eight interleaved partial sums (which the compiler keeps in vector lanes).
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let tail: f64 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in xc.zip(yc) {
+        for k in 0..8 {
+            lanes[k] += a[k] * b[k];
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
+}
+
 /// Uniform numbers in (0, 1) from xorshift64*: the same seed, the same sequence.
 fn xorshift(seed: u64) -> impl FnMut() -> f64 {
     let mut state = seed | 1;
@@ -506,63 +524,73 @@ fn xorshift(seed: u64) -> impl FnMut() -> f64 {
 /// without eigenvectors): O(n³) with a small constant, where cyclic Jacobi
 /// ([`symmetric_eigenvalues`], the reference it is tested against) costs several times more on
 /// the gate's 128 × 128 Gram matrices.
+///
+/// The reduction keeps both triangles of the active block (its updates are symmetric), in one
+/// row-major buffer, so that every product is a contiguous dot product and every update a
+/// contiguous row: the textbook's lower triangle reads a column in its inner loop, and that
+/// version took 3.6% of a default diff of two fully changed 2 GiB BF16 files (Intel Xeon).
 #[allow(
     clippy::needless_range_loop,
-    reason = "the Householder steps read and write two rows of the matrix in one loop"
+    reason = "the QL sweeps read and write neighbouring entries of d and e in one loop"
 )]
 fn symmetric_eigenvalues_fast(m: Array2<f64>) -> Vec<f64> {
     let n = m.nrows();
     if n == 0 {
         return Vec::new();
     }
-    let mut a: Vec<Vec<f64>> = m.outer_iter().map(|r| r.to_vec()).collect();
+    // The lower triangle, mirrored: a Gram matrix computed in floating point may differ from its
+    // transpose in the last bits, and the textbook reads the lower triangle only.
+    let mut a: Vec<f64> = (0..n)
+        .flat_map(|r| (0..n).map(move |c| (r, c)))
+        .map(|(r, c)| m[[r.max(c), r.min(c)]])
+        .collect();
     let (mut d, mut e) = (vec![0.0; n], vec![0.0; n]);
     for i in (1..n).rev() {
         let l = i - 1;
         let mut h = 0.0;
+        let (above, from_i) = a.split_at_mut(i * n);
+        // Row i's part in the active block (columns 0..=l): the Householder vector u.
+        let u = &mut from_i[..=l];
         if l > 0 {
-            let scale: f64 = a[i][..=l].iter().map(|x| x.abs()).sum();
+            let scale: f64 = u.iter().map(|x| x.abs()).sum();
             if scale == 0.0 {
-                e[i] = a[i][l];
+                e[i] = u[l];
             } else {
-                for k in 0..=l {
-                    a[i][k] /= scale;
-                    h += a[i][k] * a[i][k];
+                for x in u.iter_mut() {
+                    *x /= scale;
+                    h += *x * *x;
                 }
-                let f = a[i][l];
+                let f = u[l];
                 let g = if f >= 0.0 { -h.sqrt() } else { h.sqrt() };
                 e[i] = scale * g;
                 h -= f * g;
-                a[i][l] = f - g;
+                u[l] = f - g;
+                // p = A·u / h, and K = uᵀp / 2h.
                 let mut f = 0.0;
                 for j in 0..=l {
-                    let mut g = 0.0;
-                    for k in 0..=j {
-                        g += a[j][k] * a[i][k];
-                    }
-                    for k in j + 1..=l {
-                        g += a[k][j] * a[i][k];
-                    }
-                    e[j] = g / h;
-                    f += e[j] * a[i][j];
+                    e[j] = dot(&above[j * n..j * n + l + 1], u) / h;
+                    f += e[j] * u[j];
                 }
                 let hh = f / (h + h);
+                // q = p − K·u, then A ← A − q·uᵀ − u·qᵀ on the whole block.
                 for j in 0..=l {
-                    let f = a[i][j];
-                    let g = e[j] - hh * f;
-                    e[j] = g;
-                    for k in 0..=j {
-                        a[j][k] -= f * e[k] + g * a[i][k];
+                    e[j] -= hh * u[j];
+                }
+                let q = &e[..=l];
+                for j in 0..=l {
+                    let (uj, qj) = (u[j], q[j]);
+                    for ((x, &qk), &uk) in above[j * n..j * n + l + 1].iter_mut().zip(q).zip(&*u) {
+                        *x -= uj * qk + qj * uk;
                     }
                 }
             }
         } else {
-            e[i] = a[i][l];
+            e[i] = u[l];
         }
         d[i] = h;
     }
     for i in 0..n {
-        d[i] = a[i][i];
+        d[i] = a[i * n + i];
     }
     // Implicit QL with Wilkinson shifts on the tridiagonal (d, e).
     for i in 1..n {
