@@ -131,17 +131,11 @@ pub fn parse_card(text: &str) -> Card {
         ..Card::default()
     };
     if let Some(yaml) = yaml {
-        // YAML 1.2 booleans only: `language: no` is Norwegian, not `false`.
-        let options = serde_saphyr::options! { strict_booleans: true };
-        match serde_saphyr::from_str_with_options::<Value>(yaml, options) {
+        match super::yaml::parse_yaml(yaml) {
             Ok(v @ Value::Object(_)) => card.front_matter = v,
             Ok(Value::Null) => {}
             Ok(_) => card.front_matter_error = Some("it is not a mapping of keys".into()),
-            Err(e) => {
-                let first = e.to_string();
-                let first = first.lines().next().unwrap_or("").to_owned();
-                card.front_matter_error = Some(first);
-            }
+            Err(e) => card.front_matter_error = Some(e),
         }
     }
     card.sections = parse_sections(body);

@@ -29,9 +29,7 @@ pub struct EvalResult {
 /// The results of one `.eval_results` file's text, or why it could not be read. A file may hold
 /// one result (a mapping) or a list of them.
 pub fn parse_eval_results(file: &str, yaml: &str) -> Result<Vec<EvalResult>, String> {
-    let options = serde_saphyr::options! { strict_booleans: true };
-    let doc = serde_saphyr::from_str_with_options::<Value>(yaml, options)
-        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_owned())?;
+    let doc = super::yaml::parse_yaml(yaml)?;
     let entries = match doc {
         Value::Array(items) => items,
         v @ Value::Object(_) => vec![v],

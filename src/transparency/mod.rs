@@ -31,6 +31,7 @@ pub mod license;
 pub mod openness;
 pub mod sources;
 pub mod template;
+pub mod yaml;
 
 use serde::Serialize;
 
