@@ -26,11 +26,21 @@
 //!   absolute deviation of the group's distances, floored at [`MAD_FLOOR`] so that a group that fits
 //!   its line almost exactly does not make every small wobble an anomaly).
 //!
-//! The std carries the signal of every listed fault (a scale multiplies it, an initialisation sets
-//! it to the initialiser's, a swap brings another depth's, zeroing sets it to 0). The L2 norm is the
-//! std times a constant within a group of equal shapes (weights centred near zero), and the
-//! extremes and tail mass of a few thousand heavy-tailed values vary too much between healthy
-//! layers to add a reliable test, so they are not used. All-zero and constant tensors are left
+//! The std carries the signal of most faults (a scale multiplies it, an initialisation with the
+//! initialiser's own std sets it to that, a swap brings another depth's, zeroing sets it to 0). The
+//! L2 norm is the std times a constant within a group of equal shapes (weights centred near zero).
+//!
+//! A re-initialisation drawn with the std the trained layer had keeps the std; what it cannot keep
+//! is the trained layer's tails. Training leaves heavy tails in weight matrices (SmolLM2-135M's
+//! q projections reach 6.8-18.5 standard deviations from their mean, Gemma 3 270M's 12.7-40.3),
+//! while a fresh Gaussian draw of n values reaches about √(2 ln n) (4.7 for 300,000 values) and
+//! a uniform one √3. So a second test reports a tensor whose largest departure from its mean is
+//! within [`gaussian_tail`] of its size, when at least [`HEAVY_SIBLINGS_SHARE`] of its siblings
+//! reach [`HEAVY_TAIL_FACTOR`] times their own Gaussian bound: a matrix that looks freshly drawn
+//! among siblings that look trained. Models whose trained matrices are themselves near-Gaussian
+//! (all-MiniLM-L6-v2's query projections reach 5.2-8.1 σ) give this test nothing to go on, and it
+//! stays silent there. The extremes of small matrices (a few thousand values) vary too much for
+//! it, which the Gaussian bound of their size allows for. All-zero and constant tensors are left
 //! to their own findings (`all_zero`, `constant`) and out of the fit. Only floating-point
 //! matrices (2 or more dimensions) in groups of at least [`MIN_SIBLINGS`] are compared: norm gains
 //! and biases legitimately differ from layer to layer.
@@ -52,6 +62,20 @@ pub const EDGE_MIN_RATIO: f64 = 3.0;
 pub const MIN_ROBUST_Z: f64 = 6.0;
 /// Floor of the robust standard deviation of the log-std distances (about 5% relative).
 pub const MAD_FLOOR: f64 = 0.05;
+/// Standard deviations added to √(2 ln n), the typical largest |z| of n Gaussian values, for the
+/// bound a freshly drawn matrix stays within: the largest of n draws varies by a few tenths.
+pub const GAUSSIAN_TAIL_MARGIN: f64 = 1.0;
+/// A sibling looks trained when its largest departure reaches this many times its own Gaussian
+/// bound (the healthy models measured reach 1.5-6 times it in most layers).
+pub const HEAVY_TAIL_FACTOR: f64 = 1.5;
+/// Share of the siblings that must look trained before a Gaussian-looking tensor is reported.
+pub const HEAVY_SIBLINGS_SHARE: f64 = 0.75;
+
+/// The largest departure from the mean, in standard deviations, that a freshly drawn Gaussian
+/// matrix of `n` values stays within ([`GAUSSIAN_TAIL_MARGIN`] above its typical value).
+pub fn gaussian_tail(n: u64) -> f64 {
+    (2.0 * (n.max(2) as f64).ln()).sqrt() + GAUSSIAN_TAIL_MARGIN
+}
 
 /// One member of a sibling group.
 struct Member {
@@ -59,6 +83,10 @@ struct Member {
     layer: u64,
     std: f64,
     log_std: f64,
+    /// The largest departure from the mean, in standard deviations.
+    tail: f64,
+    /// [`gaussian_tail`] of its size.
+    gaussian: f64,
 }
 
 /// The `unlike_siblings` findings, each with the position of the tensor it is about, in tensor
@@ -78,11 +106,17 @@ pub(super) fn sibling_findings(
             continue;
         };
         if let Some(b) = split_block(name) {
+            let tail = match (s.mean, s.min, s.max) {
+                (Some(mean), Some(min), Some(max)) => (max - mean).max(mean - min) / std,
+                _ => f64::NAN,
+            };
             groups.entry((b.stack, b.rest)).or_default().push(Member {
                 tensor: i,
                 layer: b.index,
                 std,
                 log_std: std.ln(),
+                tail,
+                gaussian: gaussian_tail(s.finite),
             });
         }
     }
@@ -111,10 +145,11 @@ pub(super) fn sibling_findings(
             } else {
                 MIN_RATIO
             };
+            let pattern = format!("{stack}.*.{rest}");
             if z < MIN_ROBUST_Z || (ratio < min_ratio && ratio > 1.0 / min_ratio) {
+                out.extend(untrained_tail(m, &members, &pattern, names));
                 continue;
             }
-            let pattern = format!("{stack}.*.{rest}");
             let mut finding = Finding::new(
                 Severity::Warning,
                 "unlike_siblings",
@@ -147,6 +182,55 @@ pub(super) fn sibling_findings(
     }
     out.sort_by_key(|(i, _)| *i);
     out
+}
+
+/// The finding on `m` when its tails look freshly drawn among siblings whose tails look trained
+/// (see the module guide), or none.
+fn untrained_tail(
+    m: &Member,
+    members: &[Member],
+    pattern: &str,
+    names: &[&str],
+) -> Option<(usize, Finding)> {
+    if !(m.tail <= m.gaussian) {
+        return None;
+    }
+    let others: Vec<&Member> = members.iter().filter(|o| o.tensor != m.tensor).collect();
+    let heavy: Vec<f64> = others
+        .iter()
+        .filter(|o| o.tail >= HEAVY_TAIL_FACTOR * o.gaussian)
+        .map(|o| o.tail)
+        .collect();
+    if (heavy.len() as f64) < HEAVY_SIBLINGS_SHARE * others.len() as f64 {
+        return None;
+    }
+    let typical = median(others.iter().map(|o| o.tail).collect());
+    let mut finding = Finding::new(
+        Severity::Warning,
+        "unlike_siblings",
+        Subject::Tensor(names[m.tensor].to_owned()),
+        format!(
+            "its values reach {} standard deviations from their mean, no further than a freshly drawn Gaussian matrix of its size (about {}), where {} of its {} siblings (`{pattern}`) reach {} or more (typically {}), as trained weights do: re-initialised?",
+            fmt(m.tail),
+            fmt(m.gaussian),
+            heavy.len(),
+            others.len(),
+            fmt(heavy.iter().copied().fold(f64::INFINITY, f64::min)),
+            fmt(typical),
+        ),
+    );
+    finding.evidence = [
+        ("tail_sigmas", m.tail.into()),
+        ("gaussian_tail_sigmas", m.gaussian.into()),
+        ("siblings_tail_sigmas", typical.into()),
+        ("heavy_tailed_siblings", (heavy.len() as u64).into()),
+        ("siblings", pattern.to_owned().into()),
+        ("layers", (members.len() as u64).into()),
+    ]
+    .into_iter()
+    .map(|(field, value)| Evidence { field, value })
+    .collect();
+    Some((m.tensor, finding))
 }
 
 /// Four significant digits (`0.02000`, `4.000`, `123.4`), scientific beyond.
@@ -215,6 +299,8 @@ mod tests {
                 layer: i as u64,
                 std: *s,
                 log_std: s.ln(),
+                tail: f64::NAN,
+                gaussian: gaussian_tail(1000),
             })
             .collect()
     }
@@ -309,6 +395,68 @@ mod tests {
             .map(|(l, s)| s * if l % 2 == 0 { 1.3 } else { 0.77 })
             .collect();
         assert!(found(&noisy).is_empty());
+    }
+
+    /// Findings over eight 512 × 512 F32 matrices of std 0.02 whose largest departures from the
+    /// mean are `tails` standard deviations (statistics given, as the engine would report them).
+    fn tail_found(tails: &[f64]) -> Vec<(String, String)> {
+        let shape = [512u64, 512];
+        let n = 512 * 512;
+        let names: Vec<String> = (0..tails.len())
+            .map(|l| format!("model.layers.{l}.self_attn.q_proj.weight"))
+            .collect();
+        let slices: Vec<TensorSlice> = tails
+            .iter()
+            .map(|_| TensorSlice {
+                dtype: crate::dtype::DType::F32,
+                shape: &shape,
+                bytes: &[],
+            })
+            .collect();
+        let stats: Vec<TensorStats> = tails
+            .iter()
+            .map(|&t| TensorStats {
+                finite: n,
+                mean: Some(0.001),
+                std: Some(0.02),
+                min: Some(0.001 - 0.02 * t / 2.0),
+                max: Some(0.001 + 0.02 * t),
+                ..TensorStats::not_decoded(n, 6.0)
+            })
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        sibling_findings(&names, &slices, &stats)
+            .into_iter()
+            .map(|(_, f)| (f.subject.tensor().unwrap().to_owned(), f.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_gaussian_looking_matrix_among_heavy_tailed_siblings_is_reported() {
+        // √(2 ln 262144) + 1 = 5.995: a fresh Gaussian draw of that size stays within it.
+        assert!((gaussian_tail(512 * 512) - 5.995328).abs() < 1e-6);
+        let trained = [10.0, 12.0, 9.0, 15.0, 11.0, 4.7, 13.0, 10.0];
+        let found = tail_found(&trained);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "model.layers.5.self_attn.q_proj.weight");
+        assert!(
+            found[0]
+                .1
+                .starts_with("its values reach 4.700 standard deviations")
+                && found[0].1.contains("(about 5.995)")
+                && found[0].1.contains("7 of its 7 siblings")
+                && found[0].1.contains("reach 9.000 or more (typically 11.00)"),
+            "{}",
+            found[0].1
+        );
+        // Every matrix near-Gaussian (all-MiniLM's query projections): nothing to go on.
+        assert!(tail_found(&[5.2, 5.5, 4.9, 5.8, 5.1, 4.7, 5.3, 5.6]).is_empty());
+        // Lighter tails than its siblings, but beyond a Gaussian's: trained too.
+        assert!(tail_found(&[10.0, 12.0, 9.0, 15.0, 11.0, 6.5, 13.0, 10.0]).is_empty());
+        // Only five of seven siblings heavy-tailed (under 75%).
+        assert!(tail_found(&[10.0, 12.0, 5.5, 15.0, 5.0, 4.7, 13.0, 10.0]).is_empty());
+        // Three siblings: too few to compare.
+        assert!(tail_found(&[10.0, 4.7, 12.0]).is_empty());
     }
 
     #[test]
