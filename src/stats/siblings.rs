@@ -192,7 +192,7 @@ fn untrained_tail(
     pattern: &str,
     names: &[&str],
 ) -> Option<(usize, Finding)> {
-    if !(m.tail <= m.gaussian) {
+    if m.tail.is_nan() || m.tail > m.gaussian {
         return None;
     }
     let others: Vec<&Member> = members.iter().filter(|o| o.tensor != m.tensor).collect();
