@@ -11,7 +11,7 @@
 //! - **Method and kernel of large F32, BF16 and F16 tensors** ([`sampling`]): the first time the
 //!   process meets a large tensor of a type, the start of that tensor is read by every candidate
 //!   — the sampled method with each kernel the CPU runs, and counting every value (exact codes for
-//!   BF16/F16, buckets for F32) — on all the pool's workers at once, best of two, each timing on
+//!   BF16/F16, buckets for F32) — on all the pool's workers at once, best of three, each timing on
 //!   a region of its own (at most [`CALIBRATION_BYTES`], 2 MiB) that no timing has read before:
 //!   the run streams every byte from memory once, and timed on data in cache the sampled BF16
 //!   kernel measured *faster* than counting on the Xeon and ran twice as slow in the run.
@@ -57,7 +57,7 @@ pub(crate) const SAMPLED_MARGIN: f64 = 0.9;
 const CALIBRATION_VALUES: usize = 1 << 17;
 
 /// Timings per candidate (the best is kept: the others were disturbed).
-const REPEATS: usize = 2;
+const REPEATS: usize = 3;
 
 /// Whether large tensors of one type are sampled, and with which kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,12 +283,12 @@ fn timings(source: Source, bytes: &[u8], wanted: &[Candidate]) -> Vec<Duration> 
 
 /// Bytes of a tensor each timing of the sampled method's calibration reads: enough for every
 /// worker to stream for a tenth of a millisecond, little enough that the calibration (three
-/// candidates, two rounds: at most 12 MiB of the tensor, read cold once, then read again by the
-/// run) costs about 1% of a gigabyte-sized run and nothing noticeable on a small one. Three
-/// rounds of 4 MiB cost 5% of a 2 GiB BF16 run on an Intel Xeon (Granite Rapids class, 2 vCPU)
-/// and chose as two rounds of 2 MiB do (six runs of each type with two rounds: the AVX-512
-/// sampled kernel took 0.45-0.8 of the time of the others for BF16, 0.6-0.96 for F32, and was
-/// chosen every time).
+/// candidates, three rounds: at most 18 MiB of the tensor, read cold once, then read again by the
+/// run) costs about 1% of a gigabyte-sized run and nothing noticeable on a small one. Three rounds
+/// of 4 MiB cost 5% of a 2 GiB BF16 run on an Intel Xeon (Granite Rapids class, 2 vCPU); two
+/// rounds of 2 MiB chose counting over the AVX-512 sampled kernel in 1 of 15 runs there (25%
+/// slower), three rounds of 2 MiB chose the sampled kernel in 20 of 20 for BF16 (0.57-0.83 of the
+/// time of counting) and in 12 of 12 for F32 (0.52-0.63).
 const CALIBRATION_BYTES: usize = 2 << 20;
 
 /// A candidate for one type's large tensors.
