@@ -1,7 +1,7 @@
 //! The AVX2 sampled kernels (with FMA, F16C and POPCNT): F32 sixteen values per step, BF16 and F16
 //! thirty-two.
 
-use super::pick::{count_picked, cut, for_each_group, for_each_step};
+use super::pick::{count_picked, cut, for_each_group, group_byte, pick_lane, step_hash};
 use super::scalar::{code16_run, scalar_run};
 use super::window::Window;
 use super::{BF16_CODES, F32_VALUES};
@@ -148,7 +148,11 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     let (mut mn, mut mx) = (_mm256_set1_epi16(i16::MAX), _mm256_set1_epi16(i16::MIN));
     let mut zeros = 0u64;
     let first_group = (first + head as u64) / 32;
-    for_each_step::<2>(first_group, groups, |k, [p0, p1]| {
+    // Each step finds its lanes from the octet's hash kept across steps, not through
+    // `for_each_step` as the AVX-512 kernel does: there the compiler kept this body out of line
+    // (the loop calls it from three places) and the kernel ran 22% slower (Intel Xeon, 2 GiB BF16).
+    let mut hash = 0u64;
+    for k in 0..groups {
         let off = (head + 32 * k) * 2;
         prefetch::ahead(bytes, off);
         for m in 0..4 {
@@ -193,12 +197,18 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
             zeros += u64::from((_mm256_movemask_epi8(z) as u32).count_ones() / 2);
         }
         let (c0, c1) = (central as u16, (central >> 16) as u16);
+        let group = 2 * (first_group + k as u64);
+        let z = step_hash(&mut hash, k, group);
+        let (p0, p1) = (
+            pick_lane(group_byte(z, group)),
+            pick_lane(group_byte(z, group + 1)),
+        );
         // SAFETY: the two groups of 16 just loaded.
         unsafe {
             count_picked::<KIND>(bytes.as_ptr().add(off), p0, c0, t);
             count_picked::<KIND>(bytes.as_ptr().add(off + 32), p1, c1, t);
         }
-    });
+    }
     let (mut mins, mut maxs) = ([0i16; 16], [0i16; 16]);
     // SAFETY: see above; `mins` and `maxs` hold 16 i16.
     unsafe {
