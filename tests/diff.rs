@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod common;
-use common::{ModelObj, fixtures, glassbox, stderr, stdout, strict};
+use common::{ModelObj, fixtures, glassbox, sparse_safetensors, stderr, stdout, strict};
 
 // ---- the generator's oracle ---------------------------------------------------------------------
 
@@ -708,4 +708,27 @@ fn tensors_are_listed_in_natural_order() {
     assert_eq!(code, 0);
     let listed: Vec<&str> = doc.tensors.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(listed, ["a3", "a20", "t1", "t2", "t10"]);
+}
+
+/// The same values stored in another type (a BF16 tensor of zeros against the same in F32, as a
+/// GGUF against its exact dequantisation): identical weights, exit 0, and `dtypes` among what
+/// else differs.
+#[test]
+fn the_same_values_in_another_type_are_identical_weights_differing_in_dtypes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        tmp.path().join("a.safetensors"),
+        tmp.path().join("b.safetensors"),
+    );
+    sparse_safetensors(&a, "BF16", &[8, 8], ["w".to_owned()].into_iter());
+    sparse_safetensors(&b, "F32", &[8, 8], ["w".to_owned()].into_iter());
+    let (doc, code) = diff_paths(a.to_str().unwrap(), b.to_str().unwrap(), &[]);
+    assert_eq!((code, doc.verdict.kind.as_str()), (0, "identical"));
+    assert_eq!(doc.verdict.evidence.other_differences, ["dtypes"]);
+    let out = glassbox(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("differs only in dtypes"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -287,7 +287,7 @@ pub(crate) fn decide(
         min_sqnr_db: min_sqnr,
         mean_sqnr_db: (sqnr_weight > 0.0).then(|| sqnr_sum / sqnr_weight),
         ranks,
-        other_differences: other_differences(a, b),
+        other_differences: other_differences(a, b, tensors),
         lineage: lineage.map(|l| l.conclusion),
         replaced: differing
             .iter()
@@ -380,11 +380,18 @@ fn paired_share(tensors: &[TensorDiff]) -> f64 {
     share(paired_a, all_a).max(share(paired_b, all_b))
 }
 
-/// What differs between the two models besides the tensor values.
-fn other_differences(a: &Model, b: &Model) -> Vec<String> {
+/// What differs between the two models besides the tensor values: `dtypes` when a tensor holds
+/// the same values stored in another type (a Q4_1 GGUF against its exact F32 dequantisation).
+fn other_differences(a: &Model, b: &Model, tensors: &[TensorDiff]) -> Vec<String> {
     let mut out = Vec::new();
     if a.format != b.format {
         out.push("format".to_owned());
+    }
+    if tensors
+        .iter()
+        .any(|t| t.status == Status::Identical && t.dtype_a != t.dtype_b)
+    {
+        out.push("dtypes".to_owned());
     }
     // The union over the shards: resharding alone is not a metadata change.
     let meta = |m: &Model| {
