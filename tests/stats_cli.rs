@@ -696,7 +696,7 @@ fn each_broken_layer_is_named_and_the_healthy_model_gets_no_warning() {
                     (tail - want).abs() < 1e-6 * want,
                     "{file}: {tail} vs {want}"
                 );
-                assert!(tail < f.evidence["gaussian_tail_sigmas"].as_f64().unwrap());
+                assert!(tail < f.evidence["fresh_bound_sigmas"].as_f64().unwrap());
                 assert!(f.evidence["siblings_tail_sigmas"].as_f64().unwrap() > 3.0 * tail);
                 continue;
             }

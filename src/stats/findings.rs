@@ -52,7 +52,9 @@ struct Rule {
 }
 
 /// Evidence fields from `(name, value)` pairs.
-fn fields<const N: usize>(pairs: [(&'static str, serde_json::Value); N]) -> Vec<Evidence> {
+pub(super) fn fields<const N: usize>(
+    pairs: [(&'static str, serde_json::Value); N],
+) -> Vec<Evidence> {
     pairs
         .into_iter()
         .map(|(field, value)| Evidence { field, value })
