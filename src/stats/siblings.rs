@@ -33,8 +33,8 @@
 //! A re-initialisation drawn with the std the trained layer had keeps the std; what it cannot keep
 //! is the trained layer's tails. Training leaves heavy tails in weight matrices (SmolLM2-135M's
 //! q projections reach 6.8-18.5 standard deviations from their mean, Gemma 3 270M's 12.7-40.3),
-//! while a fresh Gaussian draw of n values reaches about √(2 ln n) (4.7 for 300,000 values) and
-//! a uniform one √3. So a second test reports a tensor whose largest departure from its mean is
+//! while a fresh Gaussian draw of n values reaches a little under √(2 ln n) (about 4.7 for
+//! 300,000 values: [`gaussian_typical_tail`]) and a uniform one √3. So a second test reports a tensor whose largest departure from its mean is
 //! within [`gaussian_tail`] of its size, when at least [`HEAVY_SIBLINGS_SHARE`] of its siblings
 //! reach [`HEAVY_TAIL_FACTOR`] times their own Gaussian bound: a matrix that looks freshly drawn
 //! among siblings that look trained. Models whose trained matrices are themselves near-Gaussian
