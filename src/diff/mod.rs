@@ -4,7 +4,7 @@
 //!
 //! 1. **Pairing** ([`pairing`]): both models are brought to Hugging Face names and layout (GGUF
 //!    names mapped, Q/K rows un-permuted, Gemma norms minus one, `--map` rewrites), merged
-//!    tensors cut into the parts the other side stores apart ([`split`]: experts, fused QKV and
+//!    tensors cut into the parts the other side stores apart (`split`: experts, fused QKV and
 //!    gate_up), paired by name, then what is left by content hash (renamed). Every transform is
 //!    listed in the report.
 //! 2. **Numbers** ([`numbers`]): pairs whose bytes are equal are identical at the cost of one read

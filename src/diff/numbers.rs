@@ -1,7 +1,7 @@
 //! The numbers of one pair of tensors, folded from row chunks of both sides at once.
 //!
 //! Each chunk decodes the same rows of A and B to f64 (a few MiB at most), folds them into a
-//! [`PairAccum`], and the chunk accumulators merge in row order, so the result does not depend on
+//! `PairAccum`, and the chunk accumulators merge in row order, so the result does not depend on
 //! the number of threads. Only values finite on both sides enter the sums; NaN and Inf appearing
 //! in B where A was finite are counted apart.
 

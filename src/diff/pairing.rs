@@ -1,7 +1,7 @@
 //! Bringing both models to canonical (Hugging Face) names and layout, then pairing their tensors.
 //!
 //! A GGUF tensor is renamed with the tables of [`crate::arch::gguf_names`]; the rows llama.cpp's
-//! converter permuted in Q and K are read back in Hugging Face order (a [`View`] maps each row to
+//! converter permuted in Q and K are read back in Hugging Face order (a `View` maps each row to
 //! the stored row, so nothing is copied); the Gemma family's `norm.weight`, stored plus one, is read
 //! minus one. `--map FROM=TO` prefix rewrites then apply to both sides. Tensors left unpaired by
 //! name are paired by content (a BLAKE3 hash of dtype, shape and bytes): renamed without change.

@@ -134,7 +134,7 @@ pub struct LayerGrid {
     /// `[layer][column]`: `None` while any of the cell's tensors is pending (or it has none).
     pub values: Vec<Vec<Option<f64>>>,
     /// `[layer][column]`: what the cell's value is compared with, its column's trend across
-    /// depth (see [`expected_values`]).
+    /// depth (see `expected_values`).
     pub expected: Vec<Vec<Option<f64>>>,
     /// Per column: the robust spread of its cells around the trend (1.4826 × the median absolute
     /// deviation of ln(value / expected)), 0 for a column judged by its median.

@@ -10,11 +10,11 @@
 //!   threads and arrive as messages.
 //! - [`app`] holds all state. [`app::App::update`] applies one [`app::Msg`] (key, mouse, resize,
 //!   statistics event, progress) and returns [`app::Command`]s; it does no I/O, so tests drive it
-//!   with synthetic messages. [`derive`] rebuilds the derived data (rows, aggregates, layer grid);
+//!   with synthetic messages. [`mod@derive`] rebuilds the derived data (rows, aggregates, layer grid);
 //!   [`diff_tab`] and [`transparency_tab`] hold those tabs' selections.
 //! - [`ui::render`] draws a frame from `&App`, nothing else.
 //! - [`keys`] is the key-binding table that drives keys, footer hints and the `?` help alike.
-//! - [`run`] owns the terminal: an input thread (key presses, throttled wheel), the statistics
+//! - `run` owns the terminal: an input thread (key presses, throttled wheel), the statistics
 //!   engine (on its own rayon pool), the comparison and the transparency report (each on its own
 //!   thread) reporting through the same channel, and one loop
 //!   that drains messages, updates, and draws — at once after input, at most ~30 times a second
