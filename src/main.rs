@@ -23,10 +23,34 @@ fn main() -> ExitCode {
             // their source), so the chain is not repeated.
             let message = e.to_string().replace('\n', " ");
             let message = glassbox::render::printable(&message, false);
-            let _ = writeln!(std::io::stderr(), "error: {message}");
+            let hint = command_typo().map_or_else(String::new, |c| {
+                format!(" (did you mean the command `{c}`?)")
+            });
+            let _ = writeln!(std::io::stderr(), "error: {message}{hint}");
             ExitCode::from(2)
         }
     }
+}
+
+/// The command the first argument was probably meant to be (`stat`, `transparancy`), when it is
+/// not a path that exists and is at most two edits from a command's name: without a command,
+/// the first argument is the model to browse, so a misspelt command reads as a missing model.
+fn command_typo() -> Option<String> {
+    use clap::CommandFactory;
+    let first = std::env::args().nth(1)?;
+    if first.starts_with('-')
+        || first.contains(['/', '\\', '.'])
+        || std::path::Path::new(&first).exists()
+    {
+        return None;
+    }
+    cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .map(|name| (glassbox::text::edit_distance(&first, &name, 3), name))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, name)| name)
 }
 
 /// `--help` and `--version` print and exit 0 as clap does; a usage error is one line on stderr

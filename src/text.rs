@@ -105,6 +105,25 @@ pub fn printable(s: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Levenshtein distance of two short names, counted up to `cap` (longer ones are `cap`).
+pub fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) >= cap || a.len() > 256 || b.len() > 256 {
+        return cap;
+    }
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev + usize::from(ca != cb);
+            prev = row[j + 1];
+            row[j + 1] = substitute.min(prev + 1).min(row[j] + 1);
+        }
+    }
+    row[b.len()].min(cap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -686,6 +686,31 @@ fn one_shard_opened_alone_says_it_is_one_of_several() {
     }
 }
 
+/// A misspelt command reads as a model to browse that does not exist: the error names the command
+/// it is near; a word near no command, or a path, gets no such hint.
+#[test]
+fn a_misspelt_command_suggests_the_command() {
+    for (typed, command) in [
+        ("stat", "stats"),
+        ("tensor", "tensors"),
+        ("transparancy", "transparency"),
+    ] {
+        let out = glassbox(&[typed, "fixtures/bert-tiny"]);
+        assert_eq!(out.status.code(), Some(2), "{typed}");
+        assert_eq!(
+            stderr(&out).trim_end(),
+            format!(
+                "error: {typed}: no such file or folder (did you mean the command `{command}`?)"
+            )
+        );
+    }
+    for typed in ["statistics-of", "fixtures/stat"] {
+        let out = glassbox(&[typed]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(!stderr(&out).contains("the command"), "{}", stderr(&out));
+    }
+}
+
 /// A mistyped local path names the near file, and is not looked up in the Hugging Face cache
 /// (`folder/file` also reads as a Hub id).
 #[test]

@@ -122,29 +122,10 @@ fn near_name(path: &Path) -> Option<String> {
     names
         .into_iter()
         .filter(|n| *n != want)
-        .map(|n| (edit_distance(&want, &n, 3), n))
+        .map(|n| (crate::text::edit_distance(&want, &n, 3), n))
         .filter(|(d, n)| *d <= 2 || (want.len() >= 4 && n.starts_with(&want)))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
-}
-
-/// Levenshtein distance of two short names, counted up to `cap` (longer ones are `cap`).
-fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len().abs_diff(b.len()) >= cap || a.len() > 256 || b.len() > 256 {
-        return cap;
-    }
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev + usize::from(ca != cb);
-            prev = row[j + 1];
-            row[j + 1] = substitute.min(prev + 1).min(row[j] + 1);
-        }
-    }
-    row[b.len()].min(cap)
 }
 
 /// What a file's first bytes say it is.
