@@ -149,19 +149,43 @@ fn imatrix_used(ctx: &Context) -> bool {
         })
 }
 
+/// The aspects of spec F3's data-card checklist, each with the words that mention it. Dedup needs
+/// words about removing duplicates: "duplicate" alone also names data ("duplicate question
+/// pairs", all-MiniLM-L6-v2's card).
+const DATA_ASPECTS: &[(&str, &[&str])] = &[
+    ("source", &["source", "collected", "crawl", "corpus"]),
+    ("size", &["tokens", "examples", "documents", "samples"]),
+    ("filtering", &["filter", "selection", "selected"]),
+    (
+        "dedup",
+        &[
+            "dedup",
+            "de-dup",
+            "duplicates removed",
+            "duplicates were removed",
+            "remove duplicate",
+            "removed duplicate",
+            "removing duplicate",
+        ],
+    ),
+    ("labeling", &["label", "annotat"]),
+    ("synthetic", &["synthetic"]),
+    ("pii", &["pii", "personal"]),
+    ("licensing", &["license", "licence", "copyright"]),
+];
+
+/// The [`DATA_ASPECTS`] that lower-case `text` mentions.
+fn data_aspects(text: &str) -> Vec<&'static str> {
+    DATA_ASPECTS
+        .iter()
+        .filter(|(_, words)| words.iter().any(|w| text.contains(w)))
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 /// The data card's sub-checklist (spec F3): which of provenance, size, filtering, dedup, labeling,
 /// synthetic data, PII and licensing the Training Data and Preprocessing sections mention.
 pub(super) fn data_card(ctx: &Context) -> Item {
-    const ASPECTS: &[(&str, &[&str])] = &[
-        ("source", &["source", "collected", "crawl", "corpus"]),
-        ("size", &["tokens", "examples", "documents", "samples"]),
-        ("filtering", &["filter", "selection", "selected"]),
-        ("dedup", &["dedup", "duplicate"]),
-        ("labeling", &["label", "annotat"]),
-        ("synthetic", &["synthetic"]),
-        ("pii", &["pii", "personal"]),
-        ("licensing", &["license", "licence", "copyright"]),
-    ];
     let mut it = section_item(ctx, "F3", &["Training Data"], Status::DeclaredText);
     if it.status != Status::DeclaredText {
         return it;
@@ -174,15 +198,11 @@ pub(super) fn data_card(ctx: &Context) -> Item {
     if let Some(p) = card.section(&["Preprocessing"]) {
         text.push_str(&p.text.to_lowercase());
     }
-    let found: Vec<&str> = ASPECTS
-        .iter()
-        .filter(|(_, words)| words.iter().any(|w| text.contains(w)))
-        .map(|(name, _)| *name)
-        .collect();
+    let found = data_aspects(&text);
     it.value = Some(format!(
         "{}/{} aspects: {}",
         found.len(),
-        ASPECTS.len(),
+        DATA_ASPECTS.len(),
         if found.is_empty() {
             "none".to_owned()
         } else {
@@ -501,4 +521,25 @@ pub(super) fn i_documentation(ctx: &Context) -> Vec<Item> {
         Status::Declared,
     );
     vec![i1, i2, i3, i4]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_is_read_from_words_about_removing_duplicates_not_from_data_names() {
+        assert_eq!(
+            data_aspects("| duplicate question pairs | stackexchange | 100,000 examples |"),
+            ["size"]
+        );
+        for said in [
+            "we deduplicated the corpus",
+            "near-duplicates were removed with minhash",
+            "after removing duplicates",
+            "de-duplication at the document level",
+        ] {
+            assert!(data_aspects(said).contains(&"dedup"), "{said}");
+        }
+    }
 }
