@@ -44,9 +44,15 @@ fn command_typo() -> Option<String> {
     {
         return None;
     }
-    cli::Cli::command()
+    let names: Vec<String> = cli::Cli::command()
         .get_subcommands()
         .map(|c| c.get_name().to_owned())
+        .collect();
+    if names.contains(&first) {
+        return None;
+    }
+    names
+        .into_iter()
         .map(|name| (glassbox::text::edit_distance(&first, &name, 3), name))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)

@@ -709,6 +709,12 @@ fn a_misspelt_command_suggests_the_command() {
         assert_eq!(out.status.code(), Some(2));
         assert!(!stderr(&out).contains("the command"), "{}", stderr(&out));
     }
+    // A right command with a missing model: no hint about the command.
+    let out = glassbox(&["stats", "no-such-model"]);
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "error: no-such-model: no such file or folder"
+    );
 }
 
 /// A mistyped local path names the near file, and is not looked up in the Hugging Face cache

@@ -22,10 +22,13 @@ pub(super) fn from_checks(ctx: &Context, id: &'static str, fields: &[&str]) -> I
         Status::Contradicted
     } else if checks.iter().all(|c| c.status == S::DeclaredOnly) {
         Status::Declared
-    } else if checks.iter().all(|c| c.status == S::Consistent) {
-        Status::Consistent
-    } else {
+    } else if checks.iter().all(|c| c.status == S::ObservedOnly) {
         Status::Verified
+    } else {
+        // Declared values checked against the weights (or some only declared beside the
+        // checked ones, as attention heads are when the head size is not stored apart): the
+        // item is as good as its declarations, not read from the bytes alone.
+        Status::Consistent
     };
     let value = checks
         .iter()
