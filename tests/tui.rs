@@ -193,6 +193,27 @@ fn help_overlay_lists_every_key() {
     assert!(!app.help);
 }
 
+/// Over the Overview, PgDn and PgUp page the help, not the checks behind it, and G shows the
+/// last page of keys in a full popup (it had shrunk to the last key alone).
+#[test]
+fn help_pages_itself_and_its_end_is_a_full_page() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (80, 24));
+    key(&mut app, KeyCode::Char('?'));
+    let total = glassbox::tui::keys::BINDINGS.len();
+    key(&mut app, KeyCode::PageDown);
+    assert!(app.help_scroll > 0, "PgDn pages the help");
+    assert_eq!(app.checks_scroll, 0, "the checks behind it stay");
+    key(&mut app, KeyCode::Char('G'));
+    let text = screen(&app);
+    assert!(
+        text.contains(&format!("{}-{total} of {total}", total - 21)),
+        "{text}"
+    );
+    key(&mut app, KeyCode::PageUp);
+    assert!(app.help_scroll < total - 22);
+}
+
 #[test]
 fn too_small_terminal_shows_a_message_and_recovers_on_resize() {
     let model = fixture("fixtures/llama-tiny");

@@ -393,8 +393,8 @@ impl App {
             }
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
-            Action::PageUp if self.tab == Tab::Overview => self.scroll_checks(-1),
-            Action::PageDown if self.tab == Tab::Overview => self.scroll_checks(1),
+            Action::PageUp if self.tab == Tab::Overview && !self.help => self.scroll_checks(-1),
+            Action::PageDown if self.tab == Tab::Overview && !self.help => self.scroll_checks(1),
             Action::PageUp => self.move_by(-(page as isize)),
             Action::PageDown => self.move_by(page as isize),
             Action::Top => self.move_by(isize::MIN),
@@ -462,7 +462,10 @@ impl App {
     /// findings.
     pub(super) fn move_by(&mut self, delta: isize) {
         if self.help {
-            let last = keys::BINDINGS.len().saturating_sub(1);
+            // The last scroll position shows a full popup (the overlay is the terminal's
+            // height less its border), not the last key alone.
+            let visible = usize::from(self.size.1).saturating_sub(2).max(1);
+            let last = keys::BINDINGS.len().saturating_sub(visible);
             self.help_scroll = self.help_scroll.saturating_add_signed(delta).min(last);
             return;
         }

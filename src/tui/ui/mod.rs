@@ -296,6 +296,8 @@ fn progress_text(app: &App, short: bool) -> String {
 fn help(frame: &mut Frame, area: Rect, scroll: usize) {
     let all = keys::help_rows();
     let total = all.len();
+    let scroll =
+        scroll.min(total.saturating_sub(usize::from(area.height.saturating_sub(2)).max(1)));
     let rows: Vec<Row> = all
         .into_iter()
         .skip(scroll)
