@@ -78,7 +78,8 @@ fn render_tree(app: &App, frame: &mut Frame, area: Rect) {
                 "▸ "
             };
             let indent = "  ".repeat(usize::from(row.depth));
-            let name = Cell::from(format!("{indent}{marker}{}", node.label));
+            let room = usize::from(name_width(area, width)).saturating_sub(indent.len() + 2);
+            let name = Cell::from(format!("{indent}{marker}{}", fit_label(&node.label, room)));
             let mut cells = vec![name];
             cells.extend(columns(app, row.node, node, &column, width));
             // A row takes the colour of its worst finding (a group's: of any tensor below it).
@@ -224,6 +225,34 @@ impl Width {
             _ => Width::Narrow,
         }
     }
+}
+
+/// Width of the name column: what the value columns, the borders and the spacing leave.
+fn name_width(area: Rect, width: Width) -> u16 {
+    area.width.saturating_sub(2 + value_columns_width(width))
+}
+
+/// `label` in at most `room` columns: as is when it fits; a repeated block without its layer range
+/// (`layers.{0..29} ×30` → `layers ×30`: the count is what was being cut); otherwise its start and
+/// its end around `…`, the end longer (it holds `weight`, `bias`, the count).
+fn fit_label(label: &str, room: usize) -> String {
+    let len = label.chars().count();
+    if len <= room || room == 0 {
+        return label.to_owned();
+    }
+    if let Some((block, count)) = label.rsplit_once(" ×")
+        && let Some((stack, _range)) = block.rsplit_once(".{")
+    {
+        let short = format!("{stack} ×{count}");
+        if short.chars().count() <= room {
+            return short;
+        }
+    }
+    let tail = (room - 1) * 3 / 5;
+    let head = room - 1 - tail;
+    let start: String = label.chars().take(head).collect();
+    let end: String = label.chars().skip(len - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// Width of the value columns with their spacing: where a metadata value can go.
@@ -587,4 +616,18 @@ fn group_detail(app: &App, frame: &mut Frame, area: Rect, id: usize, node: &Node
         }
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_label;
+
+    #[test]
+    fn long_labels_keep_their_count_and_their_end() {
+        assert_eq!(fit_label("layers.{0..29} ×30", 13), "layers ×30");
+        assert_eq!(fit_label("layers.{0..29} ×30", 18), "layers.{0..29} ×30");
+        assert_eq!(fit_label("embed_tokens.weight", 15), "embed_…s.weight");
+        assert_eq!(fit_label("encoder.layer.{0..5} ×6", 4), "en…6");
+        assert_eq!(fit_label("x", 0), "x");
+    }
 }
