@@ -1166,3 +1166,31 @@ fn a_sibling_finding_shows_on_its_tensor() {
         1
     );
 }
+
+/// Sorted by zeros, the tree writes each share as a percentage, as the detail pane does.
+#[test]
+fn the_zeros_column_is_in_percent() {
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (120, 36));
+    feed(&mut app, &stats, 0..stats.len());
+    finish(&mut app);
+    key(&mut app, KeyCode::Char('2'));
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Char('s'));
+    }
+    assert_eq!(app.sort, glassbox::tui::choices::SortKey::Zeros);
+    let text = screen(&app);
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("\"│") && l.contains(" BF16 "))
+        .collect();
+    assert!(!rows.is_empty(), "{text}");
+    for row in rows {
+        let tree = row.split("││").next().unwrap();
+        assert!(
+            tree.trim_end_matches(['│', ' ', '"']).ends_with('%'),
+            "{row}"
+        );
+    }
+}

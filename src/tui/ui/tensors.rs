@@ -27,6 +27,8 @@ struct StatColumn {
     title: &'static str,
     tensor: fn(&TensorStats) -> Option<f64>,
     group: fn(&Aggregate) -> Option<f64>,
+    /// How a value is written (zeros as a percentage, as the detail pane writes them).
+    show: fn(f64) -> String,
 }
 
 /// The statistic column follows the sort (std unless sorting by another statistic).
@@ -36,16 +38,19 @@ fn stat_column(app: &App) -> StatColumn {
             title: "abs max",
             tensor: |s| s.abs_max,
             group: |a| a.stats.as_ref()?.abs_max,
+            show: num,
         },
         SortKey::Zeros => StatColumn {
             title: "zeros",
             tensor: |s| (s.count > 0).then(|| s.zeros as f64 / s.count as f64),
             group: Aggregate::zeros,
+            show: |share| format!("{}%", num(100.0 * share)),
         },
         _ => StatColumn {
             title: "std",
             tensor: |s| s.std,
             group: |a| a.stats.as_ref()?.std,
+            show: num,
         },
     }
 }
@@ -168,9 +173,11 @@ fn cells_of(app: &App, id: usize, node: &Node, column: &StatColumn) -> Vec<Cell<
             let stat = match &app.stats[t] {
                 StatState::Pending => pending(),
                 StatState::NotMeasured => Cell::from(Span::styled("n/a", dim())),
-                StatState::Ready(s) => {
-                    Cell::from((column.tensor)(s).map(num).unwrap_or_else(|| "-".into()))
-                }
+                StatState::Ready(s) => Cell::from(
+                    (column.tensor)(s)
+                        .map(column.show)
+                        .unwrap_or_else(|| "-".into()),
+                ),
             };
             vec![
                 Cell::from(tv.dtype.clone()),
@@ -186,8 +193,8 @@ fn cells_of(app: &App, id: usize, node: &Node, column: &StatColumn) -> Vec<Cell<
                 (None, p) if p > 0 => pending(),
                 (None, _) => Cell::from("-"),
                 // Partial aggregates are drawn dim until every tensor of the group is in.
-                (Some(v), p) if p > 0 => Cell::from(Span::styled(num(v), dim())),
-                (Some(v), _) => Cell::from(num(v)),
+                (Some(v), p) if p > 0 => Cell::from(Span::styled((column.show)(v), dim())),
+                (Some(v), _) => Cell::from((column.show)(v)),
             };
             vec![
                 Cell::from(""),
