@@ -170,8 +170,12 @@ fn changed_tensors_are_sorted_by_the_numpy_rel_l2_and_the_verdict_is_in_the_head
     }
     assert_eq!(view.verdict_kind, case["verdict"].as_str().unwrap());
     let app = with_view(diff_app((120, 36)));
-    let header = screen(&app, 120, 36).lines().next().unwrap().to_owned();
-    assert!(header.contains("base → finetune · fine-tuned:"), "{header}");
+    let text = screen(&app, 120, 36);
+    let header = text.lines().next().unwrap().to_owned();
+    assert!(header.contains("base → finetune · fine-tuned "), "{header}");
+    // The whole sentence, wrapped at the top of the tab.
+    let body = text.lines().nth(2).unwrap();
+    assert!(body.contains("fine-tuned: 16 tensors changed"), "{text}");
 }
 
 #[test]
@@ -466,15 +470,15 @@ fn clicks_select_a_changed_tensor_a_map_cell_and_an_item() {
             .name
             .clone()
     };
-    // The list's third row (border, header, then rows from y = 4).
-    click(&mut app, 80, 6);
+    // The list's third row (the verdict's two lines, border, header, then rows from y = 6).
+    click(&mut app, 80, 8);
     assert_eq!(app.diff.as_ref().unwrap().selected, 2);
-    // The map: layer 1 is the second row (y = 5); its v cell starts at x = 22 (`.105`).
-    click(&mut app, 23, 5);
+    // The map: layer 1 is the second row (y = 7); its v cell starts at x = 22 (`.105`).
+    click(&mut app, 23, 7);
     assert_eq!(name(&app), "model.layers.1.self_attn.v_proj.weight");
     // A cell without a change (layer 0) and the label column leave the selection alone.
-    click(&mut app, 23, 4);
-    click(&mut app, 2, 6);
+    click(&mut app, 23, 6);
+    click(&mut app, 2, 8);
     assert_eq!(name(&app), "model.layers.1.self_attn.v_proj.weight");
 
     let model = open("fixtures/llama-tiny");

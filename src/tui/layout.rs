@@ -192,6 +192,8 @@ pub fn tab_at(titles: &[String], tabs: Rect, x: u16) -> Option<usize> {
 /// the selected pair side by side beside the histogram of its |Δ|.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiffPanes {
+    /// The verdict sentence, wrapped (the header has room for its kind only).
+    pub verdict: Rect,
     pub map: Rect,
     pub list: Rect,
     pub detail: Rect,
@@ -201,7 +203,16 @@ pub struct DiffPanes {
 /// Lines the Diff tab's detail pane holds (its border included).
 pub const DIFF_DETAIL_HEIGHT: u16 = 12;
 
+/// Lines of the Diff tab's verdict (a long verdict, naming edited tensors, takes two at 200
+/// columns).
+pub const DIFF_VERDICT_HEIGHT: u16 = 2;
+
 pub fn diff(body: Rect) -> DiffPanes {
+    let [verdict, body] = Layout::vertical([
+        Constraint::Length(DIFF_VERDICT_HEIGHT.min(body.height.saturating_sub(8))),
+        Constraint::Min(0),
+    ])
+    .areas(body);
     // The detail keeps its lines; on a short terminal the map and the list give way first, down
     // to three rows each.
     let detail_height = DIFF_DETAIL_HEIGHT.min(body.height.saturating_sub(6));
@@ -212,6 +223,7 @@ pub fn diff(body: Rect) -> DiffPanes {
     let [detail, histogram] =
         Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom);
     DiffPanes {
+        verdict,
         map,
         list,
         detail,

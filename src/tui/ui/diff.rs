@@ -41,6 +41,14 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
         ),
         DiffState::Ready(view) => {
             let panes = layout::diff(body);
+            frame.render_widget(
+                Paragraph::new(Line::styled(
+                    format!(" {}", crate::text::printable(&view.verdict, false)),
+                    verdict_style(view),
+                ))
+                .wrap(Wrap { trim: true }),
+                panes.verdict,
+            );
             map(tab, view, frame, panes.map);
             list(tab, view, frame, panes.list);
             match view.changed.get(tab.selected) {
@@ -515,4 +523,14 @@ fn histogram(t: &ChangedTensor, log: bool, frame: &mut Frame, area: Rect) {
         )),
         axis,
     );
+}
+
+/// The verdict's colour: green when the weights are the same (or within `--tolerance`), yellow
+/// when they differ (the header's too).
+pub fn verdict_style(view: &DiffView) -> Style {
+    if view.within_tolerance {
+        Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
 }

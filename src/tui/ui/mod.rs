@@ -111,7 +111,7 @@ fn header(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// On the Diff tab: `A → B` and the verdict (or how far the comparison is).
+/// On the Diff tab: `A → B` and the verdict's kind (or how far the comparison is).
 fn diff_header(d: &crate::tui::diff_tab::DiffTab, frame: &mut Frame, area: Rect) {
     use crate::tui::diff_tab::DiffState;
     let mut spans = vec![
@@ -142,20 +142,27 @@ fn diff_header(d: &crate::tui::diff_tab::DiffTab, frame: &mut Frame, area: Rect)
             ));
         }
         DiffState::Ready(v) => {
-            let style = if v.within_tolerance {
-                Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)
-            } else {
-                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
-            };
+            // The kind; the sentence is wrapped at the top of the tab.
             spans.push(Span::raw(format!("{} → {}", v.a, v.b)));
             spans.push(Span::styled(" · ", dim()));
             spans.push(Span::styled(
-                crate::text::printable(&v.verdict, false).into_owned(),
-                style,
+                verdict_head(&crate::text::printable(&v.verdict, false)),
+                diff::verdict_style(v),
             ));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The verdict sentence up to its first `:` or `;` ("fine-tuned", "identical weights", "edited
+/// in layers 7, 20 (roles q, up), not a training change"): the header's part of it.
+fn verdict_head(sentence: &str) -> String {
+    sentence
+        .split([':', ';'])
+        .next()
+        .unwrap_or(sentence)
+        .trim()
+        .to_owned()
 }
 
 fn tabs(app: &App, frame: &mut Frame, area: Rect) {
