@@ -29,6 +29,18 @@ pub fn percent(part: u64, whole: u64) -> String {
     }
 }
 
+/// A share (0 to 1) as a percentage with two decimals, as [`percent`] writes a count's: `0%`,
+/// `<0.01%` for a share too small to show, `0.03%`, `100.00%`.
+pub fn share_percent(share: f64) -> String {
+    if share <= 0.0 || !share.is_finite() {
+        "0%".into()
+    } else if share < 1e-4 {
+        "<0.01%".into()
+    } else {
+        format!("{:.2}%", 100.0 * share)
+    }
+}
+
 /// `one` for a count of 1, `many` otherwise: `plural(n, "tensor", "tensors")`.
 pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
@@ -126,6 +138,15 @@ pub fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shares_are_percentages_with_two_decimals_and_tiny_ones_say_so() {
+        assert_eq!(super::share_percent(0.0), "0%");
+        assert_eq!(super::share_percent(0.00003), "<0.01%");
+        assert_eq!(super::share_percent(0.00032), "0.03%");
+        assert_eq!(super::share_percent(1.0), "100.00%");
+        assert_eq!(super::share_percent(f64::NAN), "0%");
+    }
+
     use super::*;
 
     #[test]

@@ -399,7 +399,7 @@ fn detail(tab: &DiffTab, view: &DiffView, t: &ChangedTensor, frame: &mut Frame, 
         ]));
     }
     if let Some(n) = n {
-        let mut third = vec![("bit-identical", format!("{:.1}%", n.bit_identical * 100.0))];
+        let mut third = vec![("bit-identical", crate::text::share_percent(n.bit_identical))];
         if let Some(w) = n.within_rounding {
             third.push(("within rounding", format!("{:.1}%", w * 100.0)));
         }
@@ -466,12 +466,8 @@ fn histogram(t: &ChangedTensor, log: bool, frame: &mut Frame, area: Rect) {
     let h = &n.abs_delta;
     let total = h.zeros + h.counts.iter().sum::<u64>();
     let title = format!(
-        " |Δ| by octave ({scale}, L) · Δ = 0: {:.1}% ",
-        if total > 0 {
-            h.zeros as f64 * 100.0 / total as f64
-        } else {
-            0.0
-        }
+        " |Δ| by octave ({scale}, L) · Δ = 0: {} ",
+        crate::text::share_percent(h.zeros as f64 / total.max(1) as f64)
     );
     let block = Block::bordered().title(title);
     let inner = block.inner(area);
