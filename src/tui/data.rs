@@ -333,17 +333,32 @@ fn role_label(role: Role) -> Option<&'static str> {
 
 /// The Layers-tab column of a block member, from its name inside the block (`rest`, after the
 /// block index): its role (`q`, `gate`, `exp.down` — every expert of a layer in one cell), or for
-/// norms and unnamed roles the last part of the name; biases apart.
+/// norms and unnamed roles the whole name without `.weight`/`.bias`, its leading parts longer
+/// than three letters cut to their initial (a BERT layer's `attention.output.LayerNorm` and
+/// `output.LayerNorm` are `a.o.LayerNorm` and `o.LayerNorm`: by their last part alone they were
+/// one cell holding both); biases apart.
 fn column_key(rest: &str, role: Role) -> String {
     let bias = rest.ends_with(".bias");
     let base = match role_label(role) {
         Some(l) => l.to_owned(),
         None => {
-            let trimmed = rest
+            let name = rest
                 .strip_suffix(".weight")
                 .or_else(|| rest.strip_suffix(".bias"))
                 .unwrap_or(rest);
-            trimmed.rsplit('.').next().unwrap_or(trimmed).to_owned()
+            let (path, last) = name.rsplit_once('.').unwrap_or(("", name));
+            path.split('.')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    if p.chars().count() > 3 {
+                        &p[..p.chars().next().map_or(0, char::len_utf8)]
+                    } else {
+                        p
+                    }
+                })
+                .chain([last])
+                .collect::<Vec<_>>()
+                .join(".")
         }
     };
     if bias { format!("{base} bias") } else { base }
@@ -408,6 +423,19 @@ mod tests {
             "input_layernorm"
         );
         assert_eq!(column_key("attn_norm.weight", Role::Norm), "attn_norm");
+        // BERT's two norms of a layer stay apart.
+        assert_eq!(
+            column_key("attention.output.LayerNorm.weight", Role::Norm),
+            "a.o.LayerNorm"
+        );
+        assert_eq!(
+            column_key("output.LayerNorm.bias", Role::Norm),
+            "o.LayerNorm bias"
+        );
+        assert_eq!(
+            column_key("layer.1.layer_norm.weight", Role::Norm),
+            "l.1.layer_norm"
+        );
     }
 
     #[test]
