@@ -412,30 +412,27 @@ mod tests {
 
     #[test]
     fn layer_columns_name_the_role_or_the_norm_and_keep_biases_apart() {
-        assert_eq!(column_key("self_attn.q_proj.weight", Role::AttnQ), "q");
-        assert_eq!(column_key("self_attn.q_proj.bias", Role::AttnQ), "q bias");
-        assert_eq!(
-            column_key("block_sparse_moe.experts.7.w2.weight", Role::ExpertDown),
-            "exp.down"
-        );
-        assert_eq!(
-            column_key("input_layernorm.weight", Role::Norm),
-            "input_layernorm"
-        );
-        assert_eq!(column_key("attn_norm.weight", Role::Norm), "attn_norm");
-        // BERT's two norms of a layer stay apart.
-        assert_eq!(
-            column_key("attention.output.LayerNorm.weight", Role::Norm),
-            "a.o.LayerNorm"
-        );
-        assert_eq!(
-            column_key("output.LayerNorm.bias", Role::Norm),
-            "o.LayerNorm bias"
-        );
-        assert_eq!(
-            column_key("layer.1.layer_norm.weight", Role::Norm),
-            "l.1.layer_norm"
-        );
+        for (rest, role, column) in [
+            ("self_attn.q_proj.weight", Role::AttnQ, "q"),
+            ("self_attn.q_proj.bias", Role::AttnQ, "q bias"),
+            (
+                "block_sparse_moe.experts.7.w2.weight",
+                Role::ExpertDown,
+                "exp.down",
+            ),
+            ("input_layernorm.weight", Role::Norm, "input_layernorm"),
+            ("attn_norm.weight", Role::Norm, "attn_norm"),
+            // BERT's two norms of a layer stay apart.
+            (
+                "attention.output.LayerNorm.weight",
+                Role::Norm,
+                "a.o.LayerNorm",
+            ),
+            ("output.LayerNorm.bias", Role::Norm, "o.LayerNorm bias"),
+            ("layer.1.layer_norm.weight", Role::Norm, "l.1.layer_norm"),
+        ] {
+            assert_eq!(column_key(rest, role), column, "{rest}");
+        }
     }
 
     #[test]
