@@ -1194,3 +1194,23 @@ fn the_zeros_column_is_in_percent() {
         );
     }
 }
+
+/// `y` and `m` change nothing on screen by themselves: the footer says what they did until the
+/// next key.
+#[test]
+fn copy_and_mouse_keys_say_what_they_did() {
+    let model = fixture("fixtures/llama-tiny");
+    let mut app = app_for(&model, (120, 36));
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('y'));
+    let footer = screen(&app).lines().last().unwrap().to_owned();
+    assert!(footer.contains("copied model"), "{footer}");
+    key(&mut app, KeyCode::Char('j'));
+    assert!(!screen(&app).contains("copied"));
+    for _ in 0..2 {
+        key(&mut app, KeyCode::Char('m'));
+        let footer = screen(&app).lines().last().unwrap().to_owned();
+        let said = if app.mouse_capture { "mouse on" } else { "mouse off" };
+        assert!(footer.contains(said), "{footer}");
+    }
+}

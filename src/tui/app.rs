@@ -105,6 +105,9 @@ pub struct App {
     pub mouse_capture: bool,
     /// Why the statistics stopped early, when a weight file changed underneath (see `Msg::ReadError`).
     pub read_error: Option<String>,
+    /// What the last key did when the screen does not show it (`y` copied a name, `m` switched
+    /// mouse capture), in the footer until the next key.
+    pub notice: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
     /// The Diff tab, when the TUI was opened on two models.
@@ -153,6 +156,7 @@ impl App {
             help: false,
             mouse_capture: false,
             read_error: None,
+            notice: None,
             size,
             quit: false,
             diff: None,
@@ -376,6 +380,7 @@ impl App {
             return;
         };
         let page = self.page();
+        self.notice = None;
         match action {
             Action::Quit => {
                 self.quit = true;
@@ -438,16 +443,27 @@ impl App {
                 if let (Some(d), Some(v)) = (diff, view)
                     && let Some(t) = v.changed.get(d.selected)
                 {
+                    self.notice = Some(format!("copied {}", t.name));
                     commands.push(Command::Copy(t.name.clone()));
                 }
             }
             Action::Copy => {
                 if let Some(node) = self.selected_node() {
-                    commands.push(Command::Copy(self.tree.nodes[node].path.clone()));
+                    let path = self.tree.nodes[node].path.clone();
+                    self.notice = Some(format!("copied {path}"));
+                    commands.push(Command::Copy(path));
                 }
             }
             Action::MouseCapture => {
                 self.mouse_capture = !self.mouse_capture;
+                self.notice = Some(
+                    if self.mouse_capture {
+                        "mouse on: clicks select, the wheel scrolls"
+                    } else {
+                        "mouse off: the terminal selects text"
+                    }
+                    .to_owned(),
+                );
                 commands.push(Command::MouseCapture(self.mouse_capture));
             }
             Action::Help => {

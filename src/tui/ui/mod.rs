@@ -188,7 +188,16 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let mut spans = Vec::new();
-    for (keys, what) in keys::hints(app.context()) {
+    if let Some(notice) = &app.notice {
+        spans.push(Span::styled(
+            format!(" {}", crate::text::printable(notice, false)),
+            Style::new().fg(Color::Green),
+        ));
+    }
+    for (keys, what) in keys::hints(app.context())
+        .into_iter()
+        .filter(|_| app.notice.is_none())
+    {
         spans.push(Span::styled(
             format!(" {keys}"),
             Style::new().fg(Color::Cyan),
