@@ -1210,7 +1210,11 @@ fn copy_and_mouse_keys_say_what_they_did() {
     for _ in 0..2 {
         key(&mut app, KeyCode::Char('m'));
         let footer = screen(&app).lines().last().unwrap().to_owned();
-        let said = if app.mouse_capture { "mouse on" } else { "mouse off" };
+        let said = if app.mouse_capture {
+            "mouse on"
+        } else {
+            "mouse off"
+        };
         assert!(footer.contains(said), "{footer}");
     }
 }
