@@ -20,12 +20,7 @@ pub fn percent(part: u64, whole: u64) -> String {
     if whole == 0 || part == 0 {
         "0".into()
     } else {
-        let p = 100.0 * part as f64 / whole as f64;
-        if p < 0.01 {
-            "<0.01%".into()
-        } else {
-            format!("{p:.2}%")
-        }
+        share_percent(part as f64 / whole as f64)
     }
 }
 

@@ -489,24 +489,6 @@ fn symmetric_eigenvalues(mut a: Array2<f64>) -> Vec<f64> {
     (0..n).map(|i| a[[i, i]]).collect()
 }
 
-/// Σ xᵢyᵢ in eight interleaved partial sums (which the compiler keeps in vector lanes).
-fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let tail: f64 = xc
-        .remainder()
-        .iter()
-        .zip(yc.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    for (a, b) in xc.zip(yc) {
-        for k in 0..8 {
-            lanes[k] += a[k] * b[k];
-        }
-    }
-    lanes.iter().sum::<f64>() + tail
-}
-
 /// Uniform numbers in (0, 1) from xorshift64*: the same seed, the same sequence.
 fn xorshift(seed: u64) -> impl FnMut() -> f64 {
     let mut state = seed | 1;
@@ -568,7 +550,8 @@ fn symmetric_eigenvalues_fast(m: Array2<f64>) -> Vec<f64> {
                 // p = A·u / h, and K = uᵀp / 2h.
                 let mut f = 0.0;
                 for j in 0..=l {
-                    e[j] = dot(&above[j * n..j * n + l + 1], u) / h;
+                    let row = ndarray::ArrayView1::from(&above[j * n..j * n + l + 1]);
+                    e[j] = row.dot(&ndarray::ArrayView1::from(&*u)) / h;
                     f += e[j] * u[j];
                 }
                 let hh = f / (h + h);

@@ -188,16 +188,18 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let mut spans = Vec::new();
-    if let Some(notice) = &app.notice {
-        spans.push(Span::styled(
-            format!(" {}", crate::text::printable(notice, false)),
-            Style::new().fg(Color::Green),
-        ));
-    }
-    for (keys, what) in keys::hints(app.context())
-        .into_iter()
-        .filter(|_| app.notice.is_none())
-    {
+    // What the last key did replaces the hints until the next key.
+    let hints = match &app.notice {
+        Some(notice) => {
+            spans.push(Span::styled(
+                format!(" {}", crate::text::printable(notice, false)),
+                Style::new().fg(Color::Green),
+            ));
+            Vec::new()
+        }
+        None => keys::hints(app.context()),
+    };
+    for (keys, what) in hints {
         spans.push(Span::styled(
             format!(" {keys}"),
             Style::new().fg(Color::Cyan),
