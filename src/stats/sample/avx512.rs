@@ -5,7 +5,7 @@ use super::scalar::{code16_run, scalar_run};
 use super::window::Window;
 use super::{BF16_CODES, F32_VALUES};
 use crate::stats::kernel::Counter;
-use crate::stats::lanes::{BlockSums, Code16, Lanes16, Lanes32};
+use crate::stats::lanes::{BlockSums, Code16, Lanes16, Lanes32, ord16};
 use crate::stats::opaque::opaque;
 use crate::stats::prefetch;
 use std::arch::x86_64::*;
@@ -97,13 +97,44 @@ pub(crate) unsafe fn block_f32<const SHIFTED: bool>(
 
 /// AVX-512 version of [`super::scalar::block_scalar_code16`] for codes `KIND` (1: BF16, 2: F16): 32
 /// values per step, BF16 widened by `vpunpck[lh]wd` with zero (the lane order of
-/// [`crate::stats::lanes::bf16_lane`]), F16 by `vcvtph2ps` (in order); extremes, zeros and the window test
-/// on the codes as signed integers in value order ([`crate::stats::lanes::ord16`]).
+/// [`crate::stats::lanes::bf16_lane`]), F16 by `vcvtph2ps` (in order).
+///
+/// A tensor of weights (no shift, a window symmetric about zero: [`Window::symmetric_magnitude`])
+/// goes through the loop that tests magnitudes; any other through the loop in value order.
 /// # Safety
 ///
 /// The CPU must support AVX-512F, AVX-512BW, F16C and POPCNT (`Isa::Avx512`).
 #[target_feature(enable = "avx512f,avx512bw,f16c,popcnt")]
 pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
+    bytes: &[u8],
+    first: u64,
+    shift: f64,
+    win: &Window,
+    t: &mut impl Counter,
+) -> Option<BlockSums> {
+    match win.symmetric_magnitude() {
+        // SAFETY: the CPU features are the caller's guarantee.
+        Some(_) if !SHIFTED => unsafe {
+            code16_loop::<KIND, SHIFTED, true>(bytes, first, shift, win, t)
+        },
+        // SAFETY: as above.
+        _ => unsafe { code16_loop::<KIND, SHIFTED, false>(bytes, first, shift, win, t) },
+    }
+}
+
+/// The loop of [`block_code16`]. In value order (`SYMMETRIC` false): extremes and the window
+/// test on the codes as signed integers in value order ([`crate::stats::lanes::ord16`]). By
+/// magnitude (`SYMMETRIC`): the window test compares `code & 0x7FFF` with the window's magnitude,
+/// and the extremes are the largest code as a signed integer (the largest positive value, if the
+/// block has one) and as an unsigned one (the negative value of largest magnitude, if it has one):
+/// two instructions where value order takes four (an arithmetic shift and a ternary-logic one to
+/// order the codes, then a minimum and a maximum); a block without a value of either sign has its
+/// extremes taken again in value order, from L1 and L2.
+/// # Safety
+///
+/// As [`block_code16`]; `SYMMETRIC` only with a symmetric window.
+#[target_feature(enable = "avx512f,avx512bw,f16c,popcnt")]
+unsafe fn code16_loop<const KIND: u8, const SHIFTED: bool, const SYMMETRIC: bool>(
     bytes: &[u8],
     first: u64,
     shift: f64,
@@ -125,6 +156,7 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         _mm512_set1_epi16(win.codes.0),
         _mm512_set1_epi16(win.codes.1),
     );
+    let magnitude = _mm512_set1_epi16(win.codes.1);
     // SAFETY: (this load and those below, which say "see above") `acc`'s arrays hold 32 lanes; the group loads read 64
     // bytes at value `head + 32 * k`, inside `bytes` for `k < groups`.
     let mut s: [__m512d; 4] =
@@ -132,7 +164,13 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     // SAFETY: see above (the lanes of `acc.q`).
     let mut q: [__m512d; 4] =
         unsafe { std::array::from_fn(|v| _mm512_loadu_pd(acc.q.as_ptr().add(8 * v))) };
-    let (mut mn, mut mx) = (_mm512_set1_epi16(i16::MAX), _mm512_set1_epi16(i16::MIN));
+    // Value order: the least and the greatest `ord16`. By magnitude: the greatest code as i16
+    // and as u16 (see above).
+    let (mut mn, mut mx) = if SYMMETRIC {
+        (_mm512_setzero_si512(), _mm512_set1_epi16(i16::MIN))
+    } else {
+        (_mm512_set1_epi16(i16::MAX), _mm512_set1_epi16(i16::MIN))
+    };
     let mut zeros = 0u64;
     let first_group = (first + head as u64) / 32;
     for_each_step::<2>(first_group, groups, |k, [p0, p1]| {
@@ -173,12 +211,18 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
             s[j] = _mm512_add_pd(s[j], d);
             q[j] = _mm512_fmadd_pd(d, d, q[j]);
         }
-        // `v ^ ((v >> 15) & 0x7FFF)` in one ternary-logic instruction (0x6A: c ^ (a & b)); left
-        // to itself the compiler spent three vector instructions on it.
-        let ord = _mm512_ternarylogic_epi32::<0x6A>(_mm512_srai_epi16::<15>(v), m7, v);
-        mn = _mm512_min_epi16(mn, ord);
-        mx = _mm512_max_epi16(mx, ord);
-        let central = _mm512_mask_cmple_epi16_mask(_mm512_cmpge_epi16_mask(ord, lo_o), ord, hi_o);
+        let central = if SYMMETRIC {
+            mn = _mm512_max_epu16(mn, v);
+            mx = _mm512_max_epi16(mx, v);
+            _mm512_cmple_epu16_mask(_mm512_and_si512(v, m7), magnitude)
+        } else {
+            // `v ^ ((v >> 15) & 0x7FFF)` in one ternary-logic instruction (0x6A: c ^ (a & b));
+            // left to itself the compiler spent three vector instructions on it.
+            let ord = _mm512_ternarylogic_epi32::<0x6A>(_mm512_srai_epi16::<15>(v), m7, v);
+            mn = _mm512_min_epi16(mn, ord);
+            mx = _mm512_max_epi16(mx, ord);
+            _mm512_mask_cmple_epi16_mask(_mm512_cmpge_epi16_mask(ord, lo_o), ord, hi_o)
+        };
         // Zeros by the mask's popcount: scalar instructions, while this kernel waits on its
         // vector ones (counted in the vector, three of them a step).
         zeros += u64::from(_cvtmask32_u32(_mm512_testn_epi16_mask(v, m7)).count_ones());
@@ -204,8 +248,28 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
         _mm512_storeu_si512(mins.as_mut_ptr().cast(), mn);
         _mm512_storeu_si512(maxs.as_mut_ptr().cast(), mx);
     }
-    acc.min = mins.iter().copied().fold(acc.min, i16::min);
-    acc.max = maxs.iter().copied().fold(acc.max, i16::max);
+    let (lo, hi) = if !SYMMETRIC {
+        (
+            mins.iter().copied().fold(i16::MAX, i16::min),
+            maxs.iter().copied().fold(i16::MIN, i16::max),
+        )
+    } else {
+        let negative = mins.iter().map(|&c| c as u16).fold(0, u16::max);
+        let positive = maxs.iter().copied().fold(i16::MIN, i16::max);
+        if groups > 0 && (negative < 0x8000 || positive < 0) {
+            // A value of one sign only: the extremes in value order.
+            let codes = bytes[2 * head..2 * (head + 32 * groups)]
+                .chunks_exact(2)
+                .map(|b| ord16(u16::from_le_bytes([b[0], b[1]])));
+            codes.fold((i16::MAX, i16::MIN), |(lo, hi), o| (lo.min(o), hi.max(o)))
+        } else {
+            (ord16(negative), positive)
+        }
+    };
+    if groups > 0 {
+        acc.min = acc.min.min(lo);
+        acc.max = acc.max.max(hi);
+    }
     acc.zeros += zeros;
     code16_run(
         kind,

@@ -16,7 +16,9 @@
 //!   masked F32 kernel of `kernel`, which counts NaN and Inf.
 //! - A **window** of central values `[lo, hi]`, chosen per tensor before it is read (the median ±
 //!   twice the larger of its distances to the 1st and 99th percentiles, about ±4.7σ for normal
-//!   weights, of values spread over the tensor) and widened to whole 16-bit key buckets
+//!   weights, of values spread over the tensor; for weights centred near zero, symmetric about
+//!   zero, which AVX-512 tests with one comparison of a 16-bit value's magnitude) and widened to
+//!   whole 16-bit key buckets
 //!   (the f32's top 16 bits, as in the bucketed method), so that a key is either central or not.
 //! - **Tails**: every value outside the window (and every NaN and Inf) is counted under its key:
 //!   exactly, as in the bucketed method. The key of an F32 (or dequantised) value is its top 16
@@ -593,6 +595,82 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The loop by magnitude (a symmetric window) takes a block's extremes from its largest code
+    /// as a signed and as an unsigned integer; a block of one sign, or of zeros, has them taken
+    /// again in value order.
+    #[test]
+    fn blocks_of_one_sign_have_the_extremes_of_the_scalar_kernel() {
+        let win = Window::covering(-0.03, 0.03);
+        assert!(win.symmetric_magnitude().is_some());
+        assert_eq!(Window::covering(-0.04, 0.045).symmetric_magnitude(), None);
+        let magnitude = |i: usize| (i * 7919 % 1000) as f32 / 20_000.0;
+        type Values = fn(usize, f32) -> f32;
+        let cases: [(&str, Values); 6] = [
+            ("positive", |_, m| m),
+            ("negative", |_, m| -m - 1e-4),
+            ("positive and +0", |i, m| if i % 5 == 0 { 0.0 } else { m }),
+            ("negative and -0", |i, m| if i % 5 == 0 { -0.0 } else { -m }),
+            ("zeros", |i, _| if i % 2 == 0 { 0.0 } else { -0.0 }),
+            ("one negative value", |i, m| if i == 4000 { -m } else { m }),
+        ];
+        for (what, value) in cases {
+            let v: Vec<f32> = (0..BLOCK).map(|i| value(i, magnitude(i))).collect();
+            for kernel in Isa::available() {
+                for source in [Source::BF16, Source::F16] {
+                    let win = if source == Source::F16 {
+                        win.for_f16()
+                    } else {
+                        win
+                    };
+                    assert!(win.symmetric_magnitude().is_some(), "{source:?}");
+                    let bytes = encode(source, &v);
+                    for first in [0, 3] {
+                        let case = format!("{what}: {kernel:?} {source:?} first={first}");
+                        let (mut t1, mut t2) = (Record::default(), Record::default());
+                        let a = block(kernel, source, &bytes, first, 0.0, &win, &mut t1);
+                        let b = block_scalar(source, &bytes, first, 0.0, &win, &mut t2);
+                        assert_eq!(t1.0, t2.0, "{case}");
+                        let (a, b) = (a.unwrap(), b.unwrap());
+                        assert_eq!((a.min, a.max, a.zeros), (b.min, b.max, b.zeros), "{case}");
+                        let decoded: Vec<f64> = (0..v.len())
+                            .map(|i| f64::from(source.value(&bytes, i)))
+                            .collect();
+                        let lo = decoded.iter().copied().fold(f64::INFINITY, f64::min);
+                        let hi = decoded.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        assert_eq!((b.min, b.max), (lo, hi), "{case}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_window_of_weights_is_symmetric_about_zero_and_a_shifted_one_is_not() {
+        // Uniform over ±0.025 around `centre`: a spread of about 0.0245.
+        let values = |centre: f32| -> Vec<u8> {
+            let v: Vec<f32> = (0..100_000)
+                .map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 20_000.0 + centre)
+                .collect();
+            encode(Source::BF16, &v)
+        };
+        // The median within a quarter of the spread of zero: symmetric.
+        let w = window(Source::BF16, &values(0.004)).window;
+        assert!(w.symmetric_magnitude().is_some(), "{w:?}");
+        assert_eq!(w.lo, -w.hi);
+        assert!(w.hi > 0.004 + 0.045 && w.hi < 0.004 + 0.055, "{w:?}");
+        // Around 0.01 (no shift, yet far from symmetric): the median ± twice the spread, tested
+        // in value order.
+        let Probed {
+            shift, window: w, ..
+        } = window(Source::BF16, &values(0.01));
+        assert_eq!(shift, 0.0);
+        assert_eq!(w.symmetric_magnitude(), None, "{w:?}");
+        assert!(w.lo > 0.01 - 0.055 && w.hi < 0.01 + 0.055, "{w:?}");
+        let v = vec![1.0f32; 5000];
+        let w = window(Source::F16, &encode(Source::F16, &v)).window;
+        assert_eq!(w.symmetric_magnitude(), None, "{w:?}");
     }
 
     #[test]

@@ -86,6 +86,14 @@ impl Window {
         self
     }
 
+    /// The largest central magnitude when the window is symmetric about zero in code order:
+    /// `Some(m)` when a 16-bit code is central exactly if `code & 0x7FFF <= m` (`±0` included).
+    /// The AVX-512 kernel then tests a value with one comparison of its magnitude.
+    pub fn symmetric_magnitude(&self) -> Option<u16> {
+        let (lo, hi) = self.codes;
+        (hi >= 0 && i32::from(lo) == -1 - i32::from(hi)).then_some(hi as u16)
+    }
+
     /// Whether a key's bucket is central.
     pub fn central_key(&self, key: u32) -> bool {
         (rank(self.keys.0)..=rank(self.keys.1)).contains(&rank(key))
@@ -179,7 +187,10 @@ fn probes(n: usize, len: usize) -> Vec<std::ops::Range<usize>> {
 
 /// Shift: the median of the finite `values` (0 when the median is within the spread). Window: the
 /// median ± twice the larger of its distances to their 1st and 99th percentiles (at least 2^-8 of
-/// the median's magnitude and the smallest normal f32, so that a constant tensor stays central).
+/// the median's magnitude and the smallest normal f32, so that a constant tensor stays central);
+/// when the median lies within a quarter of the spread of zero (weights), widened to be symmetric
+/// about zero (by at most an eighth of its half-width on one side), so that a 16-bit value's test
+/// is one comparison of its magnitude (see [`Window::symmetric_magnitude`]).
 fn window_of(mut values: Vec<f32>) -> (f64, Window) {
     values.retain(|x| x.is_finite());
     if values.is_empty() {
@@ -194,8 +205,14 @@ fn window_of(mut values: Vec<f32>) -> (f64, Window) {
     let w = (2.0 * spread)
         .max(f64::from(median.abs()) / 256.0)
         .max(f64::from(f32::MIN_POSITIVE));
-    let a = ((m64 - w) as f32).max(f32::MIN);
-    let b = ((m64 + w) as f32).min(f32::MAX);
+    let (a, b) = if m64.abs() <= spread / 4.0 {
+        let h = m64.abs() + w;
+        (-h, h)
+    } else {
+        (m64 - w, m64 + w)
+    };
+    let a = (a as f32).max(f32::MIN);
+    let b = (b as f32).min(f32::MAX);
     // A shift of 0 spares the kernel a subtraction per value; it costs no precision while the
     // centre is within the spread (the sums' cancellation is then at most a factor of 2).
     let shift = if m64.abs() <= spread { 0.0 } else { m64 };
