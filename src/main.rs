@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    install_panic_hook();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -35,6 +36,37 @@ fn main() -> ExitCode {
 /// The command the first argument was probably meant to be (`stat`, `transparancy`), when it is
 /// not a path that exists and is at most two edits from a command's name: without a command,
 /// the first argument is the model to browse, so a misspelt command reads as a missing model.
+/// A panic (a bug in glassbox, never a hostile file: those are errors) ends the process at once
+/// from whichever thread it happens on, with one line on stderr and exit code 2, rather than a
+/// backtrace (unless `RUST_BACKTRACE` asks for one) or a worker waiting for a thread that died.
+/// The TUI wraps this hook: it restores the terminal first, and shows a worker's panic in the UI.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = message.replace('\n', " ");
+        let message = glassbox::render::printable(&message, false);
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "error: internal error{place}: {message} (a bug in glassbox; please report it)"
+        );
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            let _ = writeln!(stderr, "{backtrace}");
+        }
+        std::process::exit(2);
+    }));
+}
+
 fn command_typo() -> Option<String> {
     use clap::CommandFactory;
     let first = std::env::args().nth(1)?;

@@ -948,3 +948,33 @@ fn sampled_distribution_is_exact_in_the_tails_and_close_in_the_centre() {
         }
     }
 }
+
+/// A bug that panics in one worker must not leave the other waiting for ever for that worker's
+/// chunk: the computation ends and the panic reaches the caller.
+#[test]
+fn a_panicking_worker_stops_the_others_and_the_panic_reaches_the_caller() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let data = vec![0u8; 1 << 20];
+        let slices = [TensorSlice {
+            dtype: DType::F32,
+            shape: &[],
+            bytes: &data,
+        }];
+        let run = std::panic::AssertUnwindSafe(|| {
+            in_pool(2, || {
+                compute_stats(
+                    &slices,
+                    &opts(2, 4096, 1 << 16).options,
+                    &|_, _| {},
+                    // Chunk 2's release, from the worker that merges it.
+                    &|_, r| assert_ne!(r.start, 8192, "a bug in a worker"),
+                    &AtomicBool::new(false),
+                )
+            })
+        });
+        let _ = tx.send(std::panic::catch_unwind(run).is_err());
+    });
+    let panicked = rx.recv_timeout(std::time::Duration::from_secs(60));
+    assert_eq!(panicked, Ok(true), "the computation hung or did not panic");
+}

@@ -184,6 +184,17 @@ struct Scratch {
     widened: Vec<u8>,
 }
 
+/// Sets the cancel flag when dropped during a panic.
+struct StopAllOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for StopAllOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking worker propagates through the rayon scope; the data is not used after that.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -409,6 +420,10 @@ impl<'a> Job<'a> {
 
     /// One worker: claim chunks in order until none is left or the computation is cancelled.
     fn work(&self) {
+        // A panic here (a bug) stops the other workers too: one waiting for the panicking
+        // worker's chunk to be merged would otherwise wait for ever, and the panic, which the
+        // rayon scope raises again once every worker has returned, would never reach the caller.
+        let _stop_all = StopAllOnPanic(self.hooks.cancel);
         let mut scratch = Scratch {
             table: KeyTable::new(),
             held: None,
