@@ -57,7 +57,9 @@ impl<'de> Visitor<'de> for YamlVisitor {
         Ok(Value::from(n))
     }
 
-    /// An integer beyond 64 bits: its digits as text (what the checks read a number as).
+    /// An integer beyond 64 bits, should the YAML reader hand one over: its digits as text (what
+    /// the checks read a number as). serde-saphyr 2.2 does not: it reads a plain integer beyond
+    /// the 64-bit range as a float, which arrives through `visit_f64`, rounded to an f64.
     fn visit_i128<E>(self, n: i128) -> Result<Value, E> {
         Ok(i64::try_from(n).map_or_else(|_| Value::String(n.to_string()), Value::from))
     }
