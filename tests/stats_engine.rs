@@ -978,3 +978,44 @@ fn a_panicking_worker_stops_the_others_and_the_panic_reaches_the_caller() {
     let panicked = rx.recv_timeout(std::time::Duration::from_secs(60));
     assert_eq!(panicked, Ok(true), "the computation hung or did not panic");
 }
+
+/// Normal weights whose extremes lie inside the central window on one side (values clipped at
+/// 3.3σ above, outliers below): the sampled kernels leave extremes to the tails, and the side
+/// without tails is found by reading the tensor again. Exact either way.
+#[test]
+fn a_sampled_16_bit_tensor_without_tails_on_one_side_has_exact_extremes() {
+    let (values, shape) = large_weights();
+    let values: Vec<f32> = values
+        .iter()
+        .map(|&x| if x.is_finite() { x.min(0.066) } else { x })
+        .collect();
+    for dtype in [DType::BF16, DType::F16] {
+        let bytes: Vec<u8> = if dtype == DType::BF16 {
+            values
+                .iter()
+                .flat_map(|&x| half::bf16::from_f32(x).to_le_bytes())
+                .collect()
+        } else {
+            values
+                .iter()
+                .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                .collect()
+        };
+        let slice = [TensorSlice {
+            dtype,
+            shape: &shape,
+            bytes: &bytes,
+        }];
+        let r = reference(dtype, &shape, &bytes);
+        for threads in [1, 2] {
+            let s = &run(&slice, &sampled_opts(threads, 4 << 20, Some(1 << 22)))[0];
+            assert_eq!(s.distribution, Distribution::Sampled, "{dtype}");
+            assert_eq!(
+                (s.min, s.max),
+                (r.finite.first().copied(), r.finite.last().copied()),
+                "{dtype}, {threads} threads"
+            );
+            assert_eq!(s.outliers, 100, "{dtype}: the outliers below");
+        }
+    }
+}

@@ -343,7 +343,7 @@ impl<'a> Job<'a> {
             .iter()
             .enumerate()
             .filter(|(_, p)| p.pieces == 0)
-            .map(|(i, p)| (i, finalise(p, Acc::new(), opts)))
+            .map(|(i, p)| (i, finalise(p, Acc::new(), opts, &[])))
             .collect();
         Job {
             tensors,
@@ -542,12 +542,15 @@ impl<'a> Job<'a> {
 
     fn finish_all(&self, finished: Vec<(usize, Acc)>) {
         for (t, acc) in finished {
-            (self.hooks.finished)(t, finalise(&self.plans[t], acc, self.opts));
+            let stats = finalise(&self.plans[t], acc, self.opts, self.tensors[t].bytes);
+            (self.hooks.finished)(t, stats);
         }
     }
 }
 
-fn finalise(plan: &TensorPlan, acc: Acc, opts: &StatsOptions) -> TensorStats {
+/// The statistics of a tensor from everything merged for it (`bytes`: the whole tensor, read
+/// again only for extremes a sampled kernel left out and its tails cannot give).
+fn finalise(plan: &TensorPlan, acc: Acc, opts: &StatsOptions, bytes: &[u8]) -> TensorStats {
     let gathered = match plan.method {
         Method::Codes { bits } => Gathered::Codes {
             dtype: plan.dtype,
@@ -564,17 +567,26 @@ fn finalise(plan: &TensorPlan, acc: Acc, opts: &StatsOptions) -> TensorStats {
             shift: plan.shift,
             counts: acc.counts.entries(),
         },
-        Method::Sampled(source) => Gathered::Sampled {
-            summary: acc.summary,
-            shift: plan.shift,
-            counts: acc.counts.entries(),
-            window: plan.window,
-            keys: match source {
-                Source::F32 => Keys::F32,
-                Source::BF16 => Keys::Bf16,
-                Source::F16 => Keys::F16,
-            },
-        },
+        Method::Sampled(source) => {
+            let counts = acc.counts.entries();
+            let mut summary = acc.summary;
+            if plan.window.extremes_in_tails && summary.moments.n > 0 {
+                let partial = (summary.min, summary.max);
+                (summary.min, summary.max) =
+                    sample::extremes(source, &counts, &plan.window, bytes, partial);
+            }
+            Gathered::Sampled {
+                summary,
+                shift: plan.shift,
+                counts,
+                window: plan.window,
+                keys: match source {
+                    Source::F32 => Keys::F32,
+                    Source::BF16 => Keys::Bf16,
+                    Source::F16 => Keys::F16,
+                },
+            }
+        }
         Method::SampledGgml => Gathered::Sampled {
             summary: acc.summary,
             shift: plan.shift,

@@ -113,12 +113,16 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
     t: &mut impl Counter,
 ) -> Option<BlockSums> {
     match win.symmetric_magnitude() {
-        // SAFETY: the CPU features are the caller's guarantee.
-        Some(_) if !SHIFTED => unsafe {
-            code16_loop::<KIND, SHIFTED, true>(bytes, first, shift, win, t)
+        // SAFETY: (the three calls) the CPU features are the caller's guarantee.
+        Some(_) if !SHIFTED && win.extremes_in_tails => unsafe {
+            code16_loop::<KIND, SHIFTED, true, false>(bytes, first, shift, win, t)
         },
-        // SAFETY: as above.
-        _ => unsafe { code16_loop::<KIND, SHIFTED, false>(bytes, first, shift, win, t) },
+        // SAFETY: see above.
+        Some(_) if !SHIFTED => unsafe {
+            code16_loop::<KIND, SHIFTED, true, true>(bytes, first, shift, win, t)
+        },
+        // SAFETY: see above.
+        _ => unsafe { code16_loop::<KIND, SHIFTED, false, true>(bytes, first, shift, win, t) },
     }
 }
 
@@ -129,12 +133,18 @@ pub(crate) unsafe fn block_code16<const KIND: u8, const SHIFTED: bool>(
 /// block has one) and as an unsigned one (the negative value of largest magnitude, if it has one):
 /// two instructions where value order takes four (an arithmetic shift and a ternary-logic one to
 /// order the codes, then a minimum and a maximum); a block without a value of either sign has its
-/// extremes taken again in value order, from L1 and L2.
+/// extremes taken again in value order, from L1 and L2. Without `EXTREMES` (a window that leaves
+/// them to the tails, [`Window::extremes_in_tails`]) the whole loop's extremes are left out.
 /// # Safety
 ///
 /// As [`block_code16`]; `SYMMETRIC` only with a symmetric window.
 #[target_feature(enable = "avx512f,avx512bw,f16c,popcnt")]
-unsafe fn code16_loop<const KIND: u8, const SHIFTED: bool, const SYMMETRIC: bool>(
+unsafe fn code16_loop<
+    const KIND: u8,
+    const SHIFTED: bool,
+    const SYMMETRIC: bool,
+    const EXTREMES: bool,
+>(
     bytes: &[u8],
     first: u64,
     shift: f64,
@@ -212,8 +222,10 @@ unsafe fn code16_loop<const KIND: u8, const SHIFTED: bool, const SYMMETRIC: bool
             q[j] = _mm512_fmadd_pd(d, d, q[j]);
         }
         let central = if SYMMETRIC {
-            mn = _mm512_max_epu16(mn, v);
-            mx = _mm512_max_epi16(mx, v);
+            if EXTREMES {
+                mn = _mm512_max_epu16(mn, v);
+                mx = _mm512_max_epi16(mx, v);
+            }
             _mm512_cmple_epu16_mask(_mm512_and_si512(v, m7), magnitude)
         } else {
             // `v ^ ((v >> 15) & 0x7FFF)` in one ternary-logic instruction (0x6A: c ^ (a & b));
@@ -248,7 +260,9 @@ unsafe fn code16_loop<const KIND: u8, const SHIFTED: bool, const SYMMETRIC: bool
         _mm512_storeu_si512(mins.as_mut_ptr().cast(), mn);
         _mm512_storeu_si512(maxs.as_mut_ptr().cast(), mx);
     }
-    let (lo, hi) = if !SYMMETRIC {
+    let (lo, hi) = if !EXTREMES {
+        (i16::MAX, i16::MIN)
+    } else if !SYMMETRIC {
         (
             mins.iter().copied().fold(i16::MAX, i16::min),
             maxs.iter().copied().fold(i16::MIN, i16::max),

@@ -44,11 +44,13 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod extremes;
 mod pick;
 mod portable;
 mod scalar;
 mod window;
 
+pub(crate) use extremes::extremes;
 pub(crate) use scalar::block_scalar;
 pub(crate) use window::{Window, window, window_ggml};
 
@@ -128,8 +130,31 @@ pub(crate) const SHIFTED: bool = true;
 /// per value.
 pub(crate) const UNSHIFTED: bool = false;
 
-/// One block with the kernel of `isa` (see [`block_scalar`]).
+/// One block with the kernel of `isa` (see [`block_scalar`]); without its extremes (±∞) when the
+/// window leaves them to the tails ([`Window::extremes_in_tails`]), whichever kernel ran.
 pub(crate) fn block(
+    isa: Isa,
+    source: Source,
+    bytes: &[u8],
+    first: u64,
+    shift: f64,
+    win: &Window,
+    t: &mut impl Counter,
+) -> Option<BlockSums> {
+    let sums = kernel_block(isa, source, bytes, first, shift, win, t)?;
+    Some(if win.extremes_in_tails {
+        BlockSums {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            ..sums
+        }
+    } else {
+        sums
+    })
+}
+
+/// One block with the kernel of `isa`, as it comes out of the kernel.
+fn kernel_block(
     isa: Isa,
     source: Source,
     bytes: &[u8],
@@ -644,6 +669,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A window that leaves extremes to the tails: every kernel leaves them out of a block (the
+    /// AVX-512 one never computes them), and agrees with the scalar kernel on everything else.
+    #[test]
+    fn kernels_leave_extremes_out_when_the_window_leaves_them_to_the_tails() {
+        for kernel in Isa::available() {
+            for source in [Source::BF16, Source::F16] {
+                let win = Window::covering(-0.03, 0.03);
+                let win = Window {
+                    extremes_in_tails: true,
+                    ..if source == Source::F16 {
+                        win.for_f16()
+                    } else {
+                        win
+                    }
+                };
+                for (n, first) in [(4096, 0), (4000, 33), (BLOCK, 5)] {
+                    let v = mixed(n, n as u64 + first, false);
+                    let bytes = encode(source, &v);
+                    let case = format!("{kernel:?} {source:?} n={n} first={first}");
+                    let (mut t1, mut t2) = (Record::default(), Record::default());
+                    let a = block(kernel, source, &bytes, first, 0.0, &win, &mut t1).unwrap();
+                    let b = block_scalar(source, &bytes, first, 0.0, &win, &mut t2).unwrap();
+                    assert_eq!(t1.0, t2.0, "{case}");
+                    assert_eq!((a.min, a.max), (f64::INFINITY, f64::NEG_INFINITY), "{case}");
+                    assert_eq!(a.s.to_bits(), b.s.to_bits(), "{case}");
+                    assert_eq!((a.n, a.zeros), (b.n, b.zeros), "{case}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn normal_16_bit_weights_leave_their_extremes_to_the_tails_and_uniform_ones_do_not() {
+        let mut state = 99u64;
+        let mut uniform = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let normal: Vec<f32> = (0..100_000)
+            .map(|_| {
+                // Box-Muller.
+                let (u, w) = (uniform().max(1e-300), uniform());
+                (0.02 * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * w).cos()) as f32
+            })
+            .collect();
+        let flat: Vec<f32> = (0..100_000)
+            .map(|_| (uniform() * 0.1 - 0.05) as f32)
+            .collect();
+        for source in [Source::BF16, Source::F16] {
+            let w = window(source, &encode(source, &normal)).window;
+            assert!(w.extremes_in_tails, "{source:?} normal: {w:?}");
+            let w = window(source, &encode(source, &flat)).window;
+            assert!(!w.extremes_in_tails, "{source:?} uniform: {w:?}");
+        }
+        // F32 keeps its extremes in its kernels.
+        let w = window(Source::F32, &encode(Source::F32, &normal)).window;
+        assert!(!w.extremes_in_tails);
     }
 
     #[test]

@@ -23,7 +23,19 @@ pub(crate) struct Window {
     pub hi: f32,
     pub keys: (u32, u32),
     pub codes: (i16, i16),
+    /// The tensor's extremes are expected beyond the window on both sides (16-bit weights whose
+    /// probes reach well towards both ends): the kernels then leave the extremes of a block out
+    /// (`BlockSums::min`/`max` are ±∞) and [`super::extremes`] takes them from the tails, exactly
+    /// counted, reading the tensor again only if a side has none. Saves AVX-512 two
+    /// instructions a step.
+    pub extremes_in_tails: bool,
 }
+
+/// How far towards each end of a symmetric window a tensor's probes must reach for its extremes
+/// to be expected beyond it: normal weights' 4,096 probes reach about ±3.5σ of a ±4.7σ window
+/// (0.75; the tensor, 2^22 values or more, then has at least 7 values beyond each end on average,
+/// none on one side about once in a thousand), uniform ones about half of it.
+const TAIL_REACH: f32 = 0.6;
 
 impl Window {
     /// The window of whole buckets covering `[a, b]` (finite, `a <= b`). Neither end is a bucket
@@ -54,7 +66,17 @@ impl Window {
             hi,
             keys: (ka, kb),
             codes: (ord16(ka as u16), ord16(kb as u16)),
+            extremes_in_tails: false,
         }
+    }
+
+    /// The same window, with [`Window::extremes_in_tails`] set if it is symmetric and the probes'
+    /// extremes `reach` at least [`TAIL_REACH`] of the way to both of its ends.
+    fn expecting_tails(mut self, reach: (f32, f32)) -> Window {
+        self.extremes_in_tails = self.symmetric_magnitude().is_some()
+            && reach.0 <= TAIL_REACH * self.lo
+            && reach.1 >= TAIL_REACH * self.hi;
+        self
     }
 
     /// The same window with `codes` for F16: the F16 values in `[lo, hi]` are those whose codes
@@ -126,11 +148,15 @@ pub(crate) fn window(source: Source, bytes: &[u8]) -> Probed {
     for range in &ranges {
         values.extend(range.clone().map(|i| source.value(bytes, i)));
     }
+    let finite = values.iter().copied().filter(|x| x.is_finite());
+    let reach = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
     let (shift, window) = window_of(values);
-    let window = if source == Source::F16 {
-        window.for_f16()
-    } else {
-        window
+    let window = match source {
+        Source::F32 => window,
+        Source::BF16 => window.expecting_tails(reach),
+        Source::F16 => window.for_f16().expecting_tails(reach),
     };
     let w = source.width();
     Probed {
