@@ -1019,3 +1019,34 @@ fn a_sampled_16_bit_tensor_without_tails_on_one_side_has_exact_extremes() {
         }
     }
 }
+
+/// Most values zero (as in quantised weights whose median block value is 0): the median is 0,
+/// not a subnormal interpolated across the bucket of ±0, bucketed or sampled, F32 or dequantised.
+#[test]
+fn the_median_of_a_tensor_of_mostly_zeros_is_zero() {
+    let mut rng = Rng(11);
+    let values: Vec<f32> = (0..1 << 20)
+        .map(|i| {
+            if i % 5 < 3 {
+                0.0
+            } else {
+                (0.02 * rng.normal()) as f32
+            }
+        })
+        .collect();
+    let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let shape = [1u64 << 20];
+    let slice = [TensorSlice {
+        dtype: DType::F32,
+        shape: &shape,
+        bytes: &bytes,
+    }];
+    for setup in [
+        opts(2, 1 << 20, 1 << 16),
+        sampled_opts(2, 1 << 20, Some(1 << 16)),
+    ] {
+        let s = &run(&slice, &setup)[0];
+        assert_eq!(s.p50, Some(0.0), "{:?}", s.distribution);
+        assert_eq!(s.zeros, values.iter().filter(|&&x| x == 0.0).count() as u64);
+    }
+}
