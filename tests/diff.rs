@@ -170,6 +170,7 @@ struct EvidenceObj {
     paired: usize,
     paired_share: f64,
     differing: usize,
+    converted: usize,
     added: usize,
     removed: usize,
     layers: Vec<usize>,
@@ -456,6 +457,66 @@ fn replaced_scaled_and_zeroed_tensors_are_edits() {
 
 /// Two models with no tensor in common are unrelated, not "identical: all 0 tensors have the same
 /// values" (found on a sentence-transformers MPNet against a nomic-bert GGUF).
+/// A tensor scaled ×4 inside a conversion to BF16 (every other tensor only rounded): an edit in
+/// its layer, not a quantisation of every layer.
+#[test]
+fn a_tensor_scaled_inside_a_type_conversion_is_an_edit() {
+    let bytes = std::fs::read("fixtures/siblings/scaled/model.safetensors").unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let converted: Vec<(String, Vec<u8>, Vec<usize>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            assert_eq!(view.dtype(), safetensors::Dtype::F32, "{name}");
+            let data = view
+                .data()
+                .chunks_exact(4)
+                .flat_map(|b| {
+                    let x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    half::bf16::from_f32(x).to_le_bytes()
+                })
+                .collect();
+            (name, data, view.shape().to_vec())
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = converted
+        .iter()
+        .map(|(name, data, shape)| {
+            let view =
+                safetensors::tensor::TensorView::new(safetensors::Dtype::BF16, shape.clone(), data)
+                    .unwrap();
+            (name.clone(), view)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+    let (doc, code) = diff_paths("fixtures/siblings/healthy", path.to_str().unwrap(), &[]);
+    assert_eq!((code, doc.verdict.kind.as_str()), (1, "edited"));
+    let e = &doc.verdict.evidence;
+    assert_eq!(e.scaled.len(), 1);
+    assert_eq!(e.scaled[0].tensor, "model.layers.3.mlp.down_proj.weight");
+    assert!(
+        (e.scaled[0].factor - 4.0).abs() < 0.01,
+        "{}",
+        e.scaled[0].factor
+    );
+    assert_eq!(e.layers, [3], "only the edited tensor's layer");
+    for t in &doc.tensors {
+        let want = if t.name == "model.layers.3.mlp.down_proj.weight" {
+            "changed"
+        } else {
+            "re-rounded"
+        };
+        assert!(
+            t.status == want || (want == "re-rounded" && t.status == "identical"),
+            "{}: {}",
+            t.name,
+            t.status
+        );
+    }
+}
+
 #[test]
 fn models_without_a_tensor_in_common_are_unrelated() {
     let (doc, code) = diff_paths("fixtures/bert-tiny", "fixtures/llama-tiny", &[]);

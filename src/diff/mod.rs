@@ -34,7 +34,7 @@ pub use lineage::Lineage;
 pub use lowrank::LowRank;
 pub use numbers::{DeltaOctaves, PairNumbers, SideMoments};
 pub use pairing::{NameMap, Transform};
-pub use verdict::{LayerRow, RoleCell, Verdict, VerdictKind};
+pub use verdict::{Evidence, LayerRow, RoleCell, Verdict, VerdictKind};
 
 use crate::decode::DecodeError;
 use crate::model::naming::{Role, layer_of, role_of};
@@ -428,6 +428,8 @@ fn compare_pair(
             && acc.nan_introduced + acc.inf_introduced == 0;
         if re_rounded {
             Status::ReRounded
+        } else if edited_beyond_conversion(&numbers) {
+            Status::Changed
         } else {
             Status::Retyped
         }
@@ -437,7 +439,7 @@ fn compare_pair(
     if d.status.is_same() {
         d.bytes_identical = Some(false);
     }
-    if d.status == Status::Changed && shape_a.len() == 2 && !no_rank {
+    if d.status == Status::Changed && ta.dtype == tb.dtype && shape_a.len() == 2 && !no_rank {
         let noise_rms = FloatLayout::of(ta.dtype).map_or(0.0, |l| {
             l.unit_roundoff() * numbers.mean_sq_a.sqrt() / 3f64.sqrt()
         });
@@ -480,6 +482,16 @@ struct Folded {
 
 /// Folds the first `rows` rows of both views, chunk by chunk in parallel, merged in row order;
 /// with `row_energies`, also each row's Σ Δ² (the low-rank gate samples rows by it).
+/// Whether a pair of another dtype differs by more than any conversion does: a cosine under 0.5
+/// (the coarsest ggml quantisations keep it above 0.8) or a norm off by more than half (a
+/// quantisation keeps it within a few per cent). Such a tensor was edited as well as retyped: a
+/// tensor replaced or scaled inside a BF16 → F32 conversion is `changed`, not `retyped`.
+fn edited_beyond_conversion(numbers: &PairNumbers) -> bool {
+    let unaligned = numbers.cosine.is_some_and(|c| c < 0.5);
+    let rescaled = verdict::scale_factor(numbers).is_some_and(|f| !(2.0 / 3.0..=1.5).contains(&f));
+    unaligned || rescaled
+}
+
 fn fold_pair(
     a: &View<'_>,
     b: &View<'_>,

@@ -92,12 +92,14 @@ pub struct Evidence {
     pub paired_share: f64,
     /// Paired tensors whose values differ.
     pub differing: usize,
+    /// Of those, tensors that differ only by a change of type (`re-rounded` or `retyped`).
+    pub converted: usize,
     /// Tensors only in B and only in A (not paired: they do not decide the kind).
     pub added: usize,
     pub removed: usize,
-    /// Layers with a differing tensor.
+    /// Layers with a differing tensor (beyond a change of type, if any tensor differs so).
     pub layers: Vec<usize>,
-    /// Roles with a differing tensor.
+    /// Roles with a differing tensor (as `layers`).
     pub roles: Vec<&'static str>,
     /// Parameters per dtype of B among the differing tensors (the type mix of a quantisation).
     pub dtypes_b: BTreeMap<&'static str, u64>,
@@ -113,8 +115,8 @@ pub struct Evidence {
     /// Differing tensors B replaced by values unrelated to A's (|cosine| under 0.2 over at
     /// least 1,024 values: a re-initialised or swapped-in tensor, not a fine-tune's change).
     pub replaced: Vec<Replaced>,
-    /// Differing tensors B holds as A's times a factor (cosine above 0.999999, the norms'
-    /// ratio off 1 by more than 1%; a factor of 0 when B's are all zero).
+    /// Differing tensors B holds as A's times a factor (cosine above 0.999999, 0.9999 in another
+    /// type; the norms' ratio off 1 by more than 1%; a factor of 0 when B's are all zero).
     pub scaled: Vec<Scaled>,
 }
 
@@ -252,15 +254,22 @@ pub(crate) fn decide(
         .filter(|t| !t.status.is_same() && !unpaired(t.status))
         .collect();
     let count = |s: Status| tensors.iter().filter(|t| t.status == s).count();
+    // Tensors whose values changed beyond a change of type: where they are is where the model
+    // was changed (a tensor replaced inside a BF16 → F32 conversion is in its layer, not in
+    // every layer the conversion touched).
+    let conversion = |t: &TensorDiff| matches!(t.status, Status::ReRounded | Status::Retyped);
+    let edits = differing.iter().filter(|t| !conversion(t)).count();
     let mut layers = BTreeSet::new();
     let mut roles = BTreeSet::new();
     let mut dtypes_b = BTreeMap::new();
     let (mut sqnr_sum, mut sqnr_weight, mut min_sqnr) = (0.0, 0.0, None::<f64>);
     for t in &differing {
-        if let Some(l) = t.layer {
-            layers.insert(l);
+        if edits == 0 || !conversion(t) {
+            if let Some(l) = t.layer {
+                layers.insert(l);
+            }
+            roles.insert(t.role);
         }
-        roles.insert(t.role);
         if let (Some(d), Some(shape)) = (t.dtype_b, &t.shape_b) {
             *dtypes_b.entry(d).or_insert(0) += shape.iter().product::<u64>();
         }
@@ -279,6 +288,7 @@ pub(crate) fn decide(
         paired: tensors.iter().filter(|t| !unpaired(t.status)).count(),
         paired_share: paired_share(tensors),
         differing: differing.len(),
+        converted: differing.len() - edits,
         added: count(Status::Added),
         removed: count(Status::Removed),
         layers: layers.into_iter().collect(),
@@ -305,8 +315,14 @@ pub(crate) fn decide(
             .filter_map(|t| {
                 let n = t.numbers.as_ref()?;
                 let factor = scale_factor(n)?;
-                // B all zero (A not) is a factor of 0, with no cosine.
-                let collinear = factor == 0.0 || n.cosine.is_some_and(|c| c > 0.999_999);
+                // B all zero (A not) is a factor of 0, with no cosine. Rounding to another
+                // type leaves a cosine of 1 - 1.3e-6 (BF16) to 1 - 1e-5 (8-bit).
+                let bound = if t.dtype_a == t.dtype_b {
+                    0.999_999
+                } else {
+                    0.9999
+                };
+                let collinear = factor == 0.0 || n.cosine.is_some_and(|c| c > bound);
                 (collinear && (factor - 1.0).abs() > 0.01).then(|| Scaled {
                     tensor: t.name.clone(),
                     factor,
@@ -326,6 +342,9 @@ pub(crate) fn decide(
         VerdictKind::DerivedPermuted
     } else if all(&|t| t.status == Status::ReRounded) {
         VerdictKind::Recast
+    } else if edits > 0 && evidence.replaced.len() + evidence.scaled.len() == edits {
+        // Tensors replaced or scaled inside a conversion (the others only changed type).
+        VerdictKind::Edited
     } else if differing.iter().any(|t| t.status == Status::Retyped) {
         VerdictKind::Quantised
     } else if all(&|t| t.status == Status::Changed && t.rank.as_ref().is_some_and(|r| r.low_rank)) {
@@ -339,7 +358,7 @@ pub(crate) fn decide(
 }
 
 /// ‖B‖ / ‖A‖ from the sides' moments (‖X‖² = n · (std² + mean²)); `None` when A is all zero.
-fn scale_factor(n: &crate::diff::PairNumbers) -> Option<f64> {
+pub(crate) fn scale_factor(n: &crate::diff::PairNumbers) -> Option<f64> {
     let s = &n.sides;
     let square = |mean: Option<f64>, std: Option<f64>| Some(mean? * mean? + std? * std?);
     let (a, b) = (square(s.mean_a, s.std_a)?, square(s.mean_b, s.std_b)?);

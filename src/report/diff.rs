@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{ModelObject, SCHEMA_VERSION};
-use crate::diff::{Diff, Verdict, VerdictKind};
+use crate::diff::{Diff, Evidence, Verdict, VerdictKind};
 use crate::model::Model;
 
 /// What every face of `glassbox diff` shows.
@@ -111,12 +111,17 @@ fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) 
             }
         }
         VerdictKind::Recast => format!(
-            "re-cast: {} only by rounding to {}{}",
+            "re-cast: {} only by rounding {}{}",
             match e.differing {
                 1 => "1 tensor differs".to_owned(),
                 n => format!("{n} tensors differ"),
             },
-            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", "),
+            // Rounding goes to the narrower type: B's, unless B widened A's (BF16 → F32).
+            if e.dtypes_b.keys().all(|d| matches!(*d, "F32" | "F64")) {
+                format!("to A's types (B: {})", dtypes(e))
+            } else {
+                format!("to {}", dtypes(e))
+            },
             if e.other_differences.is_empty() && e.added + e.removed == 0 {
                 ", nothing else changed"
             } else {
@@ -126,14 +131,15 @@ fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) 
         VerdictKind::Quantised => format!(
             "quantised: {} changed type (B: {}), SQNR {} dB on average, {} dB at worst",
             tensors(e.differing),
-            e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", "),
+            dtypes(e),
             fixed(e.mean_sqnr_db, 1),
             fixed(e.min_sqnr_db, 1)
         ),
         VerdictKind::FineTuned => format!(
-            "fine-tuned: {} changed in {} (roles {roles})",
-            tensors(e.differing),
-            layers(&e.layers)
+            "fine-tuned: {} changed in {} (roles {roles}){}",
+            tensors(e.differing - e.converted),
+            layers(&e.layers),
+            also_converted(e)
         ),
         VerdictKind::LowRankMerge => format!(
             "low-rank merge: {} {} changed by rank {} in {} (roles {roles})",
@@ -143,8 +149,9 @@ fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) 
             layers(&e.layers)
         ),
         VerdictKind::Edited => format!(
-            "edited in {} (roles {roles}), not a training change",
-            layers(&e.layers)
+            "edited in {} (roles {roles}), not a training change{}",
+            layers(&e.layers),
+            also_converted(e)
         ),
         VerdictKind::DerivedPermuted => format!(
             "derived, hidden units permuted: B's MLP units are A's in another order ({} differ)",
@@ -170,6 +177,24 @@ fn kind_sentence(v: &Verdict, layers: &dyn Fn(&[usize]) -> String, roles: &str) 
         VerdictKind::Unrelated => {
             "unrelated: B's MLP units do not match A's (independently initialised)".to_owned()
         }
+    }
+}
+
+/// B's dtypes among the differing tensors, for a sentence.
+fn dtypes(e: &Evidence) -> String {
+    e.dtypes_b.keys().copied().collect::<Vec<_>>().join(", ")
+}
+
+/// " (N others only changed type, B: …)" when a model was changed beyond a conversion of it.
+fn also_converted(e: &Evidence) -> String {
+    match e.converted {
+        0 => String::new(),
+        n => format!(
+            " ({} {} only changed type, B: {})",
+            n,
+            crate::text::plural(n as u64, "other", "others"),
+            dtypes(e)
+        ),
     }
 }
 
