@@ -656,6 +656,17 @@ fn a_filter_matching_nothing_is_a_warning() {
         let quiet = glassbox(&[command, p, "--filter", "no_such_tensor*", "-q"]);
         assert_eq!(quiet.status.code(), Some(0));
         assert!(stderr(&quiet).is_empty(), "{command}: {}", stderr(&quiet));
+        // A glob anchored at the start of names that would match with a leading `*`: said.
+        let anchored = glassbox(&[command, p, "--filter", "layers.0.*"]);
+        assert_eq!(
+            stderr(&anchored).trim_end(),
+            format!(
+                "warning: --filter 'layers.0.*' matches none of the {} tensors; a pattern with * \
+                 matches whole names: '*layers.0.*' matches",
+                names.len()
+            ),
+            "{command}"
+        );
         // A filter that matches says nothing.
         let some = glassbox(&[command, p, "--filter", "norm"]);
         assert!(stderr(&some).is_empty(), "{command}: {}", stderr(&some));

@@ -17,7 +17,7 @@ Examples:
   glassbox ./base ./finetuned                 browse the second with a Diff tab (piped: the diff)
   glassbox summary ./ckpt --format markdown   the same, ready to paste into a model card
   glassbox tensors model.safetensors          every tensor: dtype, shape, parameters, size
-  glassbox tensors ./ckpt --filter 'layers.0.*' --sort size
+  glassbox tensors ./ckpt --filter '*layers.0.*' --sort size
   glassbox tensors ./ckpt --format json | jq '.model.parameter_count'
   glassbox transparency ./ckpt                what the files prove, declare and hide (A–K)
   glassbox meta-llama/Llama-3.2-1B@main       a model in the Hugging Face cache, by repo id
@@ -496,11 +496,21 @@ fn warn_unmatched_filter(common: &Common, model: &glassbox::Model, matched: usiz
     if let (0, false, Some(pattern), Some(first)) =
         (matched, common.quiet, &common.filter, model.tensors.first())
     {
+        // A glob matches whole names: `layers.0.*` meant `*layers.0.*` more often than not.
+        let widened = format!("*{pattern}");
+        let filter = NameFilter::new(&widened);
+        let hint = if pattern.contains(['*', '?'])
+            && !pattern.starts_with('*')
+            && model.tensors.iter().any(|t| filter.matches(&t.name))
+        {
+            format!("; a pattern with * matches whole names: '{widened}' matches")
+        } else {
+            format!(" (names look like `{}`)", first.name)
+        };
         let _ = writeln!(
             std::io::stderr(),
-            "warning: --filter '{pattern}' matches none of the {} tensors (names look like `{}`)",
+            "warning: --filter '{pattern}' matches none of the {} tensors{hint}",
             model.tensors.len(),
-            first.name
         );
     }
 }
