@@ -388,6 +388,59 @@ fn a_folder_mixing_safetensors_and_gguf_says_what_was_not_opened() {
     assert!(!stdout.contains("notes on A"), "{stdout}");
 }
 
+/// Two models' safetensors files in one folder, without an index: read as one model (nothing
+/// tells them apart from shards whose index was lost), with a warning naming both; shards named
+/// as shards are read without one.
+#[test]
+fn safetensors_files_without_an_index_are_said_to_be_read_as_one_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = common::fixtures();
+    std::fs::copy(
+        fixtures.join("llama-tiny/model.safetensors"),
+        dir.path().join("llama.safetensors"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures.join("bert-tiny/model.safetensors"),
+        dir.path().join("bert.safetensors"),
+    )
+    .unwrap();
+    let model = glassbox::model::open(dir.path()).unwrap();
+    let note = model
+        .notes
+        .iter()
+        .find(|n| n.code == "unindexed_files")
+        .expect("the two files are noted");
+    assert_eq!(note.severity, glassbox::finding::Severity::Warning);
+    assert!(
+        note.message
+            .starts_with("2 safetensors files without an index (`bert.safetensors`, `llama.safetensors`) were read as one model"),
+        "{}",
+        note.message
+    );
+    let out = glassbox(&["summary"], dir.path());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("were read as one model"),
+        "{out:?}"
+    );
+    // Shards without their index.
+    let shards = tempfile::tempdir().unwrap();
+    for k in 1..=3 {
+        let name = format!("model-0000{k}-of-00003.safetensors");
+        std::fs::copy(
+            fixtures.join("llama-tiny-sharded").join(&name),
+            shards.path().join(&name),
+        )
+        .unwrap();
+    }
+    let model = glassbox::model::open(shards.path()).unwrap();
+    assert!(
+        model.notes.iter().all(|n| n.code != "unindexed_files"),
+        "{:?}",
+        model.notes
+    );
+}
+
 #[test]
 fn symlink_loops_are_an_error_or_a_note_never_a_hang() {
     let dir = tempfile::tempdir().unwrap();

@@ -383,7 +383,47 @@ fn open_safetensors_folder(
     let mut model = assemble(files);
     reject_name_collisions(&model, folder)?;
     model.path = folder.to_owned();
+    if let Some(note) = unindexed_files(safetensors) {
+        model.notes.push(note);
+    }
     Ok(model)
+}
+
+/// Several safetensors files without an index, not named as shards (`…-00001-of-00003`): read as
+/// one model, which is right for shards whose index was lost and wrong for two models (or two
+/// copies of one, `model.safetensors` beside `consolidated.safetensors`) in one folder, whose
+/// parameters then add up. Said, so that a reader can open each by name.
+fn unindexed_files(safetensors: &[PathBuf]) -> Option<Finding> {
+    let names: Vec<String> = safetensors.iter().map(|p| file_name(p)).collect();
+    if names.len() < 2 || names.iter().all(|n| is_shard_name(n)) {
+        return None;
+    }
+    let listed = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(Finding::new(
+        Severity::Warning,
+        "unindexed_files",
+        Subject::Model,
+        format!(
+            "{} safetensors files without an index ({listed}) were read as one model; if they \
+             are different models or copies of one, open each by name",
+            names.len()
+        ),
+    ))
+}
+
+/// `…-00001-of-00003.safetensors`: a shard's name as transformers writes it.
+fn is_shard_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".safetensors") else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    stem.rsplit_once("-of-")
+        .and_then(|(head, total)| Some((head.rsplit_once('-')?.1, total)))
+        .is_some_and(|(part, total)| digits(part) && digits(total))
 }
 
 fn open_index(index_path: &Path, folder: &Path, reading: Reading) -> Result<Model> {
