@@ -781,9 +781,14 @@ fn overview_findings_and_notes_scroll_with_j_and_k() {
         notes.len() >= 2,
         "the fixture contradicts its config: {notes:?}"
     );
-    // Before statistics are done: one status line, then the notes.
+    // Before statistics are done: one status line, then the notes, counted in the title.
     let first_words = |n: &str| n.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     assert!(screen(&app).contains(&first_words(&notes[0])));
+    assert!(
+        screen(&app).contains(&format!(" findings · notes ({}) ", notes.len())),
+        "{}",
+        screen(&app)
+    );
     key(&mut app, KeyCode::Char('j'));
     key(&mut app, KeyCode::Char('j'));
     assert_eq!(app.findings_scroll, 2);

@@ -171,10 +171,15 @@ fn render_findings(app: &App, frame: &mut Frame, area: Rect) {
         .model_findings
         .as_ref()
         .map_or(String::new(), |f| format!("({}) ", f.len()));
+    // The notes listed after the findings are counted apart (the title counted findings only).
+    let notes = match app.view.notes.len() {
+        0 => String::new(),
+        n => format!("· notes ({n}) "),
+    };
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(format!(" findings {count}"))),
+            .block(Block::bordered().title(format!(" findings {count}{notes}"))),
         area,
     );
 }
