@@ -492,7 +492,15 @@ impl App {
             return;
         }
         if self.tab == Tab::Layers {
-            let last = self.view.layers.layers.len().saturating_sub(1);
+            // The last position shows a full grid, not the last layer alone.
+            let area = Rect::new(0, 0, self.size.0, self.size.1);
+            let [_, grid] = layout::layers(layout::screen(area).body);
+            let last = self
+                .view
+                .layers
+                .layers
+                .len()
+                .saturating_sub(layout::layer_rows(grid));
             self.layers_scroll = self.layers_scroll.saturating_add_signed(delta).min(last);
             return;
         }

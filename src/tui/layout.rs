@@ -44,6 +44,16 @@ pub fn tensors(body: Rect) -> (Rect, Rect) {
 }
 
 /// The rows of the tree table: inside the border, below the column header.
+/// The Layers tab: the chart over the layer × role grid, half the body each.
+pub fn layers(body: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body)
+}
+
+/// How many layers the grid shows at once (its height less the borders and the header).
+pub fn layer_rows(grid: Rect) -> usize {
+    usize::from(grid.height.saturating_sub(3)).max(1)
+}
+
 pub fn tree_rows(tree: Rect) -> Rect {
     let inner = tree.inner(ratatui::layout::Margin::new(1, 1));
     Rect {

@@ -3,7 +3,7 @@
 //! depth — a broken, re-initialised or retrained layer stands out in its column.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
@@ -52,8 +52,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
         );
         return;
     }
-    let [chart, grid] =
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+    let [chart, grid] = crate::tui::layout::layers(body);
     render_chart(app, frame, chart);
     render_grid(app, frame, grid);
 }
