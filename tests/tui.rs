@@ -143,6 +143,50 @@ fn first_screen_before_any_statistic() {
     insta::assert_snapshot!("overview_loading", screen(&app));
 }
 
+/// In an 80-column terminal the detail pane is 32 columns wide: its fields move to the next line
+/// whole, never cut (`@ 0x88a0` had lost digits, `L2 2.14` its value).
+#[test]
+fn a_narrow_detail_pane_wraps_fields_whole() {
+    let model = fixture("fixtures/llama-tiny");
+    let stats = all_stats(&model);
+    let mut app = app_for(&model, (80, 24));
+    key(&mut app, KeyCode::Char('2'));
+    feed(&mut app, &stats, 0..stats.len());
+    finish(&mut app);
+    select(&mut app, "layers.{0..1} ×2");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    select(&mut app, "mlp");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j'));
+    let text = screen(&app);
+    let name = "model.layers.0.mlp.down_proj.weight";
+    let i = app
+        .view
+        .tensors
+        .iter()
+        .position(|t| t.name == name)
+        .unwrap();
+    // The detail pane's lines: right of the tree's border.
+    let pane: Vec<&str> = text.lines().filter_map(|l| l.split("││").nth(1)).collect();
+    let has = |needle: &str| pane.iter().any(|l| l.contains(needle));
+    assert!(
+        has(&format!("@ {:#x}", app.view.tensors[i].offset)),
+        "{text}"
+    );
+    // L2 with its whole value, as three significant digits.
+    let l2: f64 = pane
+        .iter()
+        .find_map(|l| l.split("L2 ").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.trim_end_matches('│').parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    let want = stats[i].l2_norm.unwrap();
+    assert!((l2 / want - 1.0).abs() < 0.005, "{l2} vs {want}: {text}");
+    assert!(has("outliers "), "{text}");
+}
+
 #[test]
 fn tensors_tab_pending_partial_and_complete() {
     let model = fixture("fixtures/llama-tiny");

@@ -354,7 +354,66 @@ fn label(s: &str) -> Span<'static> {
     Span::styled(format!("{s} "), dim())
 }
 
-fn stats_lines(s: &TensorStats) -> Vec<Line<'static>> {
+/// A label and its value: one unit that a narrow pane moves to the next line whole.
+type Field = Vec<Span<'static>>;
+
+fn field(name: &str, value: String) -> Field {
+    vec![label(name), Span::raw(value)]
+}
+
+/// One line of the detail as wide panes show it: fields `gap` apart.
+struct FieldRow {
+    fields: Vec<Field>,
+    gap: &'static str,
+}
+
+impl FieldRow {
+    /// Fields two spaces apart.
+    fn of(fields: Vec<Field>) -> FieldRow {
+        FieldRow { fields, gap: "  " }
+    }
+
+    /// Words of running text, one space apart.
+    fn text(text: &str) -> FieldRow {
+        FieldRow {
+            fields: text
+                .split(' ')
+                .map(|w| vec![Span::styled(w.to_owned(), dim())])
+                .collect(),
+            gap: " ",
+        }
+    }
+}
+
+/// Rows of fields as lines of at most `width` columns: a field that does not fit starts the
+/// next line whole (an 80-column terminal's detail pane had cut `@ 0x8098` to `0x809` and
+/// `L2 721` to `L2 7`). A field wider than a line has one of its own.
+fn pack(rows: Vec<FieldRow>, width: u16) -> Vec<Line<'static>> {
+    let width = usize::from(width.max(1));
+    let len = |f: &Field| f.iter().map(|s| s.content.chars().count()).sum::<usize>();
+    let mut lines = Vec::new();
+    for row in rows {
+        let mut line: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for f in row.fields {
+            let n = len(&f);
+            if used > 0 && used + row.gap.len() + n > width {
+                lines.push(Line::from(std::mem::take(&mut line)));
+                used = 0;
+            }
+            if used > 0 {
+                line.push(Span::raw(row.gap));
+                used += row.gap.len();
+            }
+            used += n;
+            line.extend(f);
+        }
+        lines.push(Line::from(line));
+    }
+    lines
+}
+
+fn stats_rows(s: &TensorStats) -> Vec<FieldRow> {
     let opt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "-".into());
     let share = |n: u64| {
         if s.count == 0 {
@@ -363,86 +422,76 @@ fn stats_lines(s: &TensorStats) -> Vec<Line<'static>> {
             crate::text::percent(n, s.count)
         }
     };
-    let mut lines = vec![
-        Line::from(vec![
-            label("mean"),
-            Span::raw(format!("{}  ", opt(s.mean))),
-            label("std"),
-            Span::raw(format!("{}  ", opt(s.std))),
-            label("L2"),
-            Span::raw(opt(s.l2_norm)),
+    let mut rows = vec![
+        FieldRow::of(vec![
+            field("mean", opt(s.mean)),
+            field("std", opt(s.std)),
+            field("L2", opt(s.l2_norm)),
         ]),
-        Line::from(vec![
-            label("min"),
-            Span::raw(format!("{}  ", opt(s.min))),
-            label("max"),
-            Span::raw(format!("{}  ", opt(s.max))),
-            label("|max|"),
-            Span::raw(opt(s.abs_max)),
+        FieldRow::of(vec![
+            field("min", opt(s.min)),
+            field("max", opt(s.max)),
+            field("|max|", opt(s.abs_max)),
         ]),
-        Line::from(vec![
-            label("p1"),
-            Span::raw(format!("{}  ", opt(s.p1))),
-            label("p50"),
-            Span::raw(format!("{}  ", opt(s.p50))),
-            label("p99"),
-            Span::raw(opt(s.p99)),
+        FieldRow::of(vec![
+            field("p1", opt(s.p1)),
+            field("p50", opt(s.p50)),
+            field("p99", opt(s.p99)),
         ]),
-        Line::from(vec![
-            label("zeros"),
-            Span::raw(format!("{}  ", share(s.zeros))),
-            label("NaN"),
-            Span::raw(format!("{}  ", thousands(s.nan))),
-            label("Inf"),
-            Span::raw(format!("{}  ", thousands(s.inf))),
-            label("outliers"),
-            Span::raw(thousands(s.outliers)),
+        FieldRow::of(vec![
+            field("zeros", share(s.zeros)),
+            field("NaN", thousands(s.nan)),
+            field("Inf", thousands(s.inf)),
+            field("outliers", thousands(s.outliers)),
         ]),
     ];
     if !s.exact_distribution {
-        lines.push(Line::styled(
+        rows.push(FieldRow::text(
             "percentiles and histogram estimated (sampled or bucketed)",
-            dim(),
         ));
     }
-    lines
+    rows
 }
 
 fn tensor_detail(app: &App, frame: &mut Frame, area: Rect, t: usize) {
     let tv = &app.view.tensors[t];
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(
-                format!("{}  ", tv.dtype),
+    let mut rows = vec![
+        FieldRow::of(vec![
+            vec![Span::styled(
+                tv.dtype.clone(),
                 Style::new().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(format!("{}  ", shape(&tv.shape))),
-            Span::raw(format!("{} params  ", thousands(tv.parameters))),
-            Span::raw(human_bytes(tv.bytes)),
+            )],
+            vec![Span::raw(shape(&tv.shape))],
+            vec![Span::raw(format!("{} params", thousands(tv.parameters)))],
+            vec![Span::raw(human_bytes(tv.bytes))],
         ]),
-        Line::from(vec![
-            label("file"),
-            Span::raw(format!("{} @ {:#x}", tv.file, tv.offset)),
-        ]),
+        FieldRow {
+            fields: vec![
+                field("file", tv.file.clone()),
+                vec![Span::raw(format!("@ {:#x}", tv.offset))],
+            ],
+            gap: " ",
+        },
     ];
     if let Some(hf) = &tv.hf_name {
-        lines.push(Line::from(vec![label("hf_name"), Span::raw(hf.clone())]));
+        rows.push(FieldRow::of(vec![field("hf_name", hf.clone())]));
     }
-    lines.push(Line::from(""));
+    rows.push(FieldRow::of(Vec::new()));
     let stats = match &app.stats[t] {
         StatState::Pending => {
-            lines.push(Line::styled("statistics pending …", dim()));
+            rows.push(FieldRow::text("statistics pending …"));
             None
         }
         StatState::NotMeasured => {
-            lines.push(Line::styled("values not decoded: nothing measured", dim()));
+            rows.push(FieldRow::text("values not decoded: nothing measured"));
             None
         }
         StatState::Ready(s) => {
-            lines.extend(stats_lines(s));
+            rows.extend(stats_rows(s));
             Some(s)
         }
     };
+    let lines = pack(rows, area.width);
     let findings = finding_lines(&app.findings[t], stats.is_some());
     let top = lines.len() as u16;
     let bottom = findings.len() as u16;
