@@ -36,6 +36,19 @@ pub fn share_percent(share: f64) -> String {
     }
 }
 
+/// A value of a tensor in its shortest decimal form, through f32 when it is one (the f32 `1e30`
+/// as `1e30`, not `1000000015047466200000000000000`), in exponent form from 1e6 and under 1e-4.
+pub fn value(v: f64) -> String {
+    let as_f32 = v as f32;
+    let exponent = v != 0.0 && !(1e-4..1e6).contains(&v.abs());
+    match (f64::from(as_f32) == v, exponent) {
+        (true, true) => format!("{as_f32:e}"),
+        (true, false) => format!("{as_f32}"),
+        (false, true) => format!("{v:e}"),
+        (false, false) => format!("{v}"),
+    }
+}
+
 /// `one` for a count of 1, `many` otherwise: `plural(n, "tensor", "tensors")`.
 pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
@@ -133,6 +146,20 @@ pub fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn values_are_written_short() {
+        use super::value;
+        assert_eq!(value(f64::from(1e30f32)), "1e30");
+        assert_eq!(value(f64::from(0.02f32)), "0.02");
+        assert_eq!(value(1.0), "1");
+        assert_eq!(value(-0.5), "-0.5");
+        assert_eq!(value(0.0), "0");
+        assert_eq!(value(f64::from(3e-7f32)), "3e-7");
+        assert_eq!(value(0.1), "0.1");
+        assert_eq!(value(1e300), "1e300");
+        assert_eq!(value(123456.0), "123456");
+    }
+
     #[test]
     fn shares_are_percentages_with_two_decimals_and_tiny_ones_say_so() {
         assert_eq!(super::share_percent(0.0), "0%");

@@ -158,7 +158,11 @@ const RULES: &[Rule] = &[
             (!all_zero(s.stats) && norm_uninitialised(s).is_none()).then(|| {
                 (
                     structural_severity(s),
-                    format!("all {} values equal {v}", s.stats.count),
+                    format!(
+                        "all {} values equal {}",
+                        s.stats.count,
+                        crate::text::value(v)
+                    ),
                 )
             })
         },
