@@ -242,8 +242,10 @@ fn heavy_tails(
         .filter(float)
         .filter(|&i| heavy_tailed(&stats[i]))
         .collect();
-    // Tensors whose outliers were counted from 16-bit buckets or a sample: near the threshold a
-    // tensor can land on either side of it (all-MiniLM-L6-v2: 55 here, 56 counted by numpy).
+    // Tensors whose outliers were counted by 16-bit bucket (every value beyond a sampled
+    // tensor's window is counted, exactly), the bucket the threshold falls in shared out: near
+    // the threshold a tensor can land on either side of it (all-MiniLM-L6-v2: 55 here, 56
+    // counted by numpy).
     let estimated = (0..stats.len())
         .filter(float)
         .filter(|&i| stats[i].finite > 0 && !stats[i].exact_distribution)
@@ -265,7 +267,7 @@ fn heavy_tails(
             match estimated {
                 0 => String::new(),
                 n => format!(
-                    " (outliers of {n} large {} estimated, not counted)",
+                    " (in {n} large {}, counted to the 16-bit bucket at the threshold)",
                     plural(n as u64, "tensor", "tensors")
                 ),
             },
