@@ -417,13 +417,9 @@ fn unindexed_files(safetensors: &[PathBuf]) -> Option<Finding> {
 
 /// `…-00001-of-00003.safetensors`: a shard's name as transformers writes it.
 fn is_shard_name(name: &str) -> bool {
-    let Some(stem) = name.strip_suffix(".safetensors") else {
-        return false;
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    stem.rsplit_once("-of-")
-        .and_then(|(head, total)| Some((head.rsplit_once('-')?.1, total)))
-        .is_some_and(|(part, total)| digits(part) && digits(total))
+    name.strip_suffix(".safetensors")
+        .and_then(numbered_part)
+        .is_some()
 }
 
 fn open_index(index_path: &Path, folder: &Path, reading: Reading) -> Result<Model> {
@@ -821,7 +817,13 @@ pub(super) fn gguf_header(mut file: WeightFile) -> Result<(WeightFile, Gguf)> {
 /// The parts of a split GGUF model as llama.cpp names them (`{prefix}-{no:05}-of-{count:05}.gguf`,
 /// `no` 1-based): the prefix, the 0-based part number and the count the name declares.
 fn split_name(name: &str) -> Option<(&str, u64, u64)> {
-    let stem = name.strip_suffix(".gguf")?;
+    numbered_part(name.strip_suffix(".gguf")?)
+}
+
+/// A file stem numbered as one part of several, `{prefix}-{no:05}-of-{count:05}` (llama.cpp's
+/// split GGUF files, transformers' safetensors shards): the prefix, the 0-based part number and
+/// the count.
+fn numbered_part(stem: &str) -> Option<(&str, u64, u64)> {
     let (rest, count) = stem.rsplit_once("-of-")?;
     let (prefix, no) = rest.rsplit_once('-')?;
     let digits = |s: &str| s.len() >= 5 && s.bytes().all(|b| b.is_ascii_digit());

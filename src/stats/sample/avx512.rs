@@ -1,5 +1,6 @@
 //! The AVX-512 sampled kernels (F and BW): F32 sixteen values per step, BF16 and F16 thirty-two.
 
+use super::extremes::read_extremes;
 use super::pick::{count_picked, cut, for_each_group, for_each_step};
 use super::scalar::{code16_run, scalar_run};
 use super::window::Window;
@@ -271,11 +272,9 @@ unsafe fn code16_loop<
         let negative = mins.iter().map(|&c| c as u16).fold(0, u16::max);
         let positive = maxs.iter().copied().fold(i16::MIN, i16::max);
         if groups > 0 && (negative < 0x8000 || positive < 0) {
-            // A value of one sign only: the extremes in value order.
-            let codes = bytes[2 * head..2 * (head + 32 * groups)]
-                .chunks_exact(2)
-                .map(|b| ord16(u16::from_le_bytes([b[0], b[1]])));
-            codes.fold((i16::MAX, i16::MIN), |(lo, hi), o| (lo.min(o), hi.max(o)))
+            // A value of one sign only: the extremes in value order (finite ones: a block with
+            // NaN or Inf is redone whole by the masked kernel).
+            read_extremes(kind, &bytes[2 * head..2 * (head + 32 * groups)])
         } else {
             (ord16(negative), positive)
         }

@@ -41,7 +41,7 @@ pub(crate) fn extremes(
 
 /// The least and greatest finite codes of `bytes`, in [`ord16`] order (`(i16::MAX, i16::MIN)` if
 /// none is finite).
-fn read_extremes(kind: Code16, bytes: &[u8]) -> (i16, i16) {
+pub(super) fn read_extremes(kind: Code16, bytes: &[u8]) -> (i16, i16) {
     bytes
         .chunks_exact(2)
         .map(|b| u16::from_le_bytes([b[0], b[1]]))
